@@ -1,0 +1,1 @@
+//! Placeholder: the nfnetlink ipset client is being written.

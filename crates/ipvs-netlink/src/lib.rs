@@ -1,0 +1,1 @@
+//! Placeholder: the generic-netlink IPVS client is being written.
