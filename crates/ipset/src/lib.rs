@@ -1,1 +1,2 @@
-//! Placeholder: the nfnetlink ipset client is being written.
+//! Placeholder essay (rewritten below).
+pub mod packet;
