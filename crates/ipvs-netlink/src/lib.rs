@@ -1,1 +1,3 @@
 //! Placeholder: the generic-netlink IPVS client is being written.
+
+pub mod packet;

@@ -1,0 +1,22 @@
+//! The wire format: pure types, no I/O.
+//!
+//! One enum per attribute space, each keeping unknown attributes as
+//! `Other(DefaultNla)`; [`IpvsMessage`] ties them to a command and plugs into
+//! `NetlinkMessage<GenlMessage<IpvsMessage>>`.
+
+mod address;
+mod cmd;
+mod destination;
+mod message;
+pub(crate) mod nla;
+mod service;
+mod stats;
+
+pub use self::{
+    address::InetAddr,
+    cmd::IpvsCmd,
+    destination::DestinationAttribute,
+    message::{IPVS_GENL_NAME, IPVS_GENL_VERSION, IpvsAttribute, IpvsMessage},
+    service::ServiceAttribute,
+    stats::{Stats64Attribute, StatsAttribute},
+};
