@@ -1,0 +1,332 @@
+//! [`IpsetHandle`]: the async API. Each method builds requests with
+//! [`crate::request`], runs them on the shared connection and maps the
+//! outcome to typed values and errors.
+
+use std::{collections::HashMap, sync::Arc};
+
+use tokio::sync::Mutex;
+
+use crate::{
+    CreateOptions, Entry, Error, Family, SetInfo, SetType,
+    connection::{BatchConfig, Connection, Outcome},
+    error::ErrorContext,
+    packet::{
+        IpsetAttribute,
+        constants::{IPSET_ERR_PROTOCOL, IPSET_MAXNAMELEN, IPSET_PROTOCOL, IPSET_PROTOCOL_MIN},
+    },
+    request::{self, ElementOp, ListScope, Request},
+    set::collect_sets,
+};
+
+/// A cloneable handle on one netlink socket. Operations on clones are
+/// serialised on that socket.
+#[derive(Clone)]
+pub struct IpsetHandle {
+    conn: Arc<Mutex<Connection>>,
+    protocol: u8,
+    revisions: Arc<Mutex<HashMap<(SetType, Option<Family>), u8>>>,
+}
+
+impl std::fmt::Debug for IpsetHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IpsetHandle")
+            .field("protocol", &self.protocol)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Picks the protocol from the answer to `IPSET_CMD_PROTOCOL` sent with
+/// protocol 7: the kernel's version capped at 7, or 6 when the kernel
+/// rejects 7 with `IPSET_ERR_PROTOCOL` (kernels that speak only 6).
+pub fn negotiate_protocol(outcome_code: Option<i32>, kernel_protocol: Option<u8>) -> Option<u8> {
+    match (outcome_code, kernel_protocol) {
+        (Some(IPSET_ERR_PROTOCOL), _) => Some(IPSET_PROTOCOL_MIN),
+        (Some(_), _) => None,
+        (None, Some(p)) if p >= IPSET_PROTOCOL_MIN => Some(p.min(IPSET_PROTOCOL)),
+        (None, _) => None,
+    }
+}
+
+fn check_name(name: &str) -> Result<(), Error> {
+    if name.is_empty() || name.len() > IPSET_MAXNAMELEN || name.contains('\0') {
+        return Err(Error::InvalidName(name.to_owned()));
+    }
+    Ok(())
+}
+
+/// The error of an outcome, named after the request.
+pub(crate) fn outcome_error(request: &Request, outcome: &Outcome, entries: &[Entry]) -> Option<Error> {
+    let (code, lineno) = outcome.error?;
+    let mut ctx = ErrorContext {
+        command: Some(request.message.command),
+        set: request.set_name().unwrap_or_default().to_owned(),
+        ..ErrorContext::default()
+    };
+    for attr in &request.message.attributes {
+        match attr {
+            IpsetAttribute::SetName2(other) | IpsetAttribute::TypeName(other) => {
+                ctx.other = other.clone()
+            }
+            IpsetAttribute::Element(_) => ctx.entry = entries.first().map(Entry::to_string),
+            _ => {}
+        }
+    }
+    if let Some(n) = lineno.filter(|n| *n > 0) {
+        ctx.entry = entries.get(n as usize - 1).map(Entry::to_string);
+    }
+    Some(Error::from_kernel(code, ctx))
+}
+
+impl IpsetHandle {
+    /// Opens a socket and negotiates the protocol (7, or 6 on old
+    /// kernels). Uses the default [`BatchConfig`].
+    pub async fn connect() -> Result<Self, Error> {
+        Self::connect_with(BatchConfig::default()).await
+    }
+
+    /// Like [`connect`](Self::connect) with explicit batch limits.
+    pub async fn connect_with(config: BatchConfig) -> Result<Self, Error> {
+        let mut conn = Connection::open(config)?;
+        let request = request::protocol(IPSET_PROTOCOL);
+        let outcome = conn.execute(std::slice::from_ref(&request), false).await?;
+        let outcome = outcome.into_iter().next().unwrap_or_default();
+        let kernel = outcome.messages.iter().flat_map(|m| &m.attributes).find_map(|a| match a {
+            IpsetAttribute::Protocol(p) => Some(*p),
+            _ => None,
+        });
+        let code = outcome.error.map(|(code, _)| code);
+        let protocol = negotiate_protocol(code, kernel).ok_or_else(|| match code {
+            Some(code) => Error::from_kernel(code, ErrorContext::default()),
+            None => Error::UnexpectedReply(format!("kernel ipset protocol {kernel:?}")),
+        })?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+            protocol,
+            revisions: Arc::default(),
+        })
+    }
+
+    /// The negotiated protocol version (7 or 6).
+    pub fn protocol(&self) -> u8 {
+        self.protocol
+    }
+
+    /// Runs requests; returns the outcomes, or the first error.
+    async fn run(&self, requests: &[Request], entries: &[Entry]) -> Result<Vec<Outcome>, Error> {
+        let outcomes = self.conn.lock().await.execute(requests, true).await?;
+        for (request, outcome) in requests.iter().zip(&outcomes) {
+            if let Some(err) = outcome_error(request, outcome, entries) {
+                return Err(err);
+            }
+        }
+        Ok(outcomes)
+    }
+
+    async fn run_one(&self, request: Request) -> Result<Outcome, Error> {
+        let outcomes = self.run(std::slice::from_ref(&request), &[]).await?;
+        Ok(outcomes.into_iter().next().unwrap_or_default())
+    }
+
+    /// The revision to create `set_type` with: the highest one that both
+    /// the kernel (asked with `IPSET_CMD_TYPE`, then cached) and this
+    /// library support.
+    pub async fn revision(&self, set_type: SetType, family: Family) -> Result<u8, Error> {
+        let key = (set_type, (!set_type.is_bitmap()).then_some(family));
+        if let Some(rev) = self.revisions.lock().await.get(&key) {
+            return Ok(*rev);
+        }
+        let outcome = self
+            .run_one(request::type_query(self.protocol, set_type, family))
+            .await
+            ?;
+        let attrs = outcome.messages.iter().flat_map(|m| &m.attributes);
+        let (mut max, mut min) = (None, 0);
+        for attr in attrs {
+            match attr {
+                IpsetAttribute::Revision(r) => max = Some(*r),
+                IpsetAttribute::RevisionMin(r) => min = *r,
+                _ => {}
+            }
+        }
+        let rev = max
+            .map(|max| max.min(set_type.max_revision()))
+            .filter(|rev| *rev >= min)
+            .ok_or_else(|| Error::TypeNotSupported {
+                set: String::new(),
+                type_name: set_type.name().to_owned(),
+            })?;
+        self.revisions.lock().await.insert(key, rev);
+        Ok(rev)
+    }
+
+    async fn create_impl(
+        &self,
+        name: &str,
+        set_type: SetType,
+        options: &CreateOptions,
+        exist: bool,
+    ) -> Result<(), Error> {
+        check_name(name)?;
+        let rev = self.revision(set_type, options.family).await?;
+        let req = request::create(self.protocol, name, set_type, rev, options, exist);
+        self.run_one(req).await.map(drop)
+    }
+
+    /// Creates a set; fails with [`Error::SetExists`] if it exists.
+    pub async fn create(&self, name: &str, set_type: SetType, options: &CreateOptions) -> Result<(), Error> {
+        self.create_impl(name, set_type, options, false).await
+    }
+
+    /// Creates a set unless an identical one exists (`create -exist`).
+    pub async fn ensure(&self, name: &str, set_type: SetType, options: &CreateOptions) -> Result<(), Error> {
+        self.create_impl(name, set_type, options, true).await
+    }
+
+    /// Destroys a set.
+    pub async fn destroy(&self, name: &str) -> Result<(), Error> {
+        check_name(name)?;
+        self.run_one(request::destroy(self.protocol, name)).await.map(drop)
+    }
+
+    /// Removes every member of a set.
+    pub async fn flush(&self, name: &str) -> Result<(), Error> {
+        check_name(name)?;
+        self.run_one(request::flush(self.protocol, name)).await.map(drop)
+    }
+
+    /// Renames a set.
+    pub async fn rename(&self, from: &str, to: &str) -> Result<(), Error> {
+        check_name(from)?;
+        check_name(to)?;
+        self.run_one(request::rename(self.protocol, from, to)).await.map(drop)
+    }
+
+    /// Swaps the contents (and types) of two sets of compatible types.
+    pub async fn swap(&self, first: &str, second: &str) -> Result<(), Error> {
+        check_name(first)?;
+        check_name(second)?;
+        self.run_one(request::swap(self.protocol, first, second)).await.map(drop)
+    }
+
+    async fn element(&self, op: ElementOp, name: &str, entry: &Entry, exist: bool) -> Result<(), Error> {
+        check_name(name)?;
+        let req = request::element(self.protocol, op, name, entry, exist);
+        self.run(std::slice::from_ref(&req), std::slice::from_ref(entry)).await.map(drop)
+    }
+
+    /// Adds one element; fails with [`Error::ElementExists`] if present.
+    pub async fn add(&self, name: &str, entry: &Entry) -> Result<(), Error> {
+        self.element(ElementOp::Add, name, entry, false).await
+    }
+
+    /// Adds one element unless present (`add -exist`).
+    pub async fn add_exist(&self, name: &str, entry: &Entry) -> Result<(), Error> {
+        self.element(ElementOp::Add, name, entry, true).await
+    }
+
+    /// Deletes one element; fails with [`Error::ElementMissing`] if absent.
+    pub async fn del(&self, name: &str, entry: &Entry) -> Result<(), Error> {
+        self.element(ElementOp::Del, name, entry, false).await
+    }
+
+    /// Deletes one element if present (`del -exist`).
+    pub async fn del_exist(&self, name: &str, entry: &Entry) -> Result<(), Error> {
+        self.element(ElementOp::Del, name, entry, true).await
+    }
+
+    /// Whether the set holds the element.
+    pub async fn test(&self, name: &str, entry: &Entry) -> Result<bool, Error> {
+        match self.element(ElementOp::Test, name, entry, false).await {
+            Ok(()) => Ok(true),
+            Err(Error::ElementMissing { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Builds the batched requests for many elements of one set.
+    pub(crate) async fn batch_requests(
+        &self,
+        op: ElementOp,
+        name: &str,
+        entries: &[Entry],
+        exist: bool,
+    ) -> Vec<Request> {
+        let per_message = self.conn.lock().await.config.elements_per_message;
+        request::elements(self.protocol, op, name, entries, exist, per_message)
+    }
+
+    /// Runs batched element requests and names a failing element.
+    pub(crate) async fn run_batch(&self, requests: &[Request], entries: &[Entry]) -> Result<(), Error> {
+        let outcomes = self.conn.lock().await.execute(requests, true).await?;
+        let per_message = self.conn.lock().await.config.elements_per_message.max(1);
+        for (i, (request, outcome)) in requests.iter().zip(&outcomes).enumerate() {
+            let first = (i * per_message).min(entries.len());
+            let chunk = entries.get(first..).unwrap_or_default();
+            if let Some(err) = outcome_error(request, outcome, chunk) {
+                return Err(err);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds many elements: many per message, many messages per send, each
+    /// ACK matched by sequence number. With `exist`, present elements are
+    /// skipped; without, the first present one fails the call (elements
+    /// before it stay added).
+    pub async fn add_all(&self, name: &str, entries: &[Entry], exist: bool) -> Result<(), Error> {
+        check_name(name)?;
+        let requests = self.batch_requests(ElementOp::Add, name, entries, exist).await;
+        self.run_batch(&requests, entries).await
+    }
+
+    /// Deletes many elements, batched like [`add_all`](Self::add_all).
+    pub async fn del_all(&self, name: &str, entries: &[Entry], exist: bool) -> Result<(), Error> {
+        check_name(name)?;
+        let requests = self.batch_requests(ElementOp::Del, name, entries, exist).await;
+        self.run_batch(&requests, entries).await
+    }
+
+    async fn dump(&self, request: Request) -> Result<Vec<SetInfo>, Error> {
+        let outcome = self.run_one(request).await?;
+        Ok(collect_sets(&outcome.messages)?)
+    }
+
+    /// Header and members of one set.
+    pub async fn list(&self, name: &str) -> Result<SetInfo, Error> {
+        check_name(name)?;
+        let sets = self.dump(request::list(self.protocol, Some(name), ListScope::Full)).await?;
+        sets.into_iter()
+            .next()
+            .ok_or_else(|| Error::SetNotFound { set: name.to_owned() })
+    }
+
+    /// Header of one set, without members (`ipset list -t`).
+    pub async fn header(&self, name: &str) -> Result<SetInfo, Error> {
+        check_name(name)?;
+        let sets = self.dump(request::list(self.protocol, Some(name), ListScope::Headers)).await?;
+        sets.into_iter()
+            .next()
+            .ok_or_else(|| Error::SetNotFound { set: name.to_owned() })
+    }
+
+    /// Every set with its members.
+    pub async fn list_all(&self) -> Result<Vec<SetInfo>, Error> {
+        self.dump(request::list(self.protocol, None, ListScope::Full)).await
+    }
+
+    /// The names of every set (`ipset list -n`).
+    pub async fn list_names(&self) -> Result<Vec<String>, Error> {
+        let sets = self.dump(request::list(self.protocol, None, ListScope::Names)).await?;
+        Ok(sets.into_iter().map(|s| s.name).collect())
+    }
+
+    /// Whether a set with this name exists.
+    pub async fn exists(&self, name: &str) -> Result<bool, Error> {
+        match self.header(name).await {
+            Ok(_) => Ok(true),
+            Err(Error::SetNotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
