@@ -1,0 +1,22 @@
+//! The typed model: services, real servers, stats and settings on std
+//! `IpAddr`/`SocketAddr`, with conversions to and from attributes.
+
+mod config;
+mod encode;
+mod family;
+mod flags;
+mod real_server;
+mod scheduler;
+mod service;
+mod stats;
+
+pub(crate) use self::encode::{destination_key, service_key};
+pub use self::{
+    config::{Info, Timeouts},
+    family::{Family, Protocol},
+    flags::ServiceFlags,
+    real_server::{ForwardMethod, RealServer, Tunnel, TunnelType},
+    scheduler::Scheduler,
+    service::{Netmask, ServiceKey, VirtualService},
+    stats::Stats,
+};

@@ -1,0 +1,106 @@
+//! Traffic counters of a service or real server.
+
+use crate::packet::{Stats64Attribute, StatsAttribute};
+
+/// Counters and rate estimates (read-only, reported in dumps).
+///
+/// Filled from `STATS64` when the kernel sends it (4.1+), otherwise from the
+/// legacy 32-bit `STATS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Connections scheduled.
+    pub conns: u64,
+    /// Incoming packets.
+    pub in_packets: u64,
+    /// Outgoing packets.
+    pub out_packets: u64,
+    /// Incoming bytes.
+    pub in_bytes: u64,
+    /// Outgoing bytes.
+    pub out_bytes: u64,
+    /// Connections per second.
+    pub cps: u64,
+    /// Incoming packets per second.
+    pub in_pps: u64,
+    /// Outgoing packets per second.
+    pub out_pps: u64,
+    /// Incoming bytes per second.
+    pub in_bps: u64,
+    /// Outgoing bytes per second.
+    pub out_bps: u64,
+}
+
+impl Stats {
+    /// Counters from a `STATS64` nest; unknown attributes are ignored.
+    pub fn from_stats64(attrs: &[Stats64Attribute]) -> Self {
+        let mut stats = Stats::default();
+        for attr in attrs {
+            match *attr {
+                Stats64Attribute::Conns(v) => stats.conns = v,
+                Stats64Attribute::InPkts(v) => stats.in_packets = v,
+                Stats64Attribute::OutPkts(v) => stats.out_packets = v,
+                Stats64Attribute::InBytes(v) => stats.in_bytes = v,
+                Stats64Attribute::OutBytes(v) => stats.out_bytes = v,
+                Stats64Attribute::Cps(v) => stats.cps = v,
+                Stats64Attribute::InPps(v) => stats.in_pps = v,
+                Stats64Attribute::OutPps(v) => stats.out_pps = v,
+                Stats64Attribute::InBps(v) => stats.in_bps = v,
+                Stats64Attribute::OutBps(v) => stats.out_bps = v,
+                _ => {}
+            }
+        }
+        stats
+    }
+
+    /// Counters from a legacy `STATS` nest; unknown attributes are ignored.
+    pub fn from_stats32(attrs: &[StatsAttribute]) -> Self {
+        let mut stats = Stats::default();
+        for attr in attrs {
+            match *attr {
+                StatsAttribute::Conns(v) => stats.conns = v.into(),
+                StatsAttribute::InPkts(v) => stats.in_packets = v.into(),
+                StatsAttribute::OutPkts(v) => stats.out_packets = v.into(),
+                StatsAttribute::InBytes(v) => stats.in_bytes = v,
+                StatsAttribute::OutBytes(v) => stats.out_bytes = v,
+                StatsAttribute::Cps(v) => stats.cps = v.into(),
+                StatsAttribute::InPps(v) => stats.in_pps = v.into(),
+                StatsAttribute::OutPps(v) => stats.out_pps = v.into(),
+                StatsAttribute::InBps(v) => stats.in_bps = v.into(),
+                StatsAttribute::OutBps(v) => stats.out_bps = v.into(),
+                _ => {}
+            }
+        }
+        stats
+    }
+
+    /// Picks `STATS64` over `STATS`; `None` when neither was sent.
+    pub(crate) fn pick(
+        stats64: Option<&[Stats64Attribute]>,
+        stats32: Option<&[StatsAttribute]>,
+    ) -> Option<Self> {
+        match (stats64, stats32) {
+            (Some(wide), _) => Some(Stats::from_stats64(wide)),
+            (None, Some(narrow)) => Some(Stats::from_stats32(narrow)),
+            (None, None) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats64_wins() {
+        let wide = [Stats64Attribute::Conns(1 << 40)];
+        let narrow = [StatsAttribute::Conns(5), StatsAttribute::InBytes(9)];
+        assert_eq!(
+            Stats::pick(Some(&wide), Some(&narrow)).unwrap().conns,
+            1 << 40
+        );
+        let fallback = Stats::pick(None, Some(&narrow)).unwrap();
+        assert_eq!((fallback.conns, fallback.in_bytes), (5, 9));
+        assert_eq!(Stats::pick(None, None), None);
+    }
+}
