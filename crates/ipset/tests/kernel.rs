@@ -1,0 +1,272 @@
+//! Kernel tests: run as root in a fresh network namespace (or the VM):
+//! `unshare -n <kernel test binary> --ignored --test-threads=1`.
+
+use std::process::Command;
+
+use ipset_netlink::{CreateOptions, Entry, Error, Family, IpsetHandle, SetType};
+
+const IGNORE: &str = "kernel: needs root in a fresh netns or the VM; run tests/run";
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+fn ipset(args: &[&str]) -> String {
+    let out = Command::new("ipset").args(args).output().expect("run ipset");
+    assert!(out.status.success(), "ipset {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Members of a set as `ipset save` prints them, sorted.
+fn saved_members(name: &str) -> Vec<String> {
+    let prefix = format!("add {name} ");
+    let mut members: Vec<String> = ipset(&["save", name])
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix).map(str::to_owned))
+        .collect();
+    members.sort();
+    members
+}
+
+fn entries(set_type: SetType, texts: &[&str]) -> Vec<Entry> {
+    texts.iter().map(|t| Entry::parse(set_type, t).expect("entry")).collect()
+}
+
+fn sorted(texts: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = texts.iter().map(|s| s.to_string()).collect();
+    v.sort();
+    v
+}
+
+/// One case per set type: name, type, family, members.
+fn cases() -> Vec<(&'static str, SetType, Family, Vec<&'static str>)> {
+    vec![
+        ("k-ip", SetType::HashIp, Family::Inet, vec!["10.0.0.1", "10.0.0.2"]),
+        ("k-ip6", SetType::HashIp, Family::Inet6, vec!["fd00::1", "fd00::2"]),
+        ("k-ipport", SetType::HashIpPort, Family::Inet, vec!["10.0.0.1,tcp:80", "10.0.0.2,udp:53", "10.0.0.3,sctp:30000"]),
+        ("k-ipport6", SetType::HashIpPort, Family::Inet6, vec!["fd00::1,udp:53", "fd00::2,tcp:443"]),
+        ("k-ipportip", SetType::HashIpPortIp, Family::Inet, vec!["10.0.0.1,tcp:80,10.0.0.1", "10.0.0.2,udp:53,10.0.0.9"]),
+        ("k-ipportnet", SetType::HashIpPortNet, Family::Inet, vec!["10.0.0.1,tcp:80,10.1.0.0/16", "10.0.0.2,tcp:81,10.2.3.4"]),
+        ("k-net", SetType::HashNet, Family::Inet, vec!["10.0.0.0/8", "192.168.1.0/24", "172.16.0.1"]),
+        ("k-port", SetType::BitmapPort, Family::Inet, vec!["30080", "30081"]),
+    ]
+}
+
+#[test]
+#[ignore = "kernel: needs root in a fresh netns or the VM; run tests/run"]
+fn crud_every_type_matches_ipset_save() {
+    let _ = IGNORE;
+    rt().block_on(async {
+        let h = IpsetHandle::connect().await.expect("connect");
+        for (name, set_type, family, members) in cases() {
+            let opts = CreateOptions::new(family).hashsize(1024).maxelem(65536);
+            h.create(name, set_type, &opts).await.expect("create");
+            let es = entries(set_type, &members);
+            for e in &es {
+                h.add(name, e).await.expect("add");
+            }
+            assert_eq!(saved_members(name), sorted(&members), "{name}");
+            let info = h.list(name).await.expect("list");
+            assert_eq!(info.sorted_members(), sorted(&members), "{name}");
+            assert_eq!(info.set_type, Some(set_type));
+            assert!(h.test(name, &es[0]).await.expect("test"));
+            h.del(name, &es[0]).await.expect("del");
+            assert!(!h.test(name, &es[0]).await.expect("test absent"));
+            assert_eq!(saved_members(name), sorted(&members[1..]), "{name}");
+            h.flush(name).await.expect("flush");
+            assert!(saved_members(name).is_empty());
+            h.destroy(name).await.expect("destroy");
+            assert!(!h.exists(name).await.expect("exists"));
+        }
+    });
+}
+
+#[test]
+#[ignore = "kernel: needs root in a fresh netns or the VM; run tests/run"]
+fn sets_made_by_the_tool_read_back() {
+    rt().block_on(async {
+        let h = IpsetHandle::connect().await.expect("connect");
+        for (name, set_type, family, members) in cases() {
+            let name = format!("{name}-t");
+            let mut create = vec!["create", &name, set_type.name()];
+            if set_type.is_bitmap() {
+                create.extend(["range", "0-65535"]);
+            } else {
+                create.extend(["family", if family == Family::Inet { "inet" } else { "inet6" }]);
+            }
+            ipset(&create);
+            for m in &members {
+                ipset(&["add", &name, m]);
+            }
+            let info = h.list(&name).await.expect("list");
+            assert_eq!(info.sorted_members(), saved_members(&name), "{name}");
+            assert_eq!(info.type_name, set_type.name());
+            ipset(&["destroy", &name]);
+        }
+    });
+}
+
+#[test]
+#[ignore = "kernel: needs root in a fresh netns or the VM; run tests/run"]
+fn create_options_exist_rename_swap() {
+    rt().block_on(async {
+        let h = IpsetHandle::connect().await.expect("connect");
+        let opts = CreateOptions::new(Family::Inet).hashsize(4096).maxelem(100000).timeout(600).counters().comment();
+        h.create("k-opts", SetType::HashIp, &opts).await.expect("create");
+        let save = ipset(&["save", "k-opts"]);
+        assert!(save.contains("hashsize 4096 maxelem 100000 timeout 600 counters comment"), "{save}");
+        let info = h.header("k-opts").await.expect("header");
+        assert_eq!(info.header.timeout, Some(600));
+        assert!(info.header.counters && info.header.comment);
+        h.ensure("k-opts", SetType::HashIp, &opts).await.expect("create -exist");
+        assert!(matches!(h.create("k-opts", SetType::HashIp, &opts).await, Err(Error::SetExists { set }) if set == "k-opts"));
+        let bitmap = CreateOptions::default().range(1024, 2047);
+        h.create("k-bm", SetType::BitmapPort, &bitmap).await.expect("create bitmap");
+        assert_eq!(h.header("k-bm").await.expect("header").header.range, Some((1024, 2047)));
+        h.rename("k-bm", "k-bm2").await.expect("rename");
+        assert!(h.exists("k-bm2").await.expect("exists"));
+        h.create("k-opts2", SetType::HashIp, &CreateOptions::default()).await.expect("create");
+        h.add("k-opts2", &"10.9.9.9".parse().expect("entry")).await.expect("add");
+        h.swap("k-opts", "k-opts2").await.expect("swap");
+        assert_eq!(saved_members("k-opts"), vec!["10.9.9.9".to_string()]);
+        let err = h.swap("k-opts", "k-bm2").await.expect_err("swap mismatch");
+        assert!(matches!(err, Error::TypeMismatch { .. }), "{err}");
+        for n in ["k-opts", "k-opts2", "k-bm2"] {
+            h.destroy(n).await.expect("destroy");
+        }
+    });
+}
+
+fn many(n: usize) -> Vec<Entry> {
+    (0..n)
+        .map(|i| Entry::IpPort {
+            ip: std::net::Ipv4Addr::from(0x0a00_0000 + i as u32).into(),
+            proto: ipset_netlink::Protocol::Tcp,
+            port: 1000 + (i % 50_000) as u16,
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "kernel: needs root in a fresh netns or the VM; run tests/run"]
+fn batches_of_thousands() {
+    rt().block_on(async {
+        let h = IpsetHandle::connect().await.expect("connect");
+        let es = many(20_000);
+        h.create("k-batch", SetType::HashIpPort, &CreateOptions::default().maxelem(1 << 20)).await.expect("create");
+        h.add_all("k-batch", &es, false).await.expect("add_all");
+        let info = h.list("k-batch").await.expect("list");
+        assert_eq!(info.members.len(), es.len());
+        assert_eq!(saved_members("k-batch").len(), es.len());
+        // Again without -exist: the first element already present fails and is named.
+        let err = h.add_all("k-batch", &es[100..], false).await.expect_err("duplicates");
+        assert!(matches!(&err, Error::ElementExists { entry, .. } if *entry == es[100].to_string()), "{err}");
+        h.add_all("k-batch", &es, true).await.expect("add_all -exist");
+        h.del_all("k-batch", &es[..10_000], false).await.expect("del_all");
+        assert_eq!(h.list("k-batch").await.expect("list").members.len(), 10_000);
+        h.destroy("k-batch").await.expect("destroy");
+    });
+}
+
+#[test]
+#[ignore = "kernel: needs root in a fresh netns or the VM; run tests/run"]
+fn sync_and_atomic_replace() {
+    rt().block_on(async {
+        let h = IpsetHandle::connect().await.expect("connect");
+        let opts = CreateOptions::default();
+        h.create("k-sync", SetType::HashIpPort, &opts).await.expect("create");
+        let first = many(3000);
+        let stats = h.sync("k-sync", &first).await.expect("sync");
+        assert_eq!((stats.added, stats.deleted), (3000, 0));
+        let second = many(3500)[1000..].to_vec();
+        let stats = h.sync("k-sync", &second).await.expect("sync");
+        assert_eq!((stats.added, stats.deleted), (500, 1000));
+        let mut want: Vec<String> = second.iter().map(Entry::to_string).collect();
+        want.sort();
+        assert_eq!(saved_members("k-sync"), want);
+        let stats = h.sync("k-sync", &second).await.expect("sync no-op");
+        assert_eq!((stats.added, stats.deleted), (0, 0));
+
+        let third = many(10);
+        h.replace("k-sync", SetType::HashIpPort, &opts, &third).await.expect("replace");
+        let mut want: Vec<String> = third.iter().map(Entry::to_string).collect();
+        want.sort();
+        assert_eq!(saved_members("k-sync"), want);
+        assert!(!h.exists("k-sync-tmp").await.expect("exists"));
+        h.replace("k-new", SetType::HashIpPort, &opts, &third).await.expect("replace new");
+        assert_eq!(saved_members("k-new"), want);
+        h.destroy("k-sync").await.expect("destroy");
+        h.destroy("k-new").await.expect("destroy");
+    });
+}
+
+#[test]
+#[ignore = "kernel: needs root in a fresh netns or the VM; run tests/run"]
+fn error_paths() {
+    rt().block_on(async {
+        let h = IpsetHandle::connect().await.expect("connect");
+        assert_eq!(h.protocol(), 7);
+        let opts = CreateOptions::default();
+        h.create("k-err", SetType::HashIp, &opts).await.expect("create");
+        let e: Entry = "10.0.0.1".parse().expect("entry");
+        h.add("k-err", &e).await.expect("add");
+        let err = h.add("k-err", &e).await.expect_err("duplicate");
+        assert_eq!(err.to_string(), "element 10.0.0.1 is already in set \"k-err\"");
+        h.add_exist("k-err", &e).await.expect("add -exist");
+        h.del("k-err", &e).await.expect("del");
+        assert!(matches!(h.del("k-err", &e).await, Err(Error::ElementMissing { .. })));
+        h.del_exist("k-err", &e).await.expect("del -exist");
+        let v6: Entry = "fd00::1".parse().expect("entry");
+        let err = h.add("k-err", &v6).await.expect_err("wrong family");
+        assert!(matches!(err, Error::FamilyMismatch { .. } | Error::Protocol { .. }), "{err}");
+        let err = h.destroy("k-nosuch").await.expect_err("unknown set");
+        assert_eq!(err.to_string(), "set \"k-nosuch\" does not exist");
+        assert!(matches!(h.add("k-nosuch", &e).await, Err(Error::SetNotFound { .. })));
+        assert!(matches!(h.list("k-nosuch").await, Err(Error::SetNotFound { .. })));
+        h.destroy("k-err").await.expect("destroy");
+    });
+}
+
+#[test]
+#[ignore = "kernel: needs root in a fresh netns or the VM; run tests/run"]
+fn destroy_referenced_by_iptables_rule() {
+    let iptables = Command::new("iptables").arg("--version").output();
+    assert!(
+        iptables.is_ok_and(|o| o.status.success()),
+        "iptables not found: this test needs it (apt-get install -y iptables)"
+    );
+    rt().block_on(async {
+        let h = IpsetHandle::connect().await.expect("connect");
+        h.create("k-ref", SetType::HashIp, &CreateOptions::default()).await.expect("create");
+        let rule = ["-m", "set", "--match-set", "k-ref", "src", "-j", "ACCEPT"];
+        let ok = Command::new("iptables").arg("-A").arg("INPUT").args(rule).status().expect("iptables");
+        assert!(ok.success(), "iptables -A failed");
+        let err = h.destroy("k-ref").await.expect_err("referenced");
+        assert!(matches!(&err, Error::SetInUse { set } if set == "k-ref"), "{err}");
+        assert_eq!(h.header("k-ref").await.expect("header").header.references, Some(1));
+        let ok = Command::new("iptables").arg("-D").arg("INPUT").args(rule).status().expect("iptables");
+        assert!(ok.success());
+        h.destroy("k-ref").await.expect("destroy");
+    });
+}
+
+#[test]
+#[ignore = "kernel: needs root in a fresh netns or the VM; run tests/run"]
+fn list_all_and_names() {
+    rt().block_on(async {
+        let h = IpsetHandle::connect().await.expect("connect");
+        h.create("k-la", SetType::HashNet, &CreateOptions::default()).await.expect("create");
+        h.create("k-lb", SetType::BitmapPort, &CreateOptions::default()).await.expect("create");
+        h.add("k-lb", &Entry::Port(80)).await.expect("add");
+        let names = h.list_names().await.expect("names");
+        assert!(names.contains(&"k-la".to_string()) && names.contains(&"k-lb".to_string()));
+        let all = h.list_all().await.expect("all");
+        let lb = all.iter().find(|s| s.name == "k-lb").expect("k-lb");
+        assert_eq!(lb.sorted_members(), vec!["80".to_string()]);
+        h.destroy("k-la").await.expect("destroy");
+        h.destroy("k-lb").await.expect("destroy");
+    });
+}
