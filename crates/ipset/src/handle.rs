@@ -7,7 +7,7 @@ use std::{collections::HashMap, sync::Arc};
 use tokio::sync::Mutex;
 
 use crate::{
-    CreateOptions, Entry, Error, Family, SetInfo, SetType,
+    CreateOptions, Entry, Error, SetInfo, SetType,
     connection::{BatchConfig, Connection, Outcome},
     error::ErrorContext,
     packet::{
@@ -24,7 +24,7 @@ use crate::{
 pub struct IpsetHandle {
     conn: Arc<Mutex<Connection>>,
     protocol: u8,
-    revisions: Arc<Mutex<HashMap<(SetType, Option<Family>), u8>>>,
+    revisions: Arc<Mutex<HashMap<SetType, u8>>>,
 }
 
 impl std::fmt::Debug for IpsetHandle {
@@ -130,13 +130,12 @@ impl IpsetHandle {
     /// The revision to create `set_type` with: the highest one that both
     /// the kernel (asked with `IPSET_CMD_TYPE`, then cached) and this
     /// library support.
-    pub async fn revision(&self, set_type: SetType, family: Family) -> Result<u8, Error> {
-        let key = (set_type, (!set_type.is_bitmap()).then_some(family));
-        if let Some(rev) = self.revisions.lock().await.get(&key) {
+    pub async fn revision(&self, set_type: SetType) -> Result<u8, Error> {
+        if let Some(rev) = self.revisions.lock().await.get(&set_type) {
             return Ok(*rev);
         }
         let outcome = self
-            .run_one(request::type_query(self.protocol, set_type, family))
+            .run_one(request::type_query(self.protocol, set_type))
             .await
             ?;
         let attrs = outcome.messages.iter().flat_map(|m| &m.attributes);
@@ -155,7 +154,7 @@ impl IpsetHandle {
                 set: String::new(),
                 type_name: set_type.name().to_owned(),
             })?;
-        self.revisions.lock().await.insert(key, rev);
+        self.revisions.lock().await.insert(set_type, rev);
         Ok(rev)
     }
 
@@ -167,7 +166,7 @@ impl IpsetHandle {
         exist: bool,
     ) -> Result<(), Error> {
         check_name(name)?;
-        let rev = self.revision(set_type, options.family).await?;
+        let rev = self.revision(set_type).await?;
         let req = request::create(self.protocol, name, set_type, rev, options, exist);
         self.run_one(req).await.map(drop)
     }

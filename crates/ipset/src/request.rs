@@ -104,15 +104,17 @@ fn nfproto(set_type: SetType, family: Family) -> u8 {
     if set_type.is_bitmap() { 0 } else { family.nfproto() }
 }
 
-/// `IPSET_CMD_TYPE`: asks the kernel's revision range of a type.
-pub fn type_query(protocol: u8, set_type: SetType, family: Family) -> Request {
+/// `IPSET_CMD_TYPE`: asks the kernel's revision range of a type. Like
+/// the ipset tool, it asks for the inet family: the revisions of these
+/// types do not depend on the family.
+pub fn type_query(protocol: u8, set_type: SetType) -> Request {
     Request::new(
         IpsetCommand::Type,
         0,
         vec![
             A::Protocol(protocol),
             A::TypeName(set_type.name().to_owned()),
-            A::Family(nfproto(set_type, family)),
+            A::Family(nfproto(set_type, Family::Inet)),
         ],
     )
 }
