@@ -1,10 +1,17 @@
 //! Placeholder: the generic-netlink IPVS client is being written.
 
+mod batch;
 mod command;
 mod error;
+mod format;
+mod handle;
 pub mod model;
 pub mod packet;
+mod wire;
 
+pub use batch::BatchLimits;
 pub use command::Command;
 pub use error::IpvsError;
+pub use format::{ListFormat, Table, TableDisplay, TableEntry, large_number};
+pub use handle::IpvsHandle;
 pub use model::*;
