@@ -1,4 +1,80 @@
-//! Placeholder essay (rewritten below).
+//! Linux ipset over nfnetlink, without the `ipset` binary or libipset.
+//!
+//! This crate drives the kernel's ipset subsystem directly over a
+//! `NETLINK_NETFILTER` socket. It covers what kube-proxy's IPVS mode
+//! needs: the set types hash:ip, hash:ip,port, hash:ip,port,ip,
+//! hash:ip,port,net, hash:net and bitmap:port, in the inet and inet6
+//! families, and large batches of element changes.
+//!
+//! # Layout
+//!
+//! The crate is split like netlink-packet-route and rtnetlink, but in one
+//! crate: a pure packet layer with no I/O, a typed model on top of it, and
+//! an async I/O layer that owns the socket.
+//!
+//! * [`packet`] is the wire format. [`packet::IpsetMessage`] is one ipset
+//!   message (command, nfgenmsg header, attributes); the attribute enums
+//!   ([`packet::IpsetAttribute`], [`packet::HeaderAttribute`],
+//!   [`packet::ElementAttribute`], [`packet::AdtAttribute`],
+//!   [`packet::IpAttribute`]) each keep unknown attributes as
+//!   `Other(DefaultNla)`. Everything implements the netlink-packet-core
+//!   `Emitable`/`Parseable` traits and returns `DecodeError` on bad input;
+//!   nothing in the reply path panics.
+//!
+//! * The typed model turns packets into values a caller works with:
+//!   [`Entry`] (one set member, parsed from and displayed as the ipset CLI
+//!   syntax, exactly as `ipset save` prints it), [`SetType`], [`Family`],
+//!   [`CreateOptions`] and [`SetInfo`] (a listed set, built from the
+//!   messages of a dump by [`collect_sets`]).
+//!
+//! * [`request`] holds one pure builder per ipset command. Each returns a
+//!   [`request::Request`] (message plus netlink flags) with the attribute
+//!   order and flags of the ipset 7.17 tool, so the bytes we send can be
+//!   compared with captures of that tool (`tests/captures.rs`).
+//!
+//! * The I/O layer is [`IpsetHandle`], a cloneable async handle (tokio)
+//!   over one socket. A private connection module sends requests in
+//!   pipelined batches: many elements per message (`IPSET_ATTR_ADT`), many
+//!   messages per sendmsg, every ACK matched back by sequence number, and
+//!   a bounded number of replies in flight so the receive buffer never
+//!   overflows ([`BatchConfig`]). It opens the socket with
+//!   `NETLINK_CAP_ACK` and a large `SO_RCVBUF`.
+//!
+//! * On the handle sit the higher-level helpers: [`IpsetHandle::sync`]
+//!   (make a set hold exactly a list of members with the fewest adds and
+//!   deletes, in one batch) and [`IpsetHandle::replace`] (fill a temporary
+//!   set, swap, destroy).
+//!
+//! * [`Error`] maps kernel codes to typed variants that name the set and,
+//!   for element errors, the element.
+//!
+//! # Protocol
+//!
+//! [`IpsetHandle::connect`] asks the kernel with `IPSET_CMD_PROTOCOL` and
+//! uses protocol 7, or 6 if the kernel rejects 7 ([`negotiate_protocol`]).
+//! Before creating a set of a type for the first time it asks
+//! `IPSET_CMD_TYPE` and uses the highest revision both sides support.
+//! `-exist` is the absence of `NLM_F_EXCL`.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use ipset_netlink::{CreateOptions, Entry, Family, IpsetHandle, SetType};
+//!
+//! # async fn example() -> Result<(), ipset_netlink::Error> {
+//! let ipset = IpsetHandle::connect().await?;
+//! let options = CreateOptions::new(Family::Inet).hashsize(1024).maxelem(65536);
+//! ipset.ensure("KUBE-CLUSTER-IP", SetType::HashIpPort, &options).await?;
+//! let wanted: Vec<Entry> = ["10.96.0.1,tcp:443", "10.96.0.10,udp:53"]
+//!     .iter()
+//!     .map(|s| Entry::parse(SetType::HashIpPort, s))
+//!     .collect::<Result<_, _>>()?;
+//! let changes = ipset.sync("KUBE-CLUSTER-IP", &wanted).await?;
+//! println!("added {}, deleted {}", changes.added, changes.deleted);
+//! # Ok(())
+//! # }
+//! ```
+
 mod connection;
 mod entry;
 mod error;
@@ -18,3 +94,6 @@ pub use handle::{IpsetHandle, negotiate_protocol};
 pub use set::{CreateOptions, SetHeader, SetInfo, collect_sets};
 pub use set_type::{SetType, SetTypeError};
 pub use sync::{SyncStats, diff, temporary_name};
+
+#[cfg(test)]
+mod tests;
