@@ -87,12 +87,14 @@ fn plain_listing() {
 fn stats_listing() {
     let mut table = sample();
     table.entries.truncate(1);
-    let mut stats = Stats::default();
-    stats.conns = 5;
-    stats.in_packets = 123_456_789;
-    stats.out_packets = 99_999_999;
-    stats.in_bytes = 12_345_678_901;
-    stats.out_bytes = 123_456_789_012_345;
+    let stats = Stats {
+        conns: 5,
+        in_packets: 123_456_789,
+        out_packets: 99_999_999,
+        in_bytes: 12_345_678_901,
+        out_bytes: 123_456_789_012_345,
+        ..Stats::default()
+    };
     table.entries[0].service.stats = Some(stats);
     let expected = concat!(
         "IP Virtual Server version 1.2.1 (size=4096)\n",
@@ -113,7 +115,7 @@ fn large_numbers() {
     assert_eq!(large_number(1_000_000_000), "    1000M");
     assert_eq!(large_number(99_999_999_999), "   99999M");
     assert_eq!(large_number(100_000_000_000), "     100G");
-    assert_eq!(large_number(u64::MAX), " 18446744T");
+    assert_eq!(large_number(u64::MAX), "18446744T");
 }
 
 #[test]

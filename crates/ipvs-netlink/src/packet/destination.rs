@@ -144,15 +144,14 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for DestinationAtt
             ACTIVE_CONNS => Self::ActiveConns(u32_of("ACTIVE_CONNS")?),
             INACT_CONNS => Self::InactiveConns(u32_of("INACT_CONNS")?),
             PERSIST_CONNS => Self::PersistentConns(u32_of("PERSIST_CONNS")?),
-            STATS => Self::Stats(
-                parse_all(value, |nla| StatsAttribute::parse(nla)).context("destination STATS")?,
-            ),
+            STATS => {
+                Self::Stats(parse_all(value, StatsAttribute::parse).context("destination STATS")?)
+            }
             ADDR_FAMILY => {
                 Self::AddressFamily(parse_u16(value).context("destination ADDR_FAMILY")?)
             }
             STATS64 => Self::Stats64(
-                parse_all(value, |nla| Stats64Attribute::parse(nla))
-                    .context("destination STATS64")?,
+                parse_all(value, Stats64Attribute::parse).context("destination STATS64")?,
             ),
             TUN_TYPE => Self::TunnelType(parse_u8(value).context("destination TUN_TYPE")?),
             TUN_PORT => Self::TunnelPort(parse_u16_be(value).context("destination TUN_PORT")?),

@@ -106,11 +106,11 @@ impl<'a, T: AsRef<[u8]> + ?Sized> ParseableParametrized<NlaBuffer<&'a T>, IpvsCm
             });
         }
         Ok(match buf.kind() {
-            CMD_ATTR_SERVICE => Self::Service(
-                parse_all(value, |nla| ServiceAttribute::parse(nla)).context("SERVICE nest")?,
-            ),
+            CMD_ATTR_SERVICE => {
+                Self::Service(parse_all(value, ServiceAttribute::parse).context("SERVICE nest")?)
+            }
             CMD_ATTR_DEST => Self::Destination(
-                parse_all(value, |nla| DestinationAttribute::parse(nla)).context("DEST nest")?,
+                parse_all(value, DestinationAttribute::parse).context("DEST nest")?,
             ),
             CMD_ATTR_TIMEOUT_TCP => Self::TimeoutTcp(parse_u32(value).context("TIMEOUT_TCP")?),
             CMD_ATTR_TIMEOUT_TCP_FIN => {

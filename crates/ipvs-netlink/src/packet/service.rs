@@ -141,13 +141,11 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for ServiceAttribu
             }
             TIMEOUT => Self::Timeout(parse_u32(value).context("service TIMEOUT")?),
             NETMASK => Self::Netmask(parse_u32(value).context("service NETMASK")?),
-            STATS => Self::Stats(
-                parse_all(value, |nla| StatsAttribute::parse(nla)).context("service STATS")?,
-            ),
+            STATS => Self::Stats(parse_all(value, StatsAttribute::parse).context("service STATS")?),
             PE_NAME => Self::PeName(parse_string(value).context("service PE_NAME")?),
-            STATS64 => Self::Stats64(
-                parse_all(value, |nla| Stats64Attribute::parse(nla)).context("service STATS64")?,
-            ),
+            STATS64 => {
+                Self::Stats64(parse_all(value, Stats64Attribute::parse).context("service STATS64")?)
+            }
             _ => Self::Other(DefaultNla::parse(buf)?),
         })
     }
