@@ -18,7 +18,11 @@ fn entries(start: usize, n: usize) -> Vec<Entry> {
     (start..start + n)
         .map(|i| Entry::IpPort {
             ip: Ipv4Addr::from(0x0a00_0000 + i as u32).into(),
-            proto: if i % 2 == 0 { Protocol::Tcp } else { Protocol::Udp },
+            proto: if i % 2 == 0 {
+                Protocol::Tcp
+            } else {
+                Protocol::Udp
+            },
             port: 1024 + (i % 60_000) as u16,
         })
         .collect()
@@ -33,15 +37,25 @@ fn ipset(args: &[&str], input: &str) -> Duration {
         .stdout(Stdio::null())
         .spawn()
         .expect("run ipset");
-    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write");
-    assert!(child.wait().expect("wait").success(), "ipset {args:?} failed");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    assert!(
+        child.wait().expect("wait").success(),
+        "ipset {args:?} failed"
+    );
     start.elapsed()
 }
 
 fn restore_text(name: &str, create: bool, es: &[Entry]) -> String {
     let mut text = String::new();
     if create {
-        text.push_str(&format!("create {name} hash:ip,port family inet hashsize 1024 maxelem 1048576\n"));
+        text.push_str(&format!(
+            "create {name} hash:ip,port family inet hashsize 1024 maxelem 1048576\n"
+        ));
     }
     for e in es {
         text.push_str(&format!("add {name} {e}\n"));
@@ -63,7 +77,10 @@ fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu = cpuinfo
         .lines()
-        .find_map(|l| l.strip_prefix("model name").map(|r| r.trim_start_matches([' ', '\t', ':']).to_owned()))
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|r| r.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
         .unwrap_or_default();
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     format!("nproc {nproc}, {cpu}, kernel {}", kernel.trim())

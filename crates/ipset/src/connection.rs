@@ -4,7 +4,9 @@
 use std::io;
 
 use netlink_packet_core::{NetlinkBuffer, NetlinkMessage, NetlinkPayload};
-use netlink_sys::{AsyncSocket, AsyncSocketExt, SocketAddr, TokioSocket, protocols::NETLINK_NETFILTER};
+use netlink_sys::{
+    AsyncSocket, AsyncSocketExt, SocketAddr, TokioSocket, protocols::NETLINK_NETFILTER,
+};
 
 use crate::{
     Error,
@@ -103,7 +105,8 @@ impl Connection {
                 request.write(base.wrapping_add(i as u32), &mut self.send_buf);
             }
             self.socket.send(&self.send_buf).await?;
-            self.receive(&requests[start..end], base, &mut batch).await?;
+            self.receive(&requests[start..end], base, &mut batch)
+                .await?;
             let failed = batch.iter().any(|o| o.error.is_some());
             outcomes.extend(batch);
             start = end;

@@ -157,7 +157,11 @@ impl FromStr for Net {
         let (addr, prefix) = match s.split_once('/') {
             Some((addr, prefix)) => (
                 parse_ip(addr)?,
-                Some(prefix.parse::<u8>().map_err(|_| EntryError::Prefix(s.to_owned()))?),
+                Some(
+                    prefix
+                        .parse::<u8>()
+                        .map_err(|_| EntryError::Prefix(s.to_owned()))?,
+                ),
             ),
             None => (parse_ip(s)?, None),
         };
@@ -306,7 +310,12 @@ impl Entry {
                 proto,
                 port,
                 ip2,
-            } => vec![A::Ip(ip), A::Port(port), A::Proto(proto.number()), A::Ip2(ip2)],
+            } => vec![
+                A::Ip(ip),
+                A::Port(port),
+                A::Proto(proto.number()),
+                A::Ip2(ip2),
+            ],
             Entry::IpPortNet {
                 ip,
                 proto,

@@ -55,7 +55,11 @@ fn check_name(name: &str) -> Result<(), Error> {
 }
 
 /// The error of an outcome, named after the request.
-pub(crate) fn outcome_error(request: &Request, outcome: &Outcome, entries: &[Entry]) -> Option<Error> {
+pub(crate) fn outcome_error(
+    request: &Request,
+    outcome: &Outcome,
+    entries: &[Entry],
+) -> Option<Error> {
     let (code, lineno) = outcome.error?;
     let mut ctx = ErrorContext {
         command: Some(request.message.command),
@@ -90,10 +94,14 @@ impl IpsetHandle {
         let request = request::protocol(IPSET_PROTOCOL);
         let outcome = conn.execute(std::slice::from_ref(&request), false).await?;
         let outcome = outcome.into_iter().next().unwrap_or_default();
-        let kernel = outcome.messages.iter().flat_map(|m| &m.attributes).find_map(|a| match a {
-            IpsetAttribute::Protocol(p) => Some(*p),
-            _ => None,
-        });
+        let kernel = outcome
+            .messages
+            .iter()
+            .flat_map(|m| &m.attributes)
+            .find_map(|a| match a {
+                IpsetAttribute::Protocol(p) => Some(*p),
+                _ => None,
+            });
         let code = outcome.error.map(|(code, _)| code);
         let protocol = negotiate_protocol(code, kernel).ok_or_else(|| match code {
             Some(code) => Error::from_kernel(code, ErrorContext::default()),
@@ -136,8 +144,7 @@ impl IpsetHandle {
         }
         let outcome = self
             .run_one(request::type_query(self.protocol, set_type))
-            .await
-            ?;
+            .await?;
         let attrs = outcome.messages.iter().flat_map(|m| &m.attributes);
         let (mut max, mut min) = (None, 0);
         for attr in attrs {
@@ -172,45 +179,71 @@ impl IpsetHandle {
     }
 
     /// Creates a set; fails with [`Error::SetExists`] if it exists.
-    pub async fn create(&self, name: &str, set_type: SetType, options: &CreateOptions) -> Result<(), Error> {
+    pub async fn create(
+        &self,
+        name: &str,
+        set_type: SetType,
+        options: &CreateOptions,
+    ) -> Result<(), Error> {
         self.create_impl(name, set_type, options, false).await
     }
 
     /// Creates a set unless an identical one exists (`create -exist`).
-    pub async fn ensure(&self, name: &str, set_type: SetType, options: &CreateOptions) -> Result<(), Error> {
+    pub async fn ensure(
+        &self,
+        name: &str,
+        set_type: SetType,
+        options: &CreateOptions,
+    ) -> Result<(), Error> {
         self.create_impl(name, set_type, options, true).await
     }
 
     /// Destroys a set.
     pub async fn destroy(&self, name: &str) -> Result<(), Error> {
         check_name(name)?;
-        self.run_one(request::destroy(self.protocol, name)).await.map(drop)
+        self.run_one(request::destroy(self.protocol, name))
+            .await
+            .map(drop)
     }
 
     /// Removes every member of a set.
     pub async fn flush(&self, name: &str) -> Result<(), Error> {
         check_name(name)?;
-        self.run_one(request::flush(self.protocol, name)).await.map(drop)
+        self.run_one(request::flush(self.protocol, name))
+            .await
+            .map(drop)
     }
 
     /// Renames a set.
     pub async fn rename(&self, from: &str, to: &str) -> Result<(), Error> {
         check_name(from)?;
         check_name(to)?;
-        self.run_one(request::rename(self.protocol, from, to)).await.map(drop)
+        self.run_one(request::rename(self.protocol, from, to))
+            .await
+            .map(drop)
     }
 
     /// Swaps the contents (and types) of two sets of compatible types.
     pub async fn swap(&self, first: &str, second: &str) -> Result<(), Error> {
         check_name(first)?;
         check_name(second)?;
-        self.run_one(request::swap(self.protocol, first, second)).await.map(drop)
+        self.run_one(request::swap(self.protocol, first, second))
+            .await
+            .map(drop)
     }
 
-    async fn element(&self, op: ElementOp, name: &str, entry: &Entry, exist: bool) -> Result<(), Error> {
+    async fn element(
+        &self,
+        op: ElementOp,
+        name: &str,
+        entry: &Entry,
+        exist: bool,
+    ) -> Result<(), Error> {
         check_name(name)?;
         let req = request::element(self.protocol, op, name, entry, exist);
-        self.run(std::slice::from_ref(&req), std::slice::from_ref(entry)).await.map(drop)
+        self.run(std::slice::from_ref(&req), std::slice::from_ref(entry))
+            .await
+            .map(drop)
     }
 
     /// Adds one element; fails with [`Error::ElementExists`] if present.
@@ -255,7 +288,11 @@ impl IpsetHandle {
     }
 
     /// Runs batched element requests and names a failing element.
-    pub(crate) async fn run_batch(&self, requests: &[Request], entries: &[Entry]) -> Result<(), Error> {
+    pub(crate) async fn run_batch(
+        &self,
+        requests: &[Request],
+        entries: &[Entry],
+    ) -> Result<(), Error> {
         let outcomes = self.conn.lock().await.execute(requests, true).await?;
         let per_message = self.conn.lock().await.config.elements_per_message.max(1);
         for (i, (request, outcome)) in requests.iter().zip(&outcomes).enumerate() {
@@ -274,14 +311,18 @@ impl IpsetHandle {
     /// before it stay added).
     pub async fn add_all(&self, name: &str, entries: &[Entry], exist: bool) -> Result<(), Error> {
         check_name(name)?;
-        let requests = self.batch_requests(ElementOp::Add, name, entries, exist).await;
+        let requests = self
+            .batch_requests(ElementOp::Add, name, entries, exist)
+            .await;
         self.run_batch(&requests, entries).await
     }
 
     /// Deletes many elements, batched like [`add_all`](Self::add_all).
     pub async fn del_all(&self, name: &str, entries: &[Entry], exist: bool) -> Result<(), Error> {
         check_name(name)?;
-        let requests = self.batch_requests(ElementOp::Del, name, entries, exist).await;
+        let requests = self
+            .batch_requests(ElementOp::Del, name, entries, exist)
+            .await;
         self.run_batch(&requests, entries).await
     }
 
@@ -293,29 +334,36 @@ impl IpsetHandle {
     /// Header and members of one set.
     pub async fn list(&self, name: &str) -> Result<SetInfo, Error> {
         check_name(name)?;
-        let sets = self.dump(request::list(self.protocol, Some(name), ListScope::Full)).await?;
-        sets.into_iter()
-            .next()
-            .ok_or_else(|| Error::SetNotFound { set: name.to_owned() })
+        let sets = self
+            .dump(request::list(self.protocol, Some(name), ListScope::Full))
+            .await?;
+        sets.into_iter().next().ok_or_else(|| Error::SetNotFound {
+            set: name.to_owned(),
+        })
     }
 
     /// Header of one set, without members (`ipset list -t`).
     pub async fn header(&self, name: &str) -> Result<SetInfo, Error> {
         check_name(name)?;
-        let sets = self.dump(request::list(self.protocol, Some(name), ListScope::Headers)).await?;
-        sets.into_iter()
-            .next()
-            .ok_or_else(|| Error::SetNotFound { set: name.to_owned() })
+        let sets = self
+            .dump(request::list(self.protocol, Some(name), ListScope::Headers))
+            .await?;
+        sets.into_iter().next().ok_or_else(|| Error::SetNotFound {
+            set: name.to_owned(),
+        })
     }
 
     /// Every set with its members.
     pub async fn list_all(&self) -> Result<Vec<SetInfo>, Error> {
-        self.dump(request::list(self.protocol, None, ListScope::Full)).await
+        self.dump(request::list(self.protocol, None, ListScope::Full))
+            .await
     }
 
     /// The names of every set (`ipset list -n`).
     pub async fn list_names(&self) -> Result<Vec<String>, Error> {
-        let sets = self.dump(request::list(self.protocol, None, ListScope::Names)).await?;
+        let sets = self
+            .dump(request::list(self.protocol, None, ListScope::Names))
+            .await?;
         Ok(sets.into_iter().map(|s| s.name).collect())
     }
 
@@ -328,4 +376,3 @@ impl IpsetHandle {
         }
     }
 }
-

@@ -3,8 +3,8 @@
 //! flags of the ipset 7.17 tool. No I/O here.
 
 use netlink_packet_core::{
-    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader,
-    NetlinkMessage, NetlinkPayload,
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
+    NetlinkPayload,
 };
 
 use crate::{
@@ -61,10 +61,8 @@ impl Request {
         let mut header = NetlinkHeader::default();
         header.flags = self.flags;
         header.sequence_number = seq;
-        let mut msg = NetlinkMessage::new(
-            header,
-            NetlinkPayload::InnerMessage(self.message.clone()),
-        );
+        let mut msg =
+            NetlinkMessage::new(header, NetlinkPayload::InnerMessage(self.message.clone()));
         msg.finalize();
         msg
     }
@@ -101,7 +99,11 @@ pub fn protocol(protocol: u8) -> Request {
 
 /// The `NFPROTO_*` family sent for a set type (0 for bitmaps).
 fn nfproto(set_type: SetType, family: Family) -> u8 {
-    if set_type.is_bitmap() { 0 } else { family.nfproto() }
+    if set_type.is_bitmap() {
+        0
+    } else {
+        family.nfproto()
+    }
 }
 
 /// `IPSET_CMD_TYPE`: asks the kernel's revision range of a type. Like
@@ -145,7 +147,11 @@ pub fn create(
 
 /// `IPSET_CMD_DESTROY` of one set.
 pub fn destroy(protocol: u8, name: &str) -> Request {
-    Request::new(IpsetCommand::Destroy, NLM_F_ACK | NLM_F_EXCL, named(protocol, name))
+    Request::new(
+        IpsetCommand::Destroy,
+        NLM_F_ACK | NLM_F_EXCL,
+        named(protocol, name),
+    )
 }
 
 /// `IPSET_CMD_FLUSH` of one set.

@@ -106,8 +106,15 @@ impl CreateOptions {
             attrs.push(HeaderAttribute::PortTo(self.range.1));
         }
         attrs.extend(self.timeout.map(HeaderAttribute::Timeout));
-        let flags = (if self.counters { IPSET_FLAG_WITH_COUNTERS } else { 0 })
-            | (if self.comment { IPSET_FLAG_WITH_COMMENT } else { 0 });
+        let flags = (if self.counters {
+            IPSET_FLAG_WITH_COUNTERS
+        } else {
+            0
+        }) | (if self.comment {
+            IPSET_FLAG_WITH_COMMENT
+        } else {
+            0
+        });
         if flags != 0 {
             attrs.push(HeaderAttribute::CadtFlags(flags));
         }
@@ -231,7 +238,9 @@ pub fn collect_sets<'a>(
                 IpsetAttribute::Family(v) => set.family = Family::from_nfproto(*v),
                 IpsetAttribute::Header(attrs) => set.header.apply(attrs),
                 IpsetAttribute::Adt(adt) => {
-                    let Some(set_type) = set.set_type else { continue };
+                    let Some(set_type) = set.set_type else {
+                        continue;
+                    };
                     for item in adt {
                         if let crate::packet::AdtAttribute::Data(attrs) = item {
                             set.members.push(Entry::from_attributes(set_type, attrs)?);

@@ -51,7 +51,9 @@ impl IpsetHandle {
     pub async fn sync(&self, name: &str, desired: &[Entry]) -> Result<SyncStats, Error> {
         let current = self.list(name).await?.members;
         let (delete, add) = diff(&current, desired);
-        let mut requests = self.batch_requests(ElementOp::Del, name, &delete, true).await;
+        let mut requests = self
+            .batch_requests(ElementOp::Del, name, &delete, true)
+            .await;
         let deletes = requests.len();
         requests.extend(self.batch_requests(ElementOp::Add, name, &add, true).await);
         // Errors name entries by position: check the two halves apart.

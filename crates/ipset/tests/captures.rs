@@ -46,8 +46,12 @@ fn capture(name: &str) -> Capture {
         } else if let Some(pos) = line.find(" | ") {
             // " | 00000  1c 00 ...  ascii |": offset (5), two spaces, 49 hex chars.
             let dump = &line[pos + 3..];
-            let hex = dump.get(7..56).unwrap_or_else(|| dump.get(7..).unwrap_or(""));
-            let bytes = hex.split_whitespace().map(|b| u8::from_str_radix(b, 16).expect("hex"));
+            let hex = dump
+                .get(7..56)
+                .unwrap_or_else(|| dump.get(7..).unwrap_or(""));
+            let bytes = hex
+                .split_whitespace()
+                .map(|b| u8::from_str_radix(b, 16).expect("hex"));
             if let Some(buf) = current.as_deref_mut() {
                 buf.extend(bytes);
             }
@@ -80,7 +84,10 @@ fn assert_command(name: &str, request: Request) {
 fn reply_code(name: &str) -> i32 {
     let cap = capture(name);
     let reply = cap.received.last().expect("a reply");
-    let msg = split_datagram(reply).next().expect("message").expect("parse");
+    let msg = split_datagram(reply)
+        .next()
+        .expect("message")
+        .expect("parse");
     match msg.payload {
         NetlinkPayload::Error(e) => -e.code.map_or(0, |c| c.get()),
         other => panic!("{name}: not an ACK/error: {other:?}"),
@@ -113,30 +120,71 @@ fn create_requests() {
     let cases = [
         ("create-hash-ip", "t-ip", HashIp, 6, opts(Family::Inet)),
         ("create-hash-ip6", "t-ip6", HashIp, 6, opts(Family::Inet6)),
-        ("create-hash-ipport", "t-ipport", HashIpPort, 7, opts(Family::Inet)),
-        ("create-hash-ipport6", "t-ipport6", HashIpPort, 7, opts(Family::Inet6)),
-        ("create-hash-ipportip", "t-ipportip", HashIpPortIp, 6, opts(Family::Inet)),
-        ("create-hash-ipportnet", "t-ipportnet", HashIpPortNet, 8, opts(Family::Inet)),
+        (
+            "create-hash-ipport",
+            "t-ipport",
+            HashIpPort,
+            7,
+            opts(Family::Inet),
+        ),
+        (
+            "create-hash-ipport6",
+            "t-ipport6",
+            HashIpPort,
+            7,
+            opts(Family::Inet6),
+        ),
+        (
+            "create-hash-ipportip",
+            "t-ipportip",
+            HashIpPortIp,
+            6,
+            opts(Family::Inet),
+        ),
+        (
+            "create-hash-ipportnet",
+            "t-ipportnet",
+            HashIpPortNet,
+            8,
+            opts(Family::Inet),
+        ),
         ("create-hash-net", "t-net", HashNet, 7, opts(Family::Inet)),
-        ("create-bitmap-port", "t-port", BitmapPort, 3, CreateOptions::default()),
+        (
+            "create-bitmap-port",
+            "t-port",
+            BitmapPort,
+            3,
+            CreateOptions::default(),
+        ),
         (
             "create-hash-ip-opts",
             "t-opts",
             HashIp,
             6,
-            CreateOptions::new(Family::Inet).hashsize(4096).maxelem(100000).timeout(600).counters().comment(),
+            CreateOptions::new(Family::Inet)
+                .hashsize(4096)
+                .maxelem(100000)
+                .timeout(600)
+                .counters()
+                .comment(),
         ),
         (
             "create-bitmap-port-opts",
             "t-port2",
             BitmapPort,
             3,
-            CreateOptions::default().range(1024, 2047).timeout(60).counters(),
+            CreateOptions::default()
+                .range(1024, 2047)
+                .timeout(60)
+                .counters(),
         ),
         ("create-dup", "t-ip", HashIp, 6, opts(Family::Inet)),
     ];
     for (name, set, set_type, rev, options) in cases {
-        assert_command(name, request::create(7, set, set_type, rev, &options, false));
+        assert_command(
+            name,
+            request::create(7, set, set_type, rev, &options, false),
+        );
         // The revision query before it.
         let cap = capture(name);
         assert_request(name, &cap.sent[1], &request::type_query(7, set_type));
@@ -158,20 +206,108 @@ fn element_requests() {
         ("add-ip-exist", Add, "t-ip", HashIp, "10.0.0.1", true, 0),
         ("add-ip-dup", Add, "t-ip", HashIp, "10.0.0.1", false, 4103),
         ("add-ip6", Add, "t-ip6", HashIp, "fd00::1", false, 0),
-        ("add-ipport", Add, "t-ipport", HashIpPort, "10.0.0.1,tcp:80", false, 0),
-        ("add-ipport-udp", Add, "t-ipport", HashIpPort, "10.0.0.2,udp:53", false, 0),
-        ("add-ipport-sctp", Add, "t-ipport", HashIpPort, "10.0.0.3,sctp:30000", false, 0),
-        ("add-ipport6", Add, "t-ipport6", HashIpPort, "fd00::1,udp:53", false, 0),
-        ("add-ipportip", Add, "t-ipportip", HashIpPortIp, "10.0.0.1,tcp:80,10.0.0.1", false, 0),
-        ("add-ipportnet", Add, "t-ipportnet", HashIpPortNet, "10.0.0.1,tcp:80,10.1.0.0/16", false, 0),
+        (
+            "add-ipport",
+            Add,
+            "t-ipport",
+            HashIpPort,
+            "10.0.0.1,tcp:80",
+            false,
+            0,
+        ),
+        (
+            "add-ipport-udp",
+            Add,
+            "t-ipport",
+            HashIpPort,
+            "10.0.0.2,udp:53",
+            false,
+            0,
+        ),
+        (
+            "add-ipport-sctp",
+            Add,
+            "t-ipport",
+            HashIpPort,
+            "10.0.0.3,sctp:30000",
+            false,
+            0,
+        ),
+        (
+            "add-ipport6",
+            Add,
+            "t-ipport6",
+            HashIpPort,
+            "fd00::1,udp:53",
+            false,
+            0,
+        ),
+        (
+            "add-ipportip",
+            Add,
+            "t-ipportip",
+            HashIpPortIp,
+            "10.0.0.1,tcp:80,10.0.0.1",
+            false,
+            0,
+        ),
+        (
+            "add-ipportnet",
+            Add,
+            "t-ipportnet",
+            HashIpPortNet,
+            "10.0.0.1,tcp:80,10.1.0.0/16",
+            false,
+            0,
+        ),
         ("add-net", Add, "t-net", HashNet, "10.0.0.0/8", false, 0),
         ("add-port", Add, "t-port", BitmapPort, "30080", false, 0),
         ("test-ip", Test, "t-ip", HashIp, "10.0.0.1", false, 0),
-        ("test-ip-absent", Test, "t-ip", HashIp, "10.9.9.9", false, 4103),
-        ("test-ipport", Test, "t-ipport", HashIpPort, "10.0.0.1,tcp:80", false, 0),
-        ("del-ipport", Del, "t-ipport", HashIpPort, "10.0.0.2,udp:53", false, 0),
-        ("del-ipport-missing", Del, "t-ipport", HashIpPort, "10.0.0.2,udp:53", false, 4103),
-        ("del-ipport-exist", Del, "t-ipport", HashIpPort, "10.0.0.2,udp:53", true, 0),
+        (
+            "test-ip-absent",
+            Test,
+            "t-ip",
+            HashIp,
+            "10.9.9.9",
+            false,
+            4103,
+        ),
+        (
+            "test-ipport",
+            Test,
+            "t-ipport",
+            HashIpPort,
+            "10.0.0.1,tcp:80",
+            false,
+            0,
+        ),
+        (
+            "del-ipport",
+            Del,
+            "t-ipport",
+            HashIpPort,
+            "10.0.0.2,udp:53",
+            false,
+            0,
+        ),
+        (
+            "del-ipport-missing",
+            Del,
+            "t-ipport",
+            HashIpPort,
+            "10.0.0.2,udp:53",
+            false,
+            4103,
+        ),
+        (
+            "del-ipport-exist",
+            Del,
+            "t-ipport",
+            HashIpPort,
+            "10.0.0.2,udp:53",
+            true,
+            0,
+        ),
         ("del-port", Del, "t-port", BitmapPort, "30080", false, 0),
     ];
     for (name, op, set, set_type, text, exist, code) in cases {
@@ -183,10 +319,14 @@ fn element_requests() {
 
 #[test]
 fn batched_add_matches_ipset_restore() {
-    let entries: Vec<Entry> = ["10.0.1.1,tcp:8080", "10.0.1.2,udp:8081", "10.0.1.3,tcp:8082"]
-        .iter()
-        .map(|t| entry(SetType::HashIpPort, t))
-        .collect();
+    let entries: Vec<Entry> = [
+        "10.0.1.1,tcp:8080",
+        "10.0.1.2,udp:8081",
+        "10.0.1.3,tcp:8082",
+    ]
+    .iter()
+    .map(|t| entry(SetType::HashIpPort, t))
+    .collect();
     let requests = request::elements(7, ElementOp::Add, "t-ipport", &entries, true, 128);
     assert_eq!(requests.len(), 1);
     assert_command("restore-ipport", requests[0].clone());
@@ -211,8 +351,14 @@ fn set_requests() {
 #[test]
 fn list_requests() {
     assert_command("list-names", request::list(7, None, ListScope::Names));
-    assert_command("list-terse", request::list(7, Some("t-ipport"), ListScope::Headers));
-    assert_command("list-ipport", request::list(7, Some("t-ipport"), ListScope::Full));
+    assert_command(
+        "list-terse",
+        request::list(7, Some("t-ipport"), ListScope::Headers),
+    );
+    assert_command(
+        "list-ipport",
+        request::list(7, Some("t-ipport"), ListScope::Full),
+    );
     assert_command("save-ipport", request::save(7, Some("t-ipport")));
     assert_command("save-all", request::save(7, None));
 }
@@ -249,7 +395,14 @@ fn list_names_reply() {
 /// equal the `add` lines the tool printed, and the header matches.
 #[test]
 fn save_replies_match_tool_output() {
-    for name in ["save-ipport", "save-ipport6", "save-ipportip", "save-ipportnet", "save-port", "save-all"] {
+    for name in [
+        "save-ipport",
+        "save-ipport6",
+        "save-ipportip",
+        "save-ipportnet",
+        "save-port",
+        "save-all",
+    ] {
         let sets = collect_sets(&replies(name)).expect("sets");
         let output = capture(name).output;
         let mut printed = Vec::new();
@@ -266,7 +419,13 @@ fn save_replies_match_tool_output() {
             let set = sets.iter().find(|s| s.name == set_name).expect("set");
             assert!(line.contains(&format!(" {} ", set.type_name)), "{line}");
             if let Some(h) = set.header.hashsize {
-                assert!(line.contains(&format!("hashsize {h} maxelem {}", set.header.maxelem.expect("maxelem"))), "{line}");
+                assert!(
+                    line.contains(&format!(
+                        "hashsize {h} maxelem {}",
+                        set.header.maxelem.expect("maxelem")
+                    )),
+                    "{line}"
+                );
                 let family = set.family.expect("family");
                 assert!(line.contains(&format!("family {family}")), "{line}");
             }
@@ -297,9 +456,18 @@ fn list_reply_header() {
     assert_eq!(set.name, field("Name:"));
     assert_eq!(set.type_name, field("Type:"));
     assert_eq!(set.revision.to_string(), field("Revision:"));
-    assert_eq!(set.header.memsize.map(|m| m.to_string()), Some(field("Size in memory:")));
-    assert_eq!(set.header.references.map(|m| m.to_string()), Some(field("References:")));
-    assert_eq!(set.header.elements.map(|m| m.to_string()), Some(field("Number of entries:")));
+    assert_eq!(
+        set.header.memsize.map(|m| m.to_string()),
+        Some(field("Size in memory:"))
+    );
+    assert_eq!(
+        set.header.references.map(|m| m.to_string()),
+        Some(field("References:"))
+    );
+    assert_eq!(
+        set.header.elements.map(|m| m.to_string()),
+        Some(field("Number of entries:"))
+    );
     let members: Vec<String> = out
         .lines()
         .skip_while(|l| *l != "Members:")
@@ -307,7 +475,10 @@ fn list_reply_header() {
         .filter(|l| !l.is_empty())
         .map(str::to_owned)
         .collect();
-    assert_eq!(set.members.iter().map(Entry::to_string).collect::<Vec<_>>(), members);
+    assert_eq!(
+        set.members.iter().map(Entry::to_string).collect::<Vec<_>>(),
+        members
+    );
     assert_eq!(
         set.members[0],
         Entry::IpPort {

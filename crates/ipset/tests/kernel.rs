@@ -15,8 +15,15 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 fn ipset(args: &[&str]) -> String {
-    let out = Command::new("ipset").args(args).output().expect("run ipset");
-    assert!(out.status.success(), "ipset {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("ipset")
+        .args(args)
+        .output()
+        .expect("run ipset");
+    assert!(
+        out.status.success(),
+        "ipset {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -32,7 +39,10 @@ fn saved_members(name: &str) -> Vec<String> {
 }
 
 fn entries(set_type: SetType, texts: &[&str]) -> Vec<Entry> {
-    texts.iter().map(|t| Entry::parse(set_type, t).expect("entry")).collect()
+    texts
+        .iter()
+        .map(|t| Entry::parse(set_type, t).expect("entry"))
+        .collect()
 }
 
 fn sorted(texts: &[&str]) -> Vec<String> {
@@ -44,14 +54,54 @@ fn sorted(texts: &[&str]) -> Vec<String> {
 /// One case per set type: name, type, family, members.
 fn cases() -> Vec<(&'static str, SetType, Family, Vec<&'static str>)> {
     vec![
-        ("k-ip", SetType::HashIp, Family::Inet, vec!["10.0.0.1", "10.0.0.2"]),
-        ("k-ip6", SetType::HashIp, Family::Inet6, vec!["fd00::1", "fd00::2"]),
-        ("k-ipport", SetType::HashIpPort, Family::Inet, vec!["10.0.0.1,tcp:80", "10.0.0.2,udp:53", "10.0.0.3,sctp:30000"]),
-        ("k-ipport6", SetType::HashIpPort, Family::Inet6, vec!["fd00::1,udp:53", "fd00::2,tcp:443"]),
-        ("k-ipportip", SetType::HashIpPortIp, Family::Inet, vec!["10.0.0.1,tcp:80,10.0.0.1", "10.0.0.2,udp:53,10.0.0.9"]),
-        ("k-ipportnet", SetType::HashIpPortNet, Family::Inet, vec!["10.0.0.1,tcp:80,10.1.0.0/16", "10.0.0.2,tcp:81,10.2.3.4"]),
-        ("k-net", SetType::HashNet, Family::Inet, vec!["10.0.0.0/8", "192.168.1.0/24", "172.16.0.1"]),
-        ("k-port", SetType::BitmapPort, Family::Inet, vec!["30080", "30081"]),
+        (
+            "k-ip",
+            SetType::HashIp,
+            Family::Inet,
+            vec!["10.0.0.1", "10.0.0.2"],
+        ),
+        (
+            "k-ip6",
+            SetType::HashIp,
+            Family::Inet6,
+            vec!["fd00::1", "fd00::2"],
+        ),
+        (
+            "k-ipport",
+            SetType::HashIpPort,
+            Family::Inet,
+            vec!["10.0.0.1,tcp:80", "10.0.0.2,udp:53", "10.0.0.3,sctp:30000"],
+        ),
+        (
+            "k-ipport6",
+            SetType::HashIpPort,
+            Family::Inet6,
+            vec!["fd00::1,udp:53", "fd00::2,tcp:443"],
+        ),
+        (
+            "k-ipportip",
+            SetType::HashIpPortIp,
+            Family::Inet,
+            vec!["10.0.0.1,tcp:80,10.0.0.1", "10.0.0.2,udp:53,10.0.0.9"],
+        ),
+        (
+            "k-ipportnet",
+            SetType::HashIpPortNet,
+            Family::Inet,
+            vec!["10.0.0.1,tcp:80,10.1.0.0/16", "10.0.0.2,tcp:81,10.2.3.4"],
+        ),
+        (
+            "k-net",
+            SetType::HashNet,
+            Family::Inet,
+            vec!["10.0.0.0/8", "192.168.1.0/24", "172.16.0.1"],
+        ),
+        (
+            "k-port",
+            SetType::BitmapPort,
+            Family::Inet,
+            vec!["30080", "30081"],
+        ),
     ]
 }
 
@@ -95,7 +145,14 @@ fn sets_made_by_the_tool_read_back() {
             if set_type.is_bitmap() {
                 create.extend(["range", "0-65535"]);
             } else {
-                create.extend(["family", if family == Family::Inet { "inet" } else { "inet6" }]);
+                create.extend([
+                    "family",
+                    if family == Family::Inet {
+                        "inet"
+                    } else {
+                        "inet6"
+                    },
+                ]);
             }
             ipset(&create);
             for m in &members {
@@ -156,16 +213,32 @@ fn batches_of_thousands() {
     rt().block_on(async {
         let h = IpsetHandle::connect().await.expect("connect");
         let es = many(20_000);
-        h.create("k-batch", SetType::HashIpPort, &CreateOptions::default().maxelem(1 << 20)).await.expect("create");
+        h.create(
+            "k-batch",
+            SetType::HashIpPort,
+            &CreateOptions::default().maxelem(1 << 20),
+        )
+        .await
+        .expect("create");
         h.add_all("k-batch", &es, false).await.expect("add_all");
         let info = h.list("k-batch").await.expect("list");
         assert_eq!(info.members.len(), es.len());
         assert_eq!(saved_members("k-batch").len(), es.len());
         // Again without -exist: the first element already present fails and is named.
-        let err = h.add_all("k-batch", &es[100..], false).await.expect_err("duplicates");
-        assert!(matches!(&err, Error::ElementExists { entry, .. } if *entry == es[100].to_string()), "{err}");
-        h.add_all("k-batch", &es, true).await.expect("add_all -exist");
-        h.del_all("k-batch", &es[..10_000], false).await.expect("del_all");
+        let err = h
+            .add_all("k-batch", &es[100..], false)
+            .await
+            .expect_err("duplicates");
+        assert!(
+            matches!(&err, Error::ElementExists { entry, .. } if *entry == es[100].to_string()),
+            "{err}"
+        );
+        h.add_all("k-batch", &es, true)
+            .await
+            .expect("add_all -exist");
+        h.del_all("k-batch", &es[..10_000], false)
+            .await
+            .expect("del_all");
         assert_eq!(h.list("k-batch").await.expect("list").members.len(), 10_000);
         h.destroy("k-batch").await.expect("destroy");
     });
@@ -177,7 +250,9 @@ fn sync_and_atomic_replace() {
     rt().block_on(async {
         let h = IpsetHandle::connect().await.expect("connect");
         let opts = CreateOptions::default();
-        h.create("k-sync", SetType::HashIpPort, &opts).await.expect("create");
+        h.create("k-sync", SetType::HashIpPort, &opts)
+            .await
+            .expect("create");
         let first = many(3000);
         let stats = h.sync("k-sync", &first).await.expect("sync");
         assert_eq!((stats.added, stats.deleted), (3000, 0));
@@ -191,12 +266,16 @@ fn sync_and_atomic_replace() {
         assert_eq!((stats.added, stats.deleted), (0, 0));
 
         let third = many(10);
-        h.replace("k-sync", SetType::HashIpPort, &opts, &third).await.expect("replace");
+        h.replace("k-sync", SetType::HashIpPort, &opts, &third)
+            .await
+            .expect("replace");
         let mut want: Vec<String> = third.iter().map(Entry::to_string).collect();
         want.sort();
         assert_eq!(saved_members("k-sync"), want);
         assert!(!h.exists("k-sync-tmp").await.expect("exists"));
-        h.replace("k-new", SetType::HashIpPort, &opts, &third).await.expect("replace new");
+        h.replace("k-new", SetType::HashIpPort, &opts, &third)
+            .await
+            .expect("replace new");
         assert_eq!(saved_members("k-new"), want);
         h.destroy("k-sync").await.expect("destroy");
         h.destroy("k-new").await.expect("destroy");
@@ -210,22 +289,39 @@ fn error_paths() {
         let h = IpsetHandle::connect().await.expect("connect");
         assert_eq!(h.protocol(), 7);
         let opts = CreateOptions::default();
-        h.create("k-err", SetType::HashIp, &opts).await.expect("create");
+        h.create("k-err", SetType::HashIp, &opts)
+            .await
+            .expect("create");
         let e: Entry = "10.0.0.1".parse().expect("entry");
         h.add("k-err", &e).await.expect("add");
         let err = h.add("k-err", &e).await.expect_err("duplicate");
-        assert_eq!(err.to_string(), "element 10.0.0.1 is already in set \"k-err\"");
+        assert_eq!(
+            err.to_string(),
+            "element 10.0.0.1 is already in set \"k-err\""
+        );
         h.add_exist("k-err", &e).await.expect("add -exist");
         h.del("k-err", &e).await.expect("del");
-        assert!(matches!(h.del("k-err", &e).await, Err(Error::ElementMissing { .. })));
+        assert!(matches!(
+            h.del("k-err", &e).await,
+            Err(Error::ElementMissing { .. })
+        ));
         h.del_exist("k-err", &e).await.expect("del -exist");
         let v6: Entry = "fd00::1".parse().expect("entry");
         let err = h.add("k-err", &v6).await.expect_err("wrong family");
-        assert!(matches!(err, Error::FamilyMismatch { .. } | Error::Protocol { .. }), "{err}");
+        assert!(
+            matches!(err, Error::FamilyMismatch { .. } | Error::Protocol { .. }),
+            "{err}"
+        );
         let err = h.destroy("k-nosuch").await.expect_err("unknown set");
         assert_eq!(err.to_string(), "set \"k-nosuch\" does not exist");
-        assert!(matches!(h.add("k-nosuch", &e).await, Err(Error::SetNotFound { .. })));
-        assert!(matches!(h.list("k-nosuch").await, Err(Error::SetNotFound { .. })));
+        assert!(matches!(
+            h.add("k-nosuch", &e).await,
+            Err(Error::SetNotFound { .. })
+        ));
+        assert!(matches!(
+            h.list("k-nosuch").await,
+            Err(Error::SetNotFound { .. })
+        ));
         h.destroy("k-err").await.expect("destroy");
     });
 }
@@ -240,14 +336,32 @@ fn destroy_referenced_by_iptables_rule() {
     );
     rt().block_on(async {
         let h = IpsetHandle::connect().await.expect("connect");
-        h.create("k-ref", SetType::HashIp, &CreateOptions::default()).await.expect("create");
+        h.create("k-ref", SetType::HashIp, &CreateOptions::default())
+            .await
+            .expect("create");
         let rule = ["-m", "set", "--match-set", "k-ref", "src", "-j", "ACCEPT"];
-        let ok = Command::new("iptables").arg("-A").arg("INPUT").args(rule).status().expect("iptables");
+        let ok = Command::new("iptables")
+            .arg("-A")
+            .arg("INPUT")
+            .args(rule)
+            .status()
+            .expect("iptables");
         assert!(ok.success(), "iptables -A failed");
         let err = h.destroy("k-ref").await.expect_err("referenced");
-        assert!(matches!(&err, Error::SetInUse { set } if set == "k-ref"), "{err}");
-        assert_eq!(h.header("k-ref").await.expect("header").header.references, Some(1));
-        let ok = Command::new("iptables").arg("-D").arg("INPUT").args(rule).status().expect("iptables");
+        assert!(
+            matches!(&err, Error::SetInUse { set } if set == "k-ref"),
+            "{err}"
+        );
+        assert_eq!(
+            h.header("k-ref").await.expect("header").header.references,
+            Some(1)
+        );
+        let ok = Command::new("iptables")
+            .arg("-D")
+            .arg("INPUT")
+            .args(rule)
+            .status()
+            .expect("iptables");
         assert!(ok.success());
         h.destroy("k-ref").await.expect("destroy");
     });
@@ -258,8 +372,12 @@ fn destroy_referenced_by_iptables_rule() {
 fn list_all_and_names() {
     rt().block_on(async {
         let h = IpsetHandle::connect().await.expect("connect");
-        h.create("k-la", SetType::HashNet, &CreateOptions::default()).await.expect("create");
-        h.create("k-lb", SetType::BitmapPort, &CreateOptions::default()).await.expect("create");
+        h.create("k-la", SetType::HashNet, &CreateOptions::default())
+            .await
+            .expect("create");
+        h.create("k-lb", SetType::BitmapPort, &CreateOptions::default())
+            .await
+            .expect("create");
         h.add("k-lb", &Entry::Port(80)).await.expect("add");
         let names = h.list_names().await.expect("names");
         assert!(names.contains(&"k-la".to_string()) && names.contains(&"k-lb".to_string()));

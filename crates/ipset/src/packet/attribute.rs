@@ -1,15 +1,15 @@
 use netlink_packet_core::{
-    parse_string, parse_u16_be, parse_u32_be, parse_u8, DecodeError, DefaultNla, ErrorContext, Nla,
-    NlaBuffer, NlasIterator, Parseable, ParseableParametrized, NLA_F_NESTED as NESTED,
-    NLA_F_NET_BYTEORDER as NBO,
+    DecodeError, DefaultNla, ErrorContext, NLA_F_NESTED as NESTED, NLA_F_NET_BYTEORDER as NBO, Nla,
+    NlaBuffer, NlasIterator, Parseable, ParseableParametrized, parse_string, parse_u8,
+    parse_u16_be, parse_u32_be,
 };
 
 use super::{
+    IpsetCommand,
     constants::*,
     element::ElementAttribute,
     header_data::HeaderAttribute,
-    value::{nla_from_value, Value},
-    IpsetCommand,
+    value::{Value, nla_from_value},
 };
 
 /// A command-level attribute of an ipset message.

@@ -1,14 +1,14 @@
 use std::net::IpAddr;
 
 use netlink_packet_core::{
-    parse_string, parse_u16_be, parse_u32_be, parse_u64_be, parse_u8, DecodeError, DefaultNla,
-    ErrorContext, Nla, NlaBuffer, Parseable, NLA_F_NESTED as NESTED, NLA_F_NET_BYTEORDER as NBO,
+    DecodeError, DefaultNla, ErrorContext, NLA_F_NESTED as NESTED, NLA_F_NET_BYTEORDER as NBO, Nla,
+    NlaBuffer, Parseable, parse_string, parse_u8, parse_u16_be, parse_u32_be, parse_u64_be,
 };
 
 use super::{
     constants::*,
     ip::parse_nested_ip,
-    value::{nla_from_value, Value},
+    value::{Value, nla_from_value},
 };
 
 /// An attribute inside the `DATA` of an element (ADD/DEL/TEST requests and
@@ -80,21 +80,21 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for ElementAttribu
         let kind = buf.kind();
         let parse = || -> Result<Self, DecodeError> {
             Ok(match kind {
-            IPSET_ATTR_IP => Ip(parse_nested_ip(v)?),
-            IPSET_ATTR_IP_TO => IpTo(parse_nested_ip(v)?),
-            IPSET_ATTR_CIDR => Cidr(parse_u8(v)?),
-            IPSET_ATTR_PORT => Port(parse_u16_be(v)?),
-            IPSET_ATTR_PORT_TO => PortTo(parse_u16_be(v)?),
-            IPSET_ATTR_TIMEOUT => Timeout(parse_u32_be(v)?),
-            IPSET_ATTR_PROTO => Proto(parse_u8(v)?),
-            IPSET_ATTR_CADT_FLAGS => CadtFlags(parse_u32_be(v)?),
-            IPSET_ATTR_CADT_LINENO => LineNo(parse_u32_be(v)?),
-            IPSET_ATTR_IP2 => Ip2(parse_nested_ip(v)?),
-            IPSET_ATTR_CIDR2 => Cidr2(parse_u8(v)?),
-            IPSET_ATTR_BYTES => Bytes(parse_u64_be(v)?),
-            IPSET_ATTR_PACKETS => Packets(parse_u64_be(v)?),
-            IPSET_ATTR_COMMENT => Comment(parse_string(v)?),
-            _ => Other(DefaultNla::parse(buf)?),
+                IPSET_ATTR_IP => Ip(parse_nested_ip(v)?),
+                IPSET_ATTR_IP_TO => IpTo(parse_nested_ip(v)?),
+                IPSET_ATTR_CIDR => Cidr(parse_u8(v)?),
+                IPSET_ATTR_PORT => Port(parse_u16_be(v)?),
+                IPSET_ATTR_PORT_TO => PortTo(parse_u16_be(v)?),
+                IPSET_ATTR_TIMEOUT => Timeout(parse_u32_be(v)?),
+                IPSET_ATTR_PROTO => Proto(parse_u8(v)?),
+                IPSET_ATTR_CADT_FLAGS => CadtFlags(parse_u32_be(v)?),
+                IPSET_ATTR_CADT_LINENO => LineNo(parse_u32_be(v)?),
+                IPSET_ATTR_IP2 => Ip2(parse_nested_ip(v)?),
+                IPSET_ATTR_CIDR2 => Cidr2(parse_u8(v)?),
+                IPSET_ATTR_BYTES => Bytes(parse_u64_be(v)?),
+                IPSET_ATTR_PACKETS => Packets(parse_u64_be(v)?),
+                IPSET_ATTR_COMMENT => Comment(parse_string(v)?),
+                _ => Other(DefaultNla::parse(buf)?),
             })
         };
         parse().context(format!("element attribute {kind}"))

@@ -1,11 +1,11 @@
 use netlink_packet_core::{
-    parse_u16_be, parse_u32_be, parse_u8, DecodeError, DefaultNla, ErrorContext, Nla, NlaBuffer,
-    Parseable, NLA_F_NET_BYTEORDER as NBO,
+    DecodeError, DefaultNla, ErrorContext, NLA_F_NET_BYTEORDER as NBO, Nla, NlaBuffer, Parseable,
+    parse_u8, parse_u16_be, parse_u32_be,
 };
 
 use super::{
     constants::*,
-    value::{nla_from_value, Value},
+    value::{Value, nla_from_value},
 };
 
 /// An attribute inside the `DATA` of a set header (CREATE requests and the
@@ -77,21 +77,21 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for HeaderAttribut
         let kind = buf.kind();
         let parse = || -> Result<Self, DecodeError> {
             Ok(match kind {
-            IPSET_ATTR_PORT => PortFrom(parse_u16_be(v)?),
-            IPSET_ATTR_PORT_TO => PortTo(parse_u16_be(v)?),
-            IPSET_ATTR_TIMEOUT => Timeout(parse_u32_be(v)?),
-            IPSET_ATTR_CADT_FLAGS => CadtFlags(parse_u32_be(v)?),
-            IPSET_ATTR_INITVAL => InitVal(parse_u32_be(v)?),
-            IPSET_ATTR_HASHSIZE => HashSize(parse_u32_be(v)?),
-            IPSET_ATTR_MAXELEM => MaxElem(parse_u32_be(v)?),
-            IPSET_ATTR_NETMASK => Netmask(parse_u8(v)?),
-            IPSET_ATTR_BUCKETSIZE => BucketSize(parse_u8(v)?),
-            IPSET_ATTR_RESIZE => Resize(parse_u8(v)?),
-            IPSET_ATTR_SIZE => Size(parse_u32_be(v)?),
-            IPSET_ATTR_ELEMENTS => Elements(parse_u32_be(v)?),
-            IPSET_ATTR_REFERENCES => References(parse_u32_be(v)?),
-            IPSET_ATTR_MEMSIZE => MemSize(parse_u32_be(v)?),
-            _ => Other(DefaultNla::parse(buf)?),
+                IPSET_ATTR_PORT => PortFrom(parse_u16_be(v)?),
+                IPSET_ATTR_PORT_TO => PortTo(parse_u16_be(v)?),
+                IPSET_ATTR_TIMEOUT => Timeout(parse_u32_be(v)?),
+                IPSET_ATTR_CADT_FLAGS => CadtFlags(parse_u32_be(v)?),
+                IPSET_ATTR_INITVAL => InitVal(parse_u32_be(v)?),
+                IPSET_ATTR_HASHSIZE => HashSize(parse_u32_be(v)?),
+                IPSET_ATTR_MAXELEM => MaxElem(parse_u32_be(v)?),
+                IPSET_ATTR_NETMASK => Netmask(parse_u8(v)?),
+                IPSET_ATTR_BUCKETSIZE => BucketSize(parse_u8(v)?),
+                IPSET_ATTR_RESIZE => Resize(parse_u8(v)?),
+                IPSET_ATTR_SIZE => Size(parse_u32_be(v)?),
+                IPSET_ATTR_ELEMENTS => Elements(parse_u32_be(v)?),
+                IPSET_ATTR_REFERENCES => References(parse_u32_be(v)?),
+                IPSET_ATTR_MEMSIZE => MemSize(parse_u32_be(v)?),
+                _ => Other(DefaultNla::parse(buf)?),
             })
         };
         parse().context(format!("header attribute {kind}"))

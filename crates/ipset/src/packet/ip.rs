@@ -1,7 +1,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use netlink_packet_core::{
-    DecodeError, DefaultNla, Nla, NlaBuffer, NlasIterator, Parseable, NLA_F_NET_BYTEORDER,
+    DecodeError, DefaultNla, NLA_F_NET_BYTEORDER, Nla, NlaBuffer, NlasIterator, Parseable,
 };
 
 use super::constants::{IPSET_ATTR_IPADDR_IPV4, IPSET_ATTR_IPADDR_IPV6};

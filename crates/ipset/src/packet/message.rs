@@ -1,12 +1,12 @@
 use netlink_packet_core::{
-    DecodeError, Emitable, ErrorContext, NetlinkDeserializable, NetlinkHeader,
-    NetlinkSerializable, NlaBuffer, NlasIterator, ParseableParametrized,
+    DecodeError, Emitable, ErrorContext, NetlinkDeserializable, NetlinkHeader, NetlinkSerializable,
+    NlaBuffer, NlasIterator, ParseableParametrized,
 };
 
 use super::{
-    constants::NFNL_SUBSYS_IPSET,
-    header::{NfGenHeader, NFGEN_HEADER_LEN},
     IpsetAttribute, IpsetCommand,
+    constants::NFNL_SUBSYS_IPSET,
+    header::{NFGEN_HEADER_LEN, NfGenHeader},
 };
 
 /// One ipset message: the payload of a netlink message whose type is

@@ -40,8 +40,14 @@ fn element_attributes() {
     v6_bytes.push(1);
     let cases: Vec<(E, Vec<u8>)> = vec![
         (E::Ip(v4), vec![12, 0, 1, 0x80, 8, 0, 1, 0x40, 10, 0, 0, 1]),
-        (E::Ip("fd00::1".parse::<Ipv6Addr>().unwrap().into()), v6_bytes),
-        (E::Ip2(v4), vec![12, 0, 20, 0x80, 8, 0, 1, 0x40, 10, 0, 0, 1]),
+        (
+            E::Ip("fd00::1".parse::<Ipv6Addr>().unwrap().into()),
+            v6_bytes,
+        ),
+        (
+            E::Ip2(v4),
+            vec![12, 0, 20, 0x80, 8, 0, 1, 0x40, 10, 0, 0, 1],
+        ),
         (E::Cidr(8), vec![5, 0, 3, 0, 8, 0, 0, 0]),
         (E::Cidr2(16), vec![5, 0, 21, 0, 16, 0, 0, 0]),
         (E::Port(80), vec![6, 0, 4, 0x40, 0, 80, 0, 0]),
@@ -52,14 +58,20 @@ fn element_attributes() {
         (E::Bytes(1), vec![12, 0, 24, 0x40, 0, 0, 0, 0, 0, 0, 0, 1]),
         (E::Packets(2), vec![12, 0, 25, 0x40, 0, 0, 0, 0, 0, 0, 0, 2]),
         (E::Comment("hi".into()), vec![7, 0, 26, 0, b'h', b'i', 0, 0]),
-        (E::Other(DefaultNla::new(11, vec![1, 2, 3, 4])), vec![8, 0, 11, 0, 1, 2, 3, 4]),
+        (
+            E::Other(DefaultNla::new(11, vec![1, 2, 3, 4])),
+            vec![8, 0, 11, 0, 1, 2, 3, 4],
+        ),
     ];
     for (attr, bytes) in cases {
         assert_eq!(emit(&attr), bytes, "{attr:?}");
         assert_eq!(element(&bytes), attr);
     }
     // The kernel replies with addresses without NLA_F_NET_BYTEORDER.
-    assert_eq!(element(&[12, 0, 1, 0x80, 8, 0, 1, 0, 10, 0, 0, 1]), E::Ip(v4));
+    assert_eq!(
+        element(&[12, 0, 1, 0x80, 8, 0, 1, 0, 10, 0, 0, 1]),
+        E::Ip(v4)
+    );
 }
 
 #[test]
@@ -69,7 +81,10 @@ fn header_attributes() {
         (H::PortTo(2047), vec![6, 0, 5, 0x40, 7, 0xff, 0, 0]),
         (H::Timeout(60), vec![8, 0, 6, 0x40, 0, 0, 0, 60]),
         (H::CadtFlags(0x18), vec![8, 0, 8, 0x40, 0, 0, 0, 0x18]),
-        (H::InitVal(0xd392_4b2c), vec![8, 0, 17, 0x40, 0xd3, 0x92, 0x4b, 0x2c]),
+        (
+            H::InitVal(0xd392_4b2c),
+            vec![8, 0, 17, 0x40, 0xd3, 0x92, 0x4b, 0x2c],
+        ),
         (H::HashSize(1024), vec![8, 0, 18, 0x40, 0, 0, 4, 0]),
         (H::MaxElem(65536), vec![8, 0, 19, 0x40, 0, 1, 0, 0]),
         (H::Netmask(24), vec![5, 0, 20, 0, 24, 0, 0, 0]),
@@ -91,9 +106,21 @@ fn command_attributes() {
     use IpsetCommand::*;
     let cases: Vec<(A, IpsetCommand, Vec<u8>)> = vec![
         (A::Protocol(7), Protocol, vec![5, 0, 1, 0, 7, 0, 0, 0]),
-        (A::SetName("foo".into()), Add, vec![8, 0, 2, 0, b'f', b'o', b'o', 0]),
-        (A::TypeName("hash:ip".into()), Create, b"\x0c\x00\x03\x00hash:ip\x00".to_vec()),
-        (A::SetName2("b".into()), Swap, vec![6, 0, 3, 0, b'b', 0, 0, 0]),
+        (
+            A::SetName("foo".into()),
+            Add,
+            vec![8, 0, 2, 0, b'f', b'o', b'o', 0],
+        ),
+        (
+            A::TypeName("hash:ip".into()),
+            Create,
+            b"\x0c\x00\x03\x00hash:ip\x00".to_vec(),
+        ),
+        (
+            A::SetName2("b".into()),
+            Swap,
+            vec![6, 0, 3, 0, b'b', 0, 0, 0],
+        ),
         (A::Revision(6), Create, vec![5, 0, 4, 0, 6, 0, 0, 0]),
         (A::Family(10), Create, vec![5, 0, 5, 0, 10, 0, 0, 0]),
         (A::Flags(4), List, vec![8, 0, 6, 0x40, 0, 0, 0, 4]),
@@ -101,14 +128,26 @@ fn command_attributes() {
         (A::ProtocolMin(6), Protocol, vec![5, 0, 10, 0, 6, 0, 0, 0]),
         (A::RevisionMin(0), Type, vec![5, 0, 10, 0, 0, 0, 0, 0]),
         (A::Index(2), List, vec![6, 0, 11, 0x40, 0, 2, 0, 0]),
-        (A::Header(vec![H::HashSize(1024)]), Create, vec![12, 0, 7, 0x80, 8, 0, 18, 0x40, 0, 0, 4, 0]),
-        (A::Element(vec![E::Port(80)]), Add, vec![12, 0, 7, 0x80, 6, 0, 4, 0x40, 0, 80, 0, 0]),
+        (
+            A::Header(vec![H::HashSize(1024)]),
+            Create,
+            vec![12, 0, 7, 0x80, 8, 0, 18, 0x40, 0, 0, 4, 0],
+        ),
+        (
+            A::Element(vec![E::Port(80)]),
+            Add,
+            vec![12, 0, 7, 0x80, 6, 0, 4, 0x40, 0, 80, 0, 0],
+        ),
         (
             A::Adt(vec![AdtAttribute::Data(vec![E::Port(80)])]),
             Add,
             vec![16, 0, 8, 0x80, 12, 0, 7, 0x80, 6, 0, 4, 0x40, 0, 80, 0, 0],
         ),
-        (A::Other(DefaultNla::new(12, vec![9])), Add, vec![5, 0, 12, 0, 9, 0, 0, 0]),
+        (
+            A::Other(DefaultNla::new(12, vec![9])),
+            Add,
+            vec![5, 0, 12, 0, 9, 0, 0, 0],
+        ),
     ];
     for (attr, cmd, bytes) in cases {
         assert_eq!(emit(&attr), bytes, "{attr:?}");

@@ -42,10 +42,30 @@ fn from_str_guesses_the_shape() {
 #[test]
 fn normalises_like_the_kernel() {
     // Host bits are cleared, /32 is not printed, a bare port means tcp.
-    assert_eq!(Entry::parse(SetType::HashNet, "10.1.2.3/16").unwrap().to_string(), "10.1.0.0/16");
-    assert_eq!(Entry::parse(SetType::HashNet, "10.1.2.3/32").unwrap().to_string(), "10.1.2.3");
-    assert_eq!(Entry::parse(SetType::HashIpPort, "10.0.0.1,80").unwrap().to_string(), "10.0.0.1,tcp:80");
-    assert_eq!(Entry::parse(SetType::HashNet, "0.0.0.0/0").unwrap().to_string(), "0.0.0.0/0");
+    assert_eq!(
+        Entry::parse(SetType::HashNet, "10.1.2.3/16")
+            .unwrap()
+            .to_string(),
+        "10.1.0.0/16"
+    );
+    assert_eq!(
+        Entry::parse(SetType::HashNet, "10.1.2.3/32")
+            .unwrap()
+            .to_string(),
+        "10.1.2.3"
+    );
+    assert_eq!(
+        Entry::parse(SetType::HashIpPort, "10.0.0.1,80")
+            .unwrap()
+            .to_string(),
+        "10.0.0.1,tcp:80"
+    );
+    assert_eq!(
+        Entry::parse(SetType::HashNet, "0.0.0.0/0")
+            .unwrap()
+            .to_string(),
+        "0.0.0.0/0"
+    );
 }
 
 #[test]
@@ -65,16 +85,27 @@ fn rejects_bad_entries() {
     }
     assert_eq!(
         Entry::parse(SetType::HashIp, "10.0.0.1,tcp:80").unwrap_err(),
-        EntryError::Syntax { entry: "10.0.0.1,tcp:80".into(), set_type: SetType::HashIp }
+        EntryError::Syntax {
+            entry: "10.0.0.1,tcp:80".into(),
+            set_type: SetType::HashIp
+        }
     );
 }
 
 #[test]
 fn attributes_round_trip() {
-    for text in ["10.0.0.1,tcp:80,10.1.0.0/16", "fd00::1,udp:53", "30080", "10.0.0.0/8"] {
+    for text in [
+        "10.0.0.1,tcp:80,10.1.0.0/16",
+        "fd00::1,udp:53",
+        "30080",
+        "10.0.0.0/8",
+    ] {
         let entry: Entry = text.parse().unwrap();
         let attrs = entry.to_attributes(Some(3));
-        assert_eq!(Entry::from_attributes(entry.set_type(), &attrs).unwrap(), entry);
+        assert_eq!(
+            Entry::from_attributes(entry.set_type(), &attrs).unwrap(),
+            entry
+        );
     }
 }
 
@@ -90,9 +121,15 @@ fn families_and_types_parse() {
 #[test]
 fn diff_is_minimal() {
     let e = |s: &str| s.parse::<Entry>().unwrap();
-    let (del, add) = diff(&[e("1.1.1.1"), e("2.2.2.2")], &[e("2.2.2.2"), e("3.3.3.3"), e("3.3.3.3")]);
+    let (del, add) = diff(
+        &[e("1.1.1.1"), e("2.2.2.2")],
+        &[e("2.2.2.2"), e("3.3.3.3"), e("3.3.3.3")],
+    );
     assert_eq!(del, vec![e("1.1.1.1")]);
     assert_eq!(add, vec![e("3.3.3.3")]);
-    assert_eq!(temporary_name("KUBE-LOAD-BALANCER-SOURCE-CIDR"), "KUBE-LOAD-BALANCER-SOURCE-C-tmp");
+    assert_eq!(
+        temporary_name("KUBE-LOAD-BALANCER-SOURCE-CIDR"),
+        "KUBE-LOAD-BALANCER-SOURCE-C-tmp"
+    );
     assert!(temporary_name("KUBE-LOAD-BALANCER-SOURCE-CIDR").len() <= 31);
 }
