@@ -4,9 +4,13 @@ mod batch;
 mod command;
 mod error;
 mod format;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handle;
 pub mod model;
 pub mod packet;
+#[cfg(test)]
+mod robustness;
 mod wire;
 
 pub use batch::BatchLimits;

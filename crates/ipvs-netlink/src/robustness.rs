@@ -1,0 +1,195 @@
+//! No panic on hostile kernel bytes: truncated, mutated and random
+//! datagrams go through every reply parser.
+
+use crate::{
+    ForwardMethod, RealServer, Scheduler, ServiceFlags, ServiceKey, Tunnel, TunnelType,
+    VirtualService,
+    fuzzing::parse_datagram,
+    packet::{
+        DestinationAttribute, IpvsAttribute, IpvsCmd, IpvsMessage, ServiceAttribute,
+        Stats64Attribute, StatsAttribute,
+    },
+    wire::push_request,
+};
+
+const FAMILY: u16 = 0x25;
+
+/// Small xorshift generator: deterministic, no dependency.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Well-formed reply datagrams built with the crate's own encoders.
+fn seeds() -> Vec<Vec<u8>> {
+    let svc = VirtualService::new(
+        ServiceKey::tcp("10.0.0.1:80".parse().unwrap()),
+        Scheduler::SH,
+    )
+    .persistent(300)
+    .with_flags(ServiceFlags::SH_PORT)
+    .with_pe_name("sip");
+    let mut svc_attrs = svc.to_attributes();
+    svc_attrs.push(ServiceAttribute::Stats(vec![
+        StatsAttribute::Conns(1),
+        StatsAttribute::InBytes(2),
+        StatsAttribute::OutBps(3),
+    ]));
+    svc_attrs.push(ServiceAttribute::Stats64(vec![
+        Stats64Attribute::Conns(1),
+        Stats64Attribute::OutBytes(9),
+    ]));
+    let tunnel = Tunnel::new(TunnelType::Gue, 6080, Tunnel::CSUM);
+    let rs = RealServer::new(
+        "[2001:db8::2]:80".parse().unwrap(),
+        ForwardMethod::Tunnel(tunnel),
+        3,
+    );
+    let mut rs_attrs = rs.to_attributes();
+    rs_attrs.push(DestinationAttribute::ActiveConns(4));
+    rs_attrs.push(DestinationAttribute::Stats64(vec![
+        Stats64Attribute::InPkts(5),
+    ]));
+    let messages = [
+        IpvsMessage::new(IpvsCmd::NewService, vec![IpvsAttribute::Service(svc_attrs)]),
+        IpvsMessage::new(IpvsCmd::NewDest, vec![IpvsAttribute::Destination(rs_attrs)]),
+        IpvsMessage::new(
+            IpvsCmd::GetInfo,
+            vec![
+                IpvsAttribute::InfoVersion(0x010201),
+                IpvsAttribute::InfoConnTableSize(4096),
+            ],
+        ),
+        IpvsMessage::new(
+            IpvsCmd::SetConfig,
+            vec![
+                IpvsAttribute::TimeoutTcp(900),
+                IpvsAttribute::TimeoutTcpFin(120),
+                IpvsAttribute::TimeoutUdp(300),
+            ],
+        ),
+    ];
+    let mut seeds = Vec::new();
+    let mut all = Vec::new();
+    for (seq, msg) in messages.into_iter().enumerate() {
+        let mut one = Vec::new();
+        push_request(&mut one, FAMILY, 2, seq as u32, msg);
+        all.extend_from_slice(&one);
+        seeds.push(one);
+    }
+    // An error with an extended ack, and a DONE.
+    let mut nack = vec![0u8; 0];
+    let payload: Vec<u8> = (-22i32)
+        .to_ne_bytes()
+        .into_iter()
+        .chain([20, 0, 0, 0, 0x25, 0, 5, 0, 9, 0, 0, 0, 0, 0, 0, 0])
+        .chain([9, 0, 1, 0, b'b', b'a', b'd', 0, 0, 0, 0, 0])
+        .collect();
+    nack.extend(((16 + payload.len()) as u32).to_ne_bytes());
+    nack.extend(2u16.to_ne_bytes());
+    nack.extend((0x100u16 | 0x200).to_ne_bytes());
+    nack.extend([9, 0, 0, 0, 0, 0, 0, 0]);
+    nack.extend(payload);
+    all.extend_from_slice(&nack);
+    seeds.push(nack);
+    let done = vec![20, 0, 0, 0, 3, 0, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    all.extend_from_slice(&done);
+    seeds.push(done);
+    seeds.push(all);
+    seeds
+}
+
+#[test]
+fn seeds_parse() {
+    for seed in seeds() {
+        parse_datagram(&seed, FAMILY);
+    }
+}
+
+#[test]
+fn truncated_datagrams_do_not_panic() {
+    for seed in seeds() {
+        for len in 0..=seed.len() {
+            parse_datagram(&seed[..len], FAMILY);
+            // A truncated tail with a length field patched to fit.
+            let mut patched = seed[..len].to_vec();
+            if patched.len() >= 4 {
+                patched[..4].copy_from_slice(&(len as u32).to_ne_bytes());
+            }
+            parse_datagram(&patched, FAMILY);
+        }
+    }
+}
+
+#[test]
+fn mutated_datagrams_do_not_panic() {
+    for seed in seeds() {
+        for index in 0..seed.len() {
+            for value in [0x00, 0x01, 0x03, 0x04, 0x07, 0x0b, 0x7f, 0x80, 0xfe, 0xff] {
+                let mut mutated = seed.clone();
+                mutated[index] = value;
+                parse_datagram(&mutated, FAMILY);
+            }
+        }
+    }
+}
+
+#[test]
+fn random_mutations_do_not_panic() {
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    let seeds = seeds();
+    for _ in 0..20_000 {
+        let mut data = seeds[rng.below(seeds.len())].clone();
+        for _ in 0..=rng.below(8) {
+            match rng.below(4) {
+                0 if !data.is_empty() => {
+                    let at = rng.below(data.len());
+                    data[at] = rng.next() as u8;
+                }
+                1 if !data.is_empty() => {
+                    let at = rng.below(data.len());
+                    data.truncate(at);
+                }
+                2 => {
+                    let at = rng.below(data.len() + 1);
+                    data.insert(at, rng.next() as u8);
+                }
+                _ if data.len() >= 2 => {
+                    let at = rng.below(data.len() - 1);
+                    let value = (rng.below(64) as u16).to_ne_bytes();
+                    data[at] = value[0];
+                    data[at + 1] = value[1];
+                }
+                _ => {}
+            }
+        }
+        parse_datagram(&data, FAMILY);
+    }
+}
+
+#[test]
+fn random_bytes_do_not_panic() {
+    let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
+    for _ in 0..20_000 {
+        let len = rng.below(256);
+        let mut data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        // Give some of them a plausible header so the attribute parsers run.
+        if data.len() >= 20 && rng.below(2) == 0 {
+            let len = data.len() as u32;
+            data[..4].copy_from_slice(&len.to_ne_bytes());
+            data[4..6].copy_from_slice(&FAMILY.to_ne_bytes());
+            data[16] = (rng.below(18)) as u8;
+        }
+        parse_datagram(&data, FAMILY);
+    }
+}
