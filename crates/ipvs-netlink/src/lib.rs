@@ -1,4 +1,83 @@
-//! Placeholder: the generic-netlink IPVS client is being written.
+//! A typed, async client for Linux IPVS (the kernel's layer-4 load
+//! balancer, what `ipvsadm` drives) over generic netlink.
+//!
+//! # Layout
+//!
+//! The crate is split the way the rust-netlink packet crates are: pure wire
+//! types at the bottom, a typed model in the middle, I/O on top.
+//!
+//! * [`packet`] is the wire format with no I/O: [`packet::IpvsCmd`] (the 17
+//!   `IPVS_CMD_*` commands), one attribute enum per attribute space
+//!   ([`packet::IpvsAttribute`], [`packet::ServiceAttribute`],
+//!   [`packet::DestinationAttribute`], [`packet::StatsAttribute`],
+//!   [`packet::Stats64Attribute`]), each keeping unknown attributes as
+//!   `Other(DefaultNla)`, and [`packet::IpvsMessage`], which implements
+//!   `GenlFamily` ("IPVS", version 1), `Emitable` and
+//!   `ParseableParametrized<[u8], GenlHeader>` so it travels inside
+//!   `NetlinkMessage<GenlMessage<IpvsMessage>>`.
+//! * [`model`] (re-exported at the root) is what users handle:
+//!   [`ServiceKey`], [`VirtualService`], [`RealServer`], [`Stats`],
+//!   [`Timeouts`], [`Info`] on std `IpAddr`/`SocketAddr`, with conversions
+//!   to and from attribute lists. Its `encode` module is the single place
+//!   that fixes which attributes a request carries and in which order
+//!   (ipvsadm's order).
+//! * [`Command`] is one mutation as a value (add/update/delete a service or
+//!   real server, flush, set timeouts, zero); it knows its request message
+//!   and what each kernel errno means for it ([`IpvsError`]).
+//! * [`IpvsHandle`] owns one `NETLINK_GENERIC` socket (netlink-sys on
+//!   tokio): it resolves the family once, sends requests, reads multi-part
+//!   dumps until `NLMSG_DONE`, and runs pipelined batches
+//!   ([`IpvsHandle::execute`], windowed by [`BatchLimits`]). Framing (many
+//!   requests in one buffer, datagrams split into replies, extended acks)
+//!   lives in a private `wire` module with no I/O.
+//! * [`Table`] prints a dumped table exactly like `ipvsadm -Ln` and
+//!   `ipvsadm -Ln --stats` ([`ListFormat`]).
+//!
+//! Nothing panics on kernel bytes: short or malformed replies are
+//! [`IpvsError::Decode`] errors with context. A fuzz target lives in
+//! `fuzz/`.
+//!
+//! # Batches
+//!
+//! [`IpvsHandle::execute`] serializes many commands into one buffer and
+//! writes it with one `send`. The kernel processes every message of a
+//! datagram in order and acknowledges each, so N commands cost one send and
+//! a few receives instead of N round trips. Each acknowledgement is matched
+//! to its command by sequence number; a failing command gets its own error
+//! and the others still run. Windows of at most
+//! [`BatchLimits::max_messages`] messages / [`BatchLimits::max_bytes`]
+//! bytes are drained before the next is sent, so the acknowledgements never
+//! overflow the socket's receive buffer.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use ipvs_netlink::{
+//!     Command, ForwardMethod, IpvsHandle, RealServer, Scheduler, ServiceKey, VirtualService,
+//! };
+//!
+//! # async fn run() -> Result<(), ipvs_netlink::IpvsError> {
+//! let mut ipvs = IpvsHandle::connect().await?;
+//! let key = ServiceKey::tcp("10.96.0.1:443".parse().unwrap());
+//! let service = VirtualService::new(key, Scheduler::RR);
+//! let backends = ["10.244.0.5:6443", "10.244.1.7:6443"].map(|addr| {
+//!     RealServer::new(addr.parse().unwrap(), ForwardMethod::Masq, 1)
+//! });
+//!
+//! // One send for the service and its real servers.
+//! let mut batch = vec![Command::AddService(service)];
+//! batch.extend(backends.into_iter().map(|rs| Command::AddRealServer(key, rs)));
+//! for result in ipvs.execute(&batch).await? {
+//!     if let Err(err) = result {
+//!         eprintln!("{err}");
+//!     }
+//! }
+//!
+//! // `ipvsadm -Ln`.
+//! print!("{}", ipvs.table().await?);
+//! # Ok(())
+//! # }
+//! ```
 
 mod batch;
 mod command;
