@@ -111,3 +111,63 @@ impl IpvsHandle {
         Ok(results)
     }
 }
+
+/// These run against the real kernel's nlctrl family, which every Linux has:
+/// IPVS command numbers sent to it are rejected one by one, which exercises
+/// the windows and the sequence matching without IPVS.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Scheduler, ServiceKey, VirtualService};
+
+    /// `GENL_ID_CTRL`.
+    const NLCTRL: u16 = 0x10;
+    /// `EOPNOTSUPP`.
+    const EOPNOTSUPP: i32 = 95;
+
+    #[tokio::test]
+    async fn every_command_of_every_window_gets_its_answer() {
+        let mut handle = IpvsHandle::with_family_id(NLCTRL).unwrap();
+        handle.set_batch_limits(BatchLimits::new(7, 1 << 16));
+        let key = ServiceKey::tcp("10.0.0.1:80".parse().unwrap());
+        let commands: Vec<Command> = (0..600)
+            .map(|i| match i % 3 {
+                0 => Command::Flush,
+                1 => Command::AddService(VirtualService::new(key, Scheduler::RR)),
+                _ => Command::Zero(None),
+            })
+            .collect();
+        let results = handle.execute(&commands).await.unwrap();
+        assert_eq!(results.len(), commands.len());
+        for result in results {
+            assert_eq!(result.unwrap_err().errno(), Some(EOPNOTSUPP));
+        }
+    }
+
+    #[tokio::test]
+    async fn default_window_and_byte_limit() {
+        let mut handle = IpvsHandle::with_family_id(NLCTRL).unwrap();
+        let commands = vec![Command::Flush; 1000];
+        let results = handle.execute(&commands).await.unwrap();
+        assert!(
+            results
+                .iter()
+                .all(|r| r.as_ref().is_err_and(|e| e.errno() == Some(EOPNOTSUPP)))
+        );
+        // A byte limit smaller than one message still sends one at a time.
+        handle.set_batch_limits(BatchLimits::new(256, 1));
+        let results = handle.execute(&commands[..20]).await.unwrap();
+        assert_eq!(results.len(), 20);
+        let single = handle.flush().await.unwrap_err();
+        assert!(
+            matches!(
+                single,
+                IpvsError::Kernel {
+                    errno: EOPNOTSUPP,
+                    ..
+                }
+            ),
+            "{single}"
+        );
+    }
+}

@@ -20,7 +20,7 @@ const NETLINK_GENERIC: isize = 16;
 /// Flags of a request that expects an acknowledgement.
 pub(crate) const REQUEST: u16 = NLM_F_REQUEST | NLM_F_ACK;
 /// Flags of a dump request.
-const DUMP: u16 = NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP;
+pub(crate) const DUMP: u16 = NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP;
 /// Receive buffer asked of the kernel (`SO_RCVBUF`; capped by
 /// `net.core.rmem_max`).
 const SOCKET_RCVBUF: i32 = 4 << 20;
@@ -69,6 +69,14 @@ impl IpvsHandle {
     /// Fails with [`IpvsError::NotLoaded`] when the kernel has no IPVS.
     /// Must be called within a tokio runtime.
     pub async fn connect() -> Result<Self, IpvsError> {
+        let mut handle = IpvsHandle::with_family_id(0)?;
+        handle.family_id = handle.resolve_family().await?;
+        Ok(handle)
+    }
+
+    /// A handle on a fresh socket whose requests go to `family_id`, without
+    /// resolving anything.
+    pub(crate) fn with_family_id(family_id: u16) -> Result<Self, IpvsError> {
         let mut socket = TokioSocket::new(NETLINK_GENERIC)?;
         {
             let raw = socket.socket_mut();
@@ -80,17 +88,15 @@ impl IpvsHandle {
             let _ = raw.set_ext_ack(true);
             let _ = raw.set_rx_buf_sz(SOCKET_RCVBUF);
         }
-        let mut handle = IpvsHandle {
+        Ok(IpvsHandle {
             socket,
-            family_id: 0,
+            family_id,
             next_seq: 1,
             recv_buf: Vec::with_capacity(RECV_LEN),
             send_buf: Vec::new(),
             limits: BatchLimits::default(),
             reply_timeout: DEFAULT_REPLY_TIMEOUT,
-        };
-        handle.family_id = handle.resolve_family().await?;
-        Ok(handle)
+        })
     }
 
     /// The resolved generic-netlink id of the IPVS family.
@@ -255,7 +261,7 @@ impl IpvsHandle {
     /// Sends one request and collects its data messages until it finishes.
     /// The outer error is the socket's or the parser's, the inner one the
     /// kernel's answer.
-    async fn transact(
+    pub(crate) async fn transact(
         &mut self,
         message: IpvsMessage,
         flags: u16,
@@ -382,5 +388,48 @@ impl IpvsHandle {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::IpvsCmd;
+
+    /// A multi-datagram dump from the kernel's nlctrl family (command 3 is
+    /// `CTRL_CMD_GETFAMILY`): read until `NLMSG_DONE`, and the socket stays
+    /// in step whatever the decoding of nlctrl's attributes gives.
+    #[tokio::test]
+    async fn dumps_are_read_to_the_end() {
+        let mut handle = IpvsHandle::with_family_id(0x10).unwrap();
+        let dump = IpvsMessage::new(IpvsCmd::from(3), vec![]);
+        for _ in 0..3 {
+            match handle.transact(dump.clone(), DUMP).await {
+                Ok(Ok(messages)) => assert!(!messages.is_empty()),
+                Ok(Err(failure)) => panic!("nlctrl dump failed: {failure:?}"),
+                Err(IpvsError::Decode(_)) => {}
+                Err(other) => panic!("{other}"),
+            }
+        }
+        let err = handle.flush().await.unwrap_err();
+        assert_eq!(err.errno(), Some(95), "{err}");
+    }
+
+    #[tokio::test]
+    async fn missing_family_is_not_loaded() {
+        let mut handle = IpvsHandle::with_family_id(0).unwrap();
+        let mut buf = Vec::new();
+        let seq = handle.take_seqs(1);
+        wire::push_get_family(&mut buf, REQUEST, seq, "NO-SUCH-FAMILY");
+        let mut failure = None;
+        handle
+            .exchange(&buf, seq, 1, |_, reply| {
+                if let Reply::Failed(f) = reply {
+                    failure = Some(f);
+                }
+            })
+            .await
+            .unwrap();
+        assert_eq!(failure.map(|f| f.errno), Some(ENOENT));
     }
 }
