@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use crate::{
     IpvsError, RealServer, ServiceKey, Timeouts, VirtualService,
     error::{EEXIST, ENOENT, ESRCH, Failure},
-    model::{destination_key, service_key},
+    model::{destination_reference, service_key, service_lookup, service_reference},
     packet::{IpvsAttribute, IpvsCmd, IpvsMessage},
 };
 
@@ -39,7 +39,7 @@ pub enum Command {
 impl Command {
     /// The request message.
     pub fn to_message(&self) -> IpvsMessage {
-        let service = |key: &ServiceKey| IpvsAttribute::Service(service_key(key));
+        let service = |key: &ServiceKey| IpvsAttribute::Service(service_reference(key));
         let (cmd, attributes) = match self {
             Command::AddService(svc) => (
                 IpvsCmd::NewService,
@@ -62,7 +62,7 @@ impl Command {
                 IpvsCmd::DelDest,
                 vec![
                     service(key),
-                    IpvsAttribute::Destination(destination_key(*addr)),
+                    IpvsAttribute::Destination(destination_reference(*addr)),
                 ],
             ),
             Command::Flush => (IpvsCmd::Flush, vec![]),
@@ -151,25 +151,29 @@ impl Command {
     }
 }
 
-/// Query messages (the reads, which are not [`Command`]s).
-pub(crate) mod query {
+/// The request messages of the reads (which are not [`Command`]s), for
+/// callers that drive their own socket. Send dumps with
+/// `NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP`, the others with
+/// `NLM_F_REQUEST | NLM_F_ACK`.
+pub mod requests {
     use super::*;
 
     /// `GET_SERVICE` + `NLM_F_DUMP`, no attributes (as libipvs sends it).
-    pub(crate) fn dump_services() -> IpvsMessage {
+    pub fn dump_services() -> IpvsMessage {
         IpvsMessage::new(IpvsCmd::GetService, vec![])
     }
 
-    /// `GET_SERVICE` for one service.
-    pub(crate) fn get_service(key: &ServiceKey) -> IpvsMessage {
+    /// `GET_SERVICE` for one service (no dump); the kernel answers
+    /// `ESRCH` when it does not exist.
+    pub fn get_service(key: &ServiceKey) -> IpvsMessage {
         IpvsMessage::new(
             IpvsCmd::GetService,
-            vec![IpvsAttribute::Service(service_key(key))],
+            vec![IpvsAttribute::Service(service_lookup(key))],
         )
     }
 
     /// `GET_DEST` + `NLM_F_DUMP` for one service.
-    pub(crate) fn dump_destinations(key: &ServiceKey) -> IpvsMessage {
+    pub fn dump_destinations(key: &ServiceKey) -> IpvsMessage {
         IpvsMessage::new(
             IpvsCmd::GetDest,
             vec![IpvsAttribute::Service(service_key(key))],
@@ -177,12 +181,12 @@ pub(crate) mod query {
     }
 
     /// `GET_CONFIG`.
-    pub(crate) fn get_config() -> IpvsMessage {
+    pub fn get_config() -> IpvsMessage {
         IpvsMessage::new(IpvsCmd::GetConfig, vec![])
     }
 
     /// `GET_INFO`.
-    pub(crate) fn get_info() -> IpvsMessage {
+    pub fn get_info() -> IpvsMessage {
         IpvsMessage::new(IpvsCmd::GetInfo, vec![])
     }
 }

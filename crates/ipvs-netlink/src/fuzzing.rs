@@ -17,7 +17,7 @@ pub fn parse_datagram(datagram: &[u8], family_id: u16) {
         let _ = wire::decode_family_id(&frame);
         if let Ok(Reply::Data(msg)) = wire::decode(&frame, family_id) {
             match msg.cmd {
-                IpvsCmd::GetInfo => drop(Info::from_message(&msg)),
+                IpvsCmd::GetInfo | IpvsCmd::SetInfo => drop(Info::from_message(&msg)),
                 IpvsCmd::SetConfig => drop(Timeouts::from_message(&msg)),
                 _ => {
                     let _ = VirtualService::from_message(&msg);

@@ -8,7 +8,7 @@ use netlink_sys::{AsyncSocket, AsyncSocketExt, SocketAddr as NetlinkAddr, TokioS
 use crate::{
     Command, Info, IpvsError, RealServer, ServiceKey, Timeouts, VirtualService,
     batch::BatchLimits,
-    command::query,
+    command::requests as query,
     error::{ENOENT, ESRCH, Failure},
     format::{Table, TableEntry},
     packet::{IPVS_GENL_NAME, IpvsMessage},

@@ -93,7 +93,7 @@ mod robustness;
 mod wire;
 
 pub use batch::BatchLimits;
-pub use command::Command;
+pub use command::{Command, requests};
 pub use error::IpvsError;
 pub use format::{ListFormat, Table, TableDisplay, TableEntry, large_number};
 pub use handle::IpvsHandle;

@@ -64,7 +64,7 @@ fn seeds() -> Vec<Vec<u8>> {
         IpvsMessage::new(IpvsCmd::NewService, vec![IpvsAttribute::Service(svc_attrs)]),
         IpvsMessage::new(IpvsCmd::NewDest, vec![IpvsAttribute::Destination(rs_attrs)]),
         IpvsMessage::new(
-            IpvsCmd::GetInfo,
+            IpvsCmd::SetInfo,
             vec![
                 IpvsAttribute::InfoVersion(0x010201),
                 IpvsAttribute::InfoConnTableSize(4096),

@@ -10,7 +10,9 @@ mod scheduler;
 mod service;
 mod stats;
 
-pub(crate) use self::encode::{destination_key, service_key};
+pub(crate) use self::encode::{
+    destination_reference, service_key, service_lookup, service_reference,
+};
 pub use self::{
     config::{Info, Timeouts},
     family::{Family, Protocol},

@@ -6,7 +6,7 @@
 /// Replies reuse the "new" commands: a service dump answers with
 /// [`IpvsCmd::NewService`] messages, a destination dump with
 /// [`IpvsCmd::NewDest`], `GET_CONFIG` with [`IpvsCmd::SetConfig`] and
-/// `GET_INFO` with [`IpvsCmd::GetInfo`].
+/// `GET_INFO` with [`IpvsCmd::SetInfo`] (as captured from a 6.1 kernel).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum IpvsCmd {
@@ -36,7 +36,8 @@ pub enum IpvsCmd {
     SetConfig,
     /// `IPVS_CMD_GET_CONFIG` (13): get the timeouts.
     GetConfig,
-    /// `IPVS_CMD_SET_INFO` (14): unused by the kernel.
+    /// `IPVS_CMD_SET_INFO` (14): not a request; the command of `GET_INFO`
+    /// replies.
     SetInfo,
     /// `IPVS_CMD_GET_INFO` (15): version and connection table size.
     GetInfo,

@@ -27,7 +27,8 @@ const INFO_ATTR_VERSION: u16 = 1;
 const INFO_ATTR_CONN_TAB_SIZE: u16 = 2;
 
 /// A top-level attribute (`IPVS_CMD_ATTR_*`, or `IPVS_INFO_ATTR_*` in a
-/// `GET_INFO` reply, whose numbers overlap).
+/// `GET_INFO` reply, whose numbers overlap; the kernel sends that reply with
+/// the `SET_INFO` command).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum IpvsAttribute {
@@ -41,7 +42,8 @@ pub enum IpvsAttribute {
     TimeoutTcpFin(u32),
     /// `IPVS_CMD_ATTR_TIMEOUT_UDP`, seconds.
     TimeoutUdp(u32),
-    /// `IPVS_INFO_ATTR_VERSION` (only in `GET_INFO` replies): IPVS version
+    /// `IPVS_INFO_ATTR_VERSION` (only in `GET_INFO` replies, which carry
+    /// the `SET_INFO` command): IPVS version
     /// as `0x00MMmmpp`.
     InfoVersion(u32),
     /// `IPVS_INFO_ATTR_CONN_TAB_SIZE` (only in `GET_INFO` replies).
@@ -96,7 +98,7 @@ impl<'a, T: AsRef<[u8]> + ?Sized> ParseableParametrized<NlaBuffer<&'a T>, IpvsCm
 {
     fn parse_with_param(buf: &NlaBuffer<&'a T>, cmd: IpvsCmd) -> Result<Self, DecodeError> {
         let value = buf.value();
-        if cmd == IpvsCmd::GetInfo {
+        if matches!(cmd, IpvsCmd::GetInfo | IpvsCmd::SetInfo) {
             return Ok(match buf.kind() {
                 INFO_ATTR_VERSION => Self::InfoVersion(parse_u32(value).context("info VERSION")?),
                 INFO_ATTR_CONN_TAB_SIZE => {
