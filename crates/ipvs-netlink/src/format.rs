@@ -78,6 +78,7 @@ impl Table {
         TableDisplay {
             table: self,
             format,
+            version_header: true,
         }
     }
 }
@@ -94,16 +95,28 @@ impl fmt::Display for Table {
 pub struct TableDisplay<'a> {
     table: &'a Table,
     format: ListFormat,
+    version_header: bool,
+}
+
+impl TableDisplay<'_> {
+    /// Leaves out the `IP Virtual Server version ...` line, as
+    /// `ipvsadm -Ln -t <service>` does when it lists one service.
+    pub fn without_version_header(mut self) -> Self {
+        self.version_header = false;
+        self
+    }
 }
 
 impl fmt::Display for TableDisplay<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (major, minor, patch) = self.table.info.version_triple();
-        writeln!(
-            f,
-            "IP Virtual Server version {major}.{minor}.{patch} (size={})",
-            self.table.info.conn_table_size
-        )?;
+        if self.version_header {
+            let (major, minor, patch) = self.table.info.version_triple();
+            writeln!(
+                f,
+                "IP Virtual Server version {major}.{minor}.{patch} (size={})",
+                self.table.info.conn_table_size
+            )?;
+        }
         match self.format {
             ListFormat::Plain => f.write_str(
                 "Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           \
@@ -160,7 +173,7 @@ fn write_entry(f: &mut fmt::Formatter<'_>, entry: &TableEntry, format: ListForma
     Ok(())
 }
 
-/// `TCP  10.0.0.1:80`, `FWM  5`, `FWM  5 IPv6` (two spaces, as ipvsadm).
+/// `TCP  10.0.0.1:80`, `SCTP 10.0.0.3:3868`, `FWM  5`, `FWM  5 IPv6`.
 fn service_name(key: &ServiceKey) -> String {
     match key {
         ServiceKey::Fwmark {
@@ -172,12 +185,13 @@ fn service_name(key: &ServiceKey) -> String {
             mark,
         } => format!("FWM  {mark} IPv6"),
         ServiceKey::Inet { protocol, addr } => {
+            // ipvsadm pads the protocol to four columns: "TCP ", "SCTP".
             let proto = match protocol {
-                Protocol::Tcp => "TCP",
-                Protocol::Udp => "UDP",
+                Protocol::Tcp => "TCP ",
+                Protocol::Udp => "UDP ",
                 _ => "SCTP",
             };
-            let mut name = format!("{proto}  {}", addr_port(*addr));
+            let mut name = format!("{proto} {}", addr_port(*addr));
             if addr.is_ipv4() {
                 name.truncate(33);
             }

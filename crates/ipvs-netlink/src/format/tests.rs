@@ -179,3 +179,161 @@ fn ipvsadm_sort_order() {
         ]
     );
 }
+
+/// The table of a real `ipvsadm -Ln` / `ipvsadm -Ln --stats` run (ipvsadm
+/// 1.31, kernel 6.1), built by hand in a scrambled order and sorted.
+fn captured_table() -> Table {
+    let svc = |key: ServiceKey, sched: Scheduler| VirtualService::new(key, sched);
+    let masq = |addr: &str, w| rs(addr, ForwardMethod::Masq, w, 0, 0);
+    let route = |addr: &str, w| rs(addr, ForwardMethod::DirectRoute, w, 0, 0);
+    let tunnel = |addr: &str, w| rs(addr, ForwardMethod::Tunnel(Tunnel::default()), w, 0, 0);
+    let entries = vec![
+        TableEntry::new(
+            svc(
+                ServiceKey::udp("[fd00::2]:53".parse().unwrap()),
+                Scheduler::RR,
+            )
+            .with_flags(ServiceFlags::ONE_PACKET),
+            vec![],
+        ),
+        TableEntry::new(
+            svc(ServiceKey::fwmark(Family::Inet6, 200), Scheduler::WRR).persistent(360),
+            vec![route("[fd00::20]:0", 1)],
+        ),
+        TableEntry::new(
+            svc(
+                ServiceKey::tcp("10.96.197.40:8000".parse().unwrap()),
+                Scheduler::RR,
+            ),
+            vec![
+                masq("10.244.1.4:80", 1),
+                masq("10.244.1.2:80", 1),
+                masq("10.244.1.3:80", 1),
+            ],
+        ),
+        TableEntry::new(
+            svc(
+                ServiceKey::tcp("10.96.0.1:443".parse().unwrap()),
+                Scheduler::SED,
+            )
+            .persistent(10800),
+            vec![
+                masq("192.168.255.255:65535", 100),
+                route("127.0.0.1:443", 1),
+            ],
+        ),
+        TableEntry::new(
+            svc(ServiceKey::fwmark(Family::Inet, 100), Scheduler::MH)
+                .with_flags(ServiceFlags::MH_PORT),
+            vec![route("10.244.2.1:0", 3)],
+        ),
+        TableEntry::new(
+            svc(
+                ServiceKey::sctp("10.0.0.3:3868".parse().unwrap()),
+                Scheduler::SH,
+            )
+            .with_flags(ServiceFlags::SH_FALLBACK | ServiceFlags::SH_PORT),
+            vec![masq("10.244.2.4:3868", 1)],
+        ),
+        TableEntry::new(
+            svc(
+                ServiceKey::udp("10.96.0.10:53".parse().unwrap()),
+                Scheduler::WLC,
+            )
+            .persistent(300)
+            .with_netmask(Netmask::Ipv4(Ipv4Addr::new(255, 255, 255, 0)))
+            .with_flags(ServiceFlags::ONE_PACKET),
+            vec![tunnel("10.244.2.3:53", 4), tunnel("10.244.2.2:53", 1)],
+        ),
+        TableEntry::new(
+            svc(
+                ServiceKey::tcp("[fd00::1]:80".parse().unwrap()),
+                Scheduler::LC,
+            )
+            .persistent(60)
+            .with_netmask(Netmask::Ipv6Prefix(64)),
+            vec![
+                masq("[2001:db8:ffff:ffff:ffff:ffff:ffff:fff1]:65535", 65535),
+                masq("[fd00::10]:8080", 2),
+            ],
+        ),
+    ];
+    let mut table = Table::new(info(), entries);
+    table.sort_like_ipvsadm();
+    table
+}
+
+#[test]
+fn matches_a_captured_ipvsadm_listing() {
+    let expected = concat!(
+        "IP Virtual Server version 1.2.1 (size=4096)\n",
+        "Prot LocalAddress:Port Scheduler Flags\n",
+        "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n",
+        "TCP  10.96.0.1:443 sed persistent 10800\n",
+        "  -> 127.0.0.1:443                Route   1      0          0         \n",
+        "  -> 192.168.255.255:65535        Masq    100    0          0         \n",
+        "TCP  10.96.197.40:8000 rr\n",
+        "  -> 10.244.1.2:80                Masq    1      0          0         \n",
+        "  -> 10.244.1.3:80                Masq    1      0          0         \n",
+        "  -> 10.244.1.4:80                Masq    1      0          0         \n",
+        "UDP  10.96.0.10:53 wlc persistent 300 mask 255.255.255.0 ops\n",
+        "  -> 10.244.2.2:53                Tunnel  1      0          0         \n",
+        "  -> 10.244.2.3:53                Tunnel  4      0          0         \n",
+        "SCTP 10.0.0.3:3868 sh (sh-fallback,sh-port)\n",
+        "  -> 10.244.2.4:3868              Masq    1      0          0         \n",
+        "TCP  [fd00::1]:80 lc persistent 60 mask 64\n",
+        "  -> [fd00::10]:8080              Masq    2      0          0         \n",
+        "  -> [2001:db8:ffff:ffff:ffff:ffff:ffff:fff1]:65535 Masq    65535  0          0         \n",
+        "UDP  [fd00::2]:53 rr ops\n",
+        "FWM  100 mh (mh-port)\n",
+        "  -> 10.244.2.1:0                 Route   3      0          0         \n",
+        "FWM  200 IPv6 wrr persistent 360\n",
+        "  -> [fd00::20]:0                 Route   1      0          0         \n",
+    );
+    assert_eq!(captured_table().to_string(), expected);
+}
+
+#[test]
+fn matches_a_captured_ipvsadm_stats_listing() {
+    let zeros = "        0        0        0        0        0\n";
+    let lines = [
+        "IP Virtual Server version 1.2.1 (size=4096)\n".to_owned(),
+        "Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\n"
+            .to_owned(),
+        "  -> RemoteAddress:Port\n".to_owned(),
+        format!("TCP  10.96.0.1:443               {zeros}"),
+        format!("  -> 127.0.0.1:443               {zeros}"),
+        format!("  -> 192.168.255.255:65535       {zeros}"),
+        format!("TCP  10.96.197.40:8000           {zeros}"),
+        format!("  -> 10.244.1.2:80               {zeros}"),
+        format!("  -> 10.244.1.3:80               {zeros}"),
+        format!("  -> 10.244.1.4:80               {zeros}"),
+        format!("UDP  10.96.0.10:53               {zeros}"),
+        format!("  -> 10.244.2.2:53               {zeros}"),
+        format!("  -> 10.244.2.3:53               {zeros}"),
+        format!("SCTP 10.0.0.3:3868               {zeros}"),
+        format!("  -> 10.244.2.4:3868             {zeros}"),
+        format!("TCP  [fd00::1]:80                {zeros}"),
+        format!("  -> [fd00::10]:8080             {zeros}"),
+        format!("  -> [2001:db8:ffff:ffff:ffff:ffff:ffff:fff1]:65535{zeros}"),
+        format!("UDP  [fd00::2]:53                {zeros}"),
+        format!("FWM  100                         {zeros}"),
+        format!("  -> 10.244.2.1:0                {zeros}"),
+        format!("FWM  200 IPv6                    {zeros}"),
+        format!("  -> [fd00::20]:0                {zeros}"),
+    ];
+    assert_eq!(
+        captured_table().display(ListFormat::Stats).to_string(),
+        lines.concat()
+    );
+}
+
+#[test]
+fn single_service_listing_has_no_version_header() {
+    let table = Table::new(info(), sample().entries.into_iter().take(1).collect());
+    let out = table
+        .display(ListFormat::Plain)
+        .without_version_header()
+        .to_string();
+    assert!(out.starts_with("Prot LocalAddress:Port Scheduler Flags\n"));
+}
