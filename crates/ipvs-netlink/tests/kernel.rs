@@ -1,0 +1,508 @@
+//! Kernel tests: the library against a real IPVS, cross-checked with the
+//! real `ipvsadm`. They need root and the `ip_vs` modules, so they are
+//! ignored in a plain `cargo test`; `tests/run` runs them inside the test VM
+//! with `--ignored --test-threads=1` (they share the kernel's one table).
+
+use std::{
+    net::SocketAddr,
+    process::{Command as Process, Stdio},
+};
+
+use ipvs_netlink::{
+    Command, Family, ForwardMethod, IpvsError, IpvsHandle, ListFormat, Netmask, RealServer,
+    Scheduler, ServiceFlags, ServiceKey, Timeouts, Tunnel, TunnelType, VirtualService,
+};
+
+const NEEDS: &str = "kernel: needs root and IPVS (the test VM); run tests/run";
+
+fn sa(s: &str) -> SocketAddr {
+    s.parse().expect("test address")
+}
+
+/// Runs `ipvsadm` and returns its standard output; panics with its error
+/// output when it fails.
+fn ipvsadm(args: &[&str]) -> String {
+    let out = Process::new("ipvsadm")
+        .args(args)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("ipvsadm must be installed (tests/run installs it)");
+    assert!(
+        out.status.success(),
+        "ipvsadm {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("ipvsadm prints UTF-8")
+}
+
+/// A handle on an empty table.
+async fn clean() -> IpvsHandle {
+    assert!(
+        std::env::var_os("KPVS_IN_VM").is_some()
+            || std::path::Path::new("/proc/net/ip_vs").exists(),
+        "no IPVS here: run the kernel tests with tests/run (they boot a VM)"
+    );
+    let mut ipvs = IpvsHandle::connect().await.expect("connect");
+    ipvs.flush().await.expect("flush");
+    ipvs
+}
+
+/// `ipvsadm -Sn` (save format) of the live table, sorted by ipvsadm.
+fn saved() -> String {
+    ipvsadm(&["-S", "-n"])
+}
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn services_round_trip_every_kind() {
+    let _ = NEEDS;
+    let mut ipvs = clean().await;
+    let services = [
+        VirtualService::new(ServiceKey::tcp(sa("10.96.0.1:443")), Scheduler::RR),
+        VirtualService::new(ServiceKey::udp(sa("10.96.0.10:53")), Scheduler::WLC)
+            .persistent(300)
+            .with_netmask(Netmask::Ipv4("255.255.255.0".parse().unwrap()))
+            .with_flags(ServiceFlags::PERSISTENT | ServiceFlags::ONE_PACKET),
+        VirtualService::new(ServiceKey::sctp(sa("10.0.0.3:3868")), Scheduler::SH)
+            .with_flags(ServiceFlags::SH_FALLBACK | ServiceFlags::SH_PORT),
+        VirtualService::new(ServiceKey::fwmark(Family::Inet, 100), Scheduler::MH)
+            .with_flags(ServiceFlags::MH_PORT),
+        VirtualService::new(ServiceKey::fwmark(Family::Inet6, 200), Scheduler::WRR).persistent(360),
+        VirtualService::new(ServiceKey::tcp(sa("[fd00::1]:80")), Scheduler::LC)
+            .persistent(60)
+            .with_netmask(Netmask::Ipv6Prefix(64)),
+        VirtualService::new(ServiceKey::udp(sa("[fd00::2]:53")), Scheduler::SED),
+        VirtualService::new(ServiceKey::tcp(sa("10.96.0.2:80")), Scheduler::new("lblcr")),
+        VirtualService::new(ServiceKey::tcp(sa("10.96.0.3:80")), Scheduler::new("dh")),
+        VirtualService::new(ServiceKey::tcp(sa("10.96.0.4:80")), Scheduler::new("nq")),
+        VirtualService::new(ServiceKey::tcp(sa("10.96.0.5:80")), Scheduler::new("fo")),
+        VirtualService::new(ServiceKey::tcp(sa("10.96.0.6:80")), Scheduler::new("ovf")),
+        VirtualService::new(ServiceKey::tcp(sa("10.96.0.7:80")), Scheduler::new("lblc")),
+    ];
+    for service in &services {
+        ipvs.add_service(service)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let dumped = ipvs.services().await.expect("dump");
+    assert_eq!(dumped.len(), services.len());
+    for want in &services {
+        let got = dumped
+            .iter()
+            .find(|s| s.key == want.key)
+            .unwrap_or_else(|| panic!("{} missing from the dump", want.key));
+        assert!(got.same_config(want), "dumped {got:?}\nwanted {want:?}");
+        let one = ipvs.service(&want.key).await.expect("get").expect("exists");
+        assert!(one.same_config(want), "get {one:?}\nwanted {want:?}");
+    }
+    // The real tool reads the same table back.
+    let save = saved();
+    for line in [
+        "-A -t 10.96.0.1:443 -s rr",
+        "-A -u 10.96.0.10:53 -s wlc -p 300 -M 255.255.255.0 -o",
+        "-A --sctp-service 10.0.0.3:3868 -s sh -b sh-fallback,sh-port",
+        "-A -f 100 -s mh -b mh-port",
+        "-A -f 200 -6 -s wrr -p 360",
+        "-A -t [fd00::1]:80 -s lc -p 60 -M 64",
+        "-A -u [fd00::2]:53 -s sed",
+        "-A -t 10.96.0.2:80 -s lblcr",
+    ] {
+        assert!(
+            save.lines().any(|l| l == line),
+            "ipvsadm -Sn lacks {line:?}:\n{save}"
+        );
+    }
+    ipvs.flush().await.expect("flush");
+    assert!(ipvs.services().await.expect("dump").is_empty());
+}
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn real_servers_every_forward_method() {
+    let mut ipvs = clean().await;
+    let udp = ServiceKey::udp(sa("10.96.0.10:53"));
+    let v6 = ServiceKey::tcp(sa("[fd00::1]:80"));
+    let mark = ServiceKey::fwmark(Family::Inet, 7);
+    ipvs.add_service(&VirtualService::new(udp, Scheduler::WRR))
+        .await
+        .unwrap();
+    ipvs.add_service(&VirtualService::new(v6, Scheduler::RR))
+        .await
+        .unwrap();
+    ipvs.add_service(&VirtualService::new(mark, Scheduler::RR))
+        .await
+        .unwrap();
+    let servers = [
+        (
+            udp,
+            RealServer::new(sa("10.244.1.2:53"), ForwardMethod::Masq, 1),
+        ),
+        (
+            udp,
+            RealServer::new(sa("10.244.1.3:53"), ForwardMethod::DirectRoute, 5)
+                .with_thresholds(100, 10),
+        ),
+        (
+            udp,
+            RealServer::new(
+                sa("10.244.1.4:53"),
+                ForwardMethod::Tunnel(Tunnel::new(TunnelType::Gue, 6080, 0)),
+                2,
+            ),
+        ),
+        (
+            udp,
+            RealServer::new(
+                sa("10.244.1.5:53"),
+                ForwardMethod::Tunnel(Tunnel::new(TunnelType::Ipip, 0, 0)),
+                3,
+            ),
+        ),
+        (
+            v6,
+            RealServer::new(sa("[fd00::10]:8080"), ForwardMethod::Masq, 2),
+        ),
+        (
+            mark,
+            RealServer::new(sa("10.244.2.1:0"), ForwardMethod::DirectRoute, 4),
+        ),
+    ];
+    for (key, rs) in &servers {
+        ipvs.add_real_server(key, rs)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    for key in [udp, v6, mark] {
+        let got = ipvs.real_servers(&key).await.expect("dump");
+        let want: Vec<_> = servers
+            .iter()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, r)| r)
+            .collect();
+        assert_eq!(got.len(), want.len(), "{key}: {got:?}");
+        for w in want {
+            let g = got.iter().find(|g| g.addr == w.addr).expect("dumped");
+            assert!(g.same_config(w), "dumped {g:?}\nwanted {w:?}");
+        }
+    }
+    let save = saved();
+    for line in [
+        "-a -u 10.96.0.10:53 -r 10.244.1.2:53 -m -w 1",
+        // ipvsadm -S leaves thresholds out; checked below.
+        "-a -u 10.96.0.10:53 -r 10.244.1.3:53 -g -w 5",
+        "-a -u 10.96.0.10:53 -r 10.244.1.4:53 -i -w 2 --tun-type gue --tun-port 6080 --tun-nocsum",
+        "-a -u 10.96.0.10:53 -r 10.244.1.5:53 -i -w 3 --tun-type ipip",
+        "-a -t [fd00::1]:80 -r [fd00::10]:8080 -m -w 2",
+        "-a -f 7 -r 10.244.2.1:0 -g -w 4",
+    ] {
+        assert!(
+            save.lines().any(|l| l == line),
+            "ipvsadm -Sn lacks {line:?}:\n{save}"
+        );
+    }
+    let thresholds = ipvsadm(&["-Ln", "--thresholds"]);
+    assert!(
+        thresholds
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == ["->", "10.244.1.3:53", "100", "10", "0", "0"]),
+        "{thresholds}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn updates_weight_scheduler_and_deletes() {
+    let mut ipvs = clean().await;
+    let key = ServiceKey::tcp(sa("10.96.197.40:8000"));
+    let mut service = VirtualService::new(key, Scheduler::RR);
+    ipvs.add_service(&service).await.unwrap();
+    let mut rs = RealServer::new(sa("10.244.1.2:80"), ForwardMethod::Masq, 1);
+    ipvs.add_real_server(&key, &rs).await.unwrap();
+    ipvs.add_real_server(
+        &key,
+        &RealServer::new(sa("10.244.1.3:80"), ForwardMethod::Masq, 1),
+    )
+    .await
+    .unwrap();
+
+    service.scheduler = Scheduler::WRR;
+    service = service.persistent(10800);
+    ipvs.update_service(&service).await.unwrap();
+    rs.weight = 0;
+    ipvs.update_real_server(&key, &rs).await.unwrap();
+
+    let got = ipvs.service(&key).await.unwrap().expect("exists");
+    assert!(got.same_config(&service), "{got:?}");
+    assert!(saved().contains("-A -t 10.96.197.40:8000 -s wrr -p 10800"));
+    let servers = ipvs.real_servers(&key).await.unwrap();
+    let weights: Vec<_> = servers.iter().map(|r| (r.addr, r.weight)).collect();
+    assert!(weights.contains(&(sa("10.244.1.2:80"), 0)), "{weights:?}");
+    assert!(weights.contains(&(sa("10.244.1.3:80"), 1)), "{weights:?}");
+
+    ipvs.delete_real_server(&key, sa("10.244.1.2:80"))
+        .await
+        .unwrap();
+    assert_eq!(ipvs.real_servers(&key).await.unwrap().len(), 1);
+    ipvs.delete_service(&key).await.unwrap();
+    assert!(ipvs.service(&key).await.unwrap().is_none());
+    assert_eq!(saved(), "");
+}
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn timeouts_info_and_zero() {
+    let mut ipvs = clean().await;
+    let before = ipvs.timeouts().await.unwrap();
+    ipvs.set_timeouts(&Timeouts::new(900, 120, 300))
+        .await
+        .unwrap();
+    assert_eq!(ipvs.timeouts().await.unwrap(), Timeouts::new(900, 120, 300));
+    assert_eq!(
+        ipvsadm(&["-L", "--timeout"]).trim(),
+        "Timeout (tcp tcpfin udp): 900 120 300"
+    );
+    // 0 keeps a value, as with ipvsadm --set.
+    ipvs.set_timeouts(&Timeouts::new(0, 60, 0)).await.unwrap();
+    assert_eq!(ipvs.timeouts().await.unwrap(), Timeouts::new(900, 60, 300));
+    ipvs.set_timeouts(&before).await.unwrap();
+
+    let info = ipvs.info().await.unwrap();
+    let header = ipvsadm(&["-Ln"])
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let (a, b, c) = info.version_triple();
+    assert_eq!(
+        header,
+        format!(
+            "IP Virtual Server version {a}.{b}.{c} (size={})",
+            info.conn_table_size
+        )
+    );
+
+    let key = ServiceKey::tcp(sa("10.96.0.1:443"));
+    ipvs.add_service(&VirtualService::new(key, Scheduler::RR))
+        .await
+        .unwrap();
+    ipvs.zero(Some(&key)).await.unwrap();
+    ipvs.zero(None).await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn errors_have_meaning() {
+    let mut ipvs = clean().await;
+    let key = ServiceKey::tcp(sa("10.96.0.1:443"));
+    let rs = RealServer::new(sa("10.244.0.1:6443"), ForwardMethod::Masq, 1);
+    ipvs.add_service(&VirtualService::new(key, Scheduler::RR))
+        .await
+        .unwrap();
+    ipvs.add_real_server(&key, &rs).await.unwrap();
+
+    let dup = ipvs
+        .add_service(&VirtualService::new(key, Scheduler::RR))
+        .await;
+    assert!(
+        matches!(dup, Err(IpvsError::ServiceExists(k)) if k == key),
+        "{dup:?}"
+    );
+    assert_eq!(
+        dup.unwrap_err().to_string(),
+        "service TCP 10.96.0.1:443 already exists"
+    );
+
+    let missing = ServiceKey::udp(sa("10.9.9.9:1"));
+    let del = ipvs.delete_service(&missing).await;
+    assert!(
+        matches!(del, Err(IpvsError::ServiceNotFound(k)) if k == missing),
+        "{del:?}"
+    );
+
+    let bad = VirtualService::new(ServiceKey::tcp(sa("10.9.9.9:1")), Scheduler::new("nosuch"));
+    let sched = ipvs.add_service(&bad).await;
+    assert!(
+        matches!(&sched, Err(IpvsError::UnknownScheduler { name, .. }) if name == "nosuch"),
+        "{sched:?}"
+    );
+    assert!(sched.unwrap_err().to_string().contains("nosuch"));
+
+    let dup_rs = ipvs.add_real_server(&key, &rs).await;
+    assert!(
+        matches!(dup_rs, Err(IpvsError::RealServerExists { .. })),
+        "{dup_rs:?}"
+    );
+    let gone = ipvs.delete_real_server(&key, sa("10.244.9.9:1")).await;
+    assert!(
+        matches!(gone, Err(IpvsError::RealServerNotFound { .. })),
+        "{gone:?}"
+    );
+    let no_svc = ipvs.add_real_server(&missing, &rs).await;
+    assert!(
+        matches!(no_svc, Err(IpvsError::ServiceNotFound(_))),
+        "{no_svc:?}"
+    );
+    // Nothing above changed the table.
+    assert_eq!(ipvs.services().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn batch_reports_each_command() {
+    let mut ipvs = clean().await;
+    let mut batch = Vec::new();
+    for i in 0..300u32 {
+        let key = ServiceKey::tcp(SocketAddr::new(
+            [10, 97, (i / 256) as u8, (i % 256) as u8].into(),
+            80,
+        ));
+        batch.push(Command::AddService(VirtualService::new(key, Scheduler::RR)));
+        for j in 1..=5u8 {
+            let rs = RealServer::new(
+                SocketAddr::new([10, 245, (i % 256) as u8, j].into(), 8080),
+                ForwardMethod::Masq,
+                1,
+            );
+            batch.push(Command::AddRealServer(key, rs));
+        }
+    }
+    // Failures in the middle: a duplicate service, a real server of a
+    // missing service, an unknown scheduler.
+    let dup = ServiceKey::tcp(sa("10.97.0.7:80"));
+    let missing = ServiceKey::tcp(sa("10.98.0.1:80"));
+    batch.insert(
+        100,
+        Command::AddService(VirtualService::new(dup, Scheduler::RR)),
+    );
+    batch.insert(
+        500,
+        Command::AddRealServer(
+            missing,
+            RealServer::new(sa("10.1.1.1:1"), ForwardMethod::Masq, 1),
+        ),
+    );
+    batch.push(Command::AddService(VirtualService::new(
+        ServiceKey::udp(sa("10.98.0.2:53")),
+        Scheduler::new("nosuch"),
+    )));
+    let results = ipvs.execute(&batch).await.expect("batch");
+    assert_eq!(results.len(), batch.len());
+    let failed: Vec<usize> = results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.is_err())
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(
+        failed,
+        vec![100, 500, batch.len() - 1],
+        "{:?}",
+        results.iter().filter(|r| r.is_err()).collect::<Vec<_>>()
+    );
+    assert!(matches!(results[100], Err(IpvsError::ServiceExists(k)) if k == dup));
+    assert!(matches!(results[500], Err(IpvsError::ServiceNotFound(k)) if k == missing));
+    assert!(matches!(
+        results[batch.len() - 1],
+        Err(IpvsError::UnknownScheduler { .. })
+    ));
+
+    let table = ipvs.table().await.unwrap();
+    assert_eq!(table.entries.len(), 300);
+    assert!(table.entries.iter().all(|e| e.real_servers.len() == 5));
+    assert_eq!(saved().lines().count(), 300 * 6);
+    // Deleting in one batch too.
+    let deletes: Vec<_> = table
+        .entries
+        .iter()
+        .map(|e| Command::DeleteService(e.service.key))
+        .collect();
+    assert!(
+        ipvs.execute(&deletes)
+            .await
+            .unwrap()
+            .iter()
+            .all(Result::is_ok)
+    );
+    assert_eq!(saved(), "");
+}
+
+/// A varied table (IPv6, fwmark, persistence, tunnels, flags), listed by our
+/// formatter and by the real `ipvsadm`: byte for byte the same.
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn listing_matches_ipvsadm() {
+    let mut ipvs = clean().await;
+    for cmd in [
+        "-A -t 10.96.197.40:8000 -s rr",
+        "-a -t 10.96.197.40:8000 -r 10.244.1.2:80 -m -w 1",
+        "-a -t 10.96.197.40:8000 -r 10.244.1.3:80 -m -w 0",
+        "-a -t 10.96.197.40:8000 -r 10.244.1.4:80 -m -w 65535",
+        "-A -u 10.96.0.10:53 -s wlc -p 300 -M 255.255.255.0 -o",
+        "-a -u 10.96.0.10:53 -r 10.244.2.2:53 -i --tun-type gue --tun-port 6080 --tun-nocsum",
+        "-a -u 10.96.0.10:53 -r 10.244.2.3:53 -i -w 4 -x 1000 -y 10",
+        "-A --sctp-service 10.0.0.3:3868 -s sh -b sh-fallback,sh-port",
+        "-a --sctp-service 10.0.0.3:3868 -r 10.244.2.4:3868 -m -w 1",
+        "-A -f 100 -s mh -b mh-port",
+        "-a -f 100 -r 10.244.2.1 -g -w 3",
+        "-A -f 200 -6 -s wrr -p",
+        "-a -f 200 -6 -r fd00::20 -g -w 1",
+        "-A -t [fd00::1]:80 -s lc -p 60 -M 64",
+        "-a -t [fd00::1]:80 -r [fd00::10]:8080 -m -w 2",
+        "-a -t [fd00::1]:80 -r [2001:db8:ffff:ffff:ffff:ffff:ffff:fff1]:65535 -m -w 7",
+        "-A -u [fd00::2]:53 -s rr -o",
+        "-A -t 10.96.0.1:443 -s sed -p 10800",
+        "-a -t 10.96.0.1:443 -r 127.0.0.1:6443",
+        "-a -t 10.96.0.1:443 -r 192.168.255.255:65535 -m -w 100",
+        "-A -t 192.168.0.1:1 -s nq",
+        "-A -t 9.9.9.9:65535 -s dh",
+    ] {
+        ipvsadm(&cmd.split(' ').collect::<Vec<_>>());
+    }
+    let mut table = ipvs.table().await.unwrap();
+    table.sort_like_ipvsadm();
+    assert_eq!(
+        table.display(ListFormat::Plain).to_string(),
+        ipvsadm(&["-Ln"])
+    );
+    assert_eq!(
+        table.display(ListFormat::Stats).to_string(),
+        ipvsadm(&["-Ln", "--stats"])
+    );
+}
+
+/// The error a user gets when the module is not loaded, and that the
+/// library works again once it is. Unloads ip_vs, so it runs last.
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn zz_not_loaded_says_what_to_do() {
+    let kroot = std::env::var("KPVS_VM_KROOT").expect("runs in the test VM (KPVS_VM_KROOT)");
+    let modules: Vec<String> = std::fs::read_to_string("/proc/modules")
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split(' ').next())
+        .filter(|m| m.starts_with("ip_vs") || *m == "xt_ipvs")
+        .map(str::to_string)
+        .collect();
+    let modprobe = |args: &[&str]| {
+        let st = Process::new("modprobe")
+            .arg("-d")
+            .arg(&kroot)
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(st.success(), "modprobe {args:?}");
+    };
+    clean().await;
+    let names: Vec<&str> = modules.iter().map(String::as_str).collect();
+    modprobe(&[&["-r"][..], &names].concat());
+    let err = IpvsHandle::connect()
+        .await
+        .err()
+        .expect("no IPVS family without ip_vs");
+    modprobe(&[&["-a"][..], &names].concat());
+    assert!(matches!(err, IpvsError::NotLoaded), "{err:?}");
+    assert!(err.to_string().contains("modprobe ip_vs"), "{err}");
+    let mut ipvs = IpvsHandle::connect().await.expect("loaded again");
+    assert!(ipvs.services().await.unwrap().is_empty());
+}
