@@ -90,6 +90,8 @@ pub mod model;
 pub mod packet;
 #[cfg(test)]
 mod robustness;
+#[cfg(all(test, target_endian = "little"))]
+mod vectors;
 mod wire;
 
 pub use batch::BatchLimits;

@@ -498,8 +498,7 @@ async fn zz_not_loaded_says_what_to_do() {
     modprobe(&[&["-r"][..], &names].concat());
     let err = IpvsHandle::connect()
         .await
-        .err()
-        .expect("no IPVS family without ip_vs");
+        .expect_err("no IPVS family without ip_vs");
     modprobe(&[&["-a"][..], &names].concat());
     assert!(matches!(err, IpvsError::NotLoaded), "{err:?}");
     assert!(err.to_string().contains("modprobe ip_vs"), "{err}");
