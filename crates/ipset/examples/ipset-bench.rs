@@ -1,6 +1,7 @@
 //! Side-by-side benchmark: this library against the `ipset` binary.
-//! Run as root in a fresh network namespace: `crates/ipset/bench.sh`.
+//! Run as root in a fresh network namespace: `bench/ipset.sh`.
 
+use std::fmt::Write as _;
 use std::{
     io::Write,
     net::Ipv4Addr,
@@ -108,10 +109,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         lib_delta.push(start.elapsed());
         tool_delta.push(ipset(&["restore", "-exist"], &tool_delta_text));
 
+        // Listed and printed in `ipset save` syntax, as the tool does.
         let start = Instant::now();
         let listed = h.list("bench-lib").await?;
+        let mut saved = String::with_capacity(listed.members.len() * 40);
+        for member in &listed.members {
+            let _ = writeln!(saved, "add bench-lib {member}");
+        }
         lib_list.push(start.elapsed());
         assert_eq!(listed.members.len(), FILL + DELTA);
+        assert_eq!(saved.lines().count(), FILL + DELTA);
         tool_list.push(ipset(&["save", "bench-tool"], ""));
 
         h.destroy("bench-lib").await?;
