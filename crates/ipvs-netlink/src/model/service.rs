@@ -11,7 +11,7 @@ use super::{Family, Protocol, Scheduler, ServiceFlags, Stats, encode};
 use crate::packet::{IpvsAttribute, IpvsMessage, ServiceAttribute};
 
 /// What identifies a virtual service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum ServiceKey {
     /// An address/port service (`ipvsadm -t/-u/--sctp-service`).

@@ -1,0 +1,71 @@
+//! The desired kernel state of one node: the output of the planner and the
+//! input of the reconciler. Pure data, no I/O; everything is ordered so two
+//! plans compare and print deterministically.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    net::IpAddr,
+};
+
+use ipset_netlink::{Entry, SetType};
+use ipvs_netlink::{RealServer, ServiceKey, VirtualService};
+
+/// An IP family, for the parts of the plan kept per family (ipsets named
+/// `KUBE-6-…`, iptables vs ip6tables).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IpFamily {
+    /// IPv4.
+    V4,
+    /// IPv6.
+    V6,
+}
+
+/// Everything the kernel of a node must hold for the cluster's Services.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KernelPlan {
+    /// IPVS virtual servers with their real servers, by key.
+    pub services: BTreeMap<ServiceKey, PlannedService>,
+    /// Addresses to bind to `kube-ipvs0` (ClusterIPs, and external / load
+    /// balancer IPs not already local elsewhere).
+    pub bind_addrs: BTreeSet<IpAddr>,
+    /// Every kube-proxy ipset, by its exact name (kube-proxy keeps empty sets
+    /// too).
+    pub ipsets: BTreeMap<String, PlannedSet>,
+    /// The iptables rules, per family.
+    pub iptables: BTreeMap<IpFamily, IptablesPlan>,
+}
+
+/// One IPVS virtual server and the real servers it must have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedService {
+    /// The virtual server (scheduler, flags, persistence).
+    pub service: VirtualService,
+    /// Its real servers, sorted by address.
+    pub real_servers: Vec<RealServer>,
+    /// Where it comes from, `namespace/name:port` (for logs and metrics).
+    pub origin: String,
+}
+
+/// One ipset: kube-proxy's type, family, comment and entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedSet {
+    /// The set type.
+    pub set_type: SetType,
+    /// The family (ignored by bitmap:port).
+    pub family: IpFamily,
+    /// kube-proxy's comment for the set (shown in iptables rules).
+    pub comment: &'static str,
+    /// The members.
+    pub entries: BTreeSet<Entry>,
+}
+
+/// The iptables rules of one family, in `iptables-restore --noflush` input
+/// form: the `*nat` and `*filter` tables with kube-proxy's chains, chain
+/// declarations and rules, each ending with `COMMIT`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IptablesPlan {
+    /// The `*nat` table text.
+    pub nat: String,
+    /// The `*filter` table text.
+    pub filter: String,
+}
