@@ -1,1 +1,26 @@
-//! (being written)
+//! Thin writers, one per kernel subsystem. Each owns its socket or tool,
+//! has its own error type (which says what to install or load when a
+//! module or a tool is missing) and counts what it sends, so a caller can
+//! prove that a no-op sync sends nothing.
+//!
+//! * [`ipvs`]: IPVS services and real servers ([`IpvsWriter`], over
+//!   `ipvs-netlink`).
+//! * [`ipset`]: kube-proxy's ipsets ([`IpsetWriter`], over
+//!   `ipset-netlink`).
+//! * [`link`]: the `kube-ipvs0` dummy and its VIPs ([`LinkWriter`], over
+//!   rtnetlink), in address or route [`BindMode`].
+//! * [`iptables`]: the rules, through `iptables-restore --noflush`
+//!   ([`IptablesWriter`]).
+//! * [`sysctl`]: kube-proxy's sysctls ([`SysctlWriter`]).
+
+pub mod ipset;
+pub mod iptables;
+pub mod ipvs;
+pub mod link;
+pub mod sysctl;
+
+pub use ipset::{IpsetWriter, IpsetWriterError, SetState};
+pub use iptables::{IptablesError, IptablesWriter};
+pub use ipvs::{IpvsWriter, IpvsWriterError};
+pub use link::{BindMode, Bindings, LinkError, LinkWriter};
+pub use sysctl::{Sysctl, SysctlError, SysctlWriter};

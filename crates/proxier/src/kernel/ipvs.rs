@@ -1,0 +1,119 @@
+//! IPVS writer: a thin adapter over [`IpvsHandle`] that dumps the table,
+//! applies lists of [`Command`]s in pipelined batches and counts the
+//! mutating messages it sends.
+
+use ipvs_netlink::{Command, IpvsError, IpvsHandle, RealServer, ServiceKey, TableEntry, Timeouts};
+
+/// Errors of the IPVS writer. Per-command failures are plain
+/// [`IpvsError`]s in the results of [`IpvsWriter::apply`]; these are the
+/// failures of a whole operation.
+#[derive(Debug, thiserror::Error)]
+pub enum IpvsWriterError {
+    /// IPVS could not be opened (`IpvsError::NotLoaded` says to
+    /// `modprobe ip_vs`).
+    #[error("cannot open IPVS: {0}")]
+    Connect(#[source] IpvsError),
+    /// A dump failed.
+    #[error("cannot dump IPVS: {0}")]
+    Dump(#[source] IpvsError),
+    /// The socket failed in the middle of a batch (the batch may be partly
+    /// applied).
+    #[error("IPVS batch failed: {0}")]
+    Batch(#[source] IpvsError),
+}
+
+/// Writer of IPVS services and real servers.
+#[derive(Debug)]
+pub struct IpvsWriter {
+    handle: IpvsHandle,
+    messages: u64,
+}
+
+impl IpvsWriter {
+    /// Opens the IPVS generic netlink family.
+    pub async fn connect() -> Result<Self, IpvsWriterError> {
+        let handle = IpvsHandle::connect()
+            .await
+            .map_err(IpvsWriterError::Connect)?;
+        Ok(IpvsWriter {
+            handle,
+            messages: 0,
+        })
+    }
+
+    /// Mutating messages sent so far.
+    pub fn messages(&self) -> u64 {
+        self.messages
+    }
+
+    /// Every service with its real servers (one service dump, then one
+    /// destination dump per service).
+    pub async fn dump(&mut self) -> Result<Vec<TableEntry>, IpvsWriterError> {
+        self.handle
+            .table()
+            .await
+            .map(|table| table.entries)
+            .map_err(IpvsWriterError::Dump)
+    }
+
+    /// The real servers of one service with their connection counters;
+    /// `None` if the service does not exist.
+    pub async fn real_servers(
+        &mut self,
+        key: &ServiceKey,
+    ) -> Result<Option<Vec<RealServer>>, IpvsWriterError> {
+        match self.handle.real_servers(key).await {
+            Ok(list) => Ok(Some(list)),
+            Err(IpvsError::ServiceNotFound(_)) => Ok(None),
+            Err(err) => Err(IpvsWriterError::Dump(err)),
+        }
+    }
+
+    /// Sends the commands in pipelined batches; one result per command,
+    /// in order. A failing command does not stop the others.
+    pub async fn apply(
+        &mut self,
+        commands: &[Command],
+    ) -> Result<Vec<Result<(), IpvsError>>, IpvsWriterError> {
+        if commands.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.messages += commands.len() as u64;
+        self.handle
+            .execute(commands)
+            .await
+            .map_err(IpvsWriterError::Batch)
+    }
+
+    /// Sets the TCP, TCP FIN and UDP timeouts (`ipvsadm --set`) when any
+    /// is above zero (zero keeps the kernel's value); returns whether a
+    /// message was sent.
+    pub async fn set_timeouts(&mut self, timeouts: Timeouts) -> Result<bool, IpvsWriterError> {
+        if timeouts.tcp == 0 && timeouts.tcp_fin == 0 && timeouts.udp == 0 {
+            return Ok(false);
+        }
+        let current = self
+            .handle
+            .timeouts()
+            .await
+            .map_err(IpvsWriterError::Dump)?;
+        let wanted = Timeouts::new(
+            pick(timeouts.tcp, current.tcp),
+            pick(timeouts.tcp_fin, current.tcp_fin),
+            pick(timeouts.udp, current.udp),
+        );
+        if wanted == current {
+            return Ok(false);
+        }
+        self.messages += 1;
+        self.handle
+            .set_timeouts(&timeouts)
+            .await
+            .map_err(IpvsWriterError::Batch)?;
+        Ok(true)
+    }
+}
+
+fn pick(wanted: u32, current: u32) -> u32 {
+    if wanted == 0 { current } else { wanted }
+}
