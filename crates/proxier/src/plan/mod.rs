@@ -7,6 +7,8 @@ use std::{
     net::IpAddr,
 };
 
+mod family;
+
 use ipset_netlink::{Entry, SetType};
 use ipvs_netlink::{RealServer, ServiceKey, VirtualService};
 
