@@ -1,1 +1,48 @@
-//! (being written)
+//! Where Services, EndpointSlices and Nodes come from: one immutable
+//! [`Snapshot`] per read.
+//!
+//! * [`manifests`]: multi-document YAML files or directories (the
+//!   standalone mode and the test fixture).
+
+pub mod manifests;
+
+use k8s_openapi::api::{core::v1::Node, core::v1::Service, discovery::v1::EndpointSlice};
+
+/// The objects the planner reads, as the API server would return them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    /// v1 Services.
+    pub services: Vec<Service>,
+    /// discovery.k8s.io/v1 EndpointSlices.
+    pub endpoint_slices: Vec<EndpointSlice>,
+    /// v1 Nodes (the planner only looks at its own).
+    pub nodes: Vec<Node>,
+}
+
+impl Snapshot {
+    /// Appends the objects of `other`.
+    pub fn extend(&mut self, other: Snapshot) {
+        self.services.extend(other.services);
+        self.endpoint_slices.extend(other.endpoint_slices);
+        self.nodes.extend(other.nodes);
+    }
+
+    /// Whether there is no object at all.
+    pub fn is_empty(&self) -> bool {
+        self.services.is_empty() && self.endpoint_slices.is_empty() && self.nodes.is_empty()
+    }
+}
+
+/// A source that could not be read at all (a file or directory error);
+/// errors inside documents are warnings instead.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// A file or directory could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The path.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,210 @@
+use super::*;
+
+const GOOD: &str = r#"
+# a comment before the first document
+apiVersion: v1
+kind: Service
+metadata:
+  name: demo
+spec:
+  clusterIP: 10.96.197.40
+  ports:
+  - port: 8000
+    targetPort: 80
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: demo-abc
+  namespace: default
+  labels:
+    kubernetes.io/service-name: demo
+addressType: IPv4
+endpoints:
+- addresses: ["10.244.1.2"]
+  conditions: {ready: true}
+  nodeName: node-1
+ports:
+- port: 80
+  protocol: TCP
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: node-1
+  labels:
+    topology.kubernetes.io/zone: zone-a
+"#;
+
+#[test]
+fn reads_every_document() {
+    let (snapshot, warnings) = parse(GOOD, "good.yaml");
+    assert_eq!(snapshot.services.len(), 1);
+    assert_eq!(snapshot.endpoint_slices.len(), 1);
+    assert_eq!(snapshot.nodes.len(), 1);
+    let service = &snapshot.services[0];
+    assert_eq!(service.metadata.namespace.as_deref(), Some("default"));
+    let spec = service.spec.as_ref().unwrap();
+    assert_eq!(spec.cluster_ip.as_deref(), Some("10.96.197.40"));
+    assert_eq!(spec.ports.as_ref().unwrap()[0].port, 8000);
+    // The Deployment is skipped with a warning.
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].kind, "Deployment");
+    assert!(
+        warnings[0].object.starts_with("shop/web (good.yaml#2)"),
+        "{:?}",
+        warnings[0]
+    );
+}
+
+#[test]
+fn a_bad_document_is_a_warning_and_the_rest_go_on() {
+    let text = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: broken, namespace: prod}
+spec:
+  ports:
+  - port: not-a-number
+---
+apiVersion: v1
+kind: Service
+metadata: {name: fine}
+spec: {clusterIP: 10.96.0.10, ports: [{port: 53, protocol: UDP}]}
+---
+key: [unclosed
+---
+just a scalar
+"#;
+    let (snapshot, warnings) = parse(text, "mixed.yaml");
+    assert_eq!(snapshot.services.len(), 1);
+    assert_eq!(snapshot.services[0].metadata.name.as_deref(), Some("fine"));
+    assert_eq!(warnings.len(), 3, "{warnings:#?}");
+    assert_eq!(warnings[0].kind, "Service");
+    assert_eq!(warnings[0].object, "prod/broken (mixed.yaml#0)");
+    assert!(!warnings[0].message.is_empty());
+    assert_eq!(warnings[1].object, "mixed.yaml#2");
+    assert_eq!(warnings[2].object, "mixed.yaml#3");
+}
+
+#[test]
+fn splits_only_at_markers_at_column_zero() {
+    let docs = split_documents("a: 1\n---\nb: '---'\n  ---\n--- \nc: 3\n...\n");
+    assert_eq!(docs.len(), 4, "{docs:?}");
+    assert_eq!(docs[0], "a: 1\n");
+    assert_eq!(docs[1], "\nb: '---'\n  ---\n");
+    assert_eq!(docs[2], " \nc: 3\n");
+    assert!(is_blank(docs[3]));
+}
+
+#[test]
+fn loads_a_directory_of_yaml_files() {
+    let dir = std::env::temp_dir().join(format!("kube-ipvs-manifests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.yaml"), GOOD).unwrap();
+    std::fs::write(
+        dir.join("b.yml"),
+        "apiVersion: v1\nkind: Service\nmetadata: {name: x}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("c.txt"), "not yaml at all: [").unwrap();
+    let (snapshot, warnings) = load(&dir).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(snapshot.services.len(), 2);
+    assert_eq!(warnings.len(), 1);
+    assert!(load(Path::new("/nonexistent/kube-ipvs")).is_err());
+}
+
+/// A small deterministic generator (xorshift), so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+#[test]
+fn random_and_mutated_yaml_never_panics() {
+    const PIECES: &[&str] = &[
+        "---\n",
+        "...\n",
+        ":",
+        " ",
+        "\n",
+        "- ",
+        "[",
+        "]",
+        "{",
+        "}",
+        "'",
+        "\"",
+        "&a ",
+        "*a",
+        "!!str ",
+        "? ",
+        "|\n",
+        ">-\n",
+        "#",
+        "\t",
+        "kind: Service\n",
+        "apiVersion: v1\n",
+        "ports:",
+        "-1",
+        "99999999999999999999",
+        "null",
+        "~",
+        "\u{feff}",
+        "é",
+        "<<: *a\n",
+        "%YAML 1.2\n",
+    ];
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for round in 0..1000 {
+        let mut text: Vec<u8> = GOOD.as_bytes().to_vec();
+        for _ in 0..=rng.below(8) {
+            let at = rng.below(text.len() + 1);
+            match rng.below(4) {
+                0 if !text.is_empty() => {
+                    let end = (at + rng.below(20)).min(text.len());
+                    text.drain(at.min(end)..end);
+                }
+                1 => {
+                    let piece = PIECES[rng.below(PIECES.len())];
+                    text.splice(at..at, piece.bytes());
+                }
+                2 if at < text.len() => text[at] = rng.next() as u8,
+                _ => {
+                    let from = rng.below(text.len());
+                    let to = (from + rng.below(40)).min(text.len());
+                    let copy = text[from..to].to_vec();
+                    text.splice(at..at, copy);
+                }
+            }
+        }
+        let text = String::from_utf8_lossy(&text);
+        let (snapshot, warnings) = parse(&text, "fuzz.yaml");
+        // Every document is either an object or a warning, never lost.
+        let _ = (round, snapshot.is_empty(), warnings.len());
+    }
+    // Pure noise too.
+    for _ in 0..300 {
+        let text: String = (0..rng.below(200))
+            .map(|_| PIECES[rng.below(PIECES.len())])
+            .collect();
+        let _ = parse(&text, "noise.yaml");
+    }
+}
