@@ -1,6 +1,242 @@
-//! The cluster as kube-proxy sees it: Services, EndpointSlices and the
-//! node, with kube-proxy's semantics (being written).
+//! The cluster as kube-proxy's IPVS proxier sees it, from a [`Snapshot`]
+//! and the [`NodeContext`]: one [`ServicePort`] per Service port and IP
+//! family, with its endpoints.
+//!
+//! * `service`: Services to ports (ClusterIPs per family, NodePort,
+//!   externalIPs, load-balancer ingress without `ipMode: Proxy`, source
+//!   ranges, session affinity, traffic policies); headless, ExternalName and
+//!   other proxies' Services (`service.kubernetes.io/service-proxy-name`)
+//!   are skipped.
+//! * `endpoint`: EndpointSlices (by label `kubernetes.io/service-name`)
+//!   to [`Endpoint`]s matched to service ports by port name and protocol —
+//!   which is how named target ports resolve.
+//! * [`topology`]: kube-proxy's endpoint selection (ready, else
+//!   serving-and-terminating; local; topology hints).
+//!
+//! An invalid object becomes one [`Warning`] and is skipped; the others go
+//! on.
 
+mod endpoint;
+mod node;
+mod service;
+pub mod topology;
 mod warning;
 
+use std::net::{IpAddr, SocketAddr};
+
+pub use endpoint::{Endpoint, HEADLESS_LABEL, SERVICE_NAME_LABEL};
+pub use node::{NodeContext, ZONE_LABEL};
+pub use service::{DEFAULT_AFFINITY_TIMEOUT, SERVICE_PROXY_NAME_LABEL};
+pub use topology::Categorized;
 pub use warning::Warning;
+
+use crate::{config::Cidr, plan::IpFamily, source::Snapshot};
+
+/// A transport protocol of a Service port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protocol {
+    /// TCP (the default).
+    Tcp,
+    /// UDP.
+    Udp,
+    /// SCTP.
+    Sctp,
+}
+
+impl Protocol {
+    /// Parses a Kubernetes protocol (`TCP`, `UDP`, `SCTP`; unset is TCP).
+    pub fn parse(value: Option<&str>) -> Option<Self> {
+        match value.unwrap_or("TCP") {
+            "TCP" => Some(Protocol::Tcp),
+            "UDP" => Some(Protocol::Udp),
+            "SCTP" => Some(Protocol::Sctp),
+            _ => None,
+        }
+    }
+
+    /// The lower-case name kube-proxy uses in ipsets and iptables.
+    pub fn lower(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+            Protocol::Sctp => "sctp",
+        }
+    }
+
+    /// The IPVS protocol.
+    pub fn ipvs(self) -> ipvs_netlink::Protocol {
+        match self {
+            Protocol::Tcp => ipvs_netlink::Protocol::Tcp,
+            Protocol::Udp => ipvs_netlink::Protocol::Udp,
+            Protocol::Sctp => ipvs_netlink::Protocol::Sctp,
+        }
+    }
+
+    /// The ipset protocol.
+    pub fn ipset(self) -> ipset_netlink::Protocol {
+        match self {
+            Protocol::Tcp => ipset_netlink::Protocol::Tcp,
+            Protocol::Udp => ipset_netlink::Protocol::Udp,
+            Protocol::Sctp => ipset_netlink::Protocol::Sctp,
+        }
+    }
+}
+
+/// One port of one Service in one IP family (kube-proxy's `ServicePort`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServicePort {
+    /// The Service's namespace.
+    pub namespace: String,
+    /// The Service's name.
+    pub name: String,
+    /// The port's name (`""` when unnamed).
+    pub port_name: String,
+    /// The family of this port's addresses.
+    pub family: IpFamily,
+    /// The protocol.
+    pub protocol: Protocol,
+    /// The ClusterIP of this family.
+    pub cluster_ip: IpAddr,
+    /// The service port.
+    pub port: u16,
+    /// The node port, if any.
+    pub node_port: Option<u16>,
+    /// `spec.externalIPs` of this family.
+    pub external_ips: Vec<IpAddr>,
+    /// Load-balancer ingress IPs of this family (not `ipMode: Proxy`).
+    pub load_balancer_ips: Vec<IpAddr>,
+    /// `spec.loadBalancerSourceRanges` of this family.
+    pub source_ranges: Vec<Cidr>,
+    /// ClientIP session affinity timeout in seconds, if affinity is on.
+    pub affinity_timeout: Option<u32>,
+    /// externalTrafficPolicy Local (only on externally reachable Services).
+    pub external_policy_local: bool,
+    /// internalTrafficPolicy Local.
+    pub internal_policy_local: bool,
+    /// The health-check node port (LoadBalancer with externalTrafficPolicy
+    /// Local).
+    pub health_check_node_port: Option<u16>,
+    /// `spec.trafficDistribution`.
+    pub traffic_distribution: Option<String>,
+    /// Every endpoint of this port, whatever its conditions.
+    pub endpoints: Vec<Endpoint>,
+}
+
+impl ServicePort {
+    /// `namespace/name:port` (kube-proxy's `ServicePortName`).
+    pub fn origin(&self) -> String {
+        if self.port_name.is_empty() {
+            format!("{}/{}", self.namespace, self.name)
+        } else {
+            format!("{}/{}:{}", self.namespace, self.name, self.port_name)
+        }
+    }
+
+    /// Whether traffic can come from outside the cluster (node port, load
+    /// balancer or external IPs).
+    pub fn externally_accessible(&self) -> bool {
+        self.node_port.is_some()
+            || !self.load_balancer_ips.is_empty()
+            || !self.external_ips.is_empty()
+    }
+
+    /// Whether cluster-wide endpoints are needed (kube-proxy's
+    /// `UsesClusterEndpoints`).
+    pub fn uses_cluster_endpoints(&self) -> bool {
+        !self.internal_policy_local || self.externally_accessible()
+    }
+
+    /// Whether node-local endpoints are needed (`UsesLocalEndpoints`).
+    pub fn uses_local_endpoints(&self) -> bool {
+        self.internal_policy_local || (self.external_policy_local && self.externally_accessible())
+    }
+
+    /// The endpoints split by kube-proxy's rules for this node.
+    pub fn categorize(&self, node: &NodeContext) -> Categorized {
+        topology::categorize(self, node)
+    }
+
+    /// Real servers of the ClusterIP virtual server.
+    pub fn internal_destinations(&self, node: &NodeContext) -> Vec<SocketAddr> {
+        topology::destinations(&self.categorize(node), self.internal_policy_local)
+    }
+
+    /// Real servers of the external (NodePort, external IP, load balancer)
+    /// virtual servers.
+    pub fn external_destinations(&self, node: &NodeContext) -> Vec<SocketAddr> {
+        topology::destinations(&self.categorize(node), self.external_policy_local)
+    }
+}
+
+/// Every service port of the cluster, sorted by namespace, name, port name,
+/// protocol and family.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterModel {
+    /// The service ports.
+    pub ports: Vec<ServicePort>,
+}
+
+/// Builds the model for `node`; invalid objects become warnings.
+pub fn build(snapshot: &Snapshot, node: &NodeContext) -> (ClusterModel, Vec<Warning>) {
+    let mut warnings = Vec::new();
+    let mut endpoints = endpoint::collect(&snapshot.endpoint_slices, &node.name, &mut warnings);
+    let mut ports = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for svc in &snapshot.services {
+        let key = (svc.metadata.namespace.clone(), svc.metadata.name.clone());
+        if svc.metadata.name.as_deref().unwrap_or("").is_empty() {
+            warnings.push(service::warning(
+                svc,
+                ("metadata.name".into(), "missing".into()),
+            ));
+            continue;
+        }
+        if !seen.insert(key) {
+            warnings.push(service::warning(
+                svc,
+                (
+                    "metadata.name".into(),
+                    "duplicate Service; the first one is used".into(),
+                ),
+            ));
+            continue;
+        }
+        match service::service_ports(svc) {
+            Ok(found) => ports.extend(found),
+            Err(err) => warnings.push(service::warning(svc, err)),
+        }
+    }
+    for port in &mut ports {
+        let key = (
+            port.namespace.clone(),
+            port.name.clone(),
+            port.port_name.clone(),
+            port.protocol,
+            port.family,
+        );
+        port.endpoints = endpoints.get(&key).cloned().unwrap_or_default();
+    }
+    endpoints.clear();
+    ports.sort_by(|a, b| {
+        (
+            &a.namespace,
+            &a.name,
+            &a.port_name,
+            a.protocol,
+            a.family,
+            a.port,
+        )
+            .cmp(&(
+                &b.namespace,
+                &b.name,
+                &b.port_name,
+                b.protocol,
+                b.family,
+                b.port,
+            ))
+    });
+    (ClusterModel { ports }, warnings)
+}
+
+#[cfg(test)]
+mod tests;
