@@ -1,0 +1,216 @@
+//! The pure part of the reconciler: plan versus cache, to the exact
+//! commands to send. No I/O.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    net::{IpAddr, SocketAddr},
+};
+
+use ipset_netlink::{Entry, Family, SetType};
+use ipvs_netlink::{Command, Protocol, RealServer, ServiceKey};
+
+use super::state::{ExcludeCidrs, KnownService};
+use crate::{
+    kernel::{BindMode, Bindings, SetState, ipset::family_of},
+    plan::{KernelPlan, PlannedSet},
+};
+
+/// The IPVS changes from the cache to a plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IpvsDiff {
+    /// Commands to send, in order: service adds and updates, real server
+    /// adds and updates, service deletions.
+    pub commands: Vec<Command>,
+    /// Real servers that left the plan while their service stays: each is
+    /// deleted or quiesced by [`graceful_commands`].
+    pub removed: Vec<(ServiceKey, RealServer)>,
+    /// Queued (quiesced) real servers that are back in the plan.
+    pub restored: Vec<(ServiceKey, SocketAddr)>,
+}
+
+/// Diffs the owned services against the plan. `queued` holds the real
+/// servers being removed gracefully (left alone while absent from the
+/// plan); `exclude` protects stale services from deletion.
+pub fn diff_ipvs(
+    known: &BTreeMap<ServiceKey, KnownService>,
+    plan: &KernelPlan,
+    queued: &BTreeSet<(ServiceKey, SocketAddr)>,
+    exclude: &ExcludeCidrs,
+) -> IpvsDiff {
+    let mut diff = IpvsDiff::default();
+    let mut servers = Vec::new();
+    for (key, planned) in &plan.services {
+        let wanted: BTreeMap<SocketAddr, &RealServer> = planned
+            .real_servers
+            .iter()
+            .map(|rs| (rs.addr, rs))
+            .collect();
+        let Some(have) = known.get(key) else {
+            diff.commands
+                .push(Command::AddService(planned.service.clone()));
+            servers.extend(
+                wanted
+                    .values()
+                    .map(|rs| Command::AddRealServer(*key, (*rs).clone())),
+            );
+            continue;
+        };
+        if have.service != planned.service {
+            diff.commands
+                .push(Command::UpdateService(planned.service.clone()));
+        }
+        for (addr, rs) in &wanted {
+            match have.real_servers.get(addr) {
+                None => servers.push(Command::AddRealServer(*key, (*rs).clone())),
+                Some(current) if current != *rs => {
+                    servers.push(Command::UpdateRealServer(*key, (*rs).clone()))
+                }
+                Some(_) => {}
+            }
+            if queued.contains(&(*key, *addr)) {
+                diff.restored.push((*key, *addr));
+            }
+        }
+        for (addr, rs) in &have.real_servers {
+            if !wanted.contains_key(addr) && !queued.contains(&(*key, *addr)) {
+                diff.removed.push((*key, rs.clone()));
+            }
+        }
+    }
+    diff.commands.extend(servers);
+    for key in known.keys() {
+        if !plan.services.contains_key(key) && !exclude.protects(key) {
+            diff.commands.push(Command::DeleteService(*key));
+        }
+    }
+    diff
+}
+
+/// What to do with real servers that left the plan, given their live
+/// connection counters (kube-proxy's `GracefulDeleteRS`): TCP ones with
+/// active or inactive connections get weight 0 (no message if already 0)
+/// and are queued; the others are deleted at once. Returns the commands
+/// and the real servers to queue.
+pub fn graceful_commands(
+    removed: &[(ServiceKey, RealServer)],
+) -> (Vec<Command>, Vec<(ServiceKey, SocketAddr)>) {
+    let mut commands = Vec::new();
+    let mut queue = Vec::new();
+    for (key, rs) in removed {
+        let tcp = matches!(
+            key,
+            ServiceKey::Inet {
+                protocol: Protocol::Tcp,
+                ..
+            }
+        );
+        if tcp && rs.active_conns + rs.inactive_conns > 0 {
+            if rs.weight != 0 {
+                let mut quiet = rs.clone();
+                quiet.weight = 0;
+                commands.push(Command::UpdateRealServer(*key, quiet));
+            }
+            queue.push((*key, rs.addr));
+        } else {
+            commands.push(Command::DeleteRealServer(*key, rs.addr));
+        }
+    }
+    (commands, queue)
+}
+
+/// Whether a removed real server needs its live counters before the
+/// decision (only TCP ones can be kept).
+pub fn needs_counters(key: &ServiceKey) -> bool {
+    matches!(
+        key,
+        ServiceKey::Inet {
+            protocol: Protocol::Tcp,
+            ..
+        }
+    )
+}
+
+/// The VIP changes from the cache to a plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BindDiff {
+    /// VIPs bound in the other mode, to unbind first (a mode switch).
+    pub unbind_other: Vec<IpAddr>,
+    /// VIPs to bind in the current mode.
+    pub bind: Vec<IpAddr>,
+    /// VIPs to unbind in the current mode.
+    pub unbind: Vec<IpAddr>,
+}
+
+/// Diffs the VIPs on the dummy interface against the plan.
+pub fn diff_bindings(known: &Bindings, wanted: &BTreeSet<IpAddr>, mode: BindMode) -> BindDiff {
+    let other = match mode {
+        BindMode::Address => BindMode::Route,
+        BindMode::Route => BindMode::Address,
+    };
+    let have = known.in_mode(mode);
+    BindDiff {
+        unbind_other: known.in_mode(other).iter().copied().collect(),
+        bind: wanted.difference(have).copied().collect(),
+        unbind: have.difference(wanted).copied().collect(),
+    }
+}
+
+/// The changes of one ipset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetDiff {
+    /// The set.
+    pub name: String,
+    /// Its type.
+    pub set_type: SetType,
+    /// Its family.
+    pub family: crate::plan::IpFamily,
+    /// Create it first (it is missing).
+    pub create: bool,
+    /// Destroy and create it first (it exists with another type or
+    /// family).
+    pub recreate: bool,
+    /// Members to delete.
+    pub delete: Vec<Entry>,
+    /// Members to add.
+    pub add: Vec<Entry>,
+}
+
+impl SetDiff {
+    /// Whether nothing changes.
+    pub fn is_empty(&self) -> bool {
+        !self.create && !self.recreate && self.delete.is_empty() && self.add.is_empty()
+    }
+}
+
+fn same_shape(have: &SetState, want: &PlannedSet) -> bool {
+    let family: Option<Family> = (!want.set_type.is_bitmap()).then(|| family_of(want.family));
+    have.set_type == Some(want.set_type) && have.family == family
+}
+
+/// Diffs the ipsets against the plan: only the sets that change. Sets
+/// absent from the plan are left alone.
+pub fn diff_ipsets(known: &BTreeMap<String, SetState>, plan: &KernelPlan) -> Vec<SetDiff> {
+    let empty = BTreeSet::new();
+    plan.ipsets
+        .iter()
+        .map(|(name, want)| {
+            let have = known.get(name);
+            let shaped = have.is_some_and(|h| same_shape(h, want));
+            let current = if shaped {
+                have.map_or(&empty, |h| &h.entries)
+            } else {
+                &empty
+            };
+            SetDiff {
+                name: name.clone(),
+                set_type: want.set_type,
+                family: want.family,
+                create: have.is_none(),
+                recreate: have.is_some() && !shaped,
+                delete: current.difference(&want.entries).copied().collect(),
+                add: want.entries.difference(current).copied().collect(),
+            }
+        })
+        .filter(|d| !d.is_empty())
+        .collect()
+}

@@ -1,0 +1,577 @@
+//! [`Reconciler`]: owns the writers and the cache, sends only changes.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    net::SocketAddr,
+    time::Instant,
+};
+
+use ipvs_netlink::{Command, IpvsError, RealServer, ServiceKey};
+
+use super::{
+    diff::{diff_bindings, diff_ipsets, diff_ipvs, graceful_commands, needs_counters},
+    graceful::GracefulQueue,
+    report::{Counters, SyncReport},
+    state::{ExcludeCidrs, KnownService, KnownState},
+};
+use crate::{
+    kernel::{
+        BindMode, IpsetWriter, IpsetWriterError, IptablesWriter, IpvsWriter, IpvsWriterError,
+        LinkError, LinkWriter, SetState, link::INTERFACE,
+    },
+    plan::KernelPlan,
+};
+
+/// How the reconciler writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconcilerOptions {
+    /// The dummy interface (`kube-ipvs0`).
+    pub interface: String,
+    /// How VIPs are bound.
+    pub bind_mode: BindMode,
+    /// `--ipvs-exclude-cidrs`: owned services there are never deleted.
+    pub exclude_cidrs: ExcludeCidrs,
+    /// The prefix of the ipsets to dump and adopt (`KUBE-`).
+    pub ipset_prefix: String,
+}
+
+impl Default for ReconcilerOptions {
+    fn default() -> Self {
+        ReconcilerOptions {
+            interface: INTERFACE.to_owned(),
+            bind_mode: BindMode::Address,
+            exclude_cidrs: ExcludeCidrs::default(),
+            ipset_prefix: "KUBE-".to_owned(),
+        }
+    }
+}
+
+/// Why the reconciler could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// IPVS.
+    #[error(transparent)]
+    Ipvs(#[from] IpvsWriterError),
+    /// ipset.
+    #[error(transparent)]
+    Ipset(#[from] IpsetWriterError),
+    /// The dummy interface.
+    #[error(transparent)]
+    Link(#[from] LinkError),
+}
+
+/// What to do after a command failed.
+enum Failure {
+    /// The cache was corrected; a second pass will fix it.
+    Retry,
+    /// Nothing to report (already done, or a consequence of another
+    /// reported failure).
+    Silent,
+    /// Report it.
+    Report,
+}
+
+/// The reconciler: owns the kernel writers and a cache of what it wrote
+/// ([`KnownState`]), and turns each plan into the changes only.
+#[derive(Debug)]
+pub struct Reconciler {
+    options: ReconcilerOptions,
+    ipvs: IpvsWriter,
+    ipset: IpsetWriter,
+    link: LinkWriter,
+    iptables: IptablesWriter,
+    known: KnownState,
+    graceful: GracefulQueue,
+}
+
+impl Reconciler {
+    /// Warm start: opens the writers (creating `kube-ipvs0` if missing),
+    /// dumps the kernel once (IPVS table, the interface's addresses and
+    /// routes, the `KUBE-*` ipsets) and adopts it as the cache, so a plan
+    /// equal to what the kernel holds sends nothing.
+    pub async fn start(options: ReconcilerOptions) -> Result<Self, StartError> {
+        let ipvs = IpvsWriter::connect().await?;
+        let ipset = IpsetWriter::connect().await?;
+        let link = LinkWriter::connect(&options.interface).await?;
+        let mut reconciler = Reconciler {
+            options,
+            ipvs,
+            ipset,
+            link,
+            iptables: IptablesWriter::new(),
+            known: KnownState::default(),
+            graceful: GracefulQueue::default(),
+        };
+        reconciler.known.ipsets = reconciler
+            .ipset
+            .dump(&reconciler.options.ipset_prefix)
+            .await?;
+        reconciler.known.bindings = reconciler.link.bindings().await?;
+        let table = reconciler.ipvs.dump().await?;
+        reconciler.known.adopt_table(table, &BTreeSet::new());
+        Ok(reconciler)
+    }
+
+    /// Replaces the iptables writer (other binaries).
+    #[must_use]
+    pub fn with_iptables(mut self, iptables: IptablesWriter) -> Self {
+        self.iptables = iptables;
+        self
+    }
+
+    /// The options.
+    pub fn options(&self) -> &ReconcilerOptions {
+        &self.options
+    }
+
+    /// The cache.
+    pub fn known(&self) -> &KnownState {
+        &self.known
+    }
+
+    /// The graceful-removal queue.
+    pub fn graceful(&self) -> &GracefulQueue {
+        &self.graceful
+    }
+
+    /// The link writer (for [`LinkWriter::local_addresses`]).
+    pub fn link(&self) -> &LinkWriter {
+        &self.link
+    }
+
+    /// The IPVS writer (for timeouts).
+    pub fn ipvs_mut(&mut self) -> &mut IpvsWriter {
+        &mut self.ipvs
+    }
+
+    /// Totals since start.
+    pub fn counters(&self) -> Counters {
+        Counters {
+            ipvs_messages: self.ipvs.messages(),
+            ipset_messages: self.ipset.messages(),
+            link_messages: self.link.messages(),
+            iptables_forks: self.iptables.forks(),
+        }
+    }
+
+    /// Diffs the plan against the cache and sends only the changes, in
+    /// order: IPVS, VIPs, ipsets, iptables. A failing object is reported
+    /// and never stops the others.
+    pub async fn sync(&mut self, plan: &KernelPlan) -> SyncReport {
+        let (before, started) = (self.counters(), Instant::now());
+        let mut report = SyncReport::default();
+        self.sync_all(plan, &mut report).await;
+        self.finish(report, before, started)
+    }
+
+    /// Periodic full resync: re-creates the interface if it vanished,
+    /// re-dumps the kernel (so drift by anyone else is seen), checks the
+    /// iptables jumps and chains, then syncs the plan, repairing what
+    /// differs.
+    pub async fn resync(&mut self, plan: &KernelPlan) -> SyncReport {
+        let (before, started) = (self.counters(), Instant::now());
+        let mut report = SyncReport::default();
+        if let Err(err) = self.link.ensure_interface().await {
+            report.error("link", err);
+        }
+        match self.ipset.dump(&self.options.ipset_prefix).await {
+            Ok(sets) => self.known.ipsets = sets,
+            Err(err) => report.error("ipset", err),
+        }
+        match self.link.bindings().await {
+            Ok(bindings) => self.known.bindings = bindings,
+            Err(err) => report.error("link", err),
+        }
+        match self.ipvs.dump().await {
+            Ok(table) => {
+                let owned = self.known.services.keys().copied().collect();
+                self.known.adopt_table(table, &owned);
+            }
+            Err(err) => report.error("ipvs", err),
+        }
+        for family in plan.iptables.keys() {
+            match self.iptables.check(*family).await {
+                Ok(true) => report.iptables_written += 1,
+                Ok(false) => {}
+                Err(err) => report.error("iptables", err),
+            }
+        }
+        self.sync_all(plan, &mut report).await;
+        self.finish(report, before, started)
+    }
+
+    /// The graceful check (every minute in the daemon): deletes the
+    /// queued real servers whose active and inactive connections reached
+    /// zero, and forgets the ones that vanished.
+    pub async fn process_graceful(&mut self) -> SyncReport {
+        let (before, started) = (self.counters(), Instant::now());
+        let mut report = SyncReport::default();
+        let queued = self.graceful.keys();
+        let mut commands = Vec::new();
+        for key in self.graceful.services() {
+            let live = match self.ipvs.real_servers(&key).await {
+                Ok(Some(list)) => list,
+                Ok(None) => {
+                    self.graceful.remove_service(&key);
+                    continue;
+                }
+                Err(err) => {
+                    report.error("ipvs", err);
+                    continue;
+                }
+            };
+            let live: BTreeMap<SocketAddr, RealServer> =
+                live.into_iter().map(|rs| (rs.addr, rs)).collect();
+            for (_, addr) in queued.iter().filter(|(k, _)| *k == key) {
+                match live.get(addr) {
+                    None => {
+                        self.graceful.remove(&key, addr);
+                        self.forget_real_server(&key, addr);
+                    }
+                    Some(rs) if rs.active_conns + rs.inactive_conns == 0 => {
+                        commands.push(Command::DeleteRealServer(key, *addr));
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        self.execute(&commands, &mut report).await;
+        self.finish(report, before, started)
+    }
+
+    fn finish(&self, mut report: SyncReport, before: Counters, started: Instant) -> SyncReport {
+        let after = self.counters();
+        report.ipvs_messages = after.ipvs_messages - before.ipvs_messages;
+        report.ipset_messages = after.ipset_messages - before.ipset_messages;
+        report.link_messages = after.link_messages - before.link_messages;
+        report.iptables_forks = after.iptables_forks - before.iptables_forks;
+        report.graceful_pending = self.graceful.len();
+        report.elapsed = started.elapsed();
+        report
+    }
+
+    async fn sync_all(&mut self, plan: &KernelPlan, report: &mut SyncReport) {
+        self.sync_ipvs(plan, report).await;
+        self.sync_bindings(plan, report).await;
+        self.sync_ipsets(plan, report).await;
+        self.sync_iptables(plan, report).await;
+    }
+
+    async fn sync_ipvs(&mut self, plan: &KernelPlan, report: &mut SyncReport) {
+        // A foreign service with a planned key becomes ours.
+        for key in plan.services.keys() {
+            if let Some(service) = self.known.foreign.remove(key) {
+                self.known.services.insert(*key, service);
+            }
+        }
+        let diff = diff_ipvs(
+            &self.known.services,
+            plan,
+            &self.graceful.keys(),
+            &self.options.exclude_cidrs,
+        );
+        for (key, addr) in &diff.restored {
+            self.graceful.remove(key, addr);
+        }
+        let removed = self.live_counters(&diff.removed, report).await;
+        let (graceful, queue) = graceful_commands(&removed);
+        let mut commands = diff.commands;
+        commands.extend(graceful);
+        let retry = self.execute(&commands, report).await;
+        for (key, addr) in queue {
+            let quiet = self
+                .known
+                .services
+                .get(&key)
+                .and_then(|s| s.real_servers.get(&addr))
+                .is_some_and(|rs| rs.weight == 0);
+            if quiet {
+                self.graceful.push(key, addr);
+                report.real_servers_queued += 1;
+            }
+        }
+        if retry {
+            let second = diff_ipvs(
+                &self.known.services,
+                plan,
+                &self.graceful.keys(),
+                &self.options.exclude_cidrs,
+            );
+            self.execute(&second.commands, report).await;
+        }
+    }
+
+    /// The removed real servers with live connection counters (one
+    /// destination dump per service with removed TCP real servers);
+    /// vanished ones are dropped from the cache.
+    async fn live_counters(
+        &mut self,
+        removed: &[(ServiceKey, RealServer)],
+        report: &mut SyncReport,
+    ) -> Vec<(ServiceKey, RealServer)> {
+        let keys: BTreeSet<ServiceKey> = removed
+            .iter()
+            .map(|(k, _)| *k)
+            .filter(needs_counters)
+            .collect();
+        let mut live: BTreeMap<ServiceKey, Option<BTreeMap<SocketAddr, RealServer>>> =
+            BTreeMap::new();
+        for key in keys {
+            match self.ipvs.real_servers(&key).await {
+                Ok(list) => {
+                    live.insert(
+                        key,
+                        list.map(|l| l.into_iter().map(|rs| (rs.addr, rs)).collect()),
+                    );
+                }
+                // Without counters, quiesce rather than cut connections.
+                Err(err) => report.error("ipvs", err),
+            }
+        }
+        let mut out = Vec::new();
+        for (key, rs) in removed {
+            match live.get(key) {
+                None => {
+                    let mut guess = rs.clone();
+                    if needs_counters(key) {
+                        guess.active_conns = guess.active_conns.max(1);
+                    }
+                    out.push((*key, guess));
+                }
+                Some(None) => {
+                    self.known.services.remove(key);
+                }
+                Some(Some(list)) => match list.get(&rs.addr) {
+                    Some(current) => out.push((*key, current.clone())),
+                    None => self.forget_real_server(key, &rs.addr),
+                },
+            }
+        }
+        out
+    }
+
+    fn forget_real_server(&mut self, key: &ServiceKey, addr: &SocketAddr) {
+        if let Some(service) = self.known.services.get_mut(key) {
+            service.real_servers.remove(addr);
+        }
+    }
+
+    /// Sends the commands (pipelined) and records each success in the
+    /// cache. Returns whether a failure corrected the cache so that a
+    /// second diff would fix it.
+    async fn execute(&mut self, commands: &[Command], report: &mut SyncReport) -> bool {
+        let results = match self.ipvs.apply(commands).await {
+            Ok(results) => results,
+            Err(err) => {
+                report.error("ipvs", err);
+                return false;
+            }
+        };
+        let mut retry = false;
+        for (command, result) in commands.iter().zip(results) {
+            match result {
+                Ok(()) => self.record(command, report),
+                Err(err) => match self.recover(command, &err) {
+                    Failure::Retry => retry = true,
+                    Failure::Silent => {}
+                    Failure::Report => report.error("ipvs", err),
+                },
+            }
+        }
+        retry
+    }
+
+    fn record(&mut self, command: &Command, report: &mut SyncReport) {
+        let services = &mut self.known.services;
+        match command {
+            Command::AddService(service) => {
+                services.insert(
+                    service.key,
+                    KnownService {
+                        service: service.clone(),
+                        real_servers: BTreeMap::new(),
+                    },
+                );
+                report.services_added += 1;
+            }
+            Command::UpdateService(service) => {
+                if let Some(known) = services.get_mut(&service.key) {
+                    known.service = service.clone();
+                }
+                report.services_updated += 1;
+            }
+            Command::DeleteService(key) => {
+                services.remove(key);
+                self.graceful.remove_service(key);
+                report.services_deleted += 1;
+            }
+            Command::AddRealServer(key, rs) | Command::UpdateRealServer(key, rs) => {
+                if let Some(known) = services.get_mut(key) {
+                    known.real_servers.insert(rs.addr, rs.clone());
+                }
+                if matches!(command, Command::AddRealServer(..)) {
+                    report.real_servers_added += 1;
+                } else {
+                    report.real_servers_updated += 1;
+                }
+            }
+            Command::DeleteRealServer(key, addr) => {
+                self.forget_real_server(key, addr);
+                self.graceful.remove(key, addr);
+                report.real_servers_deleted += 1;
+            }
+            _ => {}
+        }
+    }
+
+    /// Corrects the cache after a failure the kernel state explains.
+    fn recover(&mut self, command: &Command, err: &IpvsError) -> Failure {
+        let services = &mut self.known.services;
+        match (command, err) {
+            // It exists with unknown settings: make the next diff update it.
+            (Command::AddService(service), IpvsError::ServiceExists(_)) => {
+                let mut unknown = service.clone();
+                unknown.timeout = unknown.timeout.wrapping_add(1);
+                services.insert(
+                    service.key,
+                    KnownService {
+                        service: unknown,
+                        real_servers: BTreeMap::new(),
+                    },
+                );
+                Failure::Retry
+            }
+            (Command::AddRealServer(key, rs), IpvsError::RealServerExists { .. }) => {
+                if let Some(known) = services.get_mut(key) {
+                    let mut unknown = rs.clone();
+                    unknown.weight = unknown.weight.wrapping_add(1);
+                    known.real_servers.insert(rs.addr, unknown);
+                }
+                Failure::Retry
+            }
+            (Command::UpdateRealServer(key, rs), IpvsError::RealServerNotFound { .. }) => {
+                if let Some(known) = services.get_mut(key) {
+                    known.real_servers.remove(&rs.addr);
+                }
+                Failure::Retry
+            }
+            (Command::DeleteService(key), IpvsError::ServiceNotFound(_)) => {
+                services.remove(key);
+                self.graceful.remove_service(key);
+                Failure::Silent
+            }
+            (Command::DeleteRealServer(key, addr), IpvsError::RealServerNotFound { .. }) => {
+                self.forget_real_server(key, addr);
+                self.graceful.remove(key, addr);
+                Failure::Silent
+            }
+            // The service vanished: forget it, the next diff re-adds it.
+            (_, IpvsError::ServiceNotFound(key)) => {
+                if services.remove(key).is_some() {
+                    Failure::Retry
+                } else {
+                    Failure::Silent
+                }
+            }
+            _ => Failure::Report,
+        }
+    }
+
+    async fn sync_bindings(&mut self, plan: &KernelPlan, report: &mut SyncReport) {
+        let mode = self.options.bind_mode;
+        let other = match mode {
+            BindMode::Address => BindMode::Route,
+            BindMode::Route => BindMode::Address,
+        };
+        let diff = diff_bindings(&self.known.bindings, &plan.bind_addrs, mode);
+        let steps = [
+            (other, false, diff.unbind_other),
+            (mode, true, diff.bind),
+            (mode, false, diff.unbind),
+        ];
+        for (mode, bind, vips) in steps {
+            if vips.is_empty() {
+                continue;
+            }
+            let results = if bind {
+                self.link.bind(mode, &vips).await
+            } else {
+                self.link.unbind(mode, &vips).await
+            };
+            let known = self.known.bindings.in_mode_mut(mode);
+            for (vip, result) in vips.iter().zip(results) {
+                match result {
+                    Ok(()) if bind => {
+                        known.insert(*vip);
+                        report.vips_bound += 1;
+                    }
+                    Ok(()) => {
+                        known.remove(vip);
+                        report.vips_unbound += 1;
+                    }
+                    Err(err) => report.error("link", err),
+                }
+            }
+        }
+    }
+
+    async fn sync_ipsets(&mut self, plan: &KernelPlan, report: &mut SyncReport) {
+        for diff in diff_ipsets(&self.known.ipsets, plan) {
+            if diff.recreate {
+                if let Err(err) = self.ipset.destroy(&diff.name).await {
+                    report.error("ipset", err);
+                    continue;
+                }
+                self.known.ipsets.remove(&diff.name);
+            }
+            if diff.create || diff.recreate {
+                if let Err(err) = self
+                    .ipset
+                    .create(&diff.name, diff.set_type, diff.family)
+                    .await
+                {
+                    report.error("ipset", err);
+                    continue;
+                }
+                let family = (!diff.set_type.is_bitmap())
+                    .then(|| crate::kernel::ipset::family_of(diff.family));
+                self.known.ipsets.insert(
+                    diff.name.clone(),
+                    SetState {
+                        set_type: Some(diff.set_type),
+                        family,
+                        entries: BTreeSet::new(),
+                    },
+                );
+                report.ipsets_created += 1;
+            }
+            match self.ipset.apply(&diff.name, &diff.delete, &diff.add).await {
+                Ok(()) => {
+                    if let Some(set) = self.known.ipsets.get_mut(&diff.name) {
+                        for entry in &diff.delete {
+                            set.entries.remove(entry);
+                        }
+                        set.entries.extend(diff.add.iter().copied());
+                    }
+                    report.ipset_deleted += diff.delete.len();
+                    report.ipset_added += diff.add.len();
+                }
+                Err(err) => {
+                    // Unknown contents now: the next resync re-reads them.
+                    self.known.ipsets.remove(&diff.name);
+                    report.error("ipset", err);
+                }
+            }
+        }
+    }
+
+    async fn sync_iptables(&mut self, plan: &KernelPlan, report: &mut SyncReport) {
+        for (family, rules) in &plan.iptables {
+            match self.iptables.write(*family, rules).await {
+                Ok(true) => report.iptables_written += 1,
+                Ok(false) => {}
+                Err(err) => report.error("iptables", err),
+            }
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! What the reconciler believes the kernel holds, and which IPVS services
+//! it owns.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    net::{IpAddr, SocketAddr},
+};
+
+use ipset_netlink::Entry;
+use ipvs_netlink::{Protocol, RealServer, ServiceKey, TableEntry, VirtualService};
+
+use crate::kernel::{Bindings, SetState};
+
+/// One IPVS service as written (or dumped), with its real servers by
+/// address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownService {
+    /// The service.
+    pub service: VirtualService,
+    /// Its real servers.
+    pub real_servers: BTreeMap<SocketAddr, RealServer>,
+}
+
+impl From<TableEntry> for KnownService {
+    fn from(entry: TableEntry) -> Self {
+        KnownService {
+            service: entry.service,
+            real_servers: entry
+                .real_servers
+                .into_iter()
+                .map(|rs| (rs.addr, rs))
+                .collect(),
+        }
+    }
+}
+
+/// The cache: what the kernel holds as far as the reconciler knows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KnownState {
+    /// IPVS services this proxier owns (created, or adopted), with their
+    /// real servers.
+    pub services: BTreeMap<ServiceKey, KnownService>,
+    /// IPVS services seen in the kernel that this proxier does not own;
+    /// never touched unless a plan asks for the same key (then adopted).
+    pub foreign: BTreeMap<ServiceKey, KnownService>,
+    /// VIPs on the dummy interface.
+    pub bindings: Bindings,
+    /// The `KUBE-*` ipsets.
+    pub ipsets: BTreeMap<String, SetState>,
+}
+
+impl KnownState {
+    /// Replaces the services with a kernel dump. A dumped service is
+    /// owned when `owned` lists it (it was owned before a resync) or when
+    /// the `KUBE-*` ipsets in the cache mark it as a kube-proxy service
+    /// ([`claimed_by_ipsets`]); every other service is foreign. Load the
+    /// ipsets first.
+    pub fn adopt_table(&mut self, table: Vec<TableEntry>, owned: &BTreeSet<ServiceKey>) {
+        self.services.clear();
+        self.foreign.clear();
+        for entry in table {
+            let key = entry.service.key;
+            let known = KnownService::from(entry);
+            if owned.contains(&key) || claimed_by_ipsets(&key, &self.ipsets) {
+                self.services.insert(key, known);
+            } else {
+                self.foreign.insert(key, known);
+            }
+        }
+    }
+}
+
+fn ipset_protocol(protocol: Protocol) -> Option<ipset_netlink::Protocol> {
+    u8::try_from(protocol.number())
+        .ok()
+        .and_then(ipset_netlink::Protocol::from_number)
+}
+
+/// Whether kube-proxy's ipsets (as a previous run of this proxier or
+/// kube-proxy itself left them) name this service: its `ip,proto:port` is
+/// in a `KUBE-*` hash:ip,port set (cluster IPs, external IPs, load
+/// balancers, SCTP node ports), or its protocol and port are in a
+/// `KUBE-NODE-PORT-[LOCAL-]TCP|UDP` bitmap. Firewall-mark services are
+/// never claimed.
+pub fn claimed_by_ipsets(key: &ServiceKey, ipsets: &BTreeMap<String, SetState>) -> bool {
+    let ServiceKey::Inet { protocol, addr } = *key else {
+        return false;
+    };
+    let Some(proto) = ipset_protocol(protocol) else {
+        return false;
+    };
+    let exact = Entry::IpPort {
+        ip: addr.ip(),
+        proto,
+        port: addr.port(),
+    };
+    let suffix = match proto {
+        ipset_netlink::Protocol::Tcp => Some("-TCP"),
+        ipset_netlink::Protocol::Udp => Some("-UDP"),
+        ipset_netlink::Protocol::Sctp => None,
+    };
+    ipsets.iter().any(|(name, set)| {
+        set.entries.contains(&exact)
+            || (name.contains("NODE-PORT")
+                && suffix.is_some_and(|s| name.ends_with(s))
+                && set.entries.contains(&Entry::Port(addr.port())))
+    })
+}
+
+/// `--ipvs-exclude-cidrs`: services whose address is inside one of these
+/// networks are never deleted as stale.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExcludeCidrs(Vec<(IpAddr, u8)>);
+
+impl ExcludeCidrs {
+    /// The networks, as (address, prefix length); a prefix longer than the
+    /// address is clamped to a host route.
+    pub fn new(cidrs: impl IntoIterator<Item = (IpAddr, u8)>) -> Self {
+        ExcludeCidrs(cidrs.into_iter().collect())
+    }
+
+    /// Whether no network is excluded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `ip` is inside one of the networks.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|&(net, prefix)| match (net, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let shift = 32 - u32::from(prefix.min(32));
+                let mask = u32::MAX.checked_shl(shift).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let shift = 128 - u32::from(prefix.min(128));
+                let mask = u128::MAX.checked_shl(shift).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        })
+    }
+
+    /// Whether the service's address is excluded (firewall-mark services
+    /// have none and are never excluded).
+    pub fn protects(&self, key: &ServiceKey) -> bool {
+        match key {
+            ServiceKey::Inet { addr, .. } => self.contains(addr.ip()),
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(entries: &[Entry]) -> SetState {
+        SetState {
+            entries: entries.iter().copied().collect(),
+            ..SetState::default()
+        }
+    }
+
+    #[test]
+    fn ipsets_claim_kube_services_only() {
+        let mut sets = BTreeMap::new();
+        sets.insert(
+            "KUBE-CLUSTER-IP".to_owned(),
+            set(&["10.96.0.1,tcp:443".parse().unwrap()]),
+        );
+        sets.insert("KUBE-NODE-PORT-UDP".to_owned(), set(&[Entry::Port(30053)]));
+        let claimed = |s: &str| claimed_by_ipsets(&s.parse_key(), &sets);
+        assert!(claimed("tcp 10.96.0.1:443"));
+        assert!(!claimed("udp 10.96.0.1:443"));
+        assert!(!claimed("tcp 10.96.0.1:80"));
+        assert!(claimed("udp 192.168.1.5:30053"));
+        assert!(!claimed("tcp 192.168.1.5:30053"));
+    }
+
+    trait ParseKey {
+        fn parse_key(&self) -> ServiceKey;
+    }
+    impl ParseKey for str {
+        fn parse_key(&self) -> ServiceKey {
+            let (proto, addr) = self.split_once(' ').unwrap();
+            let addr = addr.parse().unwrap();
+            match proto {
+                "tcp" => ServiceKey::tcp(addr),
+                "udp" => ServiceKey::udp(addr),
+                _ => ServiceKey::sctp(addr),
+            }
+        }
+    }
+
+    #[test]
+    fn exclude_cidrs() {
+        let ex = ExcludeCidrs::new([
+            ("10.200.0.0".parse().unwrap(), 16),
+            ("fd00::".parse().unwrap(), 8),
+        ]);
+        assert!(ex.contains("10.200.3.4".parse().unwrap()));
+        assert!(!ex.contains("10.201.0.1".parse().unwrap()));
+        assert!(ex.contains("fd12::1".parse().unwrap()));
+        assert!(!ex.contains("10.0.0.1".parse().unwrap()));
+        assert!(
+            ExcludeCidrs::new([("0.0.0.0".parse().unwrap(), 0)])
+                .contains("1.2.3.4".parse().unwrap())
+        );
+    }
+}

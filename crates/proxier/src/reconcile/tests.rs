@@ -1,0 +1,292 @@
+//! Unit tests of the pure diff: two plans (or a cache and a plan) to the
+//! exact command lists.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    net::{IpAddr, SocketAddr},
+};
+
+use ipset_netlink::{Entry, Family, SetType};
+use ipvs_netlink::{Command, ForwardMethod, RealServer, Scheduler, ServiceKey, VirtualService};
+
+use super::*;
+use crate::{
+    kernel::{BindMode, Bindings, SetState},
+    plan::{IpFamily, KernelPlan, PlannedService, PlannedSet},
+};
+
+fn sa(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn rs(addr: &str, weight: u32) -> RealServer {
+    RealServer::new(sa(addr), ForwardMethod::Masq, weight)
+}
+
+fn tcp(addr: &str) -> ServiceKey {
+    ServiceKey::tcp(sa(addr))
+}
+
+fn vs(key: ServiceKey) -> VirtualService {
+    VirtualService::new(key, Scheduler::RR)
+}
+
+fn planned(key: ServiceKey, servers: &[&str]) -> PlannedService {
+    PlannedService {
+        service: vs(key),
+        real_servers: servers.iter().map(|a| rs(a, 1)).collect(),
+        origin: "default/svc:http".into(),
+    }
+}
+
+fn plan(services: &[(ServiceKey, &[&str])]) -> KernelPlan {
+    KernelPlan {
+        services: services
+            .iter()
+            .map(|(k, servers)| (*k, planned(*k, servers)))
+            .collect(),
+        ..KernelPlan::default()
+    }
+}
+
+/// The cache after writing `plan` exactly.
+fn known(plan: &KernelPlan) -> BTreeMap<ServiceKey, KnownService> {
+    plan.services
+        .iter()
+        .map(|(k, p)| {
+            let known = KnownService {
+                service: p.service.clone(),
+                real_servers: p.real_servers.iter().map(|r| (r.addr, r.clone())).collect(),
+            };
+            (*k, known)
+        })
+        .collect()
+}
+
+fn none() -> BTreeSet<(ServiceKey, SocketAddr)> {
+    BTreeSet::new()
+}
+
+#[test]
+fn cold_plan_adds_services_then_real_servers() {
+    let a = tcp("10.96.0.1:443");
+    let b = tcp("10.96.0.10:53");
+    let p = plan(&[
+        (a, &["10.244.0.5:6443"]),
+        (b, &["10.244.1.2:53", "10.244.1.3:53"]),
+    ]);
+    let diff = diff_ipvs(&BTreeMap::new(), &p, &none(), &ExcludeCidrs::default());
+    assert_eq!(
+        diff.commands,
+        vec![
+            Command::AddService(vs(a)),
+            Command::AddService(vs(b)),
+            Command::AddRealServer(a, rs("10.244.0.5:6443", 1)),
+            Command::AddRealServer(b, rs("10.244.1.2:53", 1)),
+            Command::AddRealServer(b, rs("10.244.1.3:53", 1)),
+        ]
+    );
+    assert!(diff.removed.is_empty());
+}
+
+#[test]
+fn same_plan_is_empty() {
+    let a = tcp("10.96.0.1:443");
+    let p = plan(&[(a, &["10.244.0.5:6443", "10.244.0.6:6443"])]);
+    let diff = diff_ipvs(&known(&p), &p, &none(), &ExcludeCidrs::default());
+    assert_eq!(diff, IpvsDiff::default());
+}
+
+#[test]
+fn one_endpoint_change_is_one_add_and_one_removal() {
+    let a = tcp("10.96.0.1:443");
+    let old = plan(&[(a, &["10.244.0.5:6443", "10.244.0.6:6443"])]);
+    let new = plan(&[(a, &["10.244.0.5:6443", "10.244.0.7:6443"])]);
+    let diff = diff_ipvs(&known(&old), &new, &none(), &ExcludeCidrs::default());
+    assert_eq!(
+        diff.commands,
+        vec![Command::AddRealServer(a, rs("10.244.0.7:6443", 1))]
+    );
+    assert_eq!(diff.removed, vec![(a, rs("10.244.0.6:6443", 1))]);
+}
+
+#[test]
+fn changed_settings_are_updates() {
+    let a = tcp("10.96.0.1:443");
+    let old = plan(&[(a, &["10.244.0.5:6443"])]);
+    let mut new = old.clone();
+    let svc = new.services.get_mut(&a).unwrap();
+    svc.service = vs(a).persistent(10800);
+    svc.real_servers[0].weight = 2;
+    let diff = diff_ipvs(&known(&old), &new, &none(), &ExcludeCidrs::default());
+    assert_eq!(
+        diff.commands,
+        vec![
+            Command::UpdateService(vs(a).persistent(10800)),
+            Command::UpdateRealServer(a, rs("10.244.0.5:6443", 2)),
+        ]
+    );
+}
+
+#[test]
+fn stale_services_are_deleted_unless_excluded() {
+    let a = tcp("10.96.0.1:443");
+    let b = tcp("10.96.0.2:80");
+    let c = tcp("10.200.0.9:80");
+    let old = plan(&[(a, &[]), (b, &["10.244.0.5:80"]), (c, &[])]);
+    let new = plan(&[(a, &[])]);
+    let exclude = ExcludeCidrs::new([(ip("10.200.0.0"), 16)]);
+    let diff = diff_ipvs(&known(&old), &new, &none(), &exclude);
+    assert_eq!(diff.commands, vec![Command::DeleteService(b)]);
+    assert!(
+        diff.removed.is_empty(),
+        "a deleted service takes its servers"
+    );
+}
+
+#[test]
+fn queued_real_servers_are_left_alone_and_restored() {
+    let a = tcp("10.96.0.1:443");
+    let old = plan(&[(a, &["10.244.0.5:6443", "10.244.0.6:6443"])]);
+    let mut cache = known(&old);
+    cache
+        .get_mut(&a)
+        .unwrap()
+        .real_servers
+        .insert(sa("10.244.0.6:6443"), rs("10.244.0.6:6443", 0));
+    let queued: BTreeSet<_> = [(a, sa("10.244.0.6:6443"))].into();
+    // Still gone: nothing to do.
+    let gone = plan(&[(a, &["10.244.0.5:6443"])]);
+    let diff = diff_ipvs(&cache, &gone, &queued, &ExcludeCidrs::default());
+    assert_eq!(diff, IpvsDiff::default());
+    // Back: its weight is restored.
+    let diff = diff_ipvs(&cache, &old, &queued, &ExcludeCidrs::default());
+    assert_eq!(
+        diff.commands,
+        vec![Command::UpdateRealServer(a, rs("10.244.0.6:6443", 1))]
+    );
+    assert_eq!(diff.restored, vec![(a, sa("10.244.0.6:6443"))]);
+}
+
+#[test]
+fn graceful_rules_follow_kube_proxy() {
+    let t = tcp("10.96.0.1:80");
+    let u = ServiceKey::udp(sa("10.96.0.10:53"));
+    let mut busy = rs("10.244.0.5:80", 1);
+    busy.inactive_conns = 2;
+    let mut busy_quiet = busy.clone();
+    busy_quiet.weight = 0;
+    let idle = rs("10.244.0.6:80", 1);
+    let mut udp_busy = rs("10.244.0.7:53", 1);
+    udp_busy.active_conns = 5;
+    let removed = vec![
+        (t, busy.clone()),
+        (t, idle),
+        (u, udp_busy),
+        (t, busy_quiet.clone()),
+    ];
+    let (commands, queue) = graceful_commands(&removed);
+    assert_eq!(
+        commands,
+        vec![
+            Command::UpdateRealServer(t, busy_quiet),
+            Command::DeleteRealServer(t, sa("10.244.0.6:80")),
+            Command::DeleteRealServer(u, sa("10.244.0.7:53")),
+        ]
+    );
+    assert_eq!(queue, vec![(t, busy.addr), (t, busy.addr)]);
+}
+
+#[test]
+fn bindings_diff_and_mode_switch() {
+    let known = Bindings {
+        addresses: [ip("10.96.0.1"), ip("10.96.0.2")].into(),
+        routes: [ip("10.96.0.9")].into(),
+    };
+    let wanted: BTreeSet<IpAddr> = [ip("10.96.0.2"), ip("10.96.0.3")].into();
+    let diff = diff_bindings(&known, &wanted, BindMode::Address);
+    assert_eq!(diff.bind, vec![ip("10.96.0.3")]);
+    assert_eq!(diff.unbind, vec![ip("10.96.0.1")]);
+    assert_eq!(diff.unbind_other, vec![ip("10.96.0.9")]);
+    let diff = diff_bindings(&known, &wanted, BindMode::Route);
+    assert_eq!(diff.bind, vec![ip("10.96.0.2"), ip("10.96.0.3")]);
+    assert_eq!(diff.unbind, vec![ip("10.96.0.9")]);
+    assert_eq!(diff.unbind_other, vec![ip("10.96.0.1"), ip("10.96.0.2")]);
+}
+
+fn planned_set(set_type: SetType, entries: &[&str]) -> PlannedSet {
+    PlannedSet {
+        set_type,
+        family: IpFamily::V4,
+        comment: "test",
+        entries: entries
+            .iter()
+            .map(|e| Entry::parse(set_type, e).unwrap())
+            .collect(),
+    }
+}
+
+#[test]
+fn ipset_diff_is_minimal() {
+    let mut p = KernelPlan::default();
+    p.ipsets.insert(
+        "KUBE-CLUSTER-IP".into(),
+        planned_set(
+            SetType::HashIpPort,
+            &["10.96.0.1,tcp:443", "10.96.0.2,tcp:80"],
+        ),
+    );
+    p.ipsets.insert(
+        "KUBE-NODE-PORT-TCP".into(),
+        planned_set(SetType::BitmapPort, &[]),
+    );
+    p.ipsets.insert(
+        "KUBE-IPVS-IPS".into(),
+        planned_set(SetType::HashIp, &["10.96.0.1"]),
+    );
+    let mut known = BTreeMap::new();
+    known.insert(
+        "KUBE-CLUSTER-IP".to_owned(),
+        SetState {
+            set_type: Some(SetType::HashIpPort),
+            family: Some(Family::Inet),
+            entries: ["10.96.0.1,tcp:443", "10.96.0.3,tcp:80"]
+                .iter()
+                .map(|e| Entry::parse(SetType::HashIpPort, e).unwrap())
+                .collect(),
+        },
+    );
+    known.insert(
+        "KUBE-NODE-PORT-TCP".to_owned(),
+        SetState {
+            set_type: Some(SetType::BitmapPort),
+            family: None,
+            entries: BTreeSet::new(),
+        },
+    );
+    known.insert(
+        "KUBE-IPVS-IPS".to_owned(),
+        SetState {
+            set_type: Some(SetType::HashNet),
+            family: Some(Family::Inet),
+            entries: BTreeSet::new(),
+        },
+    );
+    let diff = diff_ipsets(&known, &p);
+    assert_eq!(diff.len(), 2, "{diff:?}");
+    assert_eq!(diff[0].name, "KUBE-CLUSTER-IP");
+    assert!(!diff[0].create && !diff[0].recreate);
+    assert_eq!(diff[0].delete, vec!["10.96.0.3,tcp:80".parse().unwrap()]);
+    assert_eq!(diff[0].add, vec!["10.96.0.2,tcp:80".parse().unwrap()]);
+    assert_eq!(diff[1].name, "KUBE-IPVS-IPS");
+    assert!(diff[1].recreate, "type changed");
+    assert_eq!(diff[1].add, vec![Entry::Ip(ip("10.96.0.1"))]);
+    // A missing set is created, even empty.
+    let diff = diff_ipsets(&BTreeMap::new(), &p);
+    assert_eq!(diff.len(), 3);
+    assert!(diff.iter().all(|d| d.create));
+}
