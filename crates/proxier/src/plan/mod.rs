@@ -7,7 +7,13 @@ use std::{
     net::IpAddr,
 };
 
+mod build;
 mod family;
+pub mod ipsets;
+pub mod iptables;
+pub mod print;
+
+pub use build::{node_port_ips, plan, plan_model};
 
 use ipset_netlink::{Entry, SetType};
 use ipvs_netlink::{RealServer, ServiceKey, VirtualService};
