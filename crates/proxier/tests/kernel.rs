@@ -1,0 +1,520 @@
+//! Kernel tests of the reconciler: root, IPVS, ipset, dummy and iptables,
+//! in the test VM (`tests/run`, or `vm/run.sh -- <this binary> --ignored
+//! --test-threads=1`). Each test starts from a clean kernel state and
+//! cross-checks with the real tools (`ipvsadm`, `ipset`, `ip`,
+//! `iptables-save`).
+
+use std::{
+    collections::BTreeSet,
+    net::{IpAddr, SocketAddr},
+    process::Command as Process,
+    time::{Duration, Instant},
+};
+
+use ipset_netlink::{Entry, SetType};
+use ipvs_netlink::{ForwardMethod, RealServer, Scheduler, ServiceKey, VirtualService};
+use ipvs_proxier::{
+    kernel::BindMode,
+    plan::{IpFamily, IptablesPlan, KernelPlan, PlannedService, PlannedSet},
+    reconcile::{ExcludeCidrs, Reconciler, ReconcilerOptions, SyncReport},
+};
+
+/// Runs a shell command, returns its stdout; panics on failure.
+fn sh(command: &str) -> String {
+    let out = Process::new("sh")
+        .args(["-c", command])
+        .output()
+        .expect("run sh");
+    assert!(
+        out.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A clean kernel: no IPVS services, no KUBE chains or sets, no dummy.
+fn reset() {
+    assert!(
+        std::env::var_os("KPVS_IN_VM").is_some(),
+        "kernel tests change the node's network: run them in the test VM"
+    );
+    sh(
+        "ipvsadm -C; for t in nat filter; do iptables -t $t -F; iptables -t $t -X; done; \
+        ipset destroy 2>/dev/null; ip link del kube-ipvs0 2>/dev/null; true",
+    );
+}
+
+fn sa(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn rs(addr: &str) -> RealServer {
+    RealServer::new(sa(addr), ForwardMethod::Masq, 1)
+}
+
+fn service(key: ServiceKey, servers: &[&str]) -> PlannedService {
+    PlannedService {
+        service: VirtualService::new(key, Scheduler::RR),
+        real_servers: servers.iter().map(|s| rs(s)).collect(),
+        origin: "default/test:http".into(),
+    }
+}
+
+const NAT: &str = "*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-POSTROUTING - [0:0]\n\
+    :KUBE-MARK-MASQ - [0:0]\n\
+    -A KUBE-SERVICES -m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT\n\
+    -A KUBE-MARK-MASQ -j MARK --or-mark 0x4000\nCOMMIT\n";
+const FILTER: &str = "*filter\n:KUBE-FORWARD - [0:0]\n:KUBE-NODE-PORT - [0:0]\n\
+    :KUBE-PROXY-FIREWALL - [0:0]\n:KUBE-IPVS-FILTER - [0:0]\n:KUBE-IPVS-OUT-FILTER - [0:0]\n\
+    -A KUBE-FORWARD -m mark --mark 0x4000/0x4000 -j ACCEPT\nCOMMIT\n";
+
+/// A plan of `n` ClusterIP services 10.96.x.y:80, each with `reals` real
+/// servers, their VIPs bound, the KUBE-CLUSTER-IP set and a small rule set.
+fn cluster_plan(n: usize, reals: usize) -> KernelPlan {
+    let mut plan = KernelPlan::default();
+    let mut cluster = PlannedSet {
+        set_type: SetType::HashIpPort,
+        family: IpFamily::V4,
+        comment: "Kubernetes service cluster ip + port for masquerade purpose",
+        entries: BTreeSet::new(),
+    };
+    for i in 0..n {
+        let vip = format!("10.96.{}.{}", i / 250, i % 250 + 1);
+        let key = ServiceKey::tcp(sa(&format!("{vip}:80")));
+        let servers: Vec<String> = (0..reals)
+            .map(|r| format!("10.244.{}.{}:8080", r, i % 250 + 1))
+            .collect();
+        let servers: Vec<&str> = servers.iter().map(String::as_str).collect();
+        plan.services.insert(key, service(key, &servers));
+        plan.bind_addrs.insert(ip(&vip));
+        cluster
+            .entries
+            .insert(format!("{vip},tcp:80").parse().unwrap());
+    }
+    let ips = PlannedSet {
+        set_type: SetType::HashIp,
+        family: IpFamily::V4,
+        comment: "Addresses on the ipvs interface",
+        entries: plan.bind_addrs.iter().map(|a| Entry::Ip(*a)).collect(),
+    };
+    plan.ipsets.insert("KUBE-CLUSTER-IP".into(), cluster);
+    plan.ipsets.insert("KUBE-IPVS-IPS".into(), ips);
+    plan.iptables.insert(
+        IpFamily::V4,
+        IptablesPlan {
+            nat: NAT.into(),
+            filter: FILTER.into(),
+        },
+    );
+    plan
+}
+
+async fn start(options: ReconcilerOptions) -> Reconciler {
+    Reconciler::start(options).await.expect("start")
+}
+
+fn ok(report: &SyncReport) {
+    assert!(report.is_ok(), "errors: {:?}", report.errors);
+}
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn cold_sync_then_no_op_then_warm_restart_then_one_change() {
+    reset();
+    let plan = cluster_plan(3, 2);
+    let mut rec = start(ReconcilerOptions::default()).await;
+    let cold = rec.sync(&plan).await;
+    ok(&cold);
+    println!("cold sync of 3 services: {cold:?}");
+    assert_eq!(cold.services_added, 3);
+    assert_eq!(cold.real_servers_added, 6);
+    assert_eq!(cold.vips_bound, 3);
+
+    let ipvs = sh("ipvsadm -Sn");
+    assert!(ipvs.contains("-A -t 10.96.0.1:80 -s rr"), "{ipvs}");
+    assert!(
+        ipvs.contains("-a -t 10.96.0.3:80 -r 10.244.1.3:8080 -m -w 1"),
+        "{ipvs}"
+    );
+    let sets = sh("ipset save");
+    assert!(
+        sets.contains(
+            "create KUBE-CLUSTER-IP hash:ip,port family inet hashsize 1024 maxelem 65536"
+        ),
+        "{sets}"
+    );
+    assert!(
+        sets.contains("add KUBE-CLUSTER-IP 10.96.0.2,tcp:80"),
+        "{sets}"
+    );
+    assert!(sets.contains("add KUBE-IPVS-IPS 10.96.0.3"), "{sets}");
+    let link = sh("ip addr show kube-ipvs0");
+    assert!(link.contains("state DOWN"), "{link}");
+    assert!(link.contains("inet 10.96.0.1/32"), "{link}");
+    let rules = sh("iptables-save");
+    assert!(
+        rules.contains(
+            "-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES"
+        ),
+        "{rules}"
+    );
+    assert!(rules.contains("-A OUTPUT -m comment --comment \"kubernetes ipvs access filter\" -j KUBE-IPVS-OUT-FILTER"), "{rules}");
+    assert!(
+        rules.contains("--match-set KUBE-CLUSTER-IP dst,dst"),
+        "{rules}"
+    );
+
+    // The same plan again: nothing sent, nothing forked.
+    let again = rec.sync(&plan).await;
+    ok(&again);
+    assert_eq!(again.mutating_messages(), 0, "{again:?}");
+    assert_eq!(again.iptables_forks, 0);
+    drop(rec);
+
+    // Warm restart on the same kernel: zero netlink messages, and the
+    // iptables jumps are not duplicated.
+    let mut rec = start(ReconcilerOptions::default()).await;
+    let warm = rec.sync(&plan).await;
+    ok(&warm);
+    println!("warm restart sync: {warm:?}");
+    assert_eq!(warm.mutating_messages(), 0, "{warm:?}");
+    let rules = sh("iptables-save");
+    assert_eq!(rules.matches("-j KUBE-SERVICES").count(), 2, "{rules}");
+
+    // One endpoint changes: one add and one delete (no connections).
+    let mut changed = plan.clone();
+    let key = ServiceKey::tcp(sa("10.96.0.2:80"));
+    changed.services.get_mut(&key).unwrap().real_servers[0] = rs("10.244.9.9:8080");
+    let one = rec.sync(&changed).await;
+    ok(&one);
+    assert_eq!(one.ipvs_messages, 2, "{one:?}");
+    assert_eq!(one.mutating_messages(), 2, "{one:?}");
+    assert_eq!((one.real_servers_added, one.real_servers_deleted), (1, 1));
+    let ipvs = sh("ipvsadm -Sn");
+    assert!(ipvs.contains("-r 10.244.9.9:8080"), "{ipvs}");
+    assert!(!ipvs.contains("-r 10.244.0.2:8080"), "{ipvs}");
+}
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn cold_sync_timing() {
+    reset();
+    let n = 500;
+    let plan = cluster_plan(n, 2);
+    let mut rec = start(ReconcilerOptions::default()).await;
+    let started = Instant::now();
+    let cold = rec.sync(&plan).await;
+    ok(&cold);
+    println!(
+        "cold sync of {n} services x 2 real servers: {:?}, {} ipvs + {} ipset + {} link messages, {} forks",
+        started.elapsed(),
+        cold.ipvs_messages,
+        cold.ipset_messages,
+        cold.link_messages,
+        cold.iptables_forks
+    );
+    let started = Instant::now();
+    let noop = rec.sync(&plan).await;
+    println!("no-op sync of {n} services: {:?}", started.elapsed());
+    assert_eq!(noop.mutating_messages(), 0);
+    drop(rec);
+    let started = Instant::now();
+    let mut rec = start(ReconcilerOptions::default()).await;
+    let warm = rec.sync(&plan).await;
+    println!(
+        "warm restart (dump + sync) of {n} services: {:?}, {} messages",
+        started.elapsed(),
+        warm.mutating_messages()
+    );
+    assert_eq!(warm.mutating_messages(), 0);
+    let started = Instant::now();
+    let resync = rec.resync(&plan).await;
+    ok(&resync);
+    println!(
+        "resync of {n} services: {:?}, {} messages, {} forks",
+        started.elapsed(),
+        resync.mutating_messages(),
+        resync.iptables_forks
+    );
+    assert_eq!(resync.mutating_messages(), 0);
+}
+
+/// The VIP, the port and the weight of the one real server, from ipvsadm.
+fn weight_of(vip: &str, real: &str) -> Option<u32> {
+    let out = sh(&format!("ipvsadm -Ln -t {vip}"));
+    out.lines()
+        .find(|l| l.contains(real))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|w| w.parse().ok())
+}
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn graceful_removal_with_an_open_tcp_connection() {
+    reset();
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let vip = format!("10.96.5.1:{port}");
+    let real = format!("127.0.0.1:{port}");
+    let key = ServiceKey::tcp(sa(&vip));
+    let mut with = KernelPlan::default();
+    with.services.insert(key, service(key, &[&real]));
+    with.bind_addrs.insert(ip("10.96.5.1"));
+    let mut without = with.clone();
+    without.services.get_mut(&key).unwrap().real_servers.clear();
+
+    let mut rec = start(ReconcilerOptions::default()).await;
+    ok(&rec.sync(&with).await);
+    let (client, server) =
+        tokio::join!(tokio::net::TcpStream::connect(sa(&vip)), listener.accept());
+    let client = client.expect("connect through IPVS");
+    let (server, _) = server.unwrap();
+    println!("{}", sh(&format!("ipvsadm -Ln -t {vip}")));
+
+    // Removed with a connection: weight 0, queued.
+    let removed = rec.sync(&without).await;
+    ok(&removed);
+    assert_eq!(removed.real_servers_queued, 1, "{removed:?}");
+    assert_eq!(removed.ipvs_messages, 1);
+    assert_eq!(weight_of(&vip, &real), Some(0));
+    assert_eq!(rec.process_graceful().await.real_servers_deleted, 0);
+    assert_eq!(weight_of(&vip, &real), Some(0));
+
+    // Back while queued: weight restored, not queued.
+    let back = rec.sync(&with).await;
+    ok(&back);
+    assert_eq!(
+        (back.ipvs_messages, back.graceful_pending),
+        (1, 0),
+        "{back:?}"
+    );
+    assert_eq!(weight_of(&vip, &real), Some(1));
+
+    // Removed again, then the connection is reset: deleted once the
+    // kernel's connection entry expires (CLOSE: 10 s).
+    let again = rec.sync(&without).await;
+    assert_eq!(again.real_servers_queued, 1);
+    client.set_zero_linger().unwrap();
+    drop(client);
+    drop(server);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let check = rec.process_graceful().await;
+        ok(&check);
+        if check.real_servers_deleted == 1 {
+            assert_eq!(check.graceful_pending, 0);
+            break;
+        }
+        assert!(Instant::now() < deadline, "never deleted: {check:?}");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert_eq!(weight_of(&vip, &real), None);
+    assert_eq!(rec.sync(&without).await.mutating_messages(), 0);
+}
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn udp_real_servers_are_deleted_at_once() {
+    reset();
+    let key = ServiceKey::udp(sa("10.96.6.1:53"));
+    let mut plan = KernelPlan::default();
+    plan.services
+        .insert(key, service(key, &["10.244.0.1:53", "10.244.0.2:53"]));
+    let mut rec = start(ReconcilerOptions::default()).await;
+    ok(&rec.sync(&plan).await);
+    plan.services.get_mut(&key).unwrap().real_servers.pop();
+    let report = rec.sync(&plan).await;
+    assert_eq!(
+        (report.real_servers_deleted, report.real_servers_queued),
+        (1, 0)
+    );
+    assert!(!sh("ipvsadm -Sn").contains("10.244.0.2:53"));
+}
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn resync_repairs_drift() {
+    reset();
+    let plan = cluster_plan(2, 2);
+    let mut rec = start(ReconcilerOptions::default()).await;
+    ok(&rec.sync(&plan).await);
+    sh("ipvsadm -d -t 10.96.0.1:80 -r 10.244.0.1:8080");
+    sh("ipvsadm -e -t 10.96.0.2:80 -r 10.244.1.2:8080 -m -w 7");
+    sh("ip addr del 10.96.0.2/32 dev kube-ipvs0");
+    sh("ipset del KUBE-CLUSTER-IP 10.96.0.1,tcp:80");
+    sh(
+        "iptables -t nat -D PREROUTING -m comment --comment 'kubernetes service portals' -j KUBE-SERVICES",
+    );
+
+    // A plain sync trusts its cache.
+    assert_eq!(rec.sync(&plan).await.mutating_messages(), 0);
+    let repaired = rec.resync(&plan).await;
+    ok(&repaired);
+    println!("resync after drift: {repaired:?}");
+    assert_eq!(repaired.ipvs_messages, 2, "{repaired:?}");
+    assert_eq!(
+        (repaired.real_servers_added, repaired.real_servers_updated),
+        (1, 1)
+    );
+    assert_eq!(repaired.vips_bound, 1);
+    assert_eq!(repaired.ipset_added, 1);
+    assert_eq!(repaired.iptables_written, 1);
+    let ipvs = sh("ipvsadm -Sn");
+    assert!(
+        ipvs.contains("-a -t 10.96.0.1:80 -r 10.244.0.1:8080 -m -w 1"),
+        "{ipvs}"
+    );
+    assert!(
+        ipvs.contains("-a -t 10.96.0.2:80 -r 10.244.1.2:8080 -m -w 1"),
+        "{ipvs}"
+    );
+    assert!(sh("ip addr show kube-ipvs0").contains("10.96.0.2/32"));
+    assert!(sh("ipset save KUBE-CLUSTER-IP").contains("10.96.0.1,tcp:80"));
+    assert!(sh("iptables-save -t nat").contains("-A PREROUTING -m comment"));
+    let clean = rec.resync(&plan).await;
+    assert_eq!(clean.mutating_messages(), 0, "{clean:?}");
+
+    // The dummy deleted behind our back comes back with its VIPs.
+    sh("ip link del kube-ipvs0");
+    let relinked = rec.resync(&plan).await;
+    ok(&relinked);
+    assert_eq!(relinked.vips_bound, 2, "{relinked:?}");
+}
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn stale_cleanup_spares_foreign_and_excluded_services() {
+    reset();
+    sh("ipvsadm -A -t 192.0.2.50:80 -s rr && ipvsadm -a -t 192.0.2.50:80 -r 192.0.2.51:80 -m");
+    sh("ipvsadm -A -f 7 -s rr");
+    let options = ReconcilerOptions {
+        exclude_cidrs: ExcludeCidrs::new([(ip("10.200.0.0"), 16)]),
+        ..ReconcilerOptions::default()
+    };
+    let mut plan = cluster_plan(2, 1);
+    let excluded = ServiceKey::tcp(sa("10.200.0.1:80"));
+    plan.services
+        .insert(excluded, service(excluded, &["10.244.0.9:80"]));
+    let mut rec = start(options.clone()).await;
+    assert_eq!(rec.known().foreign.len(), 2);
+    ok(&rec.sync(&plan).await);
+
+    // 10.96.0.2 leaves the plan: deleted; the excluded one stays.
+    let mut smaller = cluster_plan(1, 1);
+    smaller.services.remove(&excluded);
+    let report = rec.sync(&smaller).await;
+    ok(&report);
+    assert_eq!(report.services_deleted, 1, "{report:?}");
+    let ipvs = sh("ipvsadm -Sn");
+    assert!(!ipvs.contains("10.96.0.2:80"), "{ipvs}");
+    assert!(ipvs.contains("-A -t 10.200.0.1:80"), "{ipvs}");
+    assert!(ipvs.contains("-A -t 192.0.2.50:80"), "{ipvs}");
+    assert!(ipvs.contains("-A -f 7"), "{ipvs}");
+    drop(rec);
+
+    // A restart with an empty plan still cleans what kube-proxy's sets
+    // name (10.96.0.1 is in KUBE-CLUSTER-IP), never the foreign ones.
+    let mut rec = start(options).await;
+    assert!(
+        rec.known()
+            .services
+            .contains_key(&ServiceKey::tcp(sa("10.96.0.1:80")))
+    );
+    let mut empty = cluster_plan(0, 0);
+    empty.services.clear();
+    let report = rec.sync(&empty).await;
+    ok(&report);
+    assert_eq!(report.services_deleted, 1, "{report:?}");
+    let ipvs = sh("ipvsadm -Sn");
+    assert!(!ipvs.contains("10.96.0.1:80"), "{ipvs}");
+    assert!(ipvs.contains("-A -t 192.0.2.50:80"), "{ipvs}");
+    assert!(
+        ipvs.contains("-a -t 192.0.2.50:80 -r 192.0.2.51:80"),
+        "{ipvs}"
+    );
+    assert!(ipvs.contains("-A -f 7"), "{ipvs}");
+}
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn route_binding_mode_binds_unbinds_and_switches() {
+    reset();
+    let route = ReconcilerOptions {
+        bind_mode: BindMode::Route,
+        ..ReconcilerOptions::default()
+    };
+    let mut plan = cluster_plan(2, 1);
+    let mut rec = start(route.clone()).await;
+    let report = rec.sync(&plan).await;
+    ok(&report);
+    assert_eq!(report.vips_bound, 2);
+    let routes = sh("ip route show table local dev kube-ipvs0");
+    assert!(routes.contains("local 10.96.0.1"), "{routes}");
+    assert!(routes.contains("local 10.96.0.2"), "{routes}");
+    assert!(!sh("ip addr show kube-ipvs0").contains("inet "));
+    assert_eq!(
+        sh("ip route get 10.96.0.1").split_whitespace().next(),
+        Some("local")
+    );
+
+    plan.bind_addrs.remove(&ip("10.96.0.2"));
+    let report = rec.sync(&plan).await;
+    assert_eq!((report.vips_unbound, report.link_messages), (1, 1));
+    assert!(!sh("ip route show table local dev kube-ipvs0").contains("10.96.0.2"));
+    drop(rec);
+
+    // Warm restart in route mode sends nothing.
+    let mut rec = start(route).await;
+    assert_eq!(rec.sync(&plan).await.mutating_messages(), 0);
+    drop(rec);
+
+    // Switch to address mode: routes go, addresses come.
+    let mut rec = start(ReconcilerOptions::default()).await;
+    let report = rec.sync(&plan).await;
+    ok(&report);
+    assert_eq!(
+        (report.vips_unbound, report.vips_bound),
+        (1, 1),
+        "{report:?}"
+    );
+    assert!(sh("ip addr show kube-ipvs0").contains("inet 10.96.0.1/32"));
+    let routes = sh("ip route show table local dev kube-ipvs0");
+    assert!(!routes.contains("proto static"), "{routes}");
+}
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn failures_are_readable_and_do_not_stop_the_others() {
+    reset();
+    let mut plan = cluster_plan(2, 1);
+    let bad = ServiceKey::tcp(sa("10.96.7.1:80"));
+    let mut broken = service(bad, &["10.244.0.1:80"]);
+    broken.service.scheduler = Scheduler::new("nosuch");
+    plan.services.insert(bad, broken);
+    let mut rec = start(ReconcilerOptions::default()).await.with_iptables(
+        ipvs_proxier::kernel::IptablesWriter::new().with_tools(
+            IpFamily::V4,
+            ipvs_proxier::kernel::iptables::Tools {
+                save: "/nonexistent/iptables-save".into(),
+                restore: "/nonexistent/iptables-restore".into(),
+            },
+        ),
+    );
+    let report = rec.sync(&plan).await;
+    let errors: Vec<String> = report.errors.iter().map(|e| e.to_string()).collect();
+    println!("{errors:#?}");
+    assert_eq!(report.services_added, 2, "{report:?}");
+    assert_eq!(report.real_servers_added, 2);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors[0].contains("scheduler \"nosuch\""), "{errors:?}");
+    assert!(errors[1].contains("install iptables"), "{errors:?}");
+    // The local addresses of other interfaces (for NodePorts).
+    let local = rec.link().local_addresses().await.unwrap();
+    assert!(local.contains(&ip("127.0.0.1")), "{local:?}");
+    assert!(!local.contains(&ip("10.96.0.1")), "{local:?}");
+}
