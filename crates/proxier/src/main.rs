@@ -1,6 +1,73 @@
-//! `kube-ipvs-proxier`: not usable yet (the engine is being written).
+//! `kube-ipvs-proxier`: kube-proxy `--proxy-mode=ipvs` on raw netlink.
+//!
+//! `plan` prints what a node's kernel would hold, with no root and no
+//! kernel access. Warnings about the input go to stderr; the exit status is
+//! 0 even with warnings, 1 on unusable flags or unreadable manifests.
 
-fn main() {
-    eprintln!("kube-ipvs-proxier: not usable yet");
-    std::process::exit(2);
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use ipvs_proxier::{
+    model::NodeContext,
+    plan::{IpFamily, plan, print},
+    source::manifests,
+};
+
+use cli::{Cli, Command, PlanArgs};
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Plan(args) => run_plan(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The node name: `--hostname-override`, else the host name.
+fn node_name(args: &PlanArgs) -> String {
+    args.proxy
+        .hostname_override
+        .clone()
+        .or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
+        .unwrap_or_default()
+        .to_lowercase()
+}
+
+fn run_plan(args: &PlanArgs) -> Result<(), String> {
+    let config = args.proxy.config().map_err(|e| e.to_string())?;
+    let (snapshot, mut warnings) = manifests::load(&args.manifests).map_err(|e| e.to_string())?;
+    let mut node = NodeContext::new(node_name(args));
+    node.node_ips = args.node_ip.clone();
+    for family in IpFamily::ALL {
+        if let Some(ip) = args.node_ip.iter().find(|ip| IpFamily::of(**ip) == family) {
+            node.primary_ips.push(*ip);
+        }
+    }
+    node.complete_from(&snapshot.nodes);
+    let (kernel_plan, found) = plan(&snapshot, &node, &config);
+    warnings.extend(found);
+    for warning in &warnings {
+        tracing::warn!("{warning}");
+    }
+    print!("{}", print::render(&kernel_plan));
+    Ok(())
 }
