@@ -30,7 +30,7 @@ const fn sysctl(path: &'static str, value: &'static str) -> Sysctl {
 /// kernel ([`kernel_version`]).
 pub fn kube_proxy(strict_arp: bool, kernel: Option<(u32, u32)>) -> Vec<Sysctl> {
     let mut list = vec![sysctl("net/ipv4/vs/conntrack", "1")];
-    if kernel.is_some_and(|k| k >= (4, 1) && k < (5, 9)) {
+    if kernel.is_some_and(|k| ((4, 1)..(5, 9)).contains(&k)) {
         list.push(sysctl("net/ipv4/vs/conn_reuse_mode", "0"));
     }
     list.extend([
