@@ -9,11 +9,19 @@
 //! [`reconcile`] (diff against what the kernel holds, send only changes) →
 //! [`kernel`] writers.
 //!
-//! * [`config`]: kube-proxy's flags and KubeProxyConfiguration.
-//! * [`source`]: where Services and EndpointSlices come from (YAML
-//!   manifests).
-//! * [`model`]: the cluster snapshot with kube-proxy's semantics.
-//! * [`plan`]: the desired kernel state of a node ([`plan::KernelPlan`]).
+//! * [`config`]: the planner's subset of kube-proxy's flags
+//!   ([`config::ProxyConfig`], kube-proxy defaults) and [`config::Cidr`].
+//! * [`source`]: where Services, EndpointSlices and Nodes come from: a
+//!   [`source::Snapshot`]; [`source::manifests`] reads multi-document YAML,
+//!   one warning per bad document.
+//! * [`model`]: the cluster with kube-proxy's semantics: one
+//!   [`model::ServicePort`] per Service port and family, its endpoints, and
+//!   kube-proxy's endpoint selection ([`model::topology`]); invalid objects
+//!   become [`model::Warning`]s.
+//! * [`plan`]: the desired kernel state of a node ([`plan::KernelPlan`]),
+//!   built by the pure [`plan::plan`] (virtual servers, bind addresses,
+//!   [`plan::ipsets`], [`plan::iptables`] text) and printed by
+//!   [`plan::print`] (`ipvsadm -Ln`, `ipset save`, `iptables-restore`).
 //! * [`reconcile`]: the cache of what was written, the diff, graceful
 //!   real-server removal, warm restart.
 //! * [`kernel`]: thin writers over IPVS, ipset, rtnetlink, iptables and

@@ -90,7 +90,9 @@ pub fn service_ports(service: &Service) -> Result<Vec<ServicePort>, FieldError> 
                     "must be 1-65535".to_owned(),
                 )
             })?;
-        let node_port = optional_port(&format!("spec.ports[{i}].nodePort"), port.node_port)?;
+        // The API server allows a nodePort only on NodePort and LoadBalancer.
+        let node_port = optional_port(&format!("spec.ports[{i}].nodePort"), port.node_port)?
+            .filter(|_| service_type != "ClusterIP");
         for &cluster_ip in &cluster_ips {
             let family = IpFamily::of(cluster_ip);
             let same = |ip: &&IpAddr| IpFamily::of(**ip) == family;

@@ -119,7 +119,17 @@ pub const FILTER_CHAINS: [&str; 6] = [
 
 /// kube-proxy's `ipsetWithIptablesChain`: set, table is filter, from
 /// chain, target, match type, protocol match.
-const SET_RULES: [(&str, bool, &str, &str, &str, Option<&str>); 12] = [
+/// One `ipsetWithIptablesChain` row.
+type SetRule = (
+    &'static str,
+    bool,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+);
+
+const SET_RULES: [SetRule; 12] = [
     (
         LOOP_BACK,
         false,

@@ -77,3 +77,6 @@ pub struct IptablesPlan {
     /// The `*filter` table text.
     pub filter: String,
 }
+
+#[cfg(test)]
+mod tests;
