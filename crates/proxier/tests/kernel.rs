@@ -518,3 +518,42 @@ async fn failures_are_readable_and_do_not_stop_the_others() {
     assert!(local.contains(&ip("127.0.0.1")), "{local:?}");
     assert!(!local.contains(&ip("10.96.0.1")), "{local:?}");
 }
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn sysctls_and_ipvs_timeouts_are_written_only_when_different() {
+    use ipvs_proxier::kernel::{IpvsWriter, SysctlWriter, sysctl};
+    reset();
+    let wanted = sysctl::kube_proxy(true, sysctl::kernel_version());
+    let mut writer = SysctlWriter::default();
+    for result in writer.apply(&wanted) {
+        result.expect("sysctl");
+    }
+    assert!(
+        writer
+            .apply(&wanted)
+            .into_iter()
+            .all(|r| matches!(r, Ok(false)))
+    );
+    assert_eq!(
+        sh("cat /proc/sys/net/ipv4/vs/expire_nodest_conn").trim(),
+        "1"
+    );
+    assert_eq!(
+        sh("cat /proc/sys/net/ipv4/conf/all/arp_announce").trim(),
+        "2"
+    );
+
+    let mut ipvs = IpvsWriter::connect().await.unwrap();
+    let none = ipvs_netlink::Timeouts::new(0, 0, 0);
+    assert!(!ipvs.set_timeouts(none).await.unwrap());
+    let timeouts = ipvs_netlink::Timeouts::new(901, 121, 301);
+    ipvs.set_timeouts(timeouts).await.unwrap();
+    assert!(!ipvs.set_timeouts(timeouts).await.unwrap());
+    assert_eq!(ipvs.messages(), 1);
+    let shown = sh("ipvsadm -L --timeout");
+    assert!(
+        shown.contains("Timeout (tcp tcpfin udp): 901 121 301"),
+        "{shown}"
+    );
+}
