@@ -393,7 +393,7 @@ async fn stale_cleanup_spares_foreign_and_excluded_services() {
     sh("ipvsadm -A -t 192.0.2.50:80 -s rr && ipvsadm -a -t 192.0.2.50:80 -r 192.0.2.51:80 -m");
     sh("ipvsadm -A -f 7 -s rr");
     let options = ReconcilerOptions {
-        exclude_cidrs: ExcludeCidrs::new([(ip("10.200.0.0"), 16)]),
+        exclude_cidrs: ExcludeCidrs::new(["10.200.0.0/16".parse().unwrap()]),
         ..ReconcilerOptions::default()
     };
     let mut plan = cluster_plan(2, 1);

@@ -20,7 +20,7 @@ pub const DEFAULT_SCHEDULER: &str = "rr";
 pub const DEFAULT_MASQUERADE_BIT: u8 = 14;
 
 /// How virtual addresses are made local on the node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum BindMode {
     /// Like kube-proxy: /32 and /128 addresses on `kube-ipvs0`.
     #[default]

@@ -49,15 +49,7 @@ const EEXIST: i32 = 17;
 const EADDRNOTAVAIL: i32 = 99;
 const EOPNOTSUPP: i32 = 95;
 
-/// How VIPs are made local on the node.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub enum BindMode {
-    /// A `/32` / `/128` address per VIP on `kube-ipvs0` (kube-proxy).
-    #[default]
-    Address,
-    /// A `local` route per VIP in table `local` on `kube-ipvs0`.
-    Route,
-}
+pub use crate::config::BindMode;
 
 /// Errors of the link writer.
 #[derive(Debug, thiserror::Error)]

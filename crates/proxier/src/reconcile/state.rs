@@ -7,6 +7,8 @@ use std::{
 };
 
 use ipset_netlink::Entry;
+
+use crate::config::Cidr;
 use ipvs_netlink::{Protocol, RealServer, ServiceKey, TableEntry, VirtualService};
 
 use crate::kernel::{Bindings, SetState};
@@ -110,12 +112,11 @@ pub fn claimed_by_ipsets(key: &ServiceKey, ipsets: &BTreeMap<String, SetState>) 
 /// `--ipvs-exclude-cidrs`: services whose address is inside one of these
 /// networks are never deleted as stale.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ExcludeCidrs(Vec<(IpAddr, u8)>);
+pub struct ExcludeCidrs(Vec<Cidr>);
 
 impl ExcludeCidrs {
-    /// The networks, as (address, prefix length); a prefix longer than the
-    /// address is clamped to a host route.
-    pub fn new(cidrs: impl IntoIterator<Item = (IpAddr, u8)>) -> Self {
+    /// The networks.
+    pub fn new(cidrs: impl IntoIterator<Item = Cidr>) -> Self {
         ExcludeCidrs(cidrs.into_iter().collect())
     }
 
@@ -126,19 +127,7 @@ impl ExcludeCidrs {
 
     /// Whether `ip` is inside one of the networks.
     pub fn contains(&self, ip: IpAddr) -> bool {
-        self.0.iter().any(|&(net, prefix)| match (net, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let shift = 32 - u32::from(prefix.min(32));
-                let mask = u32::MAX.checked_shl(shift).unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let shift = 128 - u32::from(prefix.min(128));
-                let mask = u128::MAX.checked_shl(shift).unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        })
+        self.0.iter().any(|cidr| cidr.contains(ip))
     }
 
     /// Whether the service's address is excluded (firewall-mark services
@@ -196,16 +185,15 @@ mod tests {
     #[test]
     fn exclude_cidrs() {
         let ex = ExcludeCidrs::new([
-            ("10.200.0.0".parse().unwrap(), 16),
-            ("fd00::".parse().unwrap(), 8),
+            "10.200.0.0/16".parse().unwrap(),
+            "fd00::/8".parse().unwrap(),
         ]);
         assert!(ex.contains("10.200.3.4".parse().unwrap()));
         assert!(!ex.contains("10.201.0.1".parse().unwrap()));
         assert!(ex.contains("fd12::1".parse().unwrap()));
         assert!(!ex.contains("10.0.0.1".parse().unwrap()));
         assert!(
-            ExcludeCidrs::new([("0.0.0.0".parse().unwrap(), 0)])
-                .contains("1.2.3.4".parse().unwrap())
+            ExcludeCidrs::new(["0.0.0.0/0".parse().unwrap()]).contains("1.2.3.4".parse().unwrap())
         );
     }
 }

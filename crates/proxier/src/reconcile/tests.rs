@@ -139,7 +139,7 @@ fn stale_services_are_deleted_unless_excluded() {
     let c = tcp("10.200.0.9:80");
     let old = plan(&[(a, &[]), (b, &["10.244.0.5:80"]), (c, &[])]);
     let new = plan(&[(a, &[])]);
-    let exclude = ExcludeCidrs::new([(ip("10.200.0.0"), 16)]);
+    let exclude = ExcludeCidrs::new(["10.200.0.0/16".parse().unwrap()]);
     let diff = diff_ipvs(&known(&old), &new, &none(), &exclude);
     assert_eq!(diff.commands, vec![Command::DeleteService(b)]);
     assert!(
