@@ -40,15 +40,20 @@ fn seeds() -> Vec<Vec<u8>> {
     .with_flags(ServiceFlags::SH_PORT)
     .with_pe_name("sip");
     let mut svc_attrs = svc.to_attributes();
-    svc_attrs.push(ServiceAttribute::Stats(vec![
-        StatsAttribute::Conns(1),
-        StatsAttribute::InBytes(2),
-        StatsAttribute::OutBps(3),
-    ]));
-    svc_attrs.push(ServiceAttribute::Stats64(vec![
-        Stats64Attribute::Conns(1),
-        Stats64Attribute::OutBytes(9),
-    ]));
+    svc_attrs.push(ServiceAttribute::Stats(Box::new(
+        [
+            StatsAttribute::Conns(1),
+            StatsAttribute::InBytes(2),
+            StatsAttribute::OutBps(3),
+        ]
+        .into_iter()
+        .collect(),
+    )));
+    svc_attrs.push(ServiceAttribute::Stats64(Box::new(
+        [Stats64Attribute::Conns(1), Stats64Attribute::OutBytes(9)]
+            .into_iter()
+            .collect(),
+    )));
     let tunnel = Tunnel::new(TunnelType::Gue, 6080, Tunnel::CSUM);
     let rs = RealServer::new(
         "[2001:db8::2]:80".parse().unwrap(),
@@ -57,9 +62,9 @@ fn seeds() -> Vec<Vec<u8>> {
     );
     let mut rs_attrs = rs.to_attributes();
     rs_attrs.push(DestinationAttribute::ActiveConns(4));
-    rs_attrs.push(DestinationAttribute::Stats64(vec![
-        Stats64Attribute::InPkts(5),
-    ]));
+    rs_attrs.push(DestinationAttribute::Stats64(Box::new(
+        [Stats64Attribute::InPkts(5)].into_iter().collect(),
+    )));
     let messages = [
         IpvsMessage::new(IpvsCmd::NewService, vec![IpvsAttribute::Service(svc_attrs)]),
         IpvsMessage::new(IpvsCmd::NewDest, vec![IpvsAttribute::Destination(rs_attrs)]),

@@ -207,8 +207,8 @@ impl RealServer {
                 DestinationAttribute::TunnelType(v) => tunnel.kind = TunnelType::from_raw(*v),
                 DestinationAttribute::TunnelPort(v) => tunnel.port = *v,
                 DestinationAttribute::TunnelFlags(v) => tunnel.flags = *v,
-                DestinationAttribute::Stats(nest) => stats32 = Some(nest.as_slice()),
-                DestinationAttribute::Stats64(nest) => stats64 = Some(nest.as_slice()),
+                DestinationAttribute::Stats(nest) => stats32 = Some(&**nest),
+                DestinationAttribute::Stats64(nest) => stats64 = Some(&**nest),
                 _ => {}
             }
         }

@@ -256,8 +256,8 @@ impl VirtualService {
                     netmask = Netmask::from_raw(*raw, family).with_context(|| key.to_string())?
                 }
                 ServiceAttribute::PeName(name) if !name.is_empty() => pe_name = Some(name.clone()),
-                ServiceAttribute::Stats(nest) => stats32 = Some(nest.as_slice()),
-                ServiceAttribute::Stats64(nest) => stats64 = Some(nest.as_slice()),
+                ServiceAttribute::Stats(nest) => stats32 = Some(&**nest),
+                ServiceAttribute::Stats64(nest) => stats64 = Some(&**nest),
                 _ => {}
             }
         }
@@ -329,7 +329,9 @@ mod tests {
             .persistent(300)
             .with_flags(ServiceFlags::ONE_PACKET);
         let mut attrs = svc.to_attributes();
-        attrs.push(ServiceAttribute::Stats64(vec![Stats64Attribute::Conns(3)]));
+        attrs.push(ServiceAttribute::Stats64(Box::new(
+            [Stats64Attribute::Conns(3)].into_iter().collect(),
+        )));
         if let Some(ServiceAttribute::Flags { flags, .. }) = attrs
             .iter_mut()
             .find(|a| matches!(a, ServiceAttribute::Flags { .. }))

@@ -1,6 +1,6 @@
 //! Traffic counters of a service or real server.
 
-use crate::packet::{Stats64Attribute, StatsAttribute};
+use crate::packet::{Stats64Attribute, StatsAttribute, StatsNest};
 
 /// Counters and rate estimates (read-only, reported in dumps).
 ///
@@ -74,16 +74,38 @@ impl Stats {
         stats
     }
 
-    /// Picks `STATS64` over `STATS`; `None` when neither was sent.
-    pub(crate) fn pick(
-        stats64: Option<&[Stats64Attribute]>,
-        stats32: Option<&[StatsAttribute]>,
-    ) -> Option<Self> {
-        match (stats64, stats32) {
-            (Some(wide), _) => Some(Stats::from_stats64(wide)),
-            (None, Some(narrow)) => Some(Stats::from_stats32(narrow)),
-            (None, None) => None,
+    /// Counters from a parsed `STATS` or `STATS64` nest (absent counters
+    /// are 0).
+    pub fn from_nest(nest: &StatsNest) -> Self {
+        let [
+            conns,
+            in_packets,
+            out_packets,
+            in_bytes,
+            out_bytes,
+            cps,
+            in_pps,
+            out_pps,
+            in_bps,
+            out_bps,
+        ] = nest.counters.map(|v| v.unwrap_or(0));
+        Stats {
+            conns,
+            in_packets,
+            out_packets,
+            in_bytes,
+            out_bytes,
+            cps,
+            in_pps,
+            out_pps,
+            in_bps,
+            out_bps,
         }
+    }
+
+    /// Picks `STATS64` over `STATS`; `None` when neither was sent.
+    pub(crate) fn pick(stats64: Option<&StatsNest>, stats32: Option<&StatsNest>) -> Option<Self> {
+        stats64.or(stats32).map(Stats::from_nest)
     }
 }
 
@@ -93,14 +115,20 @@ mod tests {
 
     #[test]
     fn stats64_wins() {
-        let wide = [Stats64Attribute::Conns(1 << 40)];
-        let narrow = [StatsAttribute::Conns(5), StatsAttribute::InBytes(9)];
+        let wide: StatsNest = [Stats64Attribute::Conns(1 << 40)].into_iter().collect();
+        let narrow: StatsNest = [StatsAttribute::Conns(5), StatsAttribute::InBytes(9)]
+            .into_iter()
+            .collect();
         assert_eq!(
             Stats::pick(Some(&wide), Some(&narrow)).unwrap().conns,
             1 << 40
         );
         let fallback = Stats::pick(None, Some(&narrow)).unwrap();
         assert_eq!((fallback.conns, fallback.in_bytes), (5, 9));
+        assert_eq!(
+            fallback,
+            Stats::from_stats32(&[StatsAttribute::Conns(5), StatsAttribute::InBytes(9)])
+        );
         assert_eq!(Stats::pick(None, None), None);
     }
 }

@@ -7,8 +7,8 @@ use netlink_packet_core::{
 
 use super::{
     address::InetAddr,
-    nla::{emit_nest, nest_len, nested, parse_all, put},
-    stats::{Stats64Attribute, StatsAttribute},
+    nla::{Attr, nested, put},
+    stats::StatsNest,
 };
 
 const ADDR: u16 = 1;
@@ -52,11 +52,11 @@ pub enum DestinationAttribute {
     /// `IPVS_DEST_ATTR_PERSIST_CONNS` (read-only).
     PersistentConns(u32),
     /// `IPVS_DEST_ATTR_STATS` (read-only).
-    Stats(Vec<StatsAttribute>),
+    Stats(Box<StatsNest>),
     /// `IPVS_DEST_ATTR_ADDR_FAMILY` (kernel 3.18+).
     AddressFamily(u16),
     /// `IPVS_DEST_ATTR_STATS64` (read-only).
-    Stats64(Vec<Stats64Attribute>),
+    Stats64(Box<StatsNest>),
     /// `IPVS_DEST_ATTR_TUN_TYPE`: 0 ipip, 1 gue, 2 gre (kernel 5.2+).
     TunnelType(u8),
     /// `IPVS_DEST_ATTR_TUN_PORT`: GUE port, host order here, big-endian on
@@ -83,8 +83,8 @@ impl Nla for DestinationAttribute {
             | Self::ActiveConns(_)
             | Self::InactiveConns(_)
             | Self::PersistentConns(_) => 4,
-            Self::Stats(nest) => nest_len(nest),
-            Self::Stats64(nest) => nest_len(nest),
+            Self::Stats(nest) => nest.value_len(false),
+            Self::Stats64(nest) => nest.value_len(true),
             Self::Other(nla) => nla.value_len(),
         }
     }
@@ -123,8 +123,8 @@ impl Nla for DestinationAttribute {
             | Self::ActiveConns(v)
             | Self::InactiveConns(v)
             | Self::PersistentConns(v) => put(buffer, &v.to_ne_bytes()),
-            Self::Stats(nest) => emit_nest(nest, buffer),
-            Self::Stats64(nest) => emit_nest(nest, buffer),
+            Self::Stats(nest) => nest.emit_value(false, buffer),
+            Self::Stats64(nest) => nest.emit_value(true, buffer),
             Self::Other(nla) => nla.emit_value(buffer),
         }
     }
@@ -132,9 +132,16 @@ impl Nla for DestinationAttribute {
 
 impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for DestinationAttribute {
     fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, DecodeError> {
-        let value = buf.value();
+        Self::parse_attr(Attr::of_buffer(buf))
+    }
+}
+
+impl DestinationAttribute {
+    /// Parses one attribute of a destination nest.
+    pub(crate) fn parse_attr(attr: Attr<'_>) -> Result<Self, DecodeError> {
+        let value = attr.value;
         let u32_of = |name: &str| parse_u32(value).with_context(|| format!("destination {name}"));
-        Ok(match buf.kind() {
+        Ok(match attr.kind() {
             ADDR => Self::Address(InetAddr::parse(value).context("destination ADDR")?),
             PORT => Self::Port(parse_u16_be(value).context("destination PORT")?),
             FWD_METHOD => Self::FwdMethod(u32_of("FWD_METHOD")?),
@@ -145,18 +152,18 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for DestinationAtt
             INACT_CONNS => Self::InactiveConns(u32_of("INACT_CONNS")?),
             PERSIST_CONNS => Self::PersistentConns(u32_of("PERSIST_CONNS")?),
             STATS => {
-                Self::Stats(parse_all(value, StatsAttribute::parse).context("destination STATS")?)
+                Self::Stats(StatsNest::parse_boxed(value, false).context("destination STATS")?)
             }
             ADDR_FAMILY => {
                 Self::AddressFamily(parse_u16(value).context("destination ADDR_FAMILY")?)
             }
-            STATS64 => Self::Stats64(
-                parse_all(value, Stats64Attribute::parse).context("destination STATS64")?,
-            ),
+            STATS64 => {
+                Self::Stats64(StatsNest::parse_boxed(value, true).context("destination STATS64")?)
+            }
             TUN_TYPE => Self::TunnelType(parse_u8(value).context("destination TUN_TYPE")?),
             TUN_PORT => Self::TunnelPort(parse_u16_be(value).context("destination TUN_PORT")?),
             TUN_FLAGS => Self::TunnelFlags(parse_u16(value).context("destination TUN_FLAGS")?),
-            _ => Self::Other(DefaultNla::parse(buf)?),
+            _ => Self::Other(attr.to_default()),
         })
     }
 }
@@ -226,9 +233,16 @@ mod tests {
 
     #[test]
     fn nested_stats() {
+        use crate::packet::{Stats64Attribute, StatsAttribute};
+        let narrow: StatsNest = [StatsAttribute::Conns(1)].into_iter().collect();
         round_trip(
-            DestinationAttribute::Stats(vec![StatsAttribute::Conns(1)]),
+            DestinationAttribute::Stats(Box::new(narrow)),
             &[12, 0, 10, 0x80, 8, 0, 1, 0, 1, 0, 0, 0],
+        );
+        let wide: StatsNest = [Stats64Attribute::InBytes(2)].into_iter().collect();
+        round_trip(
+            DestinationAttribute::Stats64(Box::new(wide)),
+            &[16, 0, 12, 0x80, 12, 0, 4, 0, 2, 0, 0, 0, 0, 0, 0, 0],
         );
     }
 

@@ -1,15 +1,15 @@
 //! The IPVS generic-netlink message: a command plus top-level attributes.
 
 use netlink_packet_core::{
-    DecodeError, DefaultNla, Emitable, ErrorContext, Nla, NlaBuffer, Parseable,
-    ParseableParametrized, parse_u32,
+    DecodeError, DefaultNla, Emitable, ErrorContext, Nla, NlaBuffer, ParseableParametrized,
+    parse_u32,
 };
 use netlink_packet_generic::{GenlFamily, GenlHeader};
 
 use super::{
     cmd::IpvsCmd,
     destination::DestinationAttribute,
-    nla::{emit_nest, nest_len, nested, parse_all, put},
+    nla::{Attr, emit_nest, nest_len, nested, parse_all, put},
     service::ServiceAttribute,
 };
 
@@ -97,29 +97,36 @@ impl<'a, T: AsRef<[u8]> + ?Sized> ParseableParametrized<NlaBuffer<&'a T>, IpvsCm
     for IpvsAttribute
 {
     fn parse_with_param(buf: &NlaBuffer<&'a T>, cmd: IpvsCmd) -> Result<Self, DecodeError> {
-        let value = buf.value();
+        Self::parse_attr(Attr::of_buffer(buf), cmd)
+    }
+}
+
+impl IpvsAttribute {
+    /// Parses one top-level attribute of a message with command `cmd`.
+    fn parse_attr(attr: Attr<'_>, cmd: IpvsCmd) -> Result<Self, DecodeError> {
+        let value = attr.value;
         if matches!(cmd, IpvsCmd::GetInfo | IpvsCmd::SetInfo) {
-            return Ok(match buf.kind() {
+            return Ok(match attr.kind() {
                 INFO_ATTR_VERSION => Self::InfoVersion(parse_u32(value).context("info VERSION")?),
                 INFO_ATTR_CONN_TAB_SIZE => {
                     Self::InfoConnTableSize(parse_u32(value).context("info CONN_TAB_SIZE")?)
                 }
-                _ => Self::Other(DefaultNla::parse(buf)?),
+                _ => Self::Other(attr.to_default()),
             });
         }
-        Ok(match buf.kind() {
-            CMD_ATTR_SERVICE => {
-                Self::Service(parse_all(value, ServiceAttribute::parse).context("SERVICE nest")?)
-            }
+        Ok(match attr.kind() {
+            CMD_ATTR_SERVICE => Self::Service(
+                parse_all(value, ServiceAttribute::parse_attr).context("SERVICE nest")?,
+            ),
             CMD_ATTR_DEST => Self::Destination(
-                parse_all(value, DestinationAttribute::parse).context("DEST nest")?,
+                parse_all(value, DestinationAttribute::parse_attr).context("DEST nest")?,
             ),
             CMD_ATTR_TIMEOUT_TCP => Self::TimeoutTcp(parse_u32(value).context("TIMEOUT_TCP")?),
             CMD_ATTR_TIMEOUT_TCP_FIN => {
                 Self::TimeoutTcpFin(parse_u32(value).context("TIMEOUT_TCP_FIN")?)
             }
             CMD_ATTR_TIMEOUT_UDP => Self::TimeoutUdp(parse_u32(value).context("TIMEOUT_UDP")?),
-            _ => Self::Other(DefaultNla::parse(buf)?),
+            _ => Self::Other(attr.to_default()),
         })
     }
 }
@@ -169,7 +176,7 @@ impl Emitable for IpvsMessage {
 impl ParseableParametrized<[u8], GenlHeader> for IpvsMessage {
     fn parse_with_param(buf: &[u8], header: GenlHeader) -> Result<Self, DecodeError> {
         let cmd = IpvsCmd::from(header.cmd);
-        let attributes = parse_all(buf, |nla| IpvsAttribute::parse_with_param(nla, cmd))
+        let attributes = parse_all(buf, |attr| IpvsAttribute::parse_attr(attr, cmd))
             .with_context(|| format!("IPVS message {cmd:?}"))?;
         Ok(Self { cmd, attributes })
     }

@@ -18,5 +18,5 @@ pub use self::{
     destination::DestinationAttribute,
     message::{IPVS_GENL_NAME, IPVS_GENL_VERSION, IpvsAttribute, IpvsMessage},
     service::ServiceAttribute,
-    stats::{Stats64Attribute, StatsAttribute},
+    stats::{Stats64Attribute, StatsAttribute, StatsNest},
 };

@@ -7,8 +7,8 @@ use netlink_packet_core::{
 
 use super::{
     address::InetAddr,
-    nla::{emit_nest, nest_len, nested, parse_all, put, put_string},
-    stats::{Stats64Attribute, StatsAttribute},
+    nla::{Attr, nested, put, put_string},
+    stats::StatsNest,
 };
 
 const AF: u16 = 1;
@@ -56,11 +56,11 @@ pub enum ServiceAttribute {
     /// four mask bytes in network order, for IPv6 a prefix length.
     Netmask(u32),
     /// `IPVS_SVC_ATTR_STATS` (read-only).
-    Stats(Vec<StatsAttribute>),
+    Stats(Box<StatsNest>),
     /// `IPVS_SVC_ATTR_PE_NAME`: persistence engine (e.g. `sip`).
     PeName(String),
     /// `IPVS_SVC_ATTR_STATS64` (read-only, kernel 4.1+).
-    Stats64(Vec<Stats64Attribute>),
+    Stats64(Box<StatsNest>),
     /// An attribute this crate does not know.
     Other(DefaultNla),
 }
@@ -73,8 +73,8 @@ impl Nla for ServiceAttribute {
             Self::Address(_) => InetAddr::LEN,
             Self::SchedName(s) | Self::PeName(s) => s.len() + 1,
             Self::Flags { .. } => 8,
-            Self::Stats(nest) => nest_len(nest),
-            Self::Stats64(nest) => nest_len(nest),
+            Self::Stats(nest) => nest.value_len(false),
+            Self::Stats64(nest) => nest.value_len(true),
             Self::Other(nla) => nla.value_len(),
         }
     }
@@ -110,8 +110,8 @@ impl Nla for ServiceAttribute {
                     put(rest, &mask.to_ne_bytes());
                 }
             }
-            Self::Stats(nest) => emit_nest(nest, buffer),
-            Self::Stats64(nest) => emit_nest(nest, buffer),
+            Self::Stats(nest) => nest.emit_value(false, buffer),
+            Self::Stats64(nest) => nest.emit_value(true, buffer),
             Self::Other(nla) => nla.emit_value(buffer),
         }
     }
@@ -119,8 +119,15 @@ impl Nla for ServiceAttribute {
 
 impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for ServiceAttribute {
     fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, DecodeError> {
-        let value = buf.value();
-        Ok(match buf.kind() {
+        Self::parse_attr(Attr::of_buffer(buf))
+    }
+}
+
+impl ServiceAttribute {
+    /// Parses one attribute of a service nest.
+    pub(crate) fn parse_attr(attr: Attr<'_>) -> Result<Self, DecodeError> {
+        let value = attr.value;
+        Ok(match attr.kind() {
             AF => Self::AddressFamily(parse_u16(value).context("service AF")?),
             PROTOCOL => Self::Protocol(parse_u16(value).context("service PROTOCOL")?),
             ADDR => Self::Address(InetAddr::parse(value).context("service ADDR")?),
@@ -141,12 +148,12 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for ServiceAttribu
             }
             TIMEOUT => Self::Timeout(parse_u32(value).context("service TIMEOUT")?),
             NETMASK => Self::Netmask(parse_u32(value).context("service NETMASK")?),
-            STATS => Self::Stats(parse_all(value, StatsAttribute::parse).context("service STATS")?),
+            STATS => Self::Stats(StatsNest::parse_boxed(value, false).context("service STATS")?),
             PE_NAME => Self::PeName(parse_string(value).context("service PE_NAME")?),
             STATS64 => {
-                Self::Stats64(parse_all(value, Stats64Attribute::parse).context("service STATS64")?)
+                Self::Stats64(StatsNest::parse_boxed(value, true).context("service STATS64")?)
             }
-            _ => Self::Other(DefaultNla::parse(buf)?),
+            _ => Self::Other(attr.to_default()),
         })
     }
 }
@@ -216,10 +223,16 @@ mod tests {
 
     #[test]
     fn nested_stats() {
-        let attr = ServiceAttribute::Stats64(vec![Stats64Attribute::Conns(1)]);
+        use crate::packet::{Stats64Attribute, StatsAttribute};
+        let wide: StatsNest = [Stats64Attribute::Conns(1)].into_iter().collect();
         round_trip(
-            attr,
+            ServiceAttribute::Stats64(Box::new(wide)),
             &[16, 0, 12, 0x80, 12, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0],
+        );
+        let narrow: StatsNest = [StatsAttribute::OutBytes(3)].into_iter().collect();
+        round_trip(
+            ServiceAttribute::Stats(Box::new(narrow)),
+            &[16, 0, 10, 0x80, 12, 0, 5, 0, 3, 0, 0, 0, 0, 0, 0, 0],
         );
     }
 

@@ -1,0 +1,100 @@
+//! Native cost of decoding one dump message: the kernel's NEW_SERVICE and
+//! NEW_DEST replies captured from `ipvsadm -Ln --stats` on a 6.1 kernel
+//! (`tests/captures/20-list-stats.hex`), parsed the way `IpvsHandle` does
+//! (`GenlMessage<IpvsMessage>`, then `VirtualService::from_message` /
+//! `RealServer::from_message`).
+//!
+//! ```text
+//! cargo run --release -p ipvs-netlink --example decode-bench [ITERATIONS]
+//! ```
+
+use std::{hint::black_box, time::Instant};
+
+use ipvs_netlink::{
+    Family, RealServer, VirtualService,
+    packet::{IpvsCmd, IpvsMessage},
+};
+use netlink_packet_core::ParseableParametrized;
+use netlink_packet_generic::GenlMessage;
+
+const CAPTURE: &str = include_str!("../tests/captures/20-list-stats.hex");
+
+/// `(nlmsg_type, payload)` of every message of every received datagram.
+fn received_messages() -> Vec<(u16, Vec<u8>)> {
+    let mut out = Vec::new();
+    for line in CAPTURE.lines() {
+        let Some(hex) = line.strip_prefix("< ") else {
+            continue;
+        };
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+            .collect();
+        let mut rest = bytes.as_slice();
+        while rest.len() >= 16 {
+            let len = u32::from_ne_bytes(rest[..4].try_into().unwrap()) as usize;
+            let kind = u16::from_ne_bytes(rest[4..6].try_into().unwrap());
+            out.push((kind, rest[16..len].to_vec()));
+            rest = rest.get((len + 3) & !3..).unwrap_or_default();
+        }
+    }
+    out
+}
+
+fn parse(kind: u16, payload: &[u8]) -> IpvsMessage {
+    GenlMessage::<IpvsMessage>::parse_with_param(payload, kind)
+        .expect("decode")
+        .payload
+}
+
+fn time_per_message(iterations: u32, mut decode: impl FnMut()) -> f64 {
+    for _ in 0..iterations / 10 {
+        decode();
+    }
+    let start = Instant::now();
+    for _ in 0..iterations {
+        decode();
+    }
+    start.elapsed().as_secs_f64() * 1e9 / f64::from(iterations)
+}
+
+fn main() {
+    let iterations: u32 = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(200_000);
+    let messages = received_messages();
+    // The IPVS family id is the type of the NEW_DEST replies.
+    let pick = |cmd: IpvsCmd| {
+        messages
+            .iter()
+            .find(|(kind, payload)| *kind > 0x10 && payload.first() == Some(&u8::from(cmd)))
+            .cloned()
+            .expect("message in the capture")
+    };
+    let (svc_kind, service) = pick(IpvsCmd::NewService);
+    let (dest_kind, dest) = pick(IpvsCmd::NewDest);
+
+    let svc_ns = time_per_message(iterations, || {
+        let msg = parse(svc_kind, black_box(&service));
+        black_box(VirtualService::from_message(&msg).expect("service"));
+    });
+    let dest_ns = time_per_message(iterations, || {
+        let msg = parse(dest_kind, black_box(&dest));
+        black_box(RealServer::from_message(&msg, Family::Inet).expect("real server"));
+    });
+    let dest_packet_ns = time_per_message(iterations, || {
+        black_box(parse(dest_kind, black_box(&dest)));
+    });
+    println!(
+        "NEW_SERVICE ({} bytes): {:.0} ns per message",
+        service.len() + 16,
+        svc_ns
+    );
+    println!(
+        "NEW_DEST ({} bytes): {:.0} ns per message ({:.0} ns to IpvsMessage only)",
+        dest.len() + 16,
+        dest_ns,
+        dest_packet_ns
+    );
+}
