@@ -1,8 +1,8 @@
 //! Native cost of decoding one dump message: the kernel's NEW_SERVICE and
 //! NEW_DEST replies captured from `ipvsadm -Ln --stats` on a 6.1 kernel
-//! (`tests/captures/20-list-stats.hex`), parsed the way `IpvsHandle` does
-//! (`GenlMessage<IpvsMessage>`, then `VirtualService::from_message` /
-//! `RealServer::from_message`).
+//! (`tests/captures/20-list-stats.hex`), read the way `IpvsHandle` reads
+//! dumps (straight to `VirtualService` / `RealServer`), and through the
+//! packet layer (`GenlMessage<IpvsMessage>`, then `from_message`).
 //!
 //! ```text
 //! cargo run --release -p ipvs-netlink --example decode-bench [ITERATIONS]
@@ -12,6 +12,7 @@ use std::{hint::black_box, time::Instant};
 
 use ipvs_netlink::{
     Family, RealServer, VirtualService,
+    fuzzing::{read_real_server, read_service},
     packet::{IpvsCmd, IpvsMessage},
 };
 use netlink_packet_core::ParseableParametrized;
@@ -19,7 +20,8 @@ use netlink_packet_generic::GenlMessage;
 
 const CAPTURE: &str = include_str!("../tests/captures/20-list-stats.hex");
 
-/// `(nlmsg_type, payload)` of every message of every received datagram.
+/// `(nlmsg_type, whole message)` of every message of every received
+/// datagram.
 fn received_messages() -> Vec<(u16, Vec<u8>)> {
     let mut out = Vec::new();
     for line in CAPTURE.lines() {
@@ -34,7 +36,7 @@ fn received_messages() -> Vec<(u16, Vec<u8>)> {
         while rest.len() >= 16 {
             let len = u32::from_ne_bytes(rest[..4].try_into().unwrap()) as usize;
             let kind = u16::from_ne_bytes(rest[4..6].try_into().unwrap());
-            out.push((kind, rest[16..len].to_vec()));
+            out.push((kind, rest[..len].to_vec()));
             rest = rest.get((len + 3) & !3..).unwrap_or_default();
         }
     }
@@ -68,33 +70,34 @@ fn main() {
     let pick = |cmd: IpvsCmd| {
         messages
             .iter()
-            .find(|(kind, payload)| *kind > 0x10 && payload.first() == Some(&u8::from(cmd)))
+            .find(|(kind, message)| *kind > 0x10 && message.get(16) == Some(&u8::from(cmd)))
             .cloned()
             .expect("message in the capture")
     };
     let (svc_kind, service) = pick(IpvsCmd::NewService);
     let (dest_kind, dest) = pick(IpvsCmd::NewDest);
 
-    let svc_ns = time_per_message(iterations, || {
-        let msg = parse(svc_kind, black_box(&service));
+    let svc_direct = time_per_message(iterations, || {
+        black_box(read_service(black_box(&service), svc_kind).expect("service"));
+    });
+    let dest_direct = time_per_message(iterations, || {
+        black_box(read_real_server(black_box(&dest), dest_kind, Family::Inet).expect("dest"));
+    });
+    let svc_packet = time_per_message(iterations, || {
+        let msg = parse(svc_kind, black_box(&service[16..]));
         black_box(VirtualService::from_message(&msg).expect("service"));
     });
-    let dest_ns = time_per_message(iterations, || {
-        let msg = parse(dest_kind, black_box(&dest));
+    let dest_packet = time_per_message(iterations, || {
+        let msg = parse(dest_kind, black_box(&dest[16..]));
         black_box(RealServer::from_message(&msg, Family::Inet).expect("real server"));
     });
-    let dest_packet_ns = time_per_message(iterations, || {
-        black_box(parse(dest_kind, black_box(&dest)));
-    });
+    println!("ns per message      IpvsHandle path   via IpvsMessage");
     println!(
-        "NEW_SERVICE ({} bytes): {:.0} ns per message",
-        service.len() + 16,
-        svc_ns
+        "NEW_SERVICE ({} B)  {svc_direct:>15.0}   {svc_packet:>15.0}",
+        service.len()
     );
     println!(
-        "NEW_DEST ({} bytes): {:.0} ns per message ({:.0} ns to IpvsMessage only)",
-        dest.len() + 16,
-        dest_ns,
-        dest_packet_ns
+        "NEW_DEST ({} B)     {dest_direct:>15.0}   {dest_packet:>15.0}",
+        dest.len()
     );
 }

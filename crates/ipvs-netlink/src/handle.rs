@@ -2,7 +2,10 @@
 
 use std::{io, net::SocketAddr, time::Duration};
 
-use netlink_packet_core::{DecodeError, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
+use netlink_packet_core::{
+    DecodeError, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, ParseableParametrized,
+};
+use netlink_packet_generic::GenlHeader;
 use netlink_sys::{AsyncSocket, AsyncSocketExt, SocketAddr as NetlinkAddr, TokioSocket};
 
 use crate::{
@@ -11,7 +14,7 @@ use crate::{
     command::requests as query,
     error::{ENOENT, ESRCH, Failure},
     format::{Table, TableEntry},
-    packet::{IPVS_GENL_NAME, IpvsMessage},
+    packet::{IPVS_GENL_NAME, IpvsCmd, IpvsMessage},
     wire::{self, Reply},
 };
 
@@ -112,14 +115,11 @@ impl IpvsHandle {
 
     /// All virtual services, in kernel dump order.
     pub async fn services(&mut self) -> Result<Vec<VirtualService>, IpvsError> {
-        let messages = self
-            .transact(query::dump_services(), DUMP)
-            .await?
-            .map_err(|failure| failure.into_error("list services"))?;
-        Ok(messages
-            .iter()
-            .map(VirtualService::from_message)
-            .collect::<Result<_, _>>()?)
+        self.transact_with(query::dump_services(), DUMP, |attrs, header| {
+            VirtualService::from_message_bytes(attrs, IpvsCmd::from(header.cmd))
+        })
+        .await?
+        .map_err(|failure| failure.into_error("list services"))
     }
 
     /// One virtual service, or `None` if it does not exist.
@@ -137,15 +137,12 @@ impl IpvsHandle {
     /// The real servers of a service, in kernel dump order. The kernel
     /// answers an empty list for a service that does not exist.
     pub async fn real_servers(&mut self, key: &ServiceKey) -> Result<Vec<RealServer>, IpvsError> {
-        let messages = self
-            .transact(query::dump_destinations(key), DUMP)
-            .await?
-            .map_err(|failure| failure.into_error(format!("list real servers of service {key}")))?;
         let family = key.family();
-        Ok(messages
-            .iter()
-            .map(|msg| RealServer::from_message(msg, family))
-            .collect::<Result<_, _>>()?)
+        self.transact_with(query::dump_destinations(key), DUMP, |attrs, header| {
+            RealServer::from_message_bytes(attrs, IpvsCmd::from(header.cmd), family)
+        })
+        .await?
+        .map_err(|failure| failure.into_error(format!("list real servers of service {key}")))
     }
 
     /// Every service with its real servers, and the `GET_INFO` header.
@@ -266,6 +263,18 @@ impl IpvsHandle {
         message: IpvsMessage,
         flags: u16,
     ) -> Result<Result<Vec<IpvsMessage>, Failure>, IpvsError> {
+        self.transact_with(message, flags, IpvsMessage::parse_with_param)
+            .await
+    }
+
+    /// [`IpvsHandle::transact`], each data message decoded with `decode`
+    /// (given its attributes and generic-netlink header) as it arrives.
+    pub(crate) async fn transact_with<D>(
+        &mut self,
+        message: IpvsMessage,
+        flags: u16,
+        decode: impl FnMut(&[u8], GenlHeader) -> Result<D, DecodeError>,
+    ) -> Result<Result<Vec<D>, Failure>, IpvsError> {
         let mut send_buf = std::mem::take(&mut self.send_buf);
         send_buf.clear();
         let seq = self.take_seqs(1);
@@ -273,7 +282,7 @@ impl IpvsHandle {
         let mut data = Vec::new();
         let mut outcome = Ok(());
         let result = self
-            .exchange(&send_buf, seq, 1, |_, reply| match reply {
+            .exchange_with(&send_buf, seq, 1, decode, |_, reply| match reply {
                 Reply::Data(msg) => data.push(msg),
                 Reply::Failed(failure) => outcome = Err(failure),
                 _ => {}
@@ -305,7 +314,26 @@ impl IpvsHandle {
         buf: &[u8],
         first_seq: u32,
         count: usize,
-        mut on_reply: impl FnMut(usize, Reply),
+        on_reply: impl FnMut(usize, Reply),
+    ) -> Result<(), IpvsError> {
+        self.exchange_with(
+            buf,
+            first_seq,
+            count,
+            IpvsMessage::parse_with_param,
+            on_reply,
+        )
+        .await
+    }
+
+    /// [`IpvsHandle::exchange`], data messages decoded with `decode`.
+    pub(crate) async fn exchange_with<D>(
+        &mut self,
+        buf: &[u8],
+        first_seq: u32,
+        count: usize,
+        mut decode: impl FnMut(&[u8], GenlHeader) -> Result<D, DecodeError>,
+        mut on_reply: impl FnMut(usize, Reply<D>),
     ) -> Result<(), IpvsError> {
         let sent = self.socket.send(buf).await?;
         if sent != buf.len() {
@@ -326,7 +354,7 @@ impl IpvsHandle {
                 let Some(slot) = open.get_mut(index).filter(|slot| **slot) else {
                     continue;
                 };
-                match wire::decode(&frame, self.family_id) {
+                match wire::decode_with(&frame, self.family_id, &mut decode) {
                     Ok(reply) => {
                         if reply.is_final() {
                             *slot = false;
@@ -394,7 +422,6 @@ impl IpvsHandle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::packet::IpvsCmd;
 
     /// A multi-datagram dump from the kernel's nlctrl family (command 3 is
     /// `CTRL_CMD_GETFAMILY`): read until `NLMSG_DONE`, and the socket stays

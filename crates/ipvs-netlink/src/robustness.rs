@@ -114,6 +114,27 @@ fn seeds() -> Vec<Vec<u8>> {
     seeds
 }
 
+/// The kernel's own dump replies (captured from ipvsadm on a 6.1 kernel,
+/// IPVS family 0x20): both typed decoding paths agree on them.
+#[test]
+fn captured_dumps_decode_the_same_both_ways() {
+    for text in [
+        include_str!("../tests/captures/19-list.hex"),
+        include_str!("../tests/captures/20-list-stats.hex"),
+    ] {
+        for line in text.lines() {
+            let Some(hex) = line.strip_prefix("< ") else {
+                continue;
+            };
+            let bytes: Vec<u8> = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect();
+            parse_datagram(&bytes, 0x20);
+        }
+    }
+}
+
 #[test]
 fn seeds_parse() {
     for seed in seeds() {

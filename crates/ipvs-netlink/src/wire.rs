@@ -6,7 +6,7 @@ use netlink_packet_core::{
     ParseableParametrized, parse_string, parse_u16,
 };
 use netlink_packet_generic::{
-    GenlMessage,
+    GenlHeader, GenlMessage,
     ctrl::{GenlCtrl, GenlCtrlCmd, nlas::GenlCtrlAttrs},
 };
 
@@ -121,11 +121,11 @@ const fn align(len: usize) -> usize {
     (len + 3) & !3
 }
 
-/// A decoded reply.
+/// A decoded reply; `D` is what a data message is decoded into.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Reply {
+pub(crate) enum Reply<D = IpvsMessage> {
     /// A data message (dump entry or `GET_*` answer).
-    Data(IpvsMessage),
+    Data(D),
     /// A positive acknowledgement: the request is finished.
     Ack,
     /// `NLMSG_DONE`: the dump is finished.
@@ -136,7 +136,7 @@ pub(crate) enum Reply {
     Ignored,
 }
 
-impl Reply {
+impl<D> Reply<D> {
     /// Whether this reply ends its request.
     pub(crate) fn is_final(&self) -> bool {
         matches!(self, Reply::Ack | Reply::Done | Reply::Failed(_))
@@ -145,6 +145,17 @@ impl Reply {
 
 /// Decodes a frame of the IPVS family `family_id`.
 pub(crate) fn decode(frame: &Frame<'_>, family_id: u16) -> Result<Reply, DecodeError> {
+    decode_with(frame, family_id, IpvsMessage::parse_with_param)
+}
+
+/// Decodes a frame of the IPVS family `family_id`, a data message with
+/// `data` (given its attributes, the bytes after the generic-netlink
+/// header, and that header): typed readers skip the `IpvsMessage`.
+pub(crate) fn decode_with<D>(
+    frame: &Frame<'_>,
+    family_id: u16,
+    data: impl FnOnce(&[u8], GenlHeader) -> Result<D, DecodeError>,
+) -> Result<Reply<D>, DecodeError> {
     match frame.message_type {
         NLMSG_ERROR => Ok(decode_error(frame)?.map_or(Reply::Ack, Reply::Failed)),
         NLMSG_DONE => {
@@ -160,8 +171,9 @@ pub(crate) fn decode(frame: &Frame<'_>, family_id: u16) -> Result<Reply, DecodeE
         }
         NLMSG_NOOP | NLMSG_OVERRUN => Ok(Reply::Ignored),
         t if t == family_id => {
-            let genl = GenlMessage::<IpvsMessage>::parse_with_param(frame.payload, t)?;
-            Ok(Reply::Data(genl.payload))
+            let header = GenlHeader::parse(frame.payload)?;
+            let attrs = frame.payload.get(GENL_HEADER_LEN..).unwrap_or_default();
+            Ok(Reply::Data(data(attrs, header)?))
         }
         _ => Ok(Reply::Ignored),
     }

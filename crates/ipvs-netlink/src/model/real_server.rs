@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 use netlink_packet_core::{DecodeError, ErrorContext};
 
 use super::{Family, Stats, encode};
-use crate::packet::{DestinationAttribute, IpvsAttribute, IpvsMessage};
+use crate::packet::{
+    DestinationAttribute, IpvsAttribute, IpvsCmd, IpvsMessage, NestKind, nla::NestItem,
+};
 
 /// Tunnel encapsulation type (`IP_VS_CONN_F_TUNNEL_TYPE_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -181,56 +183,11 @@ impl RealServer {
         attrs: &[DestinationAttribute],
         service_family: Family,
     ) -> Result<Self, DecodeError> {
-        let mut family = service_family;
-        let mut addr = None;
-        let mut port = None;
-        let mut fwd = None;
-        let mut tunnel = Tunnel::default();
-        let mut server =
-            RealServer::new(SocketAddr::from(([0, 0, 0, 0], 0)), ForwardMethod::Masq, 0);
-        let mut stats32 = None;
-        let mut stats64 = None;
+        let mut builder = Builder::new(service_family);
         for attr in attrs {
-            match attr {
-                DestinationAttribute::AddressFamily(af) => {
-                    family = Family::from_af(*af).context("destination ADDR_FAMILY")?
-                }
-                DestinationAttribute::Address(v) => addr = Some(*v),
-                DestinationAttribute::Port(v) => port = Some(*v),
-                DestinationAttribute::FwdMethod(v) => fwd = Some(*v),
-                DestinationAttribute::Weight(v) => server.weight = *v,
-                DestinationAttribute::UpperThreshold(v) => server.upper_threshold = *v,
-                DestinationAttribute::LowerThreshold(v) => server.lower_threshold = *v,
-                DestinationAttribute::ActiveConns(v) => server.active_conns = *v,
-                DestinationAttribute::InactiveConns(v) => server.inactive_conns = *v,
-                DestinationAttribute::PersistentConns(v) => server.persistent_conns = *v,
-                DestinationAttribute::TunnelType(v) => tunnel.kind = TunnelType::from_raw(*v),
-                DestinationAttribute::TunnelPort(v) => tunnel.port = *v,
-                DestinationAttribute::TunnelFlags(v) => tunnel.flags = *v,
-                DestinationAttribute::Stats(nest) => stats32 = Some(&**nest),
-                DestinationAttribute::Stats64(nest) => stats64 = Some(&**nest),
-                _ => {}
-            }
+            builder.add(attr)?;
         }
-        let (Some(addr), Some(port)) = (addr, port) else {
-            return Err("destination without ADDR or PORT".into());
-        };
-        server.addr = SocketAddr::new(addr.to_ip(family.is_v6()), port);
-        server.forward = match fwd {
-            None | Some(0) => ForwardMethod::Masq,
-            Some(1) => ForwardMethod::Local,
-            Some(2) => ForwardMethod::Tunnel(tunnel),
-            Some(3) => ForwardMethod::DirectRoute,
-            Some(other) => {
-                return Err(format!(
-                    "destination {} with unknown FWD_METHOD {other}",
-                    server.addr
-                )
-                .into());
-            }
-        };
-        server.stats = Stats::pick(stats64, stats32);
-        Ok(server)
+        builder.finish()
     }
 
     /// Reads the destination of a `NEW_DEST` dump message.
@@ -243,6 +200,113 @@ impl RealServer {
             })
             .ok_or_else(|| DecodeError::from("destination message without DEST nest"))
             .and_then(|nest| RealServer::from_attributes(nest, service_family))
+    }
+
+    /// What `from_message` gives for the message with command `cmd` and
+    /// attributes `attrs` (the bytes after the generic-netlink header),
+    /// with the same checks and errors, without building the
+    /// `IpvsMessage` in between.
+    pub(crate) fn from_message_bytes(
+        attrs: &[u8],
+        cmd: IpvsCmd,
+        service_family: Family,
+    ) -> Result<Self, DecodeError> {
+        IpvsMessage::parse_first_nest(attrs, cmd, NestKind::Destination, |nest| {
+            let mut builder = Builder::new(service_family);
+            DestinationAttribute::visit_nest(nest, |item| match item {
+                NestItem::Attr(attr) => builder.add(&attr),
+                NestItem::Stats { wide, nest } => {
+                    builder.stats(wide, Stats::from_nest(&nest));
+                    Ok(())
+                }
+            })?;
+            Ok(builder)
+        })?
+        .ok_or_else(|| DecodeError::from("destination message without DEST nest"))?
+        .finish()
+    }
+}
+
+/// A real server read attribute by attribute.
+struct Builder {
+    family: Family,
+    addr: Option<crate::packet::InetAddr>,
+    port: Option<u16>,
+    fwd: Option<u32>,
+    tunnel: Tunnel,
+    server: RealServer,
+    stats32: Option<Stats>,
+    stats64: Option<Stats>,
+}
+
+impl Builder {
+    fn new(service_family: Family) -> Self {
+        Builder {
+            family: service_family,
+            addr: None,
+            port: None,
+            fwd: None,
+            tunnel: Tunnel::default(),
+            server: RealServer::new(SocketAddr::from(([0, 0, 0, 0], 0)), ForwardMethod::Masq, 0),
+            stats32: None,
+            stats64: None,
+        }
+    }
+
+    fn stats(&mut self, wide: bool, stats: Stats) {
+        if wide {
+            self.stats64 = Some(stats);
+        } else {
+            self.stats32 = Some(stats);
+        }
+    }
+
+    fn add(&mut self, attr: &DestinationAttribute) -> Result<(), DecodeError> {
+        let server = &mut self.server;
+        match attr {
+            DestinationAttribute::AddressFamily(af) => {
+                self.family = Family::from_af(*af).context("destination ADDR_FAMILY")?
+            }
+            DestinationAttribute::Address(v) => self.addr = Some(*v),
+            DestinationAttribute::Port(v) => self.port = Some(*v),
+            DestinationAttribute::FwdMethod(v) => self.fwd = Some(*v),
+            DestinationAttribute::Weight(v) => server.weight = *v,
+            DestinationAttribute::UpperThreshold(v) => server.upper_threshold = *v,
+            DestinationAttribute::LowerThreshold(v) => server.lower_threshold = *v,
+            DestinationAttribute::ActiveConns(v) => server.active_conns = *v,
+            DestinationAttribute::InactiveConns(v) => server.inactive_conns = *v,
+            DestinationAttribute::PersistentConns(v) => server.persistent_conns = *v,
+            DestinationAttribute::TunnelType(v) => self.tunnel.kind = TunnelType::from_raw(*v),
+            DestinationAttribute::TunnelPort(v) => self.tunnel.port = *v,
+            DestinationAttribute::TunnelFlags(v) => self.tunnel.flags = *v,
+            DestinationAttribute::Stats(nest) => self.stats32 = Some(Stats::from_nest(nest)),
+            DestinationAttribute::Stats64(nest) => self.stats64 = Some(Stats::from_nest(nest)),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<RealServer, DecodeError> {
+        let mut server = self.server;
+        let (Some(addr), Some(port)) = (self.addr, self.port) else {
+            return Err("destination without ADDR or PORT".into());
+        };
+        server.addr = SocketAddr::new(addr.to_ip(self.family.is_v6()), port);
+        server.forward = match self.fwd {
+            None | Some(0) => ForwardMethod::Masq,
+            Some(1) => ForwardMethod::Local,
+            Some(2) => ForwardMethod::Tunnel(self.tunnel),
+            Some(3) => ForwardMethod::DirectRoute,
+            Some(other) => {
+                return Err(format!(
+                    "destination {} with unknown FWD_METHOD {other}",
+                    server.addr
+                )
+                .into());
+            }
+        };
+        server.stats = self.stats64.or(self.stats32);
+        Ok(server)
     }
 }
 
@@ -271,6 +335,31 @@ mod tests {
         let parsed = RealServer::from_attributes(&attrs, Family::Inet).unwrap();
         assert_eq!(parsed, rs);
         assert_eq!(parsed.active_conns, 4);
+    }
+
+    #[test]
+    fn stats64_wins_over_stats() {
+        use crate::packet::{Stats64Attribute, StatsAttribute};
+        let rs = RealServer::new("10.0.0.2:8080".parse().unwrap(), ForwardMethod::Masq, 1);
+        let mut attrs = rs.to_attributes();
+        attrs.push(DestinationAttribute::Stats(Box::new(
+            [StatsAttribute::Conns(5)].into_iter().collect(),
+        )));
+        assert_eq!(
+            RealServer::from_attributes(&attrs, Family::Inet)
+                .unwrap()
+                .stats
+                .map(|s| s.conns),
+            Some(5)
+        );
+        attrs.insert(
+            0,
+            DestinationAttribute::Stats64(Box::new(
+                [Stats64Attribute::Conns(1 << 40)].into_iter().collect(),
+            )),
+        );
+        let parsed = RealServer::from_attributes(&attrs, Family::Inet).unwrap();
+        assert_eq!(parsed.stats.map(|s| s.conns), Some(1 << 40));
     }
 
     #[test]

@@ -8,7 +8,9 @@ use std::{
 use netlink_packet_core::{DecodeError, ErrorContext};
 
 use super::{Family, Protocol, Scheduler, ServiceFlags, Stats, encode};
-use crate::packet::{IpvsAttribute, IpvsMessage, ServiceAttribute};
+use crate::packet::{
+    InetAddr, IpvsAttribute, IpvsCmd, IpvsMessage, NestKind, ServiceAttribute, nla::NestItem,
+};
 
 /// What identifies a virtual service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -76,23 +78,42 @@ impl ServiceKey {
 
     /// Reads the identifying attributes of a service nest.
     pub fn from_attributes(attrs: &[ServiceAttribute]) -> Result<Self, DecodeError> {
-        let mut af = None;
-        let mut protocol = None;
-        let mut addr = None;
-        let mut port = None;
-        let mut fwmark = None;
+        let mut parts = KeyParts::default();
         for attr in attrs {
-            match attr {
-                ServiceAttribute::AddressFamily(v) => af = Some(*v),
-                ServiceAttribute::Protocol(v) => protocol = Some(*v),
-                ServiceAttribute::Address(v) => addr = Some(*v),
-                ServiceAttribute::Port(v) => port = Some(*v),
-                ServiceAttribute::Fwmark(v) => fwmark = Some(*v),
-                _ => {}
-            }
+            parts.add(attr);
         }
-        let family = Family::from_af(af.ok_or("service without AF")?).context("service AF")?;
-        match (fwmark, protocol, addr, port) {
+        parts.key()
+    }
+}
+
+/// The identifying attributes of a service nest, as read (the last of
+/// each kind wins).
+#[derive(Default)]
+struct KeyParts {
+    af: Option<u16>,
+    protocol: Option<u16>,
+    addr: Option<InetAddr>,
+    port: Option<u16>,
+    fwmark: Option<u32>,
+}
+
+impl KeyParts {
+    /// Takes `attr` if it is an identifying attribute.
+    fn add(&mut self, attr: &ServiceAttribute) -> bool {
+        match attr {
+            ServiceAttribute::AddressFamily(v) => self.af = Some(*v),
+            ServiceAttribute::Protocol(v) => self.protocol = Some(*v),
+            ServiceAttribute::Address(v) => self.addr = Some(*v),
+            ServiceAttribute::Port(v) => self.port = Some(*v),
+            ServiceAttribute::Fwmark(v) => self.fwmark = Some(*v),
+            _ => return false,
+        }
+        true
+    }
+
+    fn key(&self) -> Result<ServiceKey, DecodeError> {
+        let family = Family::from_af(self.af.ok_or("service without AF")?).context("service AF")?;
+        match (self.fwmark, self.protocol, self.addr, self.port) {
             (Some(mark), ..) if mark != 0 => Ok(ServiceKey::Fwmark { family, mark }),
             (_, Some(protocol), Some(addr), Some(port)) => Ok(ServiceKey::Inet {
                 protocol: Protocol::from_number(protocol),
@@ -236,42 +257,11 @@ impl VirtualService {
 
     /// Reads a service nest (as dumped or sent).
     pub fn from_attributes(attrs: &[ServiceAttribute]) -> Result<Self, DecodeError> {
-        let key = ServiceKey::from_attributes(attrs)?;
-        let family = key.family();
-        let mut scheduler = None;
-        let mut flags = ServiceFlags::EMPTY;
-        let mut timeout = 0;
-        let mut netmask = Netmask::full(family);
-        let mut pe_name = None;
-        let mut stats32 = None;
-        let mut stats64 = None;
+        let mut builder = Builder::default();
         for attr in attrs {
-            match attr {
-                ServiceAttribute::SchedName(name) => scheduler = Some(Scheduler::new(name.clone())),
-                ServiceAttribute::Flags { flags: bits, .. } => {
-                    flags = ServiceFlags::from_bits(*bits)
-                }
-                ServiceAttribute::Timeout(v) => timeout = *v,
-                ServiceAttribute::Netmask(raw) => {
-                    netmask = Netmask::from_raw(*raw, family).with_context(|| key.to_string())?
-                }
-                ServiceAttribute::PeName(name) if !name.is_empty() => pe_name = Some(name.clone()),
-                ServiceAttribute::Stats(nest) => stats32 = Some(&**nest),
-                ServiceAttribute::Stats64(nest) => stats64 = Some(&**nest),
-                _ => {}
-            }
+            builder.add(attr);
         }
-        let scheduler = scheduler
-            .ok_or_else(|| DecodeError::from(format!("service {key} without SCHED_NAME")))?;
-        Ok(VirtualService {
-            key,
-            scheduler,
-            flags,
-            timeout,
-            netmask,
-            pe_name,
-            stats: Stats::pick(stats64, stats32),
-        })
+        builder.finish()
     }
 
     /// Reads the service of a `NEW_SERVICE` message (a dump entry or a
@@ -285,6 +275,98 @@ impl VirtualService {
             })
             .ok_or_else(|| DecodeError::from("service message without SERVICE nest"))
             .and_then(|nest| VirtualService::from_attributes(nest))
+    }
+
+    /// What `from_message` gives for the message with command `cmd` and
+    /// attributes `attrs` (the bytes after the generic-netlink header),
+    /// with the same checks and errors, without building the
+    /// `IpvsMessage` in between.
+    pub(crate) fn from_message_bytes(attrs: &[u8], cmd: IpvsCmd) -> Result<Self, DecodeError> {
+        IpvsMessage::parse_first_nest(attrs, cmd, NestKind::Service, |nest| {
+            let mut builder = Builder::default();
+            ServiceAttribute::visit_nest(nest, |item| {
+                match item {
+                    // The strings are moved, not copied.
+                    NestItem::Attr(ServiceAttribute::SchedName(name)) => {
+                        builder.scheduler = Some(Scheduler::new(name))
+                    }
+                    NestItem::Attr(ServiceAttribute::PeName(name)) if !name.is_empty() => {
+                        builder.pe_name = Some(name)
+                    }
+                    NestItem::Attr(attr) => builder.add(&attr),
+                    NestItem::Stats { wide, nest } => {
+                        let stats = Some(Stats::from_nest(&nest));
+                        if wide {
+                            builder.stats64 = stats;
+                        } else {
+                            builder.stats32 = stats;
+                        }
+                    }
+                }
+                Ok(())
+            })?;
+            Ok(builder)
+        })?
+        .ok_or_else(|| DecodeError::from("service message without SERVICE nest"))?
+        .finish()
+    }
+}
+
+/// A virtual service read attribute by attribute.
+#[derive(Default)]
+struct Builder {
+    key: KeyParts,
+    scheduler: Option<Scheduler>,
+    flags: Option<u32>,
+    timeout: u32,
+    /// Every `NETMASK` in order (the family is known only at the end, and
+    /// each must be valid for it).
+    netmasks: Vec<u32>,
+    pe_name: Option<String>,
+    stats32: Option<Stats>,
+    stats64: Option<Stats>,
+}
+
+impl Builder {
+    fn add(&mut self, attr: &ServiceAttribute) {
+        if self.key.add(attr) {
+            return;
+        }
+        match attr {
+            ServiceAttribute::SchedName(name) => {
+                self.scheduler = Some(Scheduler::new(name.clone()))
+            }
+            ServiceAttribute::Flags { flags, .. } => self.flags = Some(*flags),
+            ServiceAttribute::Timeout(v) => self.timeout = *v,
+            ServiceAttribute::Netmask(raw) => self.netmasks.push(*raw),
+            ServiceAttribute::PeName(name) if !name.is_empty() => self.pe_name = Some(name.clone()),
+            ServiceAttribute::Stats(nest) => self.stats32 = Some(Stats::from_nest(nest)),
+            ServiceAttribute::Stats64(nest) => self.stats64 = Some(Stats::from_nest(nest)),
+            _ => {}
+        }
+    }
+
+    fn finish(self) -> Result<VirtualService, DecodeError> {
+        let key = self.key.key()?;
+        let family = key.family();
+        let mut netmask = Netmask::full(family);
+        for raw in self.netmasks {
+            netmask = Netmask::from_raw(raw, family).with_context(|| key.to_string())?;
+        }
+        let scheduler = self
+            .scheduler
+            .ok_or_else(|| DecodeError::from(format!("service {key} without SCHED_NAME")))?;
+        Ok(VirtualService {
+            key,
+            scheduler,
+            flags: self
+                .flags
+                .map_or(ServiceFlags::EMPTY, ServiceFlags::from_bits),
+            timeout: self.timeout,
+            netmask,
+            pe_name: self.pe_name,
+            stats: self.stats64.or(self.stats32),
+        })
     }
 }
 
@@ -304,7 +386,7 @@ impl Eq for VirtualService {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::packet::{InetAddr, Stats64Attribute};
+    use crate::packet::Stats64Attribute;
 
     fn key() -> ServiceKey {
         ServiceKey::tcp("10.0.0.1:80".parse().unwrap())

@@ -102,11 +102,6 @@ impl Stats {
             out_bps,
         }
     }
-
-    /// Picks `STATS64` over `STATS`; `None` when neither was sent.
-    pub(crate) fn pick(stats64: Option<&StatsNest>, stats32: Option<&StatsNest>) -> Option<Self> {
-        stats64.or(stats32).map(Stats::from_nest)
-    }
 }
 
 #[cfg(test)]
@@ -114,21 +109,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stats64_wins() {
-        let wide: StatsNest = [Stats64Attribute::Conns(1 << 40)].into_iter().collect();
-        let narrow: StatsNest = [StatsAttribute::Conns(5), StatsAttribute::InBytes(9)]
-            .into_iter()
-            .collect();
+    fn nests_read_like_attribute_lists() {
+        let wide_attrs = [
+            Stats64Attribute::Conns(1 << 40),
+            Stats64Attribute::OutBps(2),
+        ];
+        let wide: StatsNest = wide_attrs.clone().into_iter().collect();
+        assert_eq!(Stats::from_nest(&wide), Stats::from_stats64(&wide_attrs));
+        assert_eq!(Stats::from_nest(&wide).conns, 1 << 40);
+        let narrow_attrs = [StatsAttribute::Conns(5), StatsAttribute::InBytes(9)];
+        let narrow: StatsNest = narrow_attrs.clone().into_iter().collect();
         assert_eq!(
-            Stats::pick(Some(&wide), Some(&narrow)).unwrap().conns,
-            1 << 40
+            Stats::from_nest(&narrow),
+            Stats::from_stats32(&narrow_attrs)
         );
-        let fallback = Stats::pick(None, Some(&narrow)).unwrap();
-        assert_eq!((fallback.conns, fallback.in_bytes), (5, 9));
-        assert_eq!(
-            fallback,
-            Stats::from_stats32(&[StatsAttribute::Conns(5), StatsAttribute::InBytes(9)])
-        );
-        assert_eq!(Stats::pick(None, None), None);
+        assert_eq!(Stats::from_nest(&StatsNest::default()), Stats::default());
     }
 }

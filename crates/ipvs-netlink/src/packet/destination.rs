@@ -7,7 +7,7 @@ use netlink_packet_core::{
 
 use super::{
     address::InetAddr,
-    nla::{Attr, nested, put},
+    nla::{Attr, NestItem, nested, put, visit_nest},
     stats::StatsNest,
 };
 
@@ -137,6 +137,21 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for DestinationAtt
 }
 
 impl DestinationAttribute {
+    /// Parses every attribute of a destination nest (the value of
+    /// `IPVS_CMD_ATTR_DEST`), handing each to `visit` instead of collecting
+    /// them; the stats nests are not boxed.
+    pub(crate) fn visit_nest(
+        payload: &[u8],
+        visit: impl FnMut(NestItem<Self>) -> Result<(), DecodeError>,
+    ) -> Result<(), DecodeError> {
+        visit_nest(
+            payload,
+            (STATS, STATS64, "destination"),
+            Self::parse_attr,
+            visit,
+        )
+    }
+
     /// Parses one attribute of a destination nest.
     pub(crate) fn parse_attr(attr: Attr<'_>) -> Result<Self, DecodeError> {
         let value = attr.value;

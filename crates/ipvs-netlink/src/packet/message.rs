@@ -9,7 +9,7 @@ use netlink_packet_generic::{GenlFamily, GenlHeader};
 use super::{
     cmd::IpvsCmd,
     destination::DestinationAttribute,
-    nla::{Attr, emit_nest, nest_len, nested, parse_all, put},
+    nla::{Attr, Attrs, emit_nest, nest_len, nested, parse_all, put},
     service::ServiceAttribute,
 };
 
@@ -146,6 +146,53 @@ impl IpvsMessage {
     /// A message with the given command and attributes.
     pub fn new(cmd: IpvsCmd, attributes: Vec<IpvsAttribute>) -> Self {
         Self { cmd, attributes }
+    }
+}
+
+/// Which nest [`IpvsMessage::parse_first_nest`] looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NestKind {
+    /// `IPVS_CMD_ATTR_SERVICE`.
+    Service,
+    /// `IPVS_CMD_ATTR_DEST`.
+    Destination,
+}
+
+impl IpvsMessage {
+    /// Parses the attributes of a message with command `cmd` (the bytes
+    /// after the generic-netlink header) with the checks and errors of
+    /// `parse_with_param`, but without building the message: the value of
+    /// the first `want` nest goes to `nest`, every other attribute is
+    /// parsed and dropped. `Ok(None)` when there is no such nest.
+    pub(crate) fn parse_first_nest<T>(
+        attrs: &[u8],
+        cmd: IpvsCmd,
+        want: NestKind,
+        nest: impl FnOnce(&[u8]) -> Result<T, DecodeError>,
+    ) -> Result<Option<T>, DecodeError> {
+        let (kind, name) = match want {
+            NestKind::Service => (CMD_ATTR_SERVICE, "SERVICE nest"),
+            NestKind::Destination => (CMD_ATTR_DEST, "DEST nest"),
+        };
+        let info = matches!(cmd, IpvsCmd::GetInfo | IpvsCmd::SetInfo);
+        let mut nest = Some(nest);
+        let mut found = None;
+        let mut walk = || {
+            for attr in Attrs::new(attrs) {
+                let attr = attr?;
+                if !info
+                    && attr.kind() == kind
+                    && let Some(nest) = nest.take()
+                {
+                    found = Some(nest(attr.value).context(name)?);
+                    continue;
+                }
+                IpvsAttribute::parse_attr(attr, cmd)?;
+            }
+            Ok::<_, DecodeError>(())
+        };
+        walk().with_context(|| format!("IPVS message {cmd:?}"))?;
+        Ok(found)
     }
 }
 

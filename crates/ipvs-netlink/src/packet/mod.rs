@@ -20,3 +20,5 @@ pub use self::{
     service::ServiceAttribute,
     stats::{Stats64Attribute, StatsAttribute, StatsNest},
 };
+
+pub(crate) use self::message::NestKind;

@@ -1,7 +1,9 @@
 //! Small helpers shared by the attribute enums.
 
+use super::stats::StatsNest;
 use netlink_packet_core::{
-    DecodeError, DefaultNla, Emitable, NLA_F_NESTED, NLA_HEADER_SIZE, NLA_TYPE_MASK, Nla, NlaBuffer,
+    DecodeError, DefaultNla, Emitable, ErrorContext, NLA_F_NESTED, NLA_HEADER_SIZE, NLA_TYPE_MASK,
+    Nla, NlaBuffer,
 };
 
 /// Whether nested attributes are sent with `NLA_F_NESTED` set.
@@ -138,6 +140,41 @@ pub(crate) fn parse_all<'a, A>(
         out.push(parse(attr?)?);
     }
     Ok(out)
+}
+
+/// What a nest visitor is handed: one parsed attribute, or a stats nest
+/// parsed in place (not boxed, not collected).
+pub(crate) enum NestItem<A> {
+    /// Any attribute but the stats nests.
+    Attr(A),
+    /// A `STATS` (`wide == false`) or `STATS64` nest.
+    Stats { wide: bool, nest: StatsNest },
+}
+
+/// Parses every attribute of a service or destination nest, like
+/// [`parse_all`] and with the same errors, but hands each to `visit`
+/// instead of collecting them. `stats` and `stats64` are the nest's stats
+/// attribute types; `name` prefixes their error context.
+pub(crate) fn visit_nest<'a, A>(
+    payload: &'a [u8],
+    (stats, stats64, name): (u16, u16, &str),
+    mut parse: impl FnMut(Attr<'a>) -> Result<A, DecodeError>,
+    mut visit: impl FnMut(NestItem<A>) -> Result<(), DecodeError>,
+) -> Result<(), DecodeError> {
+    for attr in Attrs::new(payload) {
+        let attr = attr?;
+        let kind = attr.kind();
+        let item = if kind == stats || kind == stats64 {
+            let wide = kind == stats64;
+            let nest = StatsNest::parse(attr.value, wide)
+                .with_context(|| format!("{name} {}", if wide { "STATS64" } else { "STATS" }))?;
+            NestItem::Stats { wide, nest }
+        } else {
+            NestItem::Attr(parse(attr)?)
+        };
+        visit(item)?;
+    }
+    Ok(())
 }
 
 /// Encoded length of a list of attributes (the value of a nest).

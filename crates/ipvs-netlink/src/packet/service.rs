@@ -7,7 +7,7 @@ use netlink_packet_core::{
 
 use super::{
     address::InetAddr,
-    nla::{Attr, nested, put, put_string},
+    nla::{Attr, NestItem, nested, put, put_string, visit_nest},
     stats::StatsNest,
 };
 
@@ -124,6 +124,21 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for ServiceAttribu
 }
 
 impl ServiceAttribute {
+    /// Parses every attribute of a service nest (the value of
+    /// `IPVS_CMD_ATTR_SERVICE`), handing each to `visit` instead of collecting
+    /// them; the stats nests are not boxed.
+    pub(crate) fn visit_nest(
+        payload: &[u8],
+        visit: impl FnMut(NestItem<Self>) -> Result<(), DecodeError>,
+    ) -> Result<(), DecodeError> {
+        visit_nest(
+            payload,
+            (STATS, STATS64, "service"),
+            Self::parse_attr,
+            visit,
+        )
+    }
+
     /// Parses one attribute of a service nest.
     pub(crate) fn parse_attr(attr: Attr<'_>) -> Result<Self, DecodeError> {
         let value = attr.value;

@@ -121,10 +121,15 @@ impl StatsNest {
         }
     }
 
-    /// Parses the value of a `STATS` (`wide == false`) or `STATS64` nest
-    /// (boxed, so that the attribute enums stay small).
+    /// Parses the value of a `STATS` (`wide == false`) or `STATS64` nest,
+    /// boxed (as the attribute enums hold it, so that they stay small).
     pub(crate) fn parse_boxed(payload: &[u8], wide: bool) -> Result<Box<Self>, DecodeError> {
-        let mut nest = Box::<StatsNest>::default();
+        Self::parse(payload, wide).map(Box::new)
+    }
+
+    /// Parses the value of a `STATS` (`wide == false`) or `STATS64` nest.
+    pub(crate) fn parse(payload: &[u8], wide: bool) -> Result<Self, DecodeError> {
+        let mut nest = StatsNest::default();
         for attr in Attrs::new(payload) {
             let attr: Attr<'_> = attr?;
             let (kind, value) = (attr.kind(), attr.value);
