@@ -35,24 +35,27 @@ pod_add() {
     ip -n "$name" route add default via 169.254.1.1 dev eth0
 }
 
-# pod_serve NAME: TCP :80 and UDP :53 servers in pod NAME answering NAME
-# (the TCP one also serves :8080 holding the connection open until the
-# client closes, for graceful-termination tests).
+# pod_serve NAME: TCP :80 and UDP :53 servers in pod NAME answering
+# "NAME CLIENT-IP" (the TCP one also serves :8080, holding the connection
+# open until the client closes, for graceful-termination tests).
 pod_serve() {
     local name=$1
     ip netns exec "$name" python3 - "$name" >/dev/null 2>&1 <<'PY' &
 import socket, sys, threading
-name = sys.argv[1].encode() + b"\n"
+name = sys.argv[1]
+
+def answer(peer):
+    return f"{name} {peer[0]}\n".encode()
 
 def tcp(port, hold):
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("0.0.0.0", port)); s.listen(64)
     while True:
-        c, _ = s.accept()
-        def serve(c=c):
+        c, peer = s.accept()
+        def serve(c=c, peer=peer):
             try:
-                c.sendall(name)
+                c.sendall(answer(peer))
                 if hold:
                     while c.recv(4096):
                         pass
@@ -65,7 +68,7 @@ def udp(port):
     s.bind(("0.0.0.0", port))
     while True:
         _, peer = s.recvfrom(4096)
-        s.sendto(name, peer)
+        s.sendto(answer(peer), peer)
 
 threading.Thread(target=tcp, args=(80, False), daemon=True).start()
 threading.Thread(target=tcp, args=(8080, True), daemon=True).start()

@@ -24,10 +24,13 @@
 //!   [`plan::print`] (`ipvsadm -Ln`, `ipset save`, `iptables-restore`).
 //! * [`reconcile`]: the cache of what was written, the diff, graceful
 //!   real-server removal, warm restart.
+//! * [`daemon`]: the `run` loop (poll the manifests, sync with a bounded
+//!   frequency, periodic resync and graceful checks).
 //! * [`kernel`]: thin writers over IPVS, ipset, rtnetlink, iptables and
 //!   sysctl.
 
 pub mod config;
+pub mod daemon;
 pub mod kernel;
 pub mod model;
 pub mod plan;

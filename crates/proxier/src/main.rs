@@ -3,23 +3,28 @@
 //! `plan` prints what a node's kernel would hold, with no root and no
 //! kernel access. Warnings about the input go to stderr; the exit status is
 //! 0 even with warnings, 1 on unusable flags or unreadable manifests.
+//!
+//! `run` programs the node's kernel from the manifests and keeps it in
+//! sync until SIGTERM ([`ipvs_proxier::daemon`]).
 
 mod cli;
 
-use std::process::ExitCode;
+use std::{io::IsTerminal, process::ExitCode};
 
 use clap::Parser;
 use ipvs_proxier::{
+    daemon::{self, DaemonOptions},
     model::NodeContext,
     plan::{IpFamily, plan, print},
     source::manifests,
 };
 
-use cli::{Cli, Command, PlanArgs};
+use cli::{Cli, Command, PlanArgs, RunArgs};
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -28,6 +33,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Plan(args) => run_plan(&args),
+        Command::Run(args) => run_daemon(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -70,4 +76,24 @@ fn run_plan(args: &PlanArgs) -> Result<(), String> {
     }
     print!("{}", print::render(&kernel_plan));
     Ok(())
+}
+
+fn run_daemon(args: &RunArgs) -> Result<(), String> {
+    let options = DaemonOptions {
+        manifests: args.plan.manifests.clone(),
+        config: args.plan.proxy.config().map_err(|e| e.to_string())?,
+        node_name: node_name(&args.plan),
+        node_ips: args.plan.node_ip.clone(),
+        sync_period: args.ipvs_sync_period,
+        min_sync_period: args.ipvs_min_sync_period,
+        graceful_period: args.graceful_check_period,
+        poll_period: args.manifests_poll_period,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio runtime: {e}"))?;
+    runtime
+        .block_on(daemon::run(options))
+        .map_err(|e| e.to_string())
 }

@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# End-to-end tests of kube-ipvs-proxier in the test VM: network namespaces as
+# pods, the proxier run from manifests, traffic asserted (not just tables).
+# Usage (inside the VM): tests/e2e/run.sh PROXIER_BINARY
+# Prints one line per check and a closing "e2e: N passed, N failed".
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/pods.sh"
+PROXIER=$(realpath "$1")
+[ "${KPVS_IN_VM:-}" = 1 ] || { echo "e2e: run me inside the VM (vm/run.sh)" >&2; exit 2; }
+
+M=/tmp/e2e/manifests
+LOG=/tmp/e2e/proxier.log
+mkdir -p "$M"
+passed=0
+failed=0
+
+check() { # check NAME COMMAND...: one named assertion
+    local name=$1; shift
+    if "$@"; then
+        passed=$((passed + 1)); echo "ok   - $name"
+    else
+        failed=$((failed + 1)); echo "FAIL - $name"
+    fi
+}
+
+# eventually CMD...: true once CMD succeeds within 15 s.
+eventually() {
+    for _ in $(seq 75); do "$@" && return 0; sleep 0.2; done
+    return 1
+}
+
+# --- manifests ---------------------------------------------------------
+# service NAME CLUSTER-IP PORT TARGET-PORT PROTO [NODE-PORT|-] [spec lines...]
+# (a node port makes it type NodePort)
+service() {
+    local name=$1 ip=$2 port=$3 target=$4 proto=$5 node_port=${6:--}
+    shift 5; [ $# -gt 0 ] && shift
+    local type=ClusterIP extra=
+    if [ "$node_port" != - ]; then type=NodePort; extra=", nodePort: $node_port"; fi
+    cat <<EOF
+---
+apiVersion: v1
+kind: Service
+metadata: {name: $name, namespace: e2e}
+spec:
+  type: $type
+  clusterIP: $ip
+  ports:
+  - {name: p, port: $port, targetPort: $target, protocol: $proto$extra}
+EOF
+    for line in "$@"; do echo "  $line"; done
+}
+
+# slice SERVICE PORT PROTO POD[@NODE]...: a ready endpoint per pod.
+slice() {
+    local svc=$1 port=$2 proto=$3; shift 3
+    cat <<EOF
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: $svc-1
+  namespace: e2e
+  labels: {kubernetes.io/service-name: $svc}
+addressType: IPv4
+ports: [{name: p, port: $port, protocol: $proto}]
+endpoints:
+EOF
+    for ep in "$@"; do
+        local pod=${ep%@*} node=node-1
+        [ "$ep" != "$pod" ] && node=${ep#*@}
+        echo "- {addresses: [\"$(pod_ip "$pod")\"], conditions: {ready: true}, nodeName: $node}"
+    done
+}
+
+pod_ip() {
+    case $1 in a) echo 10.244.1.2 ;; b) echo 10.244.2.3 ;; c) echo 10.244.3.4 ;; d) echo 10.244.4.5 ;; esac
+}
+
+# write FILE: stdin to the manifests directory, atomically.
+write() { cat >"$M/.$1.tmp" && mv "$M/.$1.tmp" "$M/$1"; }
+
+demo_manifests() {
+    { service demo 10.96.197.40 8000 80 TCP; slice demo 80 TCP a b c; } | write demo.yaml
+}
+
+# --- proxier -----------------------------------------------------------
+PROXIER_PID=
+start_proxier() {
+    "$PROXIER" run --manifests "$M" --hostname-override node-1 --node-ip "$NODE_IP" \
+        --cluster-cidr 10.244.0.0/16 --ipvs-sync-period 3s --graceful-check-period 1s \
+        --manifests-poll-period 200ms "$@" >>"$LOG" 2>&1 &
+    PROXIER_PID=$!
+}
+stop_proxier() {
+    [ -n "$PROXIER_PID" ] && kill "$PROXIER_PID" 2>/dev/null && wait "$PROXIER_PID" 2>/dev/null
+    PROXIER_PID=
+}
+trap stop_proxier EXIT
+
+# --- helpers for checks ----------------------------------------------------
+names() { # names NETNS IP PORT N: the pods answering N requests, sorted
+    for _ in $(seq "$4"); do tcp_get "$1" "$2" "$3" | cut -d' ' -f1; done | sort | tr '\n' ' '
+}
+has_vs() { ipvsadm -Ln | grep -q "$1"; }
+no_vs() { ! ipvsadm -Ln | grep -q "$1"; }
+rs_weight() { # rs_weight VS RS: the weight of real server RS in service VS
+    ipvsadm -Ln -t "$1" 2>/dev/null | awk -v rs="$2" '$2 == rs {print $4}'
+}
+eq() { [ "$1" = "$2" ] || { echo "     expected [$2], got [$1]"; return 1; }; }
+nonempty() { [ -n "$1" ] || { echo "     got nothing"; return 1; }; }
+
+# --- the node and its pods ----------------------------------------------------
+node_setup
+for p in a:10.244.1.2 b:10.244.2.3 c:10.244.3.4 d:10.244.4.5 client:10.244.9.9; do
+    pod_add "${p%%:*}" "${p#*:}"
+done
+for p in a b c d; do pod_serve "$p"; done
+for p in a b c d; do wait_ready host "$(pod_ip $p)" 80; done
+
+# --- 1. the seeds' demo ------------------------------------------------
+demo_manifests
+start_proxier
+check "demo: virtual server programmed" eventually has_vs "10.96.197.40:8000"
+plan_ipvs() { "$PROXIER" plan --manifests "$M" --hostname-override node-1 --node-ip "$NODE_IP" \
+    --cluster-cidr 10.244.0.0/16 2>/dev/null | sed -n '/^# ipvsadm -Ln/,/^$/p' | sed '1d;$d'; }
+# Before any traffic, so the connection counters are 0 as in the plan.
+check "demo: live ipvsadm -Ln equals the plan output" eq "$(ipvsadm -Ln)" "$(plan_ipvs)"
+check "demo: 6 requests from a client pod hit a, b, c twice each" \
+    eq "$(names client 10.96.197.40 8000 6)" "a a b b c c "
+check "demo: the host reaches the ClusterIP" nonempty "$(tcp_get host 10.96.197.40 8000)"
+
+# --- 2. more Services ------------------------------------------------
+{
+    service web 10.96.0.20 80 80 TCP 30080
+    slice web 80 TCP a b
+    service dns 10.96.0.10 53 53 UDP
+    slice dns 53 UDP b
+    service sticky 10.96.0.30 80 80 TCP - "sessionAffinity: ClientIP"
+    slice sticky 80 TCP a b c
+    service local 10.96.0.50 80 80 TCP 30050 "externalTrafficPolicy: Local"
+    slice local 80 TCP a c@node-2
+} | write more.yaml
+{ service hold 10.96.0.40 9000 8080 TCP; slice hold 8080 TCP a b; } | write hold.yaml
+check "more: NodePort virtual server on the node IP" eventually has_vs "$NODE_IP:30080"
+check "NodePort: reached from the external machine" \
+    nonempty "$(tcp_get external "$NODE_IP" 30080)"
+check "UDP ClusterIP: answered by b" eq "$(udp_get client 10.96.0.10 53 | cut -d' ' -f1)" b
+sticky=$(names client 10.96.0.30 80 5)
+check "sessionAffinity ClientIP: one client stays on one pod" \
+    eq "$(echo "$sticky" | tr ' ' '\n' | sort -u | grep -c .)" 1
+local_answer=$(tcp_get external "$NODE_IP" 30050)
+check "externalTrafficPolicy Local: only the local endpoint serves the NodePort" \
+    eq "$(echo "$local_answer" | cut -d' ' -f1)" a
+check "externalTrafficPolicy Local: the client source IP is preserved" \
+    eq "$(echo "$local_answer" | cut -d' ' -f2)" "$EXTERNAL_IP"
+check "hairpin: pod a reaches itself through its ClusterIP" \
+    eq "$(names a 10.96.197.40 8000 3)" "a b c "
+
+# --- 3. scale up, scale down with an open connection ---------------------
+{ service demo 10.96.197.40 8000 80 TCP; slice demo 80 TCP a b c d; } | write demo.yaml
+check "scale-up: the new endpoint is added" eventually has_vs "10.244.4.5:80"
+check "scale-up: it gets traffic" eq "$(names client 10.96.197.40 8000 8)" "a a b b c c d d "
+
+# A long-lived connection to pod a through the "hold" service.
+holder_fifo=/tmp/e2e/hold
+mkfifo "$holder_fifo"
+ip netns exec client python3 - "$holder_fifo" <<'PY' &
+import socket, struct, sys
+s = socket.create_connection(("10.96.0.40", 9000), timeout=5)
+print("holder:", s.recv(64).decode().strip(), flush=True)
+open(sys.argv[1]).read()          # wait until told to close
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()                          # RST: the IPVS entry goes away fast
+PY
+holder=$!
+busy() { ipvsadm -Ln -t 10.96.0.40:9000 | awk '$3 == "Masq" && $5 > 0 {print $2}'; }
+opened() { [ -n "$(busy)" ]; }
+eventually opened
+held=$(busy)
+check "scale-down: a connection is open" nonempty "$held"
+others=$(for p in a b; do echo "$(pod_ip $p):8080"; done | grep -v "^$held$")
+{
+    service hold 10.96.0.40 9000 8080 TCP
+    slice hold 8080 TCP "$( [ "$held" = 10.244.1.2:8080 ] && echo b || echo a)"
+} | write hold.yaml
+weight_zero() { [ "$(rs_weight 10.96.0.40:9000 "$held")" = 0 ]; }
+check "scale-down: the busy real server drains at weight 0" eventually weight_zero
+check "scale-down: the other real server keeps weight 1" \
+    eq "$(rs_weight 10.96.0.40:9000 "$others")" 1
+echo close >"$holder_fifo"
+wait "$holder" 2>/dev/null
+gone() { [ -z "$(rs_weight 10.96.0.40:9000 "$held")" ]; }
+check "scale-down: removed once the connection is closed" eventually gone
+
+# --- 4. Service deletion -------------------------------------------------
+rm "$M/more.yaml"
+check "deletion: the NodePort virtual server is removed" eventually no_vs "$NODE_IP:30080"
+check "deletion: the UDP virtual server is removed" no_vs "10.96.0.10:53"
+check "deletion: the VIP is unbound" eq "$(ip -o addr show kube-ipvs0 | grep -c '10.96.0.10/32')" 0
+check "deletion: the ipset entry is gone" \
+    eq "$(ipset list KUBE-CLUSTER-IP | grep -c '10.96.0.10,udp:53')" 0
+
+# --- 5. warm restart: nothing sent ---------------------------------------------
+stop_proxier
+: >"$LOG"
+start_proxier
+restarted() { grep -q "sync done" "$LOG"; }
+eventually restarted
+first_sync=$(grep -m1 "sync done" "$LOG")
+echo "     $first_sync"
+check "warm restart: the first sync sends 0 netlink messages" \
+    grep -q "mutating_messages=0 " <<<"$first_sync"
+check "warm restart: traffic still flows" nonempty "$(tcp_get client 10.96.197.40 8000)"
+
+# --- 6. route binding mode ---------------------------------------------------
+stop_proxier
+start_proxier --vip-bind-mode route
+routes() { ip route show table local dev kube-ipvs0 | grep -q "10.96.197.40"; }
+check "route mode: the VIP is a local route" eventually routes
+no_addr() { ! ip -o addr show kube-ipvs0 | grep -q "10.96.197.40"; }
+check "route mode: and no longer an address" eventually no_addr
+check "route mode: 6 requests from a client pod hit every pod" \
+    eq "$(names client 10.96.197.40 8000 8)" "a a b b c c d d "
+check "route mode: the host reaches the ClusterIP" nonempty "$(tcp_get host 10.96.197.40 8000)"
+check "route mode: hairpin" eq "$(names a 10.96.197.40 8000 4)" "a b c d "
+stop_proxier
+
+if [ "$failed" -gt 0 ]; then
+    echo "--- proxier log"
+    tail -n 40 "$LOG"
+    echo "--- ipvsadm -Ln"
+    ipvsadm -Ln
+fi
+echo "e2e: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
