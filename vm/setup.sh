@@ -14,7 +14,7 @@ mkdir -p "$CACHE"
 log() { printf 'vm/setup: %s\n' "$*" >&2; }
 
 # Tools the host side and the guest (which sees the host's root) need.
-PACKAGES=(qemu-system-x86 busybox-static kmod ipvsadm ipset iptables iproute2 strace procps cpio)
+PACKAGES=(qemu-system-x86 busybox-static kmod ipvsadm ipset iptables iproute2 strace procps cpio curl python3)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -36,8 +36,9 @@ pod_add() {
 }
 
 # pod_serve NAME: TCP :80 and UDP :53 servers in pod NAME answering
-# "NAME CLIENT-IP" (the TCP one also serves :8080, holding the connection
-# open until the client closes, for graceful-termination tests).
+# "NAME CLIENT-IP" (over HTTP/1.0 when the client sends a GET; the TCP one
+# also serves :8080, holding the connection open until the client closes,
+# for graceful-termination tests).
 pod_serve() {
     local name=$1
     ip netns exec "$name" python3 - "$name" >/dev/null 2>&1 <<'PY' &
@@ -55,7 +56,18 @@ def tcp(port, hold):
         c, peer = s.accept()
         def serve(c=c, peer=peer):
             try:
-                c.sendall(answer(peer))
+                # An HTTP client (curl) sends a request first: answer it in
+                # HTTP; a plain client sends nothing and gets the bare line.
+                c.settimeout(0.3)
+                try:
+                    request = c.recv(4096)
+                except OSError:
+                    request = b""
+                c.settimeout(None)
+                body = answer(peer)
+                if request.startswith(b"GET"):
+                    body = b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+                c.sendall(body)
                 if hold:
                     while c.recv(4096):
                         pass
