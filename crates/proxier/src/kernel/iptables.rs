@@ -2,10 +2,10 @@
 //! (`ip6tables-restore` for IPv6), only when the text changed since the
 //! last successful write.
 //!
-//! # Jump rules
+//! # JumpRule rules
 //!
 //! kube-proxy's chains are reached from the base chains by the jumps in
-//! [`JUMPS`] (`-I PREROUTING -m comment --comment "kubernetes service
+//! [`JUMP_RULES`](crate::plan::iptables::JUMP_RULES) (`-I PREROUTING -m comment --comment "kubernetes service
 //! portals" -j KUBE-SERVICES`, ...). Before each write the writer runs
 //! `iptables-save` once and adds the missing jumps to the restore input as
 //! `-I` lines, just before the table's `COMMIT`: the chains and the jumps
@@ -21,99 +21,14 @@ use tokio::{io::AsyncWriteExt, process::Command};
 
 use crate::plan::{IpFamily, IptablesPlan};
 
-/// One jump from a base chain into a kube-proxy chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Jump {
-    /// `nat` or `filter`.
-    pub table: &'static str,
-    /// The base chain.
-    pub chain: &'static str,
-    /// The kube-proxy chain.
-    pub target: &'static str,
-    /// kube-proxy's comment.
-    pub comment: &'static str,
-}
+use crate::plan::iptables::{JUMP_RULES, JumpRule};
 
-/// kube-proxy's jumps (proxier.go `iptablesJumpChain`), in its order.
-pub const JUMPS: &[Jump] = &[
-    jump(
-        "nat",
-        "OUTPUT",
-        "KUBE-SERVICES",
-        "kubernetes service portals",
-    ),
-    jump(
-        "nat",
-        "PREROUTING",
-        "KUBE-SERVICES",
-        "kubernetes service portals",
-    ),
-    jump(
-        "nat",
-        "POSTROUTING",
-        "KUBE-POSTROUTING",
-        "kubernetes postrouting rules",
-    ),
-    jump(
-        "filter",
-        "FORWARD",
-        "KUBE-FORWARD",
-        "kubernetes forwarding rules",
-    ),
-    jump(
-        "filter",
-        "INPUT",
-        "KUBE-NODE-PORT",
-        "kubernetes health check rules",
-    ),
-    jump(
-        "filter",
-        "INPUT",
-        "KUBE-PROXY-FIREWALL",
-        "kube-proxy firewall rules",
-    ),
-    jump(
-        "filter",
-        "FORWARD",
-        "KUBE-PROXY-FIREWALL",
-        "kube-proxy firewall rules",
-    ),
-    jump(
-        "filter",
-        "INPUT",
-        "KUBE-IPVS-FILTER",
-        "kubernetes ipvs access filter",
-    ),
-    jump(
-        "filter",
-        "OUTPUT",
-        "KUBE-IPVS-OUT-FILTER",
-        "kubernetes ipvs access filter",
-    ),
-];
-
-const fn jump(
-    table: &'static str,
-    chain: &'static str,
-    target: &'static str,
-    comment: &'static str,
-) -> Jump {
-    Jump {
-        table,
-        chain,
-        target,
-        comment,
-    }
-}
-
-impl Jump {
-    /// The restore line that inserts it.
-    pub fn insert_line(&self) -> String {
-        format!(
-            "-I {} -m comment --comment \"{}\" -j {}",
-            self.chain, self.comment, self.target
-        )
-    }
+/// The restore line that inserts a jump.
+pub fn insert_line(jump: &JumpRule) -> String {
+    format!(
+        "-I {} -m comment --comment \"{}\" -j {}",
+        jump.from, jump.comment, jump.to
+    )
 }
 
 /// Errors of the iptables writer.
@@ -320,18 +235,18 @@ fn saved_table<'a>(saved: &'a str, table: &str) -> Vec<&'a str> {
 }
 
 /// Whether the saved table already jumps from `chain` to `target`.
-fn has_jump(table: &[&str], jump: &Jump) -> bool {
-    let prefix = format!("-A {} ", jump.chain);
+fn has_jump(table: &[&str], jump: &JumpRule) -> bool {
+    let prefix = format!("-A {} ", jump.from);
     table.iter().any(|line| {
         let words: Vec<&str> = line.split_whitespace().collect();
-        line.starts_with(&prefix) && words.windows(2).any(|w| w == ["-j", jump.target])
+        line.starts_with(&prefix) && words.windows(2).any(|w| w == ["-j", jump.to])
     })
 }
 
 /// The jumps of `table` missing from the saved rules.
-pub fn missing_jumps(saved: &str, table: &str) -> Vec<Jump> {
+pub fn missing_jumps(saved: &str, table: &str) -> Vec<JumpRule> {
     let lines = saved_table(saved, table);
-    JUMPS
+    JUMP_RULES
         .iter()
         .filter(|j| j.table == table && !has_jump(&lines, j))
         .copied()
@@ -370,7 +285,7 @@ pub fn restore_input(plan: &IptablesPlan, saved: &str) -> String {
         }
         let jumps: Vec<String> = missing_jumps(saved, table)
             .iter()
-            .map(Jump::insert_line)
+            .map(insert_line)
             .collect();
         let body = text.trim_end();
         match body.strip_suffix("COMMIT") {
@@ -415,7 +330,7 @@ mod tests {
     #[test]
     fn finds_missing_jumps() {
         let missing = missing_jumps(SAVED, "nat");
-        let chains: Vec<_> = missing.iter().map(|j| j.chain).collect();
+        let chains: Vec<_> = missing.iter().map(|j| j.from).collect();
         assert_eq!(chains, ["OUTPUT", "POSTROUTING"]);
         assert_eq!(missing_jumps(SAVED, "filter").len(), 6);
     }
