@@ -2,7 +2,7 @@
 
 use std::{
     fmt,
-    net::{IpAddr, Ipv4Addr, Ipv6Addr},
+    net::IpAddr,
     str::FromStr,
 };
 
@@ -31,18 +31,12 @@ impl Cidr {
     /// The network of `addr`/`prefix` (host bits cleared); `None` if the
     /// prefix is longer than the address.
     pub fn new(addr: IpAddr, prefix: u8) -> Option<Self> {
-        let addr = match addr {
-            IpAddr::V4(v4) if prefix <= 32 => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
-                IpAddr::V4(Ipv4Addr::from(u32::from(v4) & mask))
-            }
-            IpAddr::V6(v6) if prefix <= 128 => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
-                IpAddr::V6(Ipv6Addr::from(u128::from(v6) & mask))
-            }
-            _ => return None,
-        };
-        Some(Cidr { addr, prefix })
+        // The same masking as an ipset `net` member.
+        let net = ipset_netlink::Net::new(addr, prefix).ok()?;
+        Some(Cidr {
+            addr: net.addr(),
+            prefix,
+        })
     }
 
     /// The single-address network of `addr` (/32 or /128).
