@@ -11,7 +11,9 @@
 //!   ([`packet::IpvsAttribute`], [`packet::ServiceAttribute`],
 //!   [`packet::DestinationAttribute`], [`packet::StatsAttribute`],
 //!   [`packet::Stats64Attribute`]), each keeping unknown attributes as
-//!   `Other(DefaultNla)`, and [`packet::IpvsMessage`], which implements
+//!   `Other(DefaultNla)`; the `STATS`/`STATS64` nests are parsed into a
+//!   fixed [`packet::StatsNest`] (counter slots plus the other attributes)
+//!   rather than a list; and [`packet::IpvsMessage`], which implements
 //!   `GenlFamily` ("IPVS", version 1), `Emitable` and
 //!   `ParseableParametrized<[u8], GenlHeader>` so it travels inside
 //!   `NetlinkMessage<GenlMessage<IpvsMessage>>`.
@@ -26,7 +28,10 @@
 //!   and what each kernel errno means for it ([`IpvsError`]).
 //! * [`IpvsHandle`] owns one `NETLINK_GENERIC` socket (netlink-sys on
 //!   tokio): it resolves the family once, sends requests, reads multi-part
-//!   dumps until `NLMSG_DONE`, and runs pipelined batches
+//!   dumps until `NLMSG_DONE` (decoding each dump entry straight to
+//!   [`VirtualService`] / [`RealServer`], with the same checks as the
+//!   [`packet`] types but without building an `IpvsMessage`), and runs
+//!   pipelined batches
 //!   ([`IpvsHandle::execute`], windowed by [`BatchLimits`]). Framing (many
 //!   requests in one buffer, datagrams split into replies, extended acks)
 //!   lives in a private `wire` module with no I/O.

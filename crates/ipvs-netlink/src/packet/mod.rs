@@ -1,7 +1,9 @@
 //! The wire format: pure types, no I/O.
 //!
 //! One enum per attribute space, each keeping unknown attributes as
-//! `Other(DefaultNla)`; [`IpvsMessage`] ties them to a command and plugs into
+//! `Other(DefaultNla)`; the `STATS`/`STATS64` nests are a [`StatsNest`]
+//! (boxed in the service and destination enums, which stay small);
+//! [`IpvsMessage`] ties them to a command and plugs into
 //! `NetlinkMessage<GenlMessage<IpvsMessage>>`.
 
 mod address;
