@@ -10,6 +10,9 @@ use crate::{
     source::manifests,
 };
 
+mod kube_proxy_endpoints;
+mod kube_proxy_services;
+
 fn node(ips: &[&str]) -> NodeContext {
     let mut node = NodeContext::new("test-hostname");
     node.node_ips = ips.iter().map(|ip| ip.parse().unwrap()).collect();
@@ -32,6 +35,64 @@ fn vs(plan: &KernelPlan) -> Vec<String> {
         .map(|s| {
             let rs: Vec<String> = s.real_servers.iter().map(|r| r.addr.to_string()).collect();
             format!("{:?} -> {}", s.service.key, rs.join(","))
+        })
+        .collect()
+}
+
+/// The real servers of the virtual server `key` (`ADDR:PORT/PROTO`, e.g.
+/// `172.20.1.1:80/tcp`) as `(ADDR:PORT, weight)`, like kube-proxy's
+/// `ipvs.GetRealServers`.
+fn dests(plan: &KernelPlan, key: &str) -> Vec<(String, u32)> {
+    let found = plan.services.values().find(|s| {
+        let ServiceKey::Inet { protocol, addr } = s.service.key else {
+            return false;
+        };
+        format!("{addr}/{}", format!("{protocol:?}").to_lowercase()) == key
+    });
+    found
+        .unwrap_or_else(|| panic!("no virtual server {key}: {:?}", vs(plan)))
+        .real_servers
+        .iter()
+        .map(|r| (r.addr.to_string(), r.weight))
+        .collect()
+}
+
+/// Like [`run`], but returns the planner's warnings instead of failing on
+/// them.
+fn run_with_warnings(
+    yaml: &str,
+    node: &NodeContext,
+    config: &ProxyConfig,
+) -> (KernelPlan, Vec<crate::model::Warning>) {
+    let (snapshot, warnings) = manifests::parse(yaml, "t.yaml");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    plan(&snapshot, node, config)
+}
+
+/// The `-A CHAIN` rules of an iptables-restore text as kube-proxy's
+/// `ExpectedIptablesChain` sees them: `JUMP [MATCH-SET] [-s SOURCE]`.
+fn chain(table: &str, chain: &str) -> Vec<String> {
+    let prefix = format!("-A {chain} ");
+    table
+        .lines()
+        .filter_map(|line| line.strip_prefix(&prefix))
+        .map(|rule| {
+            let words: Vec<&str> = rule.split_whitespace().collect();
+            let after = |flag: &str| {
+                words
+                    .iter()
+                    .position(|w| *w == flag)
+                    .and_then(|i| words.get(i + 1))
+                    .copied()
+            };
+            let mut out = after("-j").unwrap_or_default().to_owned();
+            if let Some(set) = after("--match-set") {
+                out = format!("{out} {set}");
+            }
+            if let Some(source) = after("-s") {
+                out = format!("{out} -s {source}");
+            }
+            out
         })
         .collect()
 }
