@@ -1,10 +1,6 @@
 //! [`Cidr`]: an IPv4 or IPv6 network in `ADDR/LEN` notation.
 
-use std::{
-    fmt,
-    net::IpAddr,
-    str::FromStr,
-};
+use std::{fmt, net::IpAddr, str::FromStr};
 
 use crate::plan::IpFamily;
 
