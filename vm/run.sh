@@ -63,7 +63,7 @@ timeout "${KPVS_VM_TIMEOUT:-3000}" qemu-system-x86_64 \
     -accel "$accel" -cpu max -smp "$SMP" -m "$MEM" \
     -nodefaults -display none -no-reboot -serial stdio \
     -kernel "$KROOT/boot/vmlinuz-$kver" -initrd "$CACHE/initramfs.cpio.gz" \
-    -append "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init kpvs.run=$RUN" \
+    -append "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init kpvs.run=$RUN kpvs.cwd=$PWD" \
     -virtfs "local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap" \
     -virtfs "local,path=$RUN,mount_tag=run,security_model=none" \
     </dev/null 2>&1 | tee "$log" | grep --line-buffered -v '^KPVS-VM-EXIT='
