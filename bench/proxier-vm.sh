@@ -19,6 +19,8 @@
 #       and iptables.restore (bench/proxier.sh makes it on the host).
 #   proxier-vm.sh bind MODE COUNT BIND_BENCH
 #       LinkWriter::bind of COUNT VIPs (crates/proxier/examples/bind-bench.rs).
+#   proxier-vm.sh bind-ip MODE COUNT
+#       the same COUNT VIPs bound by `ip -batch` (the iproute2 reference).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 GEN="python3 $HERE/proxier-gen.py"
@@ -178,8 +180,23 @@ case ${1:-} in
         timed wall "$BIN" "$MODE" "$COUNT"
         result bound "$(bound_count "$MODE")"
         ;;
+    bind-ip)
+        MODE=$2 COUNT=$3
+        VARIANT=bind-ip-$MODE
+        mkdir -p /tmp/bench
+        awk -v n="$COUNT" -v mode="$MODE" 'BEGIN {
+            print "link add kube-ipvs0 type dummy"
+            for (i = 0; i < n; i++) {
+                k = i + 10; vip = sprintf("10.96.%d.%d", int(k / 256), k % 256)
+                if (mode == "address") print "address add " vip "/32 dev kube-ipvs0"
+                else print "route add local " vip "/32 dev kube-ipvs0 table local proto static scope host"
+            }
+        }' >/tmp/bench/bind.batch
+        timed wall ip -batch /tmp/bench/bind.batch
+        result bound "$(bound_count "$MODE")"
+        ;;
     *)
-        echo "usage: proxier-vm.sh proxier MODE N R PROXIER [STEPS] | trio N R INPUTS | bind MODE COUNT BIN" >&2
+        echo "usage: proxier-vm.sh proxier MODE N R PROXIER [STEPS] | trio N R INPUTS | bind MODE COUNT BIN | bind-ip MODE COUNT" >&2
         exit 2
         ;;
 esac

@@ -9,7 +9,8 @@
 #       addresses) of the same state, what kube-proxy's state amounts to;
 #       `iptables-restore` of the plan's rules timed apart.
 #   bind-address / bind-route: LinkWriter::bind of KPVS_BENCH_BIND VIPs
-#       (crates/proxier/examples/bind-bench.rs).
+#       (crates/proxier/examples/bind-bench.rs); bind-ip-route: the same
+#       local routes by `ip -batch` (KPVS_BENCH_BIND_IP=0 skips it).
 # Manifests: N ClusterIP TCP Services x R ready endpoints on another node
 # (bench/proxier-gen.py), written to /tmp inside the VM.
 #
@@ -90,6 +91,9 @@ if [ "${KPVS_BENCH_SUMMARY_ONLY:-0}" != 1 ]; then
         echo "SIZE bind $BIND" >>"$LOG"
         vm bind address "$BIND" "$BIND_BENCH"
         vm bind route "$BIND" "$BIND_BENCH"
+        if [ "${KPVS_BENCH_BIND_IP:-1}" = 1 ]; then
+            vm bind-ip route "$BIND"
+        fi
     fi
     echo "LOAD after $(uptime)" | tee -a "$LOG"
 fi
