@@ -71,30 +71,37 @@ fn assert_after_slice_delete(external_policy: &str) {
     assert!(set(&plan, "KUBE-LOOP-BACK").is_empty());
 }
 
-#[test]
-fn endpoint_slice_ready_and_terminating_cluster() {
-    // Test_EndpointSliceReadyAndTerminatingCluster: with ready endpoints and
-    // externalTrafficPolicy Cluster, only the ready ones are used.
-    let endpoints = [
+/// The endpoints of both `Test_EndpointSliceReadyAndTerminating*` tests:
+/// two ready local, one serving-terminating local, one not-serving local,
+/// one ready remote.
+fn ready_and_terminating_endpoints() -> String {
+    [
         ep("10.0.1.1", "test-hostname", true, true, false),
         ep("10.0.1.2", "test-hostname", true, true, false),
         ep("10.0.1.3", "test-hostname", false, true, true),
         ep("10.0.1.4", "test-hostname", false, false, true),
         ep("10.0.1.5", "another-node", true, true, false),
     ]
-    .concat();
+    .concat()
+}
+
+/// KUBE-LOOP-BACK for those endpoints: every local one, whatever its
+/// conditions.
+const FOUR_LOCAL_LOOP_BACK: [&str; 4] = [
+    "10.0.1.1,tcp:80,10.0.1.1",
+    "10.0.1.2,tcp:80,10.0.1.2",
+    "10.0.1.3,tcp:80,10.0.1.3",
+    "10.0.1.4,tcp:80,10.0.1.4",
+];
+
+#[test]
+fn endpoint_slice_ready_and_terminating_cluster() {
+    // Test_EndpointSliceReadyAndTerminatingCluster: with ready endpoints and
+    // externalTrafficPolicy Cluster, only the ready ones are used.
+    let endpoints = ready_and_terminating_endpoints();
     let yaml = terminating_service("Cluster", &slice(&endpoints));
     let plan = run(&yaml, &node(&[]), &ProxyConfig::default());
-    // Every local endpoint, whatever its conditions, is in KUBE-LOOP-BACK.
-    assert_eq!(
-        set(&plan, "KUBE-LOOP-BACK"),
-        [
-            "10.0.1.1,tcp:80,10.0.1.1",
-            "10.0.1.2,tcp:80,10.0.1.2",
-            "10.0.1.3,tcp:80,10.0.1.3",
-            "10.0.1.4,tcp:80,10.0.1.4",
-        ]
-    );
+    assert_eq!(set(&plan, "KUBE-LOOP-BACK"), FOUR_LOCAL_LOOP_BACK);
     assert_eq!(plan.services.len(), 2);
     let ready = [
         ("10.0.1.1:80".to_owned(), 1),
@@ -111,25 +118,10 @@ fn endpoint_slice_ready_and_terminating_local() {
     // Test_EndpointSliceReadyAndTerminatingLocal: externalTrafficPolicy
     // Local with local ready endpoints: the external VS gets the local
     // ready ones, the ClusterIP VS the cluster-wide ready ones.
-    let endpoints = [
-        ep("10.0.1.1", "test-hostname", true, true, false),
-        ep("10.0.1.2", "test-hostname", true, true, false),
-        ep("10.0.1.3", "test-hostname", false, true, true),
-        ep("10.0.1.4", "test-hostname", false, false, true),
-        ep("10.0.1.5", "another-node", true, true, false),
-    ]
-    .concat();
+    let endpoints = ready_and_terminating_endpoints();
     let yaml = terminating_service("Local", &slice(&endpoints));
     let plan = run(&yaml, &node(&[]), &ProxyConfig::default());
-    assert_eq!(
-        set(&plan, "KUBE-LOOP-BACK"),
-        [
-            "10.0.1.1,tcp:80,10.0.1.1",
-            "10.0.1.2,tcp:80,10.0.1.2",
-            "10.0.1.3,tcp:80,10.0.1.3",
-            "10.0.1.4,tcp:80,10.0.1.4",
-        ]
-    );
+    assert_eq!(set(&plan, "KUBE-LOOP-BACK"), FOUR_LOCAL_LOOP_BACK);
     assert_eq!(plan.services.len(), 2);
     assert_eq!(
         dests(&plan, CLUSTER_VS),
