@@ -331,60 +331,68 @@ impl LinkWriter {
     /// Binds VIPs in `mode`; one result per VIP, in order. Already bound
     /// counts as success.
     pub async fn bind(&mut self, mode: BindMode, vips: &[IpAddr]) -> Vec<Result<(), LinkError>> {
-        self.messages += vips.len() as u64;
-        let handle = &self.handle;
-        let index = self.index;
-        stream::iter(vips.iter().copied())
-            .map(|vip| async move {
-                let result = match mode {
-                    BindMode::Address => {
-                        handle
-                            .address()
-                            .add(index, vip, host_prefix(vip))
-                            .execute()
-                            .await
-                    }
-                    BindMode::Route => handle.route().add(local_route(index, vip)).execute().await,
-                };
-                match result {
-                    Ok(()) => Ok(()),
-                    Err(err) if errno(&err) == Some(EEXIST) => Ok(()),
-                    Err(err) => Err(failure(format!("bind {vip} ({mode:?} mode)"), err)),
+        self.pipelined(vips, |handle, index, vip| async move {
+            let result = match mode {
+                BindMode::Address => {
+                    handle
+                        .address()
+                        .add(index, vip, host_prefix(vip))
+                        .execute()
+                        .await
                 }
-            })
-            .buffered(PIPELINE)
-            .collect()
-            .await
+                BindMode::Route => handle.route().add(local_route(index, vip)).execute().await,
+            };
+            match result {
+                Err(err) if errno(&err) != Some(EEXIST) => {
+                    Err(failure(format!("bind {vip} ({mode:?} mode)"), err))
+                }
+                _ => Ok(()),
+            }
+        })
+        .await
     }
 
     /// Unbinds VIPs in `mode`; one result per VIP, in order. Not bound
     /// counts as success.
     pub async fn unbind(&mut self, mode: BindMode, vips: &[IpAddr]) -> Vec<Result<(), LinkError>> {
-        self.messages += vips.len() as u64;
-        let handle = &self.handle;
-        let index = self.index;
-        stream::iter(vips.iter().copied())
-            .map(|vip| async move {
-                let result = match mode {
-                    BindMode::Address => {
-                        handle
-                            .address()
-                            .del(host_address(index, vip))
-                            .execute()
-                            .await
-                    }
-                    BindMode::Route => handle.route().del(local_route(index, vip)).execute().await,
-                };
-                match result {
-                    Ok(()) => Ok(()),
-                    Err(err)
-                        if matches!(errno(&err), Some(ENXIO | ENOENT | ESRCH | EADDRNOTAVAIL)) =>
-                    {
-                        Ok(())
-                    }
-                    Err(err) => Err(failure(format!("unbind {vip} ({mode:?} mode)"), err)),
+        self.pipelined(vips, |handle, index, vip| async move {
+            let result = match mode {
+                BindMode::Address => {
+                    handle
+                        .address()
+                        .del(host_address(index, vip))
+                        .execute()
+                        .await
                 }
-            })
+                BindMode::Route => handle.route().del(local_route(index, vip)).execute().await,
+            };
+            match result {
+                Err(err)
+                    if !matches!(errno(&err), Some(ENXIO | ENOENT | ESRCH | EADDRNOTAVAIL)) =>
+                {
+                    Err(failure(format!("unbind {vip} ({mode:?} mode)"), err))
+                }
+                _ => Ok(()),
+            }
+        })
+        .await
+    }
+
+    /// Runs `request` for every VIP with up to `PIPELINE` requests in
+    /// flight; one result per VIP, in order.
+    async fn pipelined<'a, F, Fut>(
+        &'a mut self,
+        vips: &[IpAddr],
+        request: F,
+    ) -> Vec<Result<(), LinkError>>
+    where
+        F: Fn(&'a Handle, u32, IpAddr) -> Fut,
+        Fut: std::future::Future<Output = Result<(), LinkError>>,
+    {
+        self.messages += vips.len() as u64;
+        let (handle, index) = (&self.handle, self.index);
+        stream::iter(vips.iter().copied())
+            .map(|vip| request(handle, index, vip))
             .buffered(PIPELINE)
             .collect()
             .await
