@@ -6,10 +6,12 @@
 //! [`ConfigError`] names the flag it is about.
 
 mod cidr;
+mod settings;
 
 use std::net::IpAddr;
 
 pub use cidr::{Cidr, CidrError};
+pub use settings::Settings;
 
 use crate::plan::IpFamily;
 
