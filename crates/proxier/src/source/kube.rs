@@ -124,7 +124,11 @@ fn service_config(field_selector: bool) -> watcher::Config {
 
 /// Starts the three watchers; every event goes to `events`. The tasks run
 /// until the receiver is dropped.
-pub fn spawn(client: Client, node_name: &str, events: mpsc::Sender<SourceEvent>) -> Vec<JoinHandle<()>> {
+pub fn spawn(
+    client: Client,
+    node_name: &str,
+    events: mpsc::Sender<SourceEvent>,
+) -> Vec<JoinHandle<()>> {
     let [_, slices, node] = watch_configs(node_name);
     vec![
         tokio::spawn(watch_services(Api::all(client.clone()), events.clone())),
@@ -133,7 +137,7 @@ pub fn spawn(client: Client, node_name: &str, events: mpsc::Sender<SourceEvent>)
             slices,
             "EndpointSlices",
             strip_slice,
-            SourceEvent::EndpointSlice,
+            SourceEvent::slice,
             events.clone(),
         )),
         tokio::spawn(watch(
@@ -141,7 +145,7 @@ pub fn spawn(client: Client, node_name: &str, events: mpsc::Sender<SourceEvent>)
             node,
             "Node",
             strip_node,
-            SourceEvent::Node,
+            SourceEvent::node,
             events,
         )),
     ]
@@ -156,7 +160,7 @@ async fn watch_services(api: Api<Service>, events: mpsc::Sender<SourceEvent>) {
     while let Some(item) = stream.next().await {
         match item {
             Ok(event) => {
-                if events.send(SourceEvent::Service(event)).await.is_err() {
+                if events.send(SourceEvent::service(event)).await.is_err() {
                     return;
                 }
             }
@@ -181,13 +185,16 @@ async fn watch_services(api: Api<Service>, events: mpsc::Sender<SourceEvent>) {
         service_config(false),
         "Services",
         strip_service,
-        SourceEvent::Service,
+        SourceEvent::service,
         events,
     )
     .await;
 }
 
-fn watcher<K>(api: Api<K>, config: watcher::Config) -> impl futures::Stream<Item = watcher::Result<Event<K>>>
+fn watcher<K>(
+    api: Api<K>,
+    config: watcher::Config,
+) -> impl futures::Stream<Item = watcher::Result<Event<K>>>
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
 {
@@ -254,7 +261,8 @@ pub fn strip_node(node: &mut Node) {
 /// kube-proxy's "birth cry": a Normal `Starting` event on this Node (with
 /// events.k8s.io/v1), plus a note that this proxier replaces the deprecated
 /// IPVS mode. Failures are logged, never fatal.
-pub async fn birth_cry(client: Client, node_name: &str) {
+pub async fn birth_cry(client: Client, node_name: String) {
+    let node_name = node_name.as_str();
     let reporter = Reporter {
         controller: "kube-proxy".into(),
         instance: Some(node_name.to_owned()),
