@@ -109,6 +109,8 @@ pub async fn run(
             let client = crate::source::kube::client(
                 settings.kubeconfig.as_deref(),
                 settings.master.as_deref(),
+                settings.qps,
+                settings.burst,
             )
             .await?;
             info!(node = %settings.node_name, "started; kernel state adopted; watching the API server");

@@ -17,7 +17,7 @@
 //! [`client`] builds the client the way kube-proxy does: a kubeconfig file,
 //! `--master` overriding its server, or the in-cluster service account.
 
-use std::{fmt::Debug, path::Path};
+use std::{fmt::Debug, path::Path, time::Duration};
 
 use futures::StreamExt;
 use k8s_openapi::api::{core::v1::Node, core::v1::Service, discovery::v1::EndpointSlice};
@@ -69,10 +69,14 @@ pub enum KubeSourceError {
 /// Builds the API client: `kubeconfig` if given (its server replaced by
 /// `master` if given), else `master` alone (no credentials), else the
 /// in-cluster service account (`KUBERNETES_SERVICE_HOST`, token and CA
-/// under `/var/run/secrets/kubernetes.io/serviceaccount`).
+/// under `/var/run/secrets/kubernetes.io/serviceaccount`). Requests are
+/// limited to `qps` per second with bursts of `burst`
+/// (`clientConnection.qps` and `burst`; `qps <= 0` means no limit).
 pub async fn client(
     kubeconfig: Option<&Path>,
     master: Option<&str>,
+    qps: f32,
+    burst: i32,
 ) -> Result<Client, KubeSourceError> {
     let master_uri = match master.filter(|m| !m.is_empty()) {
         Some(url) => Some(
@@ -101,7 +105,17 @@ pub async fn client(
     if let Some(uri) = master_uri {
         config.cluster_url = uri;
     }
-    Client::try_from(config).map_err(KubeSourceError::Client)
+    let builder = kube::client::ClientBuilder::try_from(config).map_err(KubeSourceError::Client)?;
+    let burst = u64::try_from(burst.max(1)).unwrap_or(1);
+    let per = Duration::try_from_secs_f64(burst as f64 / f64::from(qps))
+        .ok()
+        .filter(|per| qps > 0.0 && !per.is_zero());
+    let Some(per) = per else {
+        return Ok(builder.build());
+    };
+    Ok(builder
+        .with_layer(&tower::limit::RateLimitLayer::new(burst, per))
+        .build())
 }
 
 /// The watcher configurations of the three kinds, as kube-proxy sets them.
