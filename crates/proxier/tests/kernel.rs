@@ -724,8 +724,9 @@ async fn cleanup_removes_ours_and_spares_foreign_objects() {
     assert!(sh("ip6tables-save").contains(":KUBE-SERVICES"));
     assert!(link_exists("kube-ipvs0"));
 
+    let started = Instant::now();
     let report = cleanup(&cleanup_options()).await;
-    println!("{report}");
+    println!("cleanup in {:?}: {report}", started.elapsed());
     assert!(report.is_ok(), "{report}");
     assert!(report.skipped.is_empty(), "{report}");
 
@@ -803,8 +804,9 @@ async fn cleanup_removes_ours_and_spares_foreign_objects() {
     assert!(!link_exists("kube-ipvs0"));
 
     // A second run removes nothing and succeeds.
+    let started = Instant::now();
     let again = cleanup(&cleanup_options()).await;
-    println!("second run: {again}");
+    println!("second run in {:?}: {again}", started.elapsed());
     assert!(again.is_ok(), "{again}");
     assert!(again.removed_nothing(), "{again}");
     assert_eq!(ipvs_services().len(), 3);
@@ -845,6 +847,36 @@ async fn cleanup_keeps_a_chain_a_foreign_rule_still_uses() {
     assert!(again.is_ok(), "{again}");
     assert_eq!(again.chains_deleted.len(), 1, "{again}");
     assert!(!sh("iptables-save -t nat").contains(":KUBE-"));
+}
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn cleanup_owns_services_on_route_bound_vips() {
+    use ipvs_proxier::cleanup::{CleanupOptions, cleanup};
+    reset_both_families();
+    let route = ReconcilerOptions {
+        bind_mode: BindMode::Route,
+        ..ReconcilerOptions::default()
+    };
+    let mut rec = start(route).await;
+    ok(&rec.sync(&cluster_plan(1, 1)).await);
+    drop(rec);
+    sh("ipvsadm -A -t 10.96.0.1:8443 -s rr && ipvsadm -A -t 192.0.2.1:80 -s rr");
+    assert!(sh("ip route show table local dev kube-ipvs0").contains("local 10.96.0.1"));
+
+    let report = cleanup(&CleanupOptions::default()).await;
+    assert!(report.is_ok(), "{report}");
+    let mut deleted = report.ipvs_services_deleted.clone();
+    deleted.sort();
+    assert_eq!(
+        deleted,
+        [
+            ServiceKey::tcp(sa("10.96.0.1:80")),
+            ServiceKey::tcp(sa("10.96.0.1:8443"))
+        ]
+    );
+    assert_eq!(ipvs_services(), ["-A -t 192.0.2.1:80 -s rr"]);
+    assert!(!sh("ip route show table local").contains("10.96.0.1"));
 }
 
 /// The IPVS modules the VM loads, dependents first.
