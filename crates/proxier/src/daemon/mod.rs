@@ -52,6 +52,9 @@ pub enum DaemonError {
     /// The kernel writers could not start.
     #[error("cannot start: {0}")]
     Start(#[from] StartError),
+    /// The configured scheduler cannot be used.
+    #[error("cannot use the IPVS scheduler: {0}")]
+    Scheduler(#[source] crate::kernel::IpvsWriterError),
     /// The API client could not be built.
     #[error(transparent)]
     Client(#[from] crate::source::kube::KubeSourceError),
@@ -86,6 +89,13 @@ pub async fn run(
     })
     .await?;
     let config = &settings.proxy;
+    // kube-proxy's CanUseIPVSProxier: an unknown scheduler is fatal at
+    // start, not an error on every sync.
+    reconciler
+        .ipvs_mut()
+        .probe_scheduler(&config.scheduler)
+        .await
+        .map_err(DaemonError::Scheduler)?;
     let timeouts = Timeouts::new(
         config.tcp_timeout,
         config.tcp_fin_timeout,
