@@ -28,6 +28,9 @@
 //!   frequency, periodic resync and graceful checks).
 //! * [`kernel`]: thin writers over IPVS, ipset, rtnetlink, iptables and
 //!   sysctl.
+//! * [`serve`]: the HTTP side: `/healthz` and `/livez`, the per-Service
+//!   health-check node ports, and the metrics server (`/metrics` with the
+//!   `kubeproxy_*` and `process_*` metrics, `/proxyMode`, `/configz`).
 
 pub mod config;
 pub mod daemon;
@@ -35,4 +38,5 @@ pub mod kernel;
 pub mod model;
 pub mod plan;
 pub mod reconcile;
+pub mod serve;
 pub mod source;
