@@ -2,22 +2,11 @@
 //! `healthzHandler` and `livezHandler` in
 //! `pkg/proxy/healthcheck/proxy_health.go`).
 //!
-//! Both answer `json.Marshal(health)` of kube-proxy's struct
-//!
-//! ```go
-//! type ProxyHealth struct {
-//!     LastUpdated  time.Time `json:"lastUpdated"`
-//!     CurrentTime  time.Time `json:"currentTime"`
-//!     NodeEligible *bool     `json:"nodeEligible,omitempty"`
-//!     Healthy      bool      `json:"healthy"`
-//!     Status       map[v1.IPFamily]ProxierHealth `json:"status,omitempty"`
-//! }
-//! type ProxierHealth struct {
-//!     LastUpdated time.Time `json:"lastUpdated"`
-//!     Healthy     bool      `json:"healthy"`
-//! }
-//! ```
-//!
+//! Both answer `json.Marshal(health)` of kube-proxy's `ProxyHealth`
+//! struct, whose JSON fields are, in order: `lastUpdated` (time),
+//! `currentTime` (time), `nodeEligible` (`*bool`, `omitempty`), `healthy`
+//! (bool), `status` (map from `v1.IPFamily` to `ProxierHealth`, itself
+//! `lastUpdated` then `healthy`; `omitempty`; Go writes map keys sorted),
 //! with `Content-Type: application/json` and `X-Content-Type-Options:
 //! nosniff`. `/healthz` is 503 when the proxy is unhealthy or the node is
 //! not eligible, and sets `nodeEligible`; the body's `healthy` stays the

@@ -69,6 +69,16 @@ pub async fn bind(
     what: &str,
     hard_fail: bool,
 ) -> Result<TcpListener, ServeError> {
+    bind_every(addr, what, hard_fail, BIND_RETRY).await
+}
+
+/// [`bind`] retrying every `retry`.
+pub async fn bind_every(
+    addr: SocketAddr,
+    what: &str,
+    hard_fail: bool,
+    retry: Duration,
+) -> Result<TcpListener, ServeError> {
     loop {
         match listen(addr) {
             Ok(listener) => return Ok(listener),
@@ -81,8 +91,8 @@ pub async fn bind(
                 if hard_fail {
                     return Err(err);
                 }
-                warn!("{err}; retrying in {}s", BIND_RETRY.as_secs());
-                tokio::time::sleep(BIND_RETRY).await;
+                warn!("{err}; retrying in {retry:?}");
+                tokio::time::sleep(retry).await;
             }
         }
     }

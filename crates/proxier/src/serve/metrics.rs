@@ -210,7 +210,7 @@ impl Metrics {
 
         let mut registry = Registry::default();
         registry.register_collector(Box::new(collector));
-        registry.register_collector(Box::new(ProcessCollector::default()));
+        registry.register_collector(Box::new(ProcessCollector));
         Metrics {
             inner: Arc::new(Inner {
                 registry,

@@ -201,7 +201,7 @@ impl Collector for ProcessCollector {
                 max,
             )?;
         }
-        if let Some(open) = open_fds().inspect_err(skipped).ok() {
+        if let Ok(open) = open_fds().inspect_err(skipped) {
             gauge(
                 &mut encoder,
                 "process_open_fds",
