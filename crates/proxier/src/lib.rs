@@ -30,6 +30,9 @@
 //!   sysctl.
 //! * [`cleanup`]: `--cleanup`, removing what this proxier (or kube-proxy in
 //!   IPVS mode) left on the node and nothing else.
+//! * [`serve`]: the HTTP side: `/healthz` and `/livez`, the per-Service
+//!   health-check node ports, and the metrics server (`/metrics` with the
+//!   `kubeproxy_*` and `process_*` metrics, `/proxyMode`, `/configz`).
 
 pub mod cleanup;
 pub mod config;
@@ -38,4 +41,5 @@ pub mod kernel;
 pub mod model;
 pub mod plan;
 pub mod reconcile;
+pub mod serve;
 pub mod source;
