@@ -1,25 +1,25 @@
 //! `kube-ipvs-proxier`: kube-proxy `--proxy-mode=ipvs` on raw netlink.
 //!
-//! `plan` prints what a node's kernel would hold, with no root and no
-//! kernel access. Warnings about the input go to stderr; the exit status is
-//! 0 even with warnings, 1 on unusable flags or unreadable manifests.
-//!
-//! `run` programs the node's kernel from the manifests and keeps it in
-//! sync until SIGTERM ([`ipvs_proxier::daemon`]).
+//! The command line is kube-proxy's ([`ipvs_proxier::config::cli`]): with
+//! no subcommand, or `run`, it programs the node's kernel and keeps it in
+//! sync until SIGTERM ([`ipvs_proxier::daemon`]); `plan` prints what a
+//! node's kernel would hold, with no root and no kernel access. Warnings go
+//! to stderr; the exit status is 1 on an unusable configuration or
+//! unreadable manifests.
 
-mod cli;
-
-use std::{io::IsTerminal, process::ExitCode};
+use std::{io::IsTerminal, path::Path, process::ExitCode};
 
 use clap::Parser;
 use ipvs_proxier::{
+    config::{
+        Settings,
+        cli::{Cli, Invocation},
+    },
     daemon::{self, DaemonOptions},
     model::NodeContext,
     plan::{IpFamily, plan, print},
     source::manifests,
 };
-
-use cli::{Cli, Command, PlanArgs, RunArgs};
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -30,11 +30,20 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Plan(args) => run_plan(&args),
-        Command::Run(args) => run_daemon(&args),
-    };
+    let result = Cli::parse()
+        .resolve()
+        .map_err(|e| e.to_string())
+        .and_then(|invocation| match invocation {
+            Invocation::Plan {
+                settings,
+                manifests,
+            } => run_plan(&settings, &manifests),
+            Invocation::Run(settings) => run_daemon(settings),
+            Invocation::Cleanup(_) => {
+                Err("--cleanup is not available in this build yet".to_owned())
+            }
+            Invocation::Exit => Ok(()),
+        });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -44,32 +53,21 @@ fn main() -> ExitCode {
     }
 }
 
-/// The node name: `--hostname-override`, else the host name.
-fn node_name(args: &PlanArgs) -> String {
-    args.proxy
-        .hostname_override
-        .clone()
-        .or_else(|| {
-            std::fs::read_to_string("/proc/sys/kernel/hostname")
-                .ok()
-                .map(|h| h.trim().to_owned())
-        })
-        .unwrap_or_default()
-        .to_lowercase()
-}
-
-fn run_plan(args: &PlanArgs) -> Result<(), String> {
-    let config = args.proxy.config().map_err(|e| e.to_string())?;
-    let (snapshot, mut warnings) = manifests::load(&args.manifests).map_err(|e| e.to_string())?;
-    let mut node = NodeContext::new(node_name(args));
-    node.node_ips = args.node_ip.clone();
+fn run_plan(settings: &Settings, path: &Path) -> Result<(), String> {
+    let (snapshot, mut warnings) = manifests::load(path).map_err(|e| e.to_string())?;
+    let mut node = NodeContext::new(settings.node_name.clone());
+    node.node_ips = settings.node_ips.clone();
     for family in IpFamily::ALL {
-        if let Some(ip) = args.node_ip.iter().find(|ip| IpFamily::of(**ip) == family) {
+        if let Some(ip) = settings
+            .node_ips
+            .iter()
+            .find(|ip| IpFamily::of(**ip) == family)
+        {
             node.primary_ips.push(*ip);
         }
     }
     node.complete_from(&snapshot.nodes);
-    let (kernel_plan, found) = plan(&snapshot, &node, &config);
+    let (kernel_plan, found) = plan(&snapshot, &node, &settings.proxy);
     warnings.extend(found);
     for warning in &warnings {
         tracing::warn!("{warning}");
@@ -78,16 +76,19 @@ fn run_plan(args: &PlanArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn run_daemon(args: &RunArgs) -> Result<(), String> {
+fn run_daemon(settings: Settings) -> Result<(), String> {
+    let manifests = settings.manifests.clone().ok_or_else(|| {
+        "the API-server source is not available in this build yet: give --manifests PATH".to_owned()
+    })?;
     let options = DaemonOptions {
-        manifests: args.plan.manifests.clone(),
-        config: args.plan.proxy.config().map_err(|e| e.to_string())?,
-        node_name: node_name(&args.plan),
-        node_ips: args.plan.node_ip.clone(),
-        sync_period: args.ipvs_sync_period,
-        min_sync_period: args.ipvs_min_sync_period,
-        graceful_period: args.graceful_check_period,
-        poll_period: args.manifests_poll_period,
+        manifests,
+        config: settings.proxy,
+        node_name: settings.node_name,
+        node_ips: settings.node_ips,
+        sync_period: settings.sync_period,
+        min_sync_period: settings.min_sync_period,
+        graceful_period: settings.graceful_period,
+        poll_period: settings.poll_period,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
