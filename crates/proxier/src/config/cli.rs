@@ -495,6 +495,12 @@ pub struct IgnoredFlags {
         allow_hyphen_values = true
     )]
     pub udp_timeout: Option<String>,
+    /// cAdvisor's boot id files (kube-proxy registers Go's global flags).
+    #[arg(long, global = true, value_name = "PATHS", allow_hyphen_values = true)]
+    pub boot_id_file: Option<String>,
+    /// cAdvisor's machine id files.
+    #[arg(long, global = true, value_name = "PATHS", allow_hyphen_values = true)]
+    pub machine_id_file: Option<String>,
     /// Log verbosity (use RUST_LOG).
     #[arg(
         short = 'v',
@@ -589,6 +595,8 @@ impl IgnoredFlags {
             ),
             ("--proxy-port-range", &self.proxy_port_range),
             ("--udp-timeout", &self.udp_timeout),
+            ("--boot-id-file", &self.boot_id_file),
+            ("--machine-id-file", &self.machine_id_file),
             ("--v", &self.verbosity),
             ("--vmodule", &self.vmodule),
             ("--logging-format", &self.logging_format),

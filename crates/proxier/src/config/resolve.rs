@@ -42,7 +42,7 @@ const SECOND: i64 = 1_000_000_000;
 
 /// The flags each validated configuration field is set by, to name the
 /// field (from a file) or the flag (from the command line) in errors.
-const FIELDS: &[(&str, &str)] = &[
+pub(super) const FIELDS: &[(&str, &str)] = &[
     ("--bind-address", "bindAddress"),
     ("--healthz-bind-address", "healthzBindAddress"),
     ("--metrics-bind-address", "metricsBindAddress"),

@@ -287,6 +287,9 @@ fn ignored_flags_are_accepted_with_one_warning_each() {
         "--conntrack-udp-timeout-stream=2m",
         "--proxy-port-range=30000-32767",
         "--udp-timeout=250ms",
+        "--boot-id-file=/proc/sys/kernel/random/boot_id",
+        "--machine-id-file",
+        "/etc/machine-id",
         "-v=4",
         "--vmodule=proxier*=5",
         "--logging-format=text",
@@ -382,6 +385,22 @@ fn pflag_syntax() {
     ])
     .unwrap();
     assert_eq!(settings.proxy.scheduler, "wrr");
+    let (settings, _) = run(&[
+        "run",
+        "--hostname-override=n",
+        "--ipvs-scheduler=lc",
+        "--ipvs-scheduler=sh",
+    ])
+    .unwrap();
+    assert_eq!(settings.proxy.scheduler, "sh");
+    let (settings, _) = run(&[
+        "--ipvs-scheduler=lc",
+        "run",
+        "--hostname-override=n",
+        "--ipvs-scheduler=dh",
+    ])
+    .unwrap();
+    assert_eq!(settings.proxy.scheduler, "dh");
 }
 
 #[test]
@@ -498,6 +517,10 @@ fn flag_tables_name_real_flags() {
         own: Default::default(),
     };
     let replaced = all.kube_proxy.replaced_by_config();
+    // The flags whose errors name a file's field instead.
+    for (flag, _) in crate::config::resolve::FIELDS {
+        assert!(replaced.contains(flag), "{flag}");
+    }
     // Every kube-proxy flag but the six that --config does not replace.
     let kube_proxy_flags =
         crate::config::cli::KubeProxyFlags::augment_args(clap::Command::new("x"))
