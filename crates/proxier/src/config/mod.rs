@@ -1,5 +1,5 @@
 //! kube-proxy's configuration: the command line ([`cli`]), the
-//! `KubeProxyConfiguration` file ([`file`]), their resolution into the
+//! `KubeProxyConfiguration` file ([`mod@file`]), their resolution into the
 //! run's [`Settings`] with kube-proxy's precedence, defaults and validation
 //! ([`resolve`]), Go durations ([`GoDuration`]), and the planner's subset
 //! ([`ProxyConfig`]) with the [`Cidr`] type.
