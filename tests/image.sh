@@ -13,9 +13,10 @@
 #    namespace the image's ipset and iptables-restore load a kube-proxy-style
 #    nat ruleset that iptables-save reads back;
 #  * skopeo (a real OCI reader) inspects and copies the archive;
+#  * a private containerd imports it (`ctr images import`) and runs it;
 #  * kubectl reads examples/kubeadm/ offline (skipped if kubectl is missing).
 #
-# Needs root (chroot, unshare). Installs skopeo if missing.
+# Needs root (chroot, unshare). Installs skopeo and containerd if missing.
 # Usage: tests/image.sh [BINARY]   (default: target/debug/kube-ipvs-proxier)
 # Prints `ok - ...`, `FAIL - ...`, `skip - ...` and
 # `image: N passed, N failed, N skipped`.
@@ -236,6 +237,59 @@ if command -v skopeo >/dev/null; then
         skopeo copy --quiet "oci-archive:$ARCHIVE" "oci:$T/copy:test"
 else
     skip "skopeo is not installed (apt-get install skopeo): archive not read by skopeo"
+fi
+
+# containerd, the runtime kubeadm nodes use: a private daemon (own socket,
+# root and state under $T; no CRI) imports the archive as `ctr images import`
+# does on a node, then runs the image: the ENTRYPOINT alone, and kubeadm's
+# /usr/local/bin/kube-proxy command.
+if ! command -v containerd >/dev/null || ! command -v ctr >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends containerd >/dev/null 2>&1 || true
+fi
+if command -v containerd >/dev/null && command -v ctr >/dev/null; then
+    mkdir -p "$T/containerd"
+    cat >"$T/containerd/config.toml" <<EOF
+version = 2
+root = "$T/containerd/root"
+state = "$T/containerd/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$T/containerd/sock"
+[ttrpc]
+  address = "$T/containerd/sock.ttrpc"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+EOF
+    containerd --config "$T/containerd/config.toml" >"$T/containerd/log" 2>&1 &
+    CONTAINERD=$!
+    ctr=(ctr --address "$T/containerd/sock" -n k8s.io)
+    for _ in $(seq 50); do "${ctr[@]}" version >/dev/null 2>&1 && break; sleep 0.2; done
+    if "${ctr[@]}" version >/dev/null 2>&1; then
+        out=$("${ctr[@]}" images import --snapshotter native "$ARCHIVE" 2>&1)
+        listed=$("${ctr[@]}" images ls -q 2>&1)
+        [ "$listed" = "$REF" ] && ok "ctr images import: $REF" \
+            || fail "ctr images import: $(printf '%s' "$out $listed" | tail -n 3 | tr '\n' ' ')"
+        run=("${ctr[@]}" run --rm --snapshotter native "$REF")
+        out=$(timeout 60 "${run[@]}" entrypoint 2>&1)
+        case "$out" in
+            *"Usage: kube-ipvs-proxier"*) ok "ctr run: the ENTRYPOINT runs the proxier (its usage, no arguments)" ;;
+            *) fail "ctr run (ENTRYPOINT): $(printf '%s' "$out" | tail -n 3 | tr '\n' ' ')" ;;
+        esac
+        out=$(timeout 60 "${run[@]}" kube-proxy /usr/local/bin/kube-proxy --version 2>&1)
+        case "$out" in
+            *" $VERSION") ok "ctr run /usr/local/bin/kube-proxy --version: $out" ;;
+            *) fail "ctr run /usr/local/bin/kube-proxy --version: $(printf '%s' "$out" | tail -n 3 | tr '\n' ' ')" ;;
+        esac
+    else
+        skip "containerd did not start: $(tail -n 2 "$T/containerd/log" | tr '\n' ' ')"
+    fi
+    kill "$CONTAINERD" 2>/dev/null
+    wait "$CONTAINERD" 2>/dev/null
+else
+    skip "containerd is not installed (apt-get install containerd): archive not imported by ctr"
 fi
 
 # The kubeadm example manifests, read by kubectl without a server.
