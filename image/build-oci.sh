@@ -58,7 +58,7 @@ OUTPUT=${OUTPUT:-${CARGO_TARGET_DIR:-target}/kube-ipvs-proxier-$VERSION.oci.tar}
 REVISION=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
 CREATED=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
-CACHE=${KPVS_IMAGE_CACHE:-$HOME/.cache/kube-ipvs-image}
+CACHE=${KPVS_IMAGE_CACHE:-${HOME:-/root}/.cache/kube-ipvs-image}
 
 DEB_ARCH=$(dpkg --print-architecture)
 case "$DEB_ARCH" in
@@ -122,37 +122,45 @@ if ! apt_ready; then
     apt-get update -qq
     apt_ready || die "apt-cache does not know one of: ${PACKAGES[*]}"
 fi
-mapfile -t CLOSURE < <(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
-    --no-breaks --no-replaces --no-enhances "${PACKAGES[@]}" \
-    | grep -v '^[ <]' | sort -u | while read -r p; do
-        case "$EXCLUDE" in *" $p "*) ;; *) echo "$p" ;; esac
-    done)
 
-# Candidate version and SHA256 of each package, from apt's lists; the file
-# name is the one `apt-get download` gives (epoch colon as %3a).
+# fetch: resolve the closure from apt's lists and download what the cache
+# lacks. Sets CLOSURE, VERSION_OF, FILE_OF and SHA_OF; fails if a download
+# fails (old lists name versions the archive no longer has).
 declare -A VERSION_OF FILE_OF SHA_OF
-while IFS=$'\t' read -r pkg ver arch sha; do
-    VERSION_OF[$pkg]=$ver FILE_OF[$pkg]=${pkg}_${ver//:/%3a}_$arch.deb SHA_OF[$pkg]=$sha
-done < <(apt-cache show --no-all-versions "${CLOSURE[@]}" | awk '
-    /^Package: / {p = $2} /^Version: / {v = $2} /^Architecture: / {a = $2} /^SHA256: / {s = $2}
-    /^$/ {if (p != "") print p "\t" v "\t" a "\t" s; p = v = a = s = ""}
-    END {if (p != "") print p "\t" v "\t" a "\t" s}')
-fetch=()
-for pkg in "${CLOSURE[@]}"; do
-    [ -n "${FILE_OF[$pkg]:-}" ] || die "apt-cache has no candidate for $pkg"
-    deb=$CACHE/debs/${FILE_OF[$pkg]}
-    if [ -f "$deb" ] && echo "${SHA_OF[$pkg]}  $deb" | sha256sum --quiet -c - 2>/dev/null; then
-        continue
-    fi
-    rm -f "$deb"
-    fetch+=("$pkg=${VERSION_OF[$pkg]}")
-done
-if [ ${#fetch[@]} -gt 0 ]; then
-    log "apt-get download ${#fetch[@]} packages"
-    sandbox=()
+fetch() {
+    mapfile -t CLOSURE < <(apt-cache depends --recurse --no-recommends --no-suggests \
+        --no-conflicts --no-breaks --no-replaces --no-enhances "${PACKAGES[@]}" \
+        | grep -v '^[ <]' | sort -u | while read -r p; do
+            case "$EXCLUDE" in *" $p "*) ;; *) echo "$p" ;; esac
+        done)
+    # Candidate version and SHA256 of each package; the file name is the
+    # one `apt-get download` gives (epoch colon as %3a).
+    VERSION_OF=() FILE_OF=() SHA_OF=()
+    while IFS=$'\t' read -r pkg ver arch sha; do
+        VERSION_OF[$pkg]=$ver FILE_OF[$pkg]=${pkg}_${ver//:/%3a}_$arch.deb SHA_OF[$pkg]=$sha
+    done < <(apt-cache show --no-all-versions "${CLOSURE[@]}" | awk '
+        /^Package: / {p = $2} /^Version: / {v = $2} /^Architecture: / {a = $2} /^SHA256: / {s = $2}
+        /^$/ {if (p != "") print p "\t" v "\t" a "\t" s; p = v = a = s = ""}
+        END {if (p != "") print p "\t" v "\t" a "\t" s}')
+    local missing=() pkg deb sandbox=()
+    for pkg in "${CLOSURE[@]}"; do
+        [ -n "${FILE_OF[$pkg]:-}" ] || die "apt-cache has no candidate for $pkg"
+        deb=$CACHE/debs/${FILE_OF[$pkg]}
+        if [ -f "$deb" ] && echo "${SHA_OF[$pkg]}  $deb" | sha256sum --quiet -c - 2>/dev/null; then
+            continue
+        fi
+        rm -f "$deb"
+        missing+=("$pkg=${VERSION_OF[$pkg]}")
+    done
+    [ ${#missing[@]} -gt 0 ] || return 0
+    log "apt-get download ${#missing[@]} packages"
     [ "$(id -u)" != 0 ] || sandbox=(-o APT::Sandbox::User=root)
-    (cd "$CACHE/debs" && apt-get download -q "${sandbox[@]}" "${fetch[@]}" >/dev/null) \
-        || die "apt-get download failed"
+    (cd "$CACHE/debs" && apt-get download -q "${sandbox[@]}" "${missing[@]}" >/dev/null)
+}
+if ! fetch; then
+    log "apt-get download failed; apt-get update and again"
+    apt-get update -qq
+    fetch || die "apt-get download failed"
 fi
 
 # The root filesystem, with Debian's merged /usr layout.
