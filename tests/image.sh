@@ -16,7 +16,8 @@
 #  * a private containerd imports it (`ctr images import`) and runs it;
 #  * kubectl reads examples/kubeadm/ offline (skipped if kubectl is missing).
 #
-# Needs root (chroot, unshare). Installs skopeo and containerd if missing.
+# Needs root (chroot, unshare). Installs skopeo if missing; fetches
+# containerd and runc into the cache.
 # Usage: tests/image.sh [BINARY]   (default: target/debug/kube-ipvs-proxier)
 # Prints `ok - ...`, `FAIL - ...`, `skip - ...` and
 # `image: N passed, N failed, N skipped`.
@@ -242,12 +243,20 @@ fi
 # containerd, the runtime kubeadm nodes use: a private daemon (own socket,
 # root and state under $T; no CRI) imports the archive as `ctr images import`
 # does on a node, then runs the image: the ENTRYPOINT alone, and kubeadm's
-# /usr/local/bin/kube-proxy command.
-if ! command -v containerd >/dev/null || ! command -v ctr >/dev/null; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -qq --no-install-recommends containerd >/dev/null 2>&1 || true
+# /usr/local/bin/kube-proxy command. containerd and runc are Debian's,
+# unpacked into the cache and run from there: nothing is installed and no
+# system service starts.
+TOOLS=${KPVS_IMAGE_CACHE:-${HOME:-/root}/.cache/kube-ipvs-image}/containerd
+if [ ! -x "$TOOLS/usr/bin/containerd" ] || [ ! -x "$TOOLS/usr/sbin/runc" ]; then
+    rm -rf "$TOOLS" && mkdir -p "$TOOLS/debs"
+    apt-cache show containerd runc >/dev/null 2>&1 || apt-get update -qq
+    if (cd "$TOOLS/debs" && apt-get download -q -o APT::Sandbox::User=root containerd runc >/dev/null 2>&1); then
+        for deb in "$TOOLS"/debs/*.deb; do dpkg-deb -x "$deb" "$TOOLS"; done
+    fi
+    rm -rf "$TOOLS/debs"
 fi
-if command -v containerd >/dev/null && command -v ctr >/dev/null; then
+if [ -x "$TOOLS/usr/bin/containerd" ] && [ -x "$TOOLS/usr/sbin/runc" ]; then
+    PATH=$TOOLS/usr/bin:$TOOLS/usr/sbin:$PATH
     mkdir -p "$T/containerd"
     cat >"$T/containerd/config.toml" <<EOF
 version = 2
@@ -289,7 +298,7 @@ EOF
     kill "$CONTAINERD" 2>/dev/null
     wait "$CONTAINERD" 2>/dev/null
 else
-    skip "containerd is not installed (apt-get install containerd): archive not imported by ctr"
+    skip "containerd and runc could not be fetched (apt-get download containerd runc): archive not imported by ctr"
 fi
 
 # The kubeadm example manifests, read by kubectl without a server.
