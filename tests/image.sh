@@ -242,8 +242,8 @@ fi
 
 # containerd, the runtime kubeadm nodes use: a private daemon (own socket,
 # root and state under $T; no CRI) imports the archive as `ctr images import`
-# does on a node, then runs the image: the ENTRYPOINT alone, and kubeadm's
-# /usr/local/bin/kube-proxy command. containerd and runc are Debian's,
+# does on a node, makes a container of it (whose process must be the
+# ENTRYPOINT) and runs kubeadm's /usr/local/bin/kube-proxy command in it. containerd and runc are Debian's,
 # unpacked into the cache and run from there: nothing is installed and no
 # system service starts.
 TOOLS=${KPVS_IMAGE_CACHE:-${HOME:-/root}/.cache/kube-ipvs-image}/containerd
@@ -282,11 +282,17 @@ EOF
         [ "$listed" = "$REF" ] && ok "ctr images import: $REF" \
             || fail "ctr images import: $(printf '%s' "$out $listed" | tail -n 3 | tr '\n' ' ')"
         run=("${ctr[@]}" run --rm --snapshotter native "$REF")
-        out=$(timeout 60 "${run[@]}" entrypoint 2>&1)
-        case "$out" in
-            *"Usage: kube-ipvs-proxier"*) ok "ctr run: the ENTRYPOINT runs the proxier (its usage, no arguments)" ;;
-            *) fail "ctr run (ENTRYPOINT): $(printf '%s' "$out" | tail -n 3 | tr '\n' ' ')" ;;
-        esac
+        # The process containerd makes from the image config (not started).
+        out=$("${ctr[@]}" containers create --snapshotter native "$REF" entrypoint 2>&1 &&
+            "${ctr[@]}" containers info entrypoint 2>&1)
+        args=$(printf '%s' "$out" | python3 -c '
+import json, sys
+try: print(json.dumps(json.load(sys.stdin)["Spec"]["process"]["args"]))
+except Exception as e: print("unreadable:", e)')
+        [ "$args" = '["/usr/local/bin/kube-ipvs-proxier"]' ] \
+            && ok "ctr: a container of the image runs the ENTRYPOINT $args" \
+            || fail "ctr containers info: process args $args"
+        "${ctr[@]}" containers delete entrypoint >/dev/null 2>&1
         out=$(timeout 60 "${run[@]}" kube-proxy /usr/local/bin/kube-proxy --version 2>&1)
         case "$out" in
             *" $VERSION") ok "ctr run /usr/local/bin/kube-proxy --version: $out" ;;
