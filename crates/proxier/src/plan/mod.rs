@@ -11,6 +11,7 @@ mod build;
 mod family;
 pub mod ipsets;
 pub mod iptables;
+mod port;
 pub mod print;
 
 pub use build::{node_port_ips, plan, plan_model};
