@@ -50,7 +50,11 @@ impl ChangedKeys {
     pub fn len(&self) -> usize {
         self.services.len()
             + self.bind_addrs.len()
-            + self.ipset_entries.values().map(BTreeSet::len).sum::<usize>()
+            + self
+                .ipset_entries
+                .values()
+                .map(BTreeSet::len)
+                .sum::<usize>()
             + self.iptables.len()
     }
 }

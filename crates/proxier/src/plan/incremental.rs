@@ -47,7 +47,8 @@ use k8s_openapi::api::{core::v1::Service, discovery::v1::EndpointSlice};
 
 use self::fragment::{Context, Fragment, FragmentClaim};
 use super::{
-    ChangedKeys, IpFamily, KernelPlan, PlanChanges, PlannedService, build::empty_set,
+    ChangedKeys, IpFamily, KernelPlan, PlanChanges, PlannedService,
+    build::empty_set,
     ipsets::{IPVS_IPS, SETS, set_name},
     iptables::{self, NoNodeAccess},
     node_port_ips,
@@ -404,7 +405,10 @@ impl IncrementalPlanner {
     }
 
     fn rules(&self, family: IpFamily) -> super::IptablesPlan {
-        let blocked = self.blocked_list.get(&family).map_or(&[][..], Vec::as_slice);
+        let blocked = self
+            .blocked_list
+            .get(&family)
+            .map_or(&[][..], Vec::as_slice);
         iptables::rules(family, &self.plan.ipsets, blocked, &self.config)
     }
 
@@ -500,9 +504,7 @@ impl IncrementalPlanner {
             }
             let service = match &now {
                 None => None,
-                Some(c) if mine => planned
-                    .get_mut(c.rank as usize)
-                    .and_then(Option::take),
+                Some(c) if mine => planned.get_mut(c.rank as usize).and_then(Option::take),
                 Some(c) => self.planned_of(&c.service, c.rank),
             };
             self.set_service(key, service);
@@ -666,8 +668,12 @@ impl IncrementalPlanner {
         if old.blocked.is_empty() && new.blocked.is_empty() {
             return;
         }
-        let families: BTreeSet<IpFamily> =
-            old.blocked.iter().chain(&new.blocked).map(|(f, _)| *f).collect();
+        let families: BTreeSet<IpFamily> = old
+            .blocked
+            .iter()
+            .chain(&new.blocked)
+            .map(|(f, _)| *f)
+            .collect();
         for (rank, (family, _)) in old.blocked.iter().enumerate() {
             if let Some(map) = self.blocked.get_mut(family) {
                 map.remove(&(Arc::clone(name), rank_of(rank)));
@@ -681,7 +687,12 @@ impl IncrementalPlanner {
         }
         for family in families {
             let mut list: Vec<NoNodeAccess> = Vec::new();
-            for blocked in self.blocked.get(&family).into_iter().flat_map(|m| m.values()) {
+            for blocked in self
+                .blocked
+                .get(&family)
+                .into_iter()
+                .flat_map(|m| m.values())
+            {
                 if !list.contains(blocked) {
                     list.push(*blocked);
                 }
@@ -728,7 +739,8 @@ impl IncrementalPlanner {
                 counts.internal += usize::from(marks.internal);
                 counts.external += usize::from(marks.external);
             }
-            self.no_local.retain(|_, c| *c != NoLocalEndpoints::default());
+            self.no_local
+                .retain(|_, c| *c != NoLocalEndpoints::default());
         }
     }
 

@@ -40,7 +40,14 @@ pub fn diff_ipvs(
     let mut diff = IpvsDiff::default();
     let mut servers = Vec::new();
     for (key, planned) in &plan.services {
-        diff_service(key, planned, known.get(key), queued, &mut diff, &mut servers);
+        diff_service(
+            key,
+            planned,
+            known.get(key),
+            queued,
+            &mut diff,
+            &mut servers,
+        );
     }
     diff.commands.extend(servers);
     for key in known.keys() {
@@ -67,9 +74,14 @@ pub fn diff_ipvs_keys(
     let mut deletions = Vec::new();
     for key in keys {
         match plan.services.get(key) {
-            Some(planned) => {
-                diff_service(key, planned, known.get(key), queued, &mut diff, &mut servers)
-            }
+            Some(planned) => diff_service(
+                key,
+                planned,
+                known.get(key),
+                queued,
+                &mut diff,
+                &mut servers,
+            ),
             None if known.contains_key(key) && !exclude.protects(key) => {
                 deletions.push(Command::DeleteService(*key));
             }

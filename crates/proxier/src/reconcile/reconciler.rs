@@ -528,7 +528,12 @@ impl Reconciler {
         }
     }
 
-    async fn sync_bindings(&mut self, plan: &KernelPlan, scope: Scope<'_>, report: &mut SyncReport) {
+    async fn sync_bindings(
+        &mut self,
+        plan: &KernelPlan,
+        scope: Scope<'_>,
+        report: &mut SyncReport,
+    ) {
         let mode = self.options.bind_mode;
         let other = match mode {
             BindMode::Address => BindMode::Route,
@@ -624,7 +629,12 @@ impl Reconciler {
         }
     }
 
-    async fn sync_iptables(&mut self, plan: &KernelPlan, scope: Scope<'_>, report: &mut SyncReport) {
+    async fn sync_iptables(
+        &mut self,
+        plan: &KernelPlan,
+        scope: Scope<'_>,
+        report: &mut SyncReport,
+    ) {
         let wanted = |family| match scope {
             Scope::All => true,
             Scope::Keys(keys) => keys.iptables.contains(family),
