@@ -22,7 +22,7 @@ use hyper::{Request, StatusCode, body::Incoming};
 use tokio::net::TcpListener;
 
 use super::{
-    Metrics, ProxyHealth, ServeError,
+    Metrics, ServeError,
     http::{self, Body},
     metrics::CONTENT_TYPE,
 };
@@ -33,11 +33,10 @@ pub const CONFIGZ_NAME: &str = "kubeproxy.config.k8s.io";
 /// Serves the metrics server on `addr` until dropped; a failed listen is
 /// retried every 5 s, or returned if `hard_fail`. `configz` is the
 /// effective `KubeProxyConfiguration` as JSON. The proxy health is not
-/// consulted: kube-proxy's metrics `/healthz` is the generic ping.
+/// used: kube-proxy's metrics `/healthz` is the generic ping.
 pub async fn serve_metrics(
     addr: SocketAddr,
     metrics: Metrics,
-    _health: ProxyHealth,
     configz: serde_json::Value,
     hard_fail: bool,
 ) -> Result<(), ServeError> {

@@ -246,8 +246,13 @@ impl ClusterStore {
         self.services.get(name).map(Arc::as_ref)
     }
 
-    /// The EndpointSlices of a Service, in slice-name order.
-    pub fn slices(&self, name: &ServiceName) -> Vec<&EndpointSlice> {
+    /// A Service object, shared (the planner keeps it without a copy).
+    pub fn service_shared(&self, name: &ServiceName) -> Option<Arc<Service>> {
+        self.services.get(name).cloned()
+    }
+
+    /// The EndpointSlices of a Service, shared, in slice-name order.
+    pub fn slices_shared(&self, name: &ServiceName) -> Vec<Arc<EndpointSlice>> {
         let Some(names) = self.by_service.get(name) else {
             return Vec::new();
         };
@@ -256,7 +261,7 @@ impl ClusterStore {
             .filter_map(|slice| {
                 self.slices
                     .get(&(name.namespace.clone(), slice.clone()))
-                    .map(|(_, s)| s.as_ref())
+                    .map(|(_, s)| Arc::clone(s))
             })
             .collect()
     }
