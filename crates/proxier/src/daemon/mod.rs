@@ -274,7 +274,10 @@ impl Daemon {
                 }
             }
         };
-        self.health.set_node(self.store.node());
+        // Manifests need not carry a Node: then eligibility stays as it is.
+        if self.settings.manifests.is_none() || self.store.node().is_some() {
+            self.health.set_node(self.store.node());
+        }
         result?;
         let pending = self.store.pending();
         self.metrics
