@@ -557,3 +557,114 @@ async fn sysctls_and_ipvs_timeouts_are_written_only_when_different() {
         "{shown}"
     );
 }
+
+/// `n` ClusterIP Services `bench/svc-i` (10.96.x.y:80) with one slice of
+/// 10 ready endpoints on another node each, as manifests; Service `changed`
+/// has its first endpoint replaced by 10.250.0.1.
+fn incremental_manifests(n: usize, changed: Option<usize>) -> String {
+    let mut yaml = String::new();
+    for i in 0..n {
+        let k = i + 10;
+        yaml += &format!(
+            "---\napiVersion: v1\nkind: Service\nmetadata: {{name: svc-{i}, namespace: bench}}\n\
+             spec: {{clusterIP: 10.96.{}.{}, ports: [{{name: http, port: 80}}]}}\n",
+            k >> 8,
+            k & 255
+        );
+        let endpoints: Vec<String> = (0..10)
+            .map(|j| {
+                let e = i * 10 + j + 1;
+                let ip = if changed == Some(i) && j == 0 {
+                    "10.250.0.1".to_owned()
+                } else {
+                    format!("10.244.{}.{}", e >> 8, e & 255)
+                };
+                format!("{{addresses: [{ip}], conditions: {{ready: true}}, nodeName: node-2}}")
+            })
+            .collect();
+        yaml += &format!(
+            "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n\
+             metadata: {{name: svc-{i}-1, namespace: bench, labels: {{kubernetes.io/service-name: svc-{i}}}}}\n\
+             addressType: IPv4\nports: [{{name: http, port: 80, protocol: TCP}}]\nendpoints: [{}]\n",
+            endpoints.join(", ")
+        );
+    }
+    yaml
+}
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn sync_changes_of_one_endpoint_sends_two_ipvs_messages() {
+    use ipvs_proxier::{
+        config::ProxyConfig,
+        model::{NodeContext, ServiceName},
+        plan::{IncrementalPlanner, PlanChanges, plan, print::render_ipvs},
+        source::manifests,
+    };
+    reset();
+    let n = 1000;
+    let mut node = NodeContext::new("node-1");
+    node.node_ips = vec![ip("192.168.100.1")];
+    node.primary_ips = node.node_ips.clone();
+    let config = ProxyConfig::default();
+    let mut planner = IncrementalPlanner::new(node.clone(), config.clone());
+    let load = |planner: &mut IncrementalPlanner, snapshot: &ipvs_proxier::source::Snapshot| {
+        for (service, slice) in snapshot.services.iter().zip(&snapshot.endpoint_slices) {
+            let warnings = planner.update(&ServiceName::of(service), Some(service), &[slice]);
+            assert!(warnings.is_empty(), "{warnings:?}");
+        }
+    };
+    let (before, warnings) = manifests::parse(&incremental_manifests(n, None), "t.yaml");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    load(&mut planner, &before);
+    let mut rec = start(ReconcilerOptions::default()).await;
+    let changes = planner.take_changes();
+    assert_eq!(changes, PlanChanges::All);
+    let cold = rec.sync_changes(planner.plan(), &changes).await;
+    ok(&cold);
+    assert_eq!(cold.services_added, n);
+    assert_eq!(sh("ipvsadm -Ln"), render_ipvs(planner.plan()));
+
+    // One endpoint of svc-500 replaced: one virtual server changes.
+    let (after, _) = manifests::parse(&incremental_manifests(n, Some(500)), "t.yaml");
+    let name = ServiceName::new("bench", "svc-500");
+    planner.update(
+        &name,
+        Some(&after.services[500]),
+        &[&after.endpoint_slices[500]],
+    );
+    let changes = planner.take_changes();
+    let PlanChanges::Some(keys) = &changes else {
+        panic!("expected a partial change: {changes:?}");
+    };
+    assert_eq!(keys.services.len(), 1, "{keys:?}");
+    let started = Instant::now();
+    let one = rec.sync_changes(planner.plan(), &changes).await;
+    let partial = started.elapsed();
+    ok(&one);
+    println!("sync_changes of one endpoint at {n} services: {partial:?}, {one:?}");
+    assert_eq!(one.ipvs_messages, 2, "{one:?}");
+    assert_eq!((one.real_servers_added, one.real_servers_deleted), (1, 1));
+    assert_eq!(
+        (one.ipset_messages, one.link_messages, one.iptables_forks),
+        (0, 0, 0)
+    );
+    // The kernel holds exactly the full planner's table.
+    let (full, _) = plan(&after, &node, &config);
+    assert_eq!(planner.plan(), &full);
+    let table = sh("ipvsadm -Ln");
+    assert_eq!(table, render_ipvs(&full));
+    assert!(table.contains("-> 10.250.0.1:80"), "{table}");
+
+    // Nothing more to do: nothing sent; a full sync agrees.
+    let none = rec
+        .sync_changes(planner.plan(), &planner.take_changes())
+        .await;
+    ok(&none);
+    assert_eq!((none.mutating_messages(), none.iptables_forks), (0, 0));
+    let started = Instant::now();
+    let again = rec.sync(&full).await;
+    println!("full no-op sync at {n} services: {:?}", started.elapsed());
+    ok(&again);
+    assert_eq!((again.mutating_messages(), again.iptables_forks), (0, 0));
+}
