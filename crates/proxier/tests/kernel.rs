@@ -657,9 +657,9 @@ async fn sync_changes_of_one_endpoint_sends_two_ipvs_messages() {
     assert!(table.contains("-> 10.250.0.1:80"), "{table}");
 
     // Nothing more to do: nothing sent; a full sync agrees.
-    let none = rec
-        .sync_changes(planner.plan(), &planner.take_changes())
-        .await;
+    let nothing = planner.take_changes();
+    assert_eq!(nothing, PlanChanges::None);
+    let none = rec.sync_changes(planner.plan(), &nothing).await;
     ok(&none);
     assert_eq!((none.mutating_messages(), none.iptables_forks), (0, 0));
     let started = Instant::now();
