@@ -559,37 +559,64 @@ async fn sysctls_and_ipvs_timeouts_are_written_only_when_different() {
 }
 
 /// `n` ClusterIP Services `bench/svc-i` (10.96.x.y:80) with one slice of
-/// 10 ready endpoints on another node each, as manifests; Service `changed`
-/// has its first endpoint replaced by 10.250.0.1.
-fn incremental_manifests(n: usize, changed: Option<usize>) -> String {
-    let mut yaml = String::new();
+/// 10 ready endpoints on another node each.
+fn incremental_objects(n: usize) -> ipvs_proxier::source::Snapshot {
+    use k8s_openapi::{
+        api::{
+            core::v1::{Service, ServicePort, ServiceSpec},
+            discovery::v1::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice},
+        },
+        apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    };
+    let meta = |name: String, service: Option<String>| ObjectMeta {
+        name: Some(name),
+        namespace: Some("bench".into()),
+        labels: service.map(|s| [("kubernetes.io/service-name".to_owned(), s)].into()),
+        ..ObjectMeta::default()
+    };
+    let mut snapshot = ipvs_proxier::source::Snapshot::default();
     for i in 0..n {
         let k = i + 10;
-        yaml += &format!(
-            "---\napiVersion: v1\nkind: Service\nmetadata: {{name: svc-{i}, namespace: bench}}\n\
-             spec: {{clusterIP: 10.96.{}.{}, ports: [{{name: http, port: 80}}]}}\n",
-            k >> 8,
-            k & 255
-        );
-        let endpoints: Vec<String> = (0..10)
+        snapshot.services.push(Service {
+            metadata: meta(format!("svc-{i}"), None),
+            spec: Some(ServiceSpec {
+                cluster_ip: Some(format!("10.96.{}.{}", k >> 8, k & 255)),
+                ports: Some(vec![ServicePort {
+                    name: Some("http".into()),
+                    port: 80,
+                    ..ServicePort::default()
+                }]),
+                ..ServiceSpec::default()
+            }),
+            ..Service::default()
+        });
+        let endpoints = (0..10)
             .map(|j| {
                 let e = i * 10 + j + 1;
-                let ip = if changed == Some(i) && j == 0 {
-                    "10.250.0.1".to_owned()
-                } else {
-                    format!("10.244.{}.{}", e >> 8, e & 255)
-                };
-                format!("{{addresses: [{ip}], conditions: {{ready: true}}, nodeName: node-2}}")
+                Endpoint {
+                    addresses: vec![format!("10.244.{}.{}", e >> 8, e & 255)],
+                    conditions: Some(EndpointConditions {
+                        ready: Some(true),
+                        ..EndpointConditions::default()
+                    }),
+                    node_name: Some("node-2".into()),
+                    ..Endpoint::default()
+                }
             })
             .collect();
-        yaml += &format!(
-            "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n\
-             metadata: {{name: svc-{i}-1, namespace: bench, labels: {{kubernetes.io/service-name: svc-{i}}}}}\n\
-             addressType: IPv4\nports: [{{name: http, port: 80, protocol: TCP}}]\nendpoints: [{}]\n",
-            endpoints.join(", ")
-        );
+        snapshot.endpoint_slices.push(EndpointSlice {
+            metadata: meta(format!("svc-{i}-1"), Some(format!("svc-{i}"))),
+            address_type: "IPv4".into(),
+            ports: Some(vec![EndpointPort {
+                name: Some("http".into()),
+                port: Some(80),
+                protocol: Some("TCP".into()),
+                ..EndpointPort::default()
+            }]),
+            endpoints,
+        });
     }
-    yaml
+    snapshot
 }
 
 #[tokio::test]
@@ -599,7 +626,6 @@ async fn sync_changes_of_one_endpoint_sends_two_ipvs_messages() {
         config::ProxyConfig,
         model::{NodeContext, ServiceName},
         plan::{IncrementalPlanner, PlanChanges, plan, print::render_ipvs},
-        source::manifests,
     };
     reset();
     let n = 1000;
@@ -614,19 +640,23 @@ async fn sync_changes_of_one_endpoint_sends_two_ipvs_messages() {
             assert!(warnings.is_empty(), "{warnings:?}");
         }
     };
-    let (before, warnings) = manifests::parse(&incremental_manifests(n, None), "t.yaml");
-    assert!(warnings.is_empty(), "{warnings:?}");
+    let started = Instant::now();
+    let before = incremental_objects(n);
     load(&mut planner, &before);
+    println!("{n} Services planned: {:?}", started.elapsed());
+    let started = Instant::now();
     let mut rec = start(ReconcilerOptions::default()).await;
     let changes = planner.take_changes();
     assert_eq!(changes, PlanChanges::All);
     let cold = rec.sync_changes(planner.plan(), &changes).await;
     ok(&cold);
     assert_eq!(cold.services_added, n);
+    println!("cold sync: {:?}", started.elapsed());
     assert_eq!(sh("ipvsadm -Ln"), render_ipvs(planner.plan()));
 
     // One endpoint of svc-500 replaced: one virtual server changes.
-    let (after, _) = manifests::parse(&incremental_manifests(n, Some(500)), "t.yaml");
+    let mut after = before.clone();
+    after.endpoint_slices[500].endpoints[0].addresses = vec!["10.250.0.1".into()];
     let name = ServiceName::new("bench", "svc-500");
     planner.update(
         &name,
