@@ -665,7 +665,9 @@ impl IncrementalPlanner {
         new: &Fragment,
         dirty: &mut BTreeSet<IpFamily>,
     ) {
-        if old.blocked.is_empty() && new.blocked.is_empty() {
+        // Unchanged (an endpoint change): nothing to do, whatever the
+        // cluster's number of blocked addresses.
+        if old.blocked == new.blocked {
             return;
         }
         let families: BTreeSet<IpFamily> = old
@@ -686,17 +688,15 @@ impl IncrementalPlanner {
                 .insert((Arc::clone(name), rank_of(rank)), *blocked);
         }
         for family in families {
-            let mut list: Vec<NoNodeAccess> = Vec::new();
-            for blocked in self
+            let mut seen = BTreeSet::new();
+            let list: Vec<NoNodeAccess> = self
                 .blocked
                 .get(&family)
                 .into_iter()
                 .flat_map(|m| m.values())
-            {
-                if !list.contains(blocked) {
-                    list.push(*blocked);
-                }
-            }
+                .filter(|blocked| seen.insert(**blocked))
+                .copied()
+                .collect();
             if self.blocked_list.get(&family) != Some(&list) {
                 self.blocked_list.insert(family, list);
                 dirty.insert(family);
