@@ -598,6 +598,11 @@ async fn ipvsadm_example_lists_and_restores_like_ipvsadm() {
         3 + VARIED_TABLE.lines().count()
     );
 
+    // ipvsadm saves marks above INT_MAX as negative numbers (`-f -1`),
+    // which neither tool reads back; the rest round-trips.
+    ipvsadm(&["-D", "-f", "4294967295"]);
+    let save = saved();
+    assert!(save.starts_with("-A -t 192.168.0.1:1 -s nq\n"), "{save}");
     // Ours restores what the real one saved.
     ipvsadm(&["-C"]);
     assert_eq!(saved(), "");
