@@ -1,6 +1,7 @@
-//! [`Table`]: a dumped IPVS table, printed exactly like `ipvsadm -Ln` and
-//! `ipvsadm -Ln --stats` (ipvsadm 1.31, `print_title` /
-//! `print_service_entry` / `print_largenum`).
+//! [`Table`]: a dumped IPVS table, printed exactly like `ipvsadm -Ln`,
+//! `ipvsadm -Ln --stats`, `--rate`, `--thresholds`, `--persistent-conn`
+//! and `ipvsadm -Sn` (ipvsadm 1.31, `print_title` / `print_service_entry` /
+//! `print_largenum`). The `-S` rules are in the `rules` submodule.
 
 use std::{
     fmt::{self, Write},
@@ -8,7 +9,7 @@ use std::{
 };
 
 use crate::{
-    Family, Info, Netmask, Protocol, RealServer, ServiceFlags, ServiceKey, VirtualService,
+    Family, Info, Netmask, Protocol, RealServer, ServiceFlags, ServiceKey, Stats, VirtualService,
 };
 
 /// One service and its real servers.
@@ -52,6 +53,15 @@ pub enum ListFormat {
     Plain,
     /// `ipvsadm -Ln --stats`.
     Stats,
+    /// `ipvsadm -Ln --rate`.
+    Rate,
+    /// `ipvsadm -Ln --thresholds`.
+    Thresholds,
+    /// `ipvsadm -Ln --persistent-conn`.
+    PersistentConn,
+    /// `ipvsadm -Sn`: the table as `-A` / `-a` rules that `ipvsadm -R`
+    /// reads back; no version header and no title.
+    Save,
 }
 
 impl Table {
@@ -79,6 +89,7 @@ impl Table {
             table: self,
             format,
             version_header: true,
+            exact: false,
         }
     }
 }
@@ -96,6 +107,7 @@ pub struct TableDisplay<'a> {
     table: &'a Table,
     format: ListFormat,
     version_header: bool,
+    exact: bool,
 }
 
 impl TableDisplay<'_> {
@@ -105,10 +117,23 @@ impl TableDisplay<'_> {
         self.version_header = false;
         self
     }
+
+    /// Prints counters and rates in full instead of with K/M/G/T
+    /// (`ipvsadm --exact`).
+    pub fn exact(mut self) -> Self {
+        self.exact = true;
+        self
+    }
 }
 
 impl fmt::Display for TableDisplay<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.format == ListFormat::Save {
+            for entry in &self.table.entries {
+                rules::write_entry(f, entry)?;
+            }
+            return Ok(());
+        }
         if self.version_header {
             let (major, minor, patch) = self.table.info.version_triple();
             writeln!(
@@ -117,60 +142,146 @@ impl fmt::Display for TableDisplay<'_> {
                 self.table.info.conn_table_size
             )?;
         }
-        match self.format {
-            ListFormat::Plain => f.write_str(
-                "Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           \
-                 Forward Weight ActiveConn InActConn\n",
-            )?,
-            ListFormat::Stats => writeln!(
-                f,
-                "{:<33} {:>8} {:>8} {:>8} {:>8} {:>8}\n  -> RemoteAddress:Port",
-                "Prot LocalAddress:Port", "Conns", "InPkts", "OutPkts", "InBytes", "OutBytes"
-            )?,
-        }
+        write_title(f, self.format)?;
         for entry in &self.table.entries {
-            write_entry(f, entry, self.format)?;
+            self.write_entry(f, entry)?;
         }
         Ok(())
     }
 }
 
-fn write_entry(f: &mut fmt::Formatter<'_>, entry: &TableEntry, format: ListFormat) -> fmt::Result {
-    let svc = &entry.service;
-    let name = service_name(&svc.key);
+/// ipvsadm's `print_title`.
+fn write_title(f: &mut fmt::Formatter<'_>, format: ListFormat) -> fmt::Result {
+    let columns = |f: &mut fmt::Formatter<'_>, names: [&str; 5]| {
+        let [a, b, c, d, e] = names;
+        writeln!(
+            f,
+            "{:<33} {a:>8} {b:>8} {c:>8} {d:>8} {e:>8}\n  -> RemoteAddress:Port",
+            "Prot LocalAddress:Port"
+        )
+    };
     match format {
-        ListFormat::Plain => {
-            write!(f, "{name} {}", svc.scheduler)?;
-            write_service_flags(f, svc)?;
-            f.write_char('\n')?;
-        }
-        ListFormat::Stats => {
-            write!(f, "{name:<33}")?;
-            write_stats(f, svc.stats.unwrap_or_default())?;
-        }
+        ListFormat::Plain | ListFormat::Save => f.write_str(
+            "Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           \
+             Forward Weight ActiveConn InActConn\n",
+        ),
+        ListFormat::Stats => columns(f, ["Conns", "InPkts", "OutPkts", "InBytes", "OutBytes"]),
+        ListFormat::Rate => columns(f, ["CPS", "InPPS", "OutPPS", "InBPS", "OutBPS"]),
+        ListFormat::Thresholds => writeln!(
+            f,
+            "{:<33} {:<10} {:<10} {:<10} {:<10}\n  -> RemoteAddress:Port",
+            "Prot LocalAddress:Port", "Uthreshold", "Lthreshold", "ActiveConn", "InActConn"
+        ),
+        ListFormat::PersistentConn => writeln!(
+            f,
+            "{:<33} {:<9} {:<11} {:<10} {:<10}\n  -> RemoteAddress:Port",
+            "Prot LocalAddress:Port", "Weight", "PersistConn", "ActiveConn", "InActConn"
+        ),
     }
-    let v6 = svc.key.family().is_v6();
-    for rs in &entry.real_servers {
-        let mut dest = addr_port(rs.addr);
-        if !v6 {
-            dest.truncate(28);
-        }
-        match format {
-            ListFormat::Plain => writeln!(
-                f,
-                "  -> {dest:<28} {:<7} {:<6} {:<10} {:<10}",
-                rs.forward.ipvsadm_name(),
-                rs.weight,
-                rs.active_conns,
-                rs.inactive_conns
-            )?,
+}
+
+impl TableDisplay<'_> {
+    /// One service line and its real servers (`print_service_entry`).
+    fn write_entry(&self, f: &mut fmt::Formatter<'_>, entry: &TableEntry) -> fmt::Result {
+        let svc = &entry.service;
+        let name = service_name(&svc.key);
+        let stats = svc.stats.unwrap_or_default();
+        match self.format {
             ListFormat::Stats => {
-                write!(f, "  -> {dest:<28}")?;
-                write_stats(f, rs.stats.unwrap_or_default())?;
+                write!(f, "{name:<33}")?;
+                self.write_numbers(f, totals(stats))?;
+            }
+            ListFormat::Rate => {
+                write!(f, "{name:<33}")?;
+                self.write_numbers(f, rates(stats))?;
+            }
+            _ => {
+                write!(f, "{name} {}", svc.scheduler)?;
+                let sched_flags = sched_flag_names(svc);
+                if !sched_flags.is_empty() {
+                    write!(f, " ({})", sched_flags.join(","))?;
+                }
+                if let Some(persistence) = Persistence::of(svc) {
+                    write!(f, " persistent {}", persistence.timeout)?;
+                    if let Some(mask) = persistence.mask {
+                        write!(f, " mask {mask}")?;
+                    }
+                    if let Some(pe) = &svc.pe_name {
+                        write!(f, " pe {pe}")?;
+                    }
+                }
+                if svc.flags.contains(ServiceFlags::ONE_PACKET) {
+                    f.write_str(" ops")?;
+                }
             }
         }
+        f.write_char('\n')?;
+        let v6 = svc.key.family().is_v6();
+        for rs in &entry.real_servers {
+            let mut dest = addr_port(rs.addr);
+            if !v6 {
+                dest.truncate(28);
+            }
+            let rs_stats = rs.stats.unwrap_or_default();
+            match self.format {
+                ListFormat::Stats => {
+                    write!(f, "  -> {dest:<28}")?;
+                    self.write_numbers(f, totals(rs_stats))?;
+                    f.write_char('\n')?;
+                }
+                ListFormat::Rate => {
+                    // Connection and packet rates are never abbreviated
+                    // for real servers, byte rates are.
+                    let [cps, in_pps, out_pps, in_bps, out_bps] = rates(rs_stats);
+                    write!(f, "  -> {dest:<28} {cps:>8} {in_pps:>8} {out_pps:>8}")?;
+                    f.write_str(&self.number(in_bps))?;
+                    f.write_str(&self.number(out_bps))?;
+                    f.write_char('\n')?;
+                }
+                ListFormat::Thresholds => writeln!(
+                    f,
+                    "  -> {dest:<28} {:<10} {:<10} {:<10} {:<10}",
+                    rs.upper_threshold, rs.lower_threshold, rs.active_conns, rs.inactive_conns
+                )?,
+                ListFormat::PersistentConn => writeln!(
+                    f,
+                    "  -> {dest:<28} {:<9} {:<11} {:<10} {:<10}",
+                    rs.weight, rs.persistent_conns, rs.active_conns, rs.inactive_conns
+                )?,
+                _ => writeln!(
+                    f,
+                    "  -> {dest:<28} {:<7} {:<6} {:<10} {:<10}",
+                    rs.forward.ipvsadm_name(),
+                    rs.weight,
+                    rs.active_conns,
+                    rs.inactive_conns
+                )?,
+            }
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// Five counters.
+    fn write_numbers(&self, f: &mut fmt::Formatter<'_>, values: [u64; 5]) -> fmt::Result {
+        values
+            .into_iter()
+            .try_for_each(|value| f.write_str(&self.number(value)))
+    }
+
+    /// `print_largenum`, honouring [`TableDisplay::exact`].
+    fn number(&self, value: u64) -> String {
+        if self.exact {
+            let digits = value.to_string();
+            let width = if digits.len() <= 8 {
+                9
+            } else {
+                digits.len() + 1
+            };
+            format!("{digits:>width$}")
+        } else {
+            large_number(value)
+        }
+    }
 }
 
 /// `TCP  10.0.0.1:80`, `SCTP 10.0.0.3:3868`, `FWM  5`, `FWM  5 IPv6`.
@@ -179,17 +290,18 @@ fn service_name(key: &ServiceKey) -> String {
         ServiceKey::Fwmark {
             family: Family::Inet,
             mark,
-        } => format!("FWM  {mark}"),
+        } => format!("FWM  {}", mark.cast_signed()),
         ServiceKey::Fwmark {
             family: Family::Inet6,
             mark,
-        } => format!("FWM  {mark} IPv6"),
+        } => format!("FWM  {} IPv6", mark.cast_signed()),
         ServiceKey::Inet { protocol, addr } => {
             // ipvsadm pads the protocol to four columns: "TCP ", "SCTP".
             let proto = match protocol {
                 Protocol::Tcp => "TCP ",
                 Protocol::Udp => "UDP ",
-                _ => "SCTP",
+                Protocol::Sctp => "SCTP",
+                _ => "?   ",
             };
             let mut name = format!("{proto} {}", addr_port(*addr));
             if addr.is_ipv4() {
@@ -200,57 +312,74 @@ fn service_name(key: &ServiceKey) -> String {
     }
 }
 
-/// ` (sh-fallback,sh-port)`, ` persistent 300 mask 255.255.255.0 pe sip`,
-/// ` ops`.
-fn write_service_flags(f: &mut fmt::Formatter<'_>, svc: &VirtualService) -> fmt::Result {
-    let flags = svc.flags;
-    let sched_flags = ServiceFlags::SCHED1 | ServiceFlags::SCHED2 | ServiceFlags::SCHED3;
-    if flags.intersects(sched_flags) {
-        let names: [&str; 2] = match svc.scheduler.name() {
-            "sh" => ["sh-fallback", "sh-port"],
-            "mh" => ["mh-fallback", "mh-port"],
-            _ => ["flag-1", "flag-2"],
-        };
-        let [first, second] = names;
-        let set: Vec<&str> = [
-            (ServiceFlags::SCHED1, first),
-            (ServiceFlags::SCHED2, second),
-            (ServiceFlags::SCHED3, "flag-3"),
-        ]
-        .into_iter()
-        .filter(|(flag, _)| flags.contains(*flag))
-        .map(|(_, name)| name)
-        .collect();
-        write!(f, " ({})", set.join(","))?;
-    }
-    if flags.contains(ServiceFlags::PERSISTENT) {
-        write!(f, " persistent {}", svc.timeout)?;
-        match svc.netmask {
-            Netmask::Ipv4(mask) if mask != Ipv4Addr::BROADCAST => write!(f, " mask {mask}")?,
-            Netmask::Ipv6Prefix(prefix) if prefix != 128 => write!(f, " mask {prefix}")?,
-            _ => {}
-        }
-        if let Some(pe) = &svc.pe_name {
-            write!(f, " pe {pe}")?;
-        }
-    }
-    if flags.contains(ServiceFlags::ONE_PACKET) {
-        f.write_str(" ops")?;
-    }
-    Ok(())
+/// The names of a service's scheduler flags as ipvsadm prints them
+/// (`print_sched_flags`): `sh-fallback`, `sh-port` for sh, `mh-fallback`,
+/// `mh-port` for mh, `flag-1` .. `flag-3` otherwise.
+fn sched_flag_names(svc: &VirtualService) -> Vec<&'static str> {
+    let names: [&str; 3] = match svc.scheduler.name() {
+        "sh" => ["sh-fallback", "sh-port", ""],
+        "mh" => ["mh-fallback", "mh-port", ""],
+        _ => ["flag-1", "flag-2", "flag-3"],
+    };
+    [
+        ServiceFlags::SCHED1,
+        ServiceFlags::SCHED2,
+        ServiceFlags::SCHED3,
+    ]
+    .into_iter()
+    .zip(names)
+    .filter(|(flag, name)| svc.flags.contains(*flag) && !name.is_empty())
+    .map(|(_, name)| name)
+    .collect()
 }
 
-fn write_stats(f: &mut fmt::Formatter<'_>, stats: crate::Stats) -> fmt::Result {
-    for value in [
+/// Conns, InPkts, OutPkts, InBytes, OutBytes.
+fn totals(stats: Stats) -> [u64; 5] {
+    [
         stats.conns,
         stats.in_packets,
         stats.out_packets,
         stats.in_bytes,
         stats.out_bytes,
-    ] {
-        f.write_str(&large_number(value))?;
+    ]
+}
+
+/// CPS, InPPS, OutPPS, InBPS, OutBPS.
+fn rates(stats: Stats) -> [u64; 5] {
+    [
+        stats.cps,
+        stats.in_pps,
+        stats.out_pps,
+        stats.in_bps,
+        stats.out_bps,
+    ]
+}
+
+/// What a persistent service prints after `persistent` / `-p`.
+struct Persistence {
+    /// Timeout in seconds.
+    timeout: u32,
+    /// The mask, unless it is the family's full one: dotted for IPv4, a
+    /// prefix length for IPv6.
+    mask: Option<String>,
+}
+
+impl Persistence {
+    /// `None` for a service that is not persistent.
+    fn of(svc: &VirtualService) -> Option<Persistence> {
+        if !svc.flags.contains(ServiceFlags::PERSISTENT) {
+            return None;
+        }
+        let mask = match svc.netmask {
+            Netmask::Ipv4(mask) if mask != Ipv4Addr::BROADCAST => Some(mask.to_string()),
+            Netmask::Ipv6Prefix(prefix) if prefix != 128 => Some(prefix.to_string()),
+            _ => None,
+        };
+        Some(Persistence {
+            timeout: svc.timeout,
+            mask,
+        })
     }
-    f.write_char('\n')
 }
 
 /// ipvsadm's `print_largenum` without `--exact`: nine columns, with K/M/G/T
@@ -376,5 +505,6 @@ fn merge_sort_by<T>(items: &mut Vec<T>, cmp: impl Fn(&T, &T) -> i32 + Copy) {
     }
 }
 
+mod rules;
 #[cfg(test)]
 mod tests;

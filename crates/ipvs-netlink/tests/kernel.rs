@@ -471,6 +471,272 @@ async fn listing_matches_ipvsadm() {
     );
 }
 
+/// The `ipvsadm` example binary (`examples/ipvsadm/`), which `cargo test`
+/// builds next to this test binary's directory.
+fn example_path() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
+    let path = dir.join("examples").join("ipvsadm");
+    assert!(
+        path.exists(),
+        "{} missing: build it with cargo test --no-run (tests/run does)",
+        path.display()
+    );
+    path
+}
+
+/// Runs our `ipvsadm` with `args` (split on spaces) and `stdin`; returns
+/// its exit code, stdout and stderr.
+fn ours_with_input(args: &str, stdin: &str) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = Process::new(example_path())
+        .args(args.split(' ').filter(|a| !a.is_empty()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the ipvsadm example");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).expect("UTF-8"),
+        String::from_utf8(out.stderr).expect("UTF-8"),
+    )
+}
+
+/// Our `ipvsadm` with `args`, which must succeed; its stdout.
+fn ours(args: &str) -> String {
+    let (code, out, err) = ours_with_input(args, "");
+    assert_eq!(code, 0, "ours {args}: {err}");
+    out
+}
+
+/// Runs the real `ipvsadm` for each line of `script`.
+fn real_script(script: &str) {
+    for line in script.lines().filter(|l| !l.is_empty()) {
+        ipvsadm(&line.split(' ').collect::<Vec<_>>());
+    }
+}
+
+/// Every kind of service and real server ipvsadm can make (without
+/// persistence engines, whose modules the test VM does not load).
+const VARIED_TABLE: &str = "\
+-A -t 10.96.197.40:8000 -s rr
+-a -t 10.96.197.40:8000 -r 10.244.1.2:80 -m -w 1
+-a -t 10.96.197.40:8000 -r 10.244.1.3:80 -m -w 0 -x 50 -y 5
+-a -t 10.96.197.40:8000 -r 10.244.1.4:80 -m -w 65535
+-A -u 10.96.0.10:53 -s wlc -p 300 -M 255.255.255.0 -o
+-a -u 10.96.0.10:53 -r 10.244.2.2:53 -i --tun-type gue --tun-port 6080 --tun-nocsum
+-a -u 10.96.0.10:53 -r 10.244.2.5:53 -i --tun-type gue --tun-port 6081 --tun-remcsum
+-a -u 10.96.0.10:53 -r 10.244.2.6:53 -i --tun-type gre --tun-csum
+-a -u 10.96.0.10:53 -r 10.244.2.3:53 -i -w 4 -x 1000 -y 10
+-A --sctp-service 10.0.0.3:3868 -s sh -b sh-fallback,sh-port
+-a --sctp-service 10.0.0.3:3868 -r 10.244.2.4:3868 -m -w 1
+-A -f 100 -s mh -b mh-port
+-a -f 100 -r 10.244.2.1 -g -w 3
+-A -f 200 -6 -s wrr -p
+-a -f 200 -6 -r fd00::20 -g -w 1
+-A -f 4294967295 -s lblc
+-A -t [fd00::1]:80 -s lc -p 60 -M 64
+-a -t [fd00::1]:80 -r [fd00::10]:8080 -m -w 2
+-a -t [fd00::1]:80 -r [2001:db8:ffff:ffff:ffff:ffff:ffff:fff1]:65535 -m -w 7
+-A -u [fd00::2]:53 -s rr -o
+-A -t 10.96.0.1:443 -s sed -p 10800
+-a -t 10.96.0.1:443 -r 127.0.0.1:6443
+-a -t 10.96.0.1:443 -r 192.168.255.255:65535 -m -w 100
+-A -t 192.168.0.1:1 -s nq
+-A -t 9.9.9.9:65535 -s dh
+-A -t 10.96.0.2:0 -s lblcr -p 1
+-a -t 10.96.0.2:0 -r 10.244.3.1 -g -w 2
+-A -u 10.96.0.3:5353 -s fo
+-a -u 10.96.0.3:5353 -r 10.244.3.2:53 -m -w 9
+-A -t 10.96.0.4:80 -s ovf -p 86400 -M 255.255.0.0
+-a -t 10.96.0.4:80 -r 10.244.3.3:8080 -m -w 1 -x 10
+";
+
+/// Every listing of our `ipvsadm` against the real one on the same table,
+/// then `-R` of the real `-Sn` output, read back by the real tool.
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn ipvsadm_example_lists_and_restores_like_ipvsadm() {
+    clean().await;
+    real_script(VARIED_TABLE);
+    let save = saved();
+    assert_eq!(save.lines().count(), VARIED_TABLE.lines().count(), "{save}");
+    for args in [
+        "-Ln",
+        "-L -n",
+        "-l -n",
+        "-Ln --stats",
+        "-Ln --rate",
+        "-Ln --thresholds",
+        "-Ln --persistent-conn",
+        "-Ln --stats --exact",
+        "-Ln --nosort",
+        "-Ln -t 10.96.0.1:443",
+        "-Ln -f 200 -6 --thresholds",
+        "-Sn",
+        "--save -n",
+        "-L --timeout",
+    ] {
+        let real = ipvsadm(&args.split(' ').collect::<Vec<_>>());
+        assert!(real.lines().count() >= 1, "{args}: {real}");
+        assert_eq!(ours(args), real, "ipvsadm {args}");
+    }
+    // The listings really list the table.
+    assert_eq!(
+        ours("-Ln").lines().count(),
+        3 + VARIED_TABLE.lines().count()
+    );
+
+    // ipvsadm saves marks above INT_MAX as negative numbers (`-f -1`),
+    // which neither tool reads back; the rest round-trips.
+    ipvsadm(&["-D", "-f", "4294967295"]);
+    let save = saved();
+    assert!(save.starts_with("-A -t 192.168.0.1:1 -s nq\n"), "{save}");
+    // Ours restores what the real one saved.
+    ipvsadm(&["-C"]);
+    assert_eq!(saved(), "");
+    let (code, out, err) = ours_with_input("-R", &save);
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
+    assert_eq!(saved(), save);
+    // The real one restores what ours saved.
+    let ours_save = ours("-Sn");
+    ipvsadm(&["-C"]);
+    let mut child = Process::new("ipvsadm")
+        .arg("-R")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("ipvsadm -R");
+    std::io::Write::write_all(
+        &mut child.stdin.take().expect("stdin"),
+        ours_save.as_bytes(),
+    )
+    .expect("write");
+    assert!(child.wait().expect("wait").success());
+    assert_eq!(saved(), save);
+}
+
+/// Bad restore input applies nothing; kernel failures are reported by line
+/// while the other lines apply.
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn ipvsadm_example_restore_errors() {
+    clean().await;
+    let input = "-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.1.0.1 -m -w 99999\n";
+    let (code, _, err) = ours_with_input("-R", input);
+    assert_eq!(code, 2);
+    assert_eq!(err.trim(), "line 2: illegal weight `99999' specified");
+    assert_eq!(saved(), "");
+
+    let input = "-A -t 10.0.0.1:80 -s rr\n-A -t 10.0.0.1:80 -s wrr\n\
+                 -a -t 10.0.0.1:80 -r 10.1.0.1 -m\n-a -t 10.0.0.2:80 -r 10.1.0.1 -m\n";
+    let (code, _, err) = ours_with_input("-R", input);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        err.lines().collect::<Vec<_>>(),
+        [
+            "line 2: service TCP 10.0.0.1:80 already exists",
+            "line 4: service TCP 10.0.0.2:80 does not exist",
+            "2 of 4 commands failed",
+        ]
+    );
+    assert_eq!(
+        saved(),
+        "-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.1.0.1:80 -m -w 1\n"
+    );
+}
+
+/// The same edits through our `ipvsadm` and through the real one give the
+/// same table, as the real one lists it.
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn ipvsadm_example_edits_like_ipvsadm() {
+    let edits = "\
+-A -t 10.96.0.1:443 -s rr
+-a -t 10.96.0.1:443 -r 10.244.0.1:6443 -m
+-a -t 10.96.0.1:443 -r 10.244.0.2:6443 -m -w 5 -x 100 -y 20
+-a -t 10.96.0.1:443 -r 10.244.0.3:6443
+-A -u 10.96.0.10:53 -s wrr -p 120 -M 255.255.255.0
+-a -u 10.96.0.10:53 -r 10.244.1.1:53 -i --tun-type gue --tun-port 5555 --tun-csum
+-a -u 10.96.0.10:53 -r 10.244.1.2 -g -w 3
+-A -f 7 -6 -s sh -b sh-port
+-a -f 7 -6 -r fd00::7 -g -w 2
+-A -t [fd00::1]:80 -s lc
+-a -t [fd00::1]:80 -r [fd00::10]:8080 -m
+-E -t 10.96.0.1:443 -s wlc -p 600
+-e -t 10.96.0.1:443 -r 10.244.0.1:6443 -m -w 0 -x 7 -y 3
+-e -u 10.96.0.10:53 -r 10.244.1.1:53 -i --tun-type gre --tun-nocsum -w 4
+-E -f 7 -6 -s mh -b mh-fallback,mh-port -p 30 -M 64
+-d -t 10.96.0.1:443 -r 10.244.0.2:6443
+-d -u 10.96.0.10:53 -r 10.244.1.2
+-D -t [fd00::1]:80
+";
+    clean().await;
+    real_script(edits);
+    let want = (
+        saved(),
+        ipvsadm(&["-Ln", "--thresholds"]),
+        ipvsadm(&["-Ln"]),
+    );
+    assert_eq!(want.0.lines().count(), 7, "{}", want.0);
+    ipvsadm(&["-C"]);
+    for line in edits.lines() {
+        ours(line);
+    }
+    let got = (
+        saved(),
+        ipvsadm(&["-Ln", "--thresholds"]),
+        ipvsadm(&["-Ln"]),
+    );
+    assert_eq!(got, want);
+
+    // Refusals: the kernel's (exit 1) and the command line's (exit 2).
+    let (code, _, err) = ours_with_input("-A -t 10.96.0.1:443 -s rr", "");
+    assert_eq!(
+        (code, err.trim()),
+        (1, "service TCP 10.96.0.1:443 already exists")
+    );
+    let (code, _, err) = ours_with_input("-d -t 10.96.0.1:443 -r 10.9.9.9", "");
+    assert_eq!(code, 1, "{err}");
+    let (code, _, err) = ours_with_input("-a -t 10.96.0.1:443", "");
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(saved(), want.0);
+    // -C through ours.
+    ours("-C");
+    assert_eq!(saved(), "");
+}
+
+/// `--set` through our `ipvsadm`, read back by the real one.
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn ipvsadm_example_sets_timeouts() {
+    let mut ipvs = clean().await;
+    let before = ipvs.timeouts().await.unwrap();
+    ours("--set 901 121 301");
+    assert_eq!(
+        ipvsadm(&["-L", "--timeout"]),
+        "Timeout (tcp tcpfin udp): 901 121 301\n"
+    );
+    // 0 leaves a value as it is.
+    ours("--set 0 61 0");
+    assert_eq!(
+        ipvsadm(&["-L", "--timeout"]),
+        "Timeout (tcp tcpfin udp): 901 61 301\n"
+    );
+    assert_eq!(ours("-L --timeout"), ipvsadm(&["-L", "--timeout"]));
+    ipvs.set_timeouts(&before).await.unwrap();
+}
+
 /// The error a user gets when the module is not loaded, and that the
 /// library works again once it is. Unloads ip_vs, so it runs last.
 #[tokio::test]

@@ -337,3 +337,139 @@ fn single_service_listing_has_no_version_header() {
         .to_string();
     assert!(out.starts_with("Prot LocalAddress:Port Scheduler Flags\n"));
 }
+
+/// The first service of `sample()` with rates, counters and thresholds set.
+fn rated() -> Table {
+    let mut table = sample();
+    table.entries.truncate(1);
+    let entry = &mut table.entries[0];
+    entry.service.stats = Some(Stats {
+        conns: 5,
+        cps: 5,
+        in_pps: 123_456_789,
+        in_bps: 1_000_000_000,
+        out_bps: 7,
+        ..Stats::default()
+    });
+    entry.real_servers[0].stats = Some(Stats {
+        cps: 123_456_789,
+        in_pps: 1,
+        out_pps: 2,
+        in_bps: 100_000_000,
+        out_bps: 3,
+        ..Stats::default()
+    });
+    entry.real_servers[0].upper_threshold = 1000;
+    entry.real_servers[0].lower_threshold = 10;
+    entry.real_servers[0].persistent_conns = 4;
+    table
+}
+
+// The expected texts below were written from ipvsadm 1.31's printf formats
+// (`print_title`, `print_service_entry`), not from this formatter.
+
+#[test]
+fn rate_listing() {
+    let expected = concat!(
+        "Prot LocalAddress:Port                 CPS    InPPS   OutPPS    InBPS   OutBPS\n",
+        "  -> RemoteAddress:Port\n",
+        "TCP  10.96.0.1:443                       5  123456K        0    1000M        7\n",
+        // Real servers print CPS/InPPS/OutPPS with %8llu, unabbreviated.
+        "  -> 192.168.0.10:6443            123456789        1        2  100000K        3\n",
+        "  -> 192.168.0.11:6443                   0        0        0        0        0\n",
+    );
+    let out = rated()
+        .display(ListFormat::Rate)
+        .without_version_header()
+        .to_string();
+    assert_eq!(out, expected);
+}
+
+#[test]
+fn exact_numbers() {
+    let out = rated()
+        .display(ListFormat::Rate)
+        .without_version_header()
+        .exact()
+        .to_string();
+    let service = out.lines().nth(2).unwrap();
+    assert_eq!(
+        service,
+        "TCP  10.96.0.1:443                       5 123456789        0 1000000000        7"
+    );
+}
+
+#[test]
+fn thresholds_and_persistent_conn_listings() {
+    let thresholds = concat!(
+        "Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn \n",
+        "  -> RemoteAddress:Port\n",
+        "TCP  10.96.0.1:443 rr\n",
+        "  -> 192.168.0.10:6443            1000       10         2          3         \n",
+        "  -> 192.168.0.11:6443            0          0          0          0         \n",
+    );
+    let table = rated();
+    let out = table.display(ListFormat::Thresholds).to_string();
+    assert_eq!(out.split_once('\n').unwrap().1, thresholds);
+    let persistent = concat!(
+        "Prot LocalAddress:Port            Weight    PersistConn ActiveConn InActConn \n",
+        "  -> RemoteAddress:Port\n",
+        "TCP  10.96.0.1:443 rr\n",
+        "  -> 192.168.0.10:6443            1         4           2          3         \n",
+        "  -> 192.168.0.11:6443            100       0           0          0         \n",
+    );
+    let out = table.display(ListFormat::PersistentConn).to_string();
+    assert_eq!(out.split_once('\n').unwrap().1, persistent);
+}
+
+#[test]
+fn save_rules() {
+    let expected = concat!(
+        "-A -t 10.96.0.1:443 -s rr\n",
+        "-a -t 10.96.0.1:443 -r 192.168.0.10:6443 -m -w 1\n",
+        "-a -t 10.96.0.1:443 -r 192.168.0.11:6443 -g -w 100\n",
+        "-A -u 10.96.0.10:53 -s wrr -p 10800 -M 255.255.255.0\n",
+        "-a -u 10.96.0.10:53 -r 10.244.1.5:53 -i -w 0 --tun-type ipip\n",
+        "-A -t [2001:db8::1]:80 -s sh -b sh-fallback,sh-port\n",
+        // ipvsadm saves the local method as -g.
+        "-a -t [2001:db8::1]:80 -r [2001:db8::2]:8080 -g -w 1\n",
+        "-A -f 7 -s mh -o -b mh-port\n",
+        "-A -f 8 -6 -s wlc -p 300 -M 64 --pe sip\n",
+    );
+    assert_eq!(sample().display(ListFormat::Save).to_string(), expected);
+}
+
+#[test]
+fn save_tunnel_options() {
+    let svc = VirtualService::new(
+        ServiceKey::udp("10.0.0.1:53".parse().unwrap()),
+        Scheduler::RR,
+    );
+    let tunnel = |addr: &str, kind, port, flags| {
+        rs(
+            addr,
+            ForwardMethod::Tunnel(Tunnel::new(kind, port, flags)),
+            2,
+            0,
+            0,
+        )
+    };
+    let table = Table::new(
+        info(),
+        vec![TableEntry::new(
+            svc,
+            vec![
+                tunnel("10.1.0.1:53", TunnelType::Gue, 6080, 0),
+                tunnel("10.1.0.2:53", TunnelType::Gue, 6081, Tunnel::CSUM),
+                tunnel("10.1.0.3:53", TunnelType::Gre, 0, Tunnel::REMCSUM),
+            ],
+        )],
+    );
+    let expected = concat!(
+        "-A -u 10.0.0.1:53 -s rr\n",
+        "-a -u 10.0.0.1:53 -r 10.1.0.1:53 -i -w 2 --tun-type gue --tun-port 6080 --tun-nocsum\n",
+        "-a -u 10.0.0.1:53 -r 10.1.0.2:53 -i -w 2 --tun-type gue --tun-port 6081 --tun-csum\n",
+        "-a -u 10.0.0.1:53 -r 10.1.0.3:53 -i -w 2 --tun-type gre --tun-remcsum\n",
+    );
+    assert_eq!(table.display(ListFormat::Save).to_string(), expected);
+}
