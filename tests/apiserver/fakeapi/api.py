@@ -49,6 +49,7 @@ class ApiHandler(BaseHTTPRequestHandler):
             except (OSError, ssl.SSLError) as e:
                 app.log(f"tls handshake from {self.client_address[0]}: {e}")
                 self.tls_failed = True
+                return
         super().setup()
 
     def handle(self):
@@ -61,7 +62,8 @@ class ApiHandler(BaseHTTPRequestHandler):
 
     def finish(self):
         try:
-            super().finish()
+            if not getattr(self, "tls_failed", False):
+                super().finish()
         except (OSError, ssl.SSLError):
             pass
         self.server.app.untrack(self.control_sock)
