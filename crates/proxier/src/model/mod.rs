@@ -17,6 +17,7 @@
 //! on.
 
 mod endpoint;
+mod name;
 mod node;
 mod service;
 pub mod topology;
@@ -25,6 +26,7 @@ mod warning;
 use std::net::{IpAddr, SocketAddr};
 
 pub use endpoint::{Endpoint, HEADLESS_LABEL, SERVICE_NAME_LABEL};
+pub use name::ServiceName;
 pub use node::{NodeContext, ZONE_LABEL};
 pub use service::{DEFAULT_AFFINITY_TIMEOUT, SERVICE_PROXY_NAME_LABEL};
 pub use topology::Categorized;

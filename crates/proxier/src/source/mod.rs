@@ -3,8 +3,13 @@
 //!
 //! * [`manifests`]: multi-document YAML files or directories (the
 //!   standalone mode and the test fixture).
+//! * [`kube`]: the API server (kube-rs watchers), as kube-proxy watches it.
+//! * [`store`]: the objects delivered so far, with per-Service change
+//!   tracking; every source feeds one [`store::ClusterStore`].
 
+pub mod kube;
 pub mod manifests;
+pub mod store;
 
 use k8s_openapi::api::{core::v1::Node, core::v1::Service, discovery::v1::EndpointSlice};
 

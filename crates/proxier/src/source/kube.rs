@@ -1,0 +1,298 @@
+//! The API-server source: kube-rs watchers for the three kinds kube-proxy
+//! watches, feeding [`SourceEvent`]s into a channel.
+//!
+//! * Services: label `!service.kubernetes.io/service-proxy-name`, field
+//!   `spec.clusterIP!=None`. An API server that rejects the field selector
+//!   (400) is watched without it; the store filters the same way.
+//! * EndpointSlices: label `!service.kubernetes.io/headless`.
+//! * Nodes: `metadata.name=<node>`.
+//!
+//! Each watcher relists on a 410 in the stream, resumes dropped streams
+//! from the last resourceVersion and backs off exponentially on errors
+//! (kube-runtime's default backoff, modelled on client-go's reflector).
+//! Objects are stripped of what the planner never reads (managed fields,
+//! most annotations, node images and conditions) before they are sent, to
+//! keep memory proportional to the model.
+//!
+//! [`client`] builds the client the way kube-proxy does: a kubeconfig file,
+//! `--master` overriding its server, or the in-cluster service account.
+
+use std::{fmt::Debug, path::Path};
+
+use futures::StreamExt;
+use k8s_openapi::api::{core::v1::Node, core::v1::Service, discovery::v1::EndpointSlice};
+use kube::{
+    Api, Client, Config, Resource,
+    config::{KubeConfigOptions, Kubeconfig},
+    runtime::{
+        WatchStreamExt,
+        events::{Event as KubeEvent, EventType, Recorder, Reporter},
+        watcher::{self, Event},
+    },
+};
+use serde::de::DeserializeOwned;
+use tokio::{sync::mpsc, task::JoinHandle};
+use tracing::{info, warn};
+
+use super::store::{SourceEvent, TRIGGER_TIME_ANNOTATION};
+use crate::model::{HEADLESS_LABEL, SERVICE_PROXY_NAME_LABEL};
+
+/// Why the API client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum KubeSourceError {
+    /// The kubeconfig file could not be read or used.
+    #[error("kubeconfig {path}: {source}")]
+    Kubeconfig {
+        /// The file.
+        path: String,
+        /// What failed.
+        source: kube::config::KubeconfigError,
+    },
+    /// `--master` is not a URL.
+    #[error("--master {url:?}: {message}")]
+    Master {
+        /// The value.
+        url: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// No kubeconfig and no in-cluster service account.
+    #[error(
+        "no kubeconfig given and not in a cluster ({0}); set clientConnection.kubeconfig, --kubeconfig or --master"
+    )]
+    InCluster(#[source] kube::config::InClusterError),
+    /// The client could not be built from the configuration.
+    #[error("API client: {0}")]
+    Client(#[source] kube::Error),
+}
+
+/// Builds the API client: `kubeconfig` if given (its server replaced by
+/// `master` if given), else `master` alone (no credentials), else the
+/// in-cluster service account (`KUBERNETES_SERVICE_HOST`, token and CA
+/// under `/var/run/secrets/kubernetes.io/serviceaccount`).
+pub async fn client(
+    kubeconfig: Option<&Path>,
+    master: Option<&str>,
+) -> Result<Client, KubeSourceError> {
+    let master_uri = match master.filter(|m| !m.is_empty()) {
+        Some(url) => Some(
+            url.parse::<http::Uri>()
+                .map_err(|e| KubeSourceError::Master {
+                    url: url.to_owned(),
+                    message: e.to_string(),
+                })?,
+        ),
+        None => None,
+    };
+    let mut config = match (kubeconfig, &master_uri) {
+        (Some(path), _) => {
+            let kubeconfig_err = |source| KubeSourceError::Kubeconfig {
+                path: path.display().to_string(),
+                source,
+            };
+            let file = Kubeconfig::read_from(path).map_err(kubeconfig_err)?;
+            Config::from_custom_kubeconfig(file, &KubeConfigOptions::default())
+                .await
+                .map_err(kubeconfig_err)?
+        }
+        (None, Some(uri)) => Config::new(uri.clone()),
+        (None, None) => Config::incluster().map_err(KubeSourceError::InCluster)?,
+    };
+    if let Some(uri) = master_uri {
+        config.cluster_url = uri;
+    }
+    Client::try_from(config).map_err(KubeSourceError::Client)
+}
+
+/// The watcher configurations of the three kinds, as kube-proxy sets them.
+pub fn watch_configs(node_name: &str) -> [watcher::Config; 3] {
+    [
+        service_config(true),
+        watcher::Config::default().labels(&format!("!{HEADLESS_LABEL}")),
+        watcher::Config::default().fields(&format!("metadata.name={node_name}")),
+    ]
+}
+
+fn service_config(field_selector: bool) -> watcher::Config {
+    let config = watcher::Config::default().labels(&format!("!{SERVICE_PROXY_NAME_LABEL}"));
+    if field_selector {
+        config.fields("spec.clusterIP!=None")
+    } else {
+        config
+    }
+}
+
+/// Starts the three watchers; every event goes to `events`. The tasks run
+/// until the receiver is dropped.
+pub fn spawn(client: Client, node_name: &str, events: mpsc::Sender<SourceEvent>) -> Vec<JoinHandle<()>> {
+    let [_, slices, node] = watch_configs(node_name);
+    vec![
+        tokio::spawn(watch_services(Api::all(client.clone()), events.clone())),
+        tokio::spawn(watch(
+            Api::<EndpointSlice>::all(client.clone()),
+            slices,
+            "EndpointSlices",
+            strip_slice,
+            SourceEvent::EndpointSlice,
+            events.clone(),
+        )),
+        tokio::spawn(watch(
+            Api::<Node>::all(client),
+            node,
+            "Node",
+            strip_node,
+            SourceEvent::Node,
+            events,
+        )),
+    ]
+}
+
+/// Services, with the fallback for servers that reject the field selector.
+async fn watch_services(api: Api<Service>, events: mpsc::Sender<SourceEvent>) {
+    let stream = watcher(api.clone(), service_config(true))
+        .default_backoff()
+        .modify(strip_service);
+    futures::pin_mut!(stream);
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(event) => {
+                if events.send(SourceEvent::Service(event)).await.is_err() {
+                    return;
+                }
+            }
+            Err(watcher::Error::InitialListFailed(kube::Error::Api(status)))
+                if status.code == 400 =>
+            {
+                warn!(
+                    "Services: the API server rejected the field selector spec.clusterIP!=None \
+                     ({}); watching without it and filtering here",
+                    status.message
+                );
+                break;
+            }
+            Err(err) => warn!("Services: {err}"),
+        }
+    }
+    if events.is_closed() {
+        return;
+    }
+    watch(
+        api,
+        service_config(false),
+        "Services",
+        strip_service,
+        SourceEvent::Service,
+        events,
+    )
+    .await;
+}
+
+fn watcher<K>(api: Api<K>, config: watcher::Config) -> impl futures::Stream<Item = watcher::Result<Event<K>>>
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
+{
+    watcher::watcher(api, config)
+}
+
+/// One watcher to the channel, errors logged (the watcher recovers by
+/// itself, with backoff).
+async fn watch<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    kind: &'static str,
+    strip: fn(&mut K),
+    wrap: fn(Event<K>) -> SourceEvent,
+    events: mpsc::Sender<SourceEvent>,
+) where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
+{
+    let stream = watcher(api, config).default_backoff().modify(strip);
+    futures::pin_mut!(stream);
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(event) => {
+                if events.send(wrap(event)).await.is_err() {
+                    return;
+                }
+            }
+            Err(err) => warn!("{kind}: {err}"),
+        }
+    }
+}
+
+/// Drops what the planner never reads from a Service.
+pub fn strip_service(service: &mut Service) {
+    service.metadata.managed_fields = None;
+    service.metadata.annotations = None;
+}
+
+/// Drops what the planner never reads from an EndpointSlice (keeps the
+/// trigger-time annotation for the network-programming metric).
+pub fn strip_slice(slice: &mut EndpointSlice) {
+    slice.metadata.managed_fields = None;
+    if let Some(annotations) = slice.metadata.annotations.as_mut() {
+        annotations.retain(|k, _| k == TRIGGER_TIME_ANNOTATION);
+    }
+}
+
+/// Drops what the planner never reads from a Node (keeps labels,
+/// addresses, taints and the deletion timestamp).
+pub fn strip_node(node: &mut Node) {
+    node.metadata.managed_fields = None;
+    node.metadata.annotations = None;
+    if let Some(status) = node.status.as_mut() {
+        status.images = None;
+        status.conditions = None;
+        status.volumes_attached = None;
+        status.volumes_in_use = None;
+        status.node_info = None;
+        status.capacity = None;
+        status.allocatable = None;
+    }
+}
+
+/// kube-proxy's "birth cry": a Normal `Starting` event on this Node (with
+/// events.k8s.io/v1), plus a note that this proxier replaces the deprecated
+/// IPVS mode. Failures are logged, never fatal.
+pub async fn birth_cry(client: Client, node_name: &str) {
+    let reporter = Reporter {
+        controller: "kube-proxy".into(),
+        instance: Some(node_name.to_owned()),
+    };
+    let recorder = Recorder::new(client, reporter);
+    let reference = k8s_openapi::api::core::v1::ObjectReference {
+        kind: Some("Node".into()),
+        name: Some(node_name.to_owned()),
+        uid: Some(node_name.to_owned()),
+        ..Default::default()
+    };
+    let events = [
+        KubeEvent {
+            type_: EventType::Normal,
+            reason: "Starting".into(),
+            note: None,
+            action: "StartKubeProxy".into(),
+            secondary: None,
+        },
+        KubeEvent {
+            type_: EventType::Normal,
+            reason: "IPVSSuccessor".into(),
+            note: Some(format!(
+                "kube-ipvs-proxier {} serves IPVS mode (deprecated in kube-proxy since 1.35) with the same ipsets, chains and metrics",
+                env!("CARGO_PKG_VERSION")
+            )),
+            action: "StartKubeProxy".into(),
+            secondary: None,
+        },
+    ];
+    for event in &events {
+        if let Err(err) = recorder.publish(event, &reference).await {
+            warn!("cannot post the {} event: {err}", event.reason);
+            return;
+        }
+    }
+    info!(node = node_name, "posted the Starting event");
+}
+
+#[cfg(test)]
+mod tests;

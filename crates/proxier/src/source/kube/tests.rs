@@ -1,0 +1,238 @@
+//! The watchers against kube's tower-test mock: the requests kube-proxy
+//! would make (selectors, watch from the list's resourceVersion), events
+//! reaching the channel, and the field-selector fallback.
+
+use std::time::Duration;
+
+use http::{Request, Response};
+use kube::client::Body;
+use serde_json::json;
+use tower_test::mock::{self, Handle};
+
+use super::*;
+
+type MockHandle = Handle<Request<Body>, Response<Body>>;
+
+fn mock_client() -> (Client, MockHandle) {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    (Client::new(service, "default"), handle)
+}
+
+fn json_response(status: u16, value: serde_json::Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Body::from(serde_json::to_vec(&value).unwrap()))
+        .unwrap()
+}
+
+fn list(kind: &str, api_version: &str, rv: &str, items: Vec<serde_json::Value>) -> Response<Body> {
+    json_response(
+        200,
+        json!({"kind": kind, "apiVersion": api_version,
+               "metadata": {"resourceVersion": rv}, "items": items}),
+    )
+}
+
+/// A watch body: one JSON event per line, then the stream ends (as a
+/// dropped watch would).
+fn watch_lines(events: &[serde_json::Value]) -> Response<Body> {
+    let mut body = Vec::new();
+    for event in events {
+        body.extend(serde_json::to_vec(event).unwrap());
+        body.push(b'\n');
+    }
+    Response::builder().status(200).body(Body::from(body)).unwrap()
+}
+
+/// The query string, percent-decoded for readable assertions.
+fn query(request: &Request<Body>) -> String {
+    let raw = request.uri().query().unwrap_or("").as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < raw.len() {
+        let hex = raw
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (raw[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn service(name: &str, rv: &str) -> serde_json::Value {
+    json!({"metadata": {"namespace": "ns", "name": name, "resourceVersion": rv,
+                         "managedFields": [{"manager": "kubectl"}],
+                         "annotations": {"a": "b"}},
+           "spec": {"clusterIP": "10.96.0.10", "ports": [{"port": 80}]}})
+}
+
+/// Receives the next event, with a timeout.
+async fn next(rx: &mut mpsc::Receiver<SourceEvent>) -> SourceEvent {
+    tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .expect("an event in time")
+        .expect("channel open")
+}
+
+#[tokio::test]
+async fn watches_as_kube_proxy_does_and_forwards_events() {
+    let (client, mut handle) = mock_client();
+    let (tx, mut rx) = mpsc::channel(64);
+    let tasks = spawn(client, "node-1", tx);
+    let mut seen = Vec::new();
+    // The three lists, in any order, then the watches.
+    for _ in 0..3 {
+        let (request, send) = handle.next_request().await.expect("a list request");
+        let path = request.uri().path().to_owned();
+        let q = query(&request);
+        assert!(!q.contains("watch=true"), "a list first: {q}");
+        let response = match path.as_str() {
+            "/api/v1/services" => {
+                assert!(q.contains("labelSelector=!service.kubernetes.io/service-proxy-name"), "{q}");
+                assert!(q.contains("fieldSelector=spec.clusterIP!=None"), "{q}");
+                list("ServiceList", "v1", "10", vec![service("web", "9")])
+            }
+            "/apis/discovery.k8s.io/v1/endpointslices" => {
+                assert!(q.contains("labelSelector=!service.kubernetes.io/headless"), "{q}");
+                list("EndpointSliceList", "discovery.k8s.io/v1", "10", vec![])
+            }
+            "/api/v1/nodes" => {
+                assert!(q.contains("fieldSelector=metadata.name=node-1"), "{q}");
+                list("NodeList", "v1", "10", vec![])
+            }
+            other => panic!("unexpected request {other}?{q}"),
+        };
+        seen.push(path);
+        send.send_response(response);
+    }
+    seen.sort();
+    assert_eq!(seen.len(), 3);
+
+    // Init, InitApply(web), InitDone for Services; the stripped object.
+    let mut services = Vec::new();
+    let mut others = 0;
+    while services.len() < 3 || others < 4 {
+        match next(&mut rx).await {
+            SourceEvent::Service(event) => services.push(event),
+            _ => others += 1,
+        }
+    }
+    assert!(matches!(services[0], Event::Init));
+    match &services[1] {
+        Event::InitApply(s) => {
+            assert_eq!(s.metadata.name.as_deref(), Some("web"));
+            assert!(s.metadata.managed_fields.is_none(), "stripped");
+            assert!(s.metadata.annotations.is_none(), "stripped");
+        }
+        other => panic!("expected InitApply, got {other:?}"),
+    }
+    assert!(matches!(services[2], Event::InitDone));
+
+    // The Service watch resumes from the list's resourceVersion.
+    loop {
+        let (request, send) = handle.next_request().await.expect("a watch request");
+        let q = query(&request);
+        assert!(q.contains("watch=true"), "{q}");
+        if request.uri().path() == "/api/v1/services" {
+            assert!(q.contains("resourceVersion=10"), "{q}");
+            assert!(q.contains("allowWatchBookmarks=true"), "{q}");
+            send.send_response(watch_lines(&[
+                json!({"type": "ADDED", "object": service("db", "11")}),
+                json!({"type": "BOOKMARK", "object": {"kind": "Service", "apiVersion": "v1",
+                        "metadata": {"resourceVersion": "12"}}}),
+                json!({"type": "DELETED", "object": service("web", "13")}),
+            ]));
+            break;
+        }
+        // Keep the other watches open: answer nothing for them.
+        std::mem::forget(send);
+    }
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        if let SourceEvent::Service(event) = next(&mut rx).await {
+            got.push(event);
+        }
+    }
+    assert!(matches!(&got[0], Event::Apply(s) if s.metadata.name.as_deref() == Some("db")));
+    assert!(matches!(&got[1], Event::Delete(s) if s.metadata.name.as_deref() == Some("web")));
+    // After the stream ended, the next watch resumes after the bookmark
+    // and the delete.
+    loop {
+        let (request, _send) = handle.next_request().await.expect("a re-watch");
+        if request.uri().path() == "/api/v1/services" {
+            let q = query(&request);
+            assert!(q.contains("watch=true") && q.contains("resourceVersion=13"), "{q}");
+            break;
+        }
+    }
+    for task in tasks {
+        task.abort();
+    }
+}
+
+#[tokio::test]
+async fn a_rejected_field_selector_falls_back_to_filtering_here() {
+    let (client, mut handle) = mock_client();
+    let (tx, mut rx) = mpsc::channel(64);
+    let task = tokio::spawn(watch_services(Api::all(client), tx));
+    let (request, send) = handle.next_request().await.unwrap();
+    assert!(query(&request).contains("fieldSelector="));
+    send.send_response(json_response(
+        400,
+        json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 400,
+               "reason": "BadRequest",
+               "message": "field label not supported: spec.clusterIP"}),
+    ));
+    let (request, send) = handle.next_request().await.unwrap();
+    let q = query(&request);
+    assert!(!q.contains("fieldSelector"), "{q}");
+    assert!(q.contains("labelSelector=!service.kubernetes.io/service-proxy-name"), "{q}");
+    send.send_response(list("ServiceList", "v1", "5", vec![service("web", "4")]));
+    // The failed first attempt may already have said Init; the store
+    // starts a fresh buffer at each Init.
+    assert!(matches!(next(&mut rx).await, SourceEvent::Service(Event::Init)));
+    let mut event = next(&mut rx).await;
+    if matches!(event, SourceEvent::Service(Event::Init)) {
+        event = next(&mut rx).await;
+    }
+    assert!(matches!(event, SourceEvent::Service(Event::InitApply(_))));
+    assert!(matches!(next(&mut rx).await, SourceEvent::Service(Event::InitDone)));
+    task.abort();
+}
+
+#[test]
+fn stripping_keeps_what_the_planner_reads() {
+    let mut slice: EndpointSlice = serde_json::from_value(json!({
+        "metadata": {"name": "s", "annotations": {
+            TRIGGER_TIME_ANNOTATION: "2026-01-01T00:00:00Z", "other": "x"},
+            "managedFields": [{"manager": "m"}]},
+        "addressType": "IPv4", "endpoints": []
+    }))
+    .unwrap();
+    strip_slice(&mut slice);
+    let annotations = slice.metadata.annotations.unwrap();
+    assert_eq!(annotations.len(), 1);
+    assert!(annotations.contains_key(TRIGGER_TIME_ANNOTATION));
+    let mut node: Node = serde_json::from_value(json!({
+        "metadata": {"name": "n", "labels": {"topology.kubernetes.io/zone": "z"}},
+        "spec": {"taints": [{"key": "ToBeDeletedByClusterAutoscaler", "effect": "NoSchedule"}]},
+        "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.1"}],
+                   "images": [{"names": ["x"]}]}
+    }))
+    .unwrap();
+    strip_node(&mut node);
+    assert!(node.metadata.labels.is_some());
+    assert!(node.spec.unwrap().taints.is_some());
+    let status = node.status.unwrap();
+    assert!(status.addresses.is_some() && status.images.is_none());
+}
