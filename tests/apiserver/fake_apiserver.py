@@ -177,7 +177,7 @@ def main(argv=None):
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("-d", "--state-dir", default=os.environ.get("FAKE_APISERVER_DIR"))
     c.add_argument("command")
-    c.add_argument("args", nargs="*")
+    c.add_argument("args", nargs=argparse.REMAINDER)
     args = p.parse_args(argv)
     if args.verb == "serve":
         return serve(args)
