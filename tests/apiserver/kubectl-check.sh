@@ -48,6 +48,7 @@ print(sum(1 for r in reqs if r["path"] == path and key in r["query"] and (val is
 
 # --- the protocol check (its own double)
 summary_seen=0
+python3 "$HERE/protocol-check.py" >"$WORK/protocol.out" 2>&1
 while read -r line; do
     case $line in
         "protocol: "*) summary_seen=1 ;;
@@ -55,7 +56,7 @@ while read -r line; do
         "FAIL "*) failed=$((failed + 1)); echo "$line" ;;
         *) echo "$line" ;;
     esac
-done < <(python3 "$HERE/protocol-check.py" 2>&1)
+done <"$WORK/protocol.out"
 [ "$summary_seen" = 1 ] || { failed=$((failed + 1)); echo "FAIL - protocol-check.py did not finish"; }
 
 echo "# kubectl: $("$KUBECTL" version --client -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])') ($KUBECTL)"
@@ -154,7 +155,7 @@ check "an events.k8s.io/v1 Event posted by kubectl shows in the control API" \
 
 # --- watch: changes made through the control API reach kubectl -w
 ctl del requests >/dev/null
-timeout 30 "$KUBECTL" --kubeconfig "$D/kubeconfig" --cache-dir "$WORK/kcache" \
+timeout 300 "$KUBECTL" --kubeconfig "$D/kubeconfig" --cache-dir "$WORK/kcache" \
     get svc -A -w --output-watch-events -o json >"$WORK/watch.out" 2>"$WORK/watch.err" &
 WATCH_PID=$!
 watching() { [ "$(requests_with /api/v1/services watch true)" -ge 1 ]; }
@@ -183,7 +184,7 @@ while True:
 print(" ".join(out))
 PY
 }
-for _ in $(seq 100); do [ "$(watch_events)" = "ADDED MODIFIED DELETED" ] && break; sleep 0.1; done
+for _ in $(seq 300); do [ "$(watch_events)" = "ADDED MODIFIED DELETED" ] && break; sleep 0.1; done
 check "kubectl get -w: a watch request with the list's resourceVersion" watching
 check "kubectl get -w --output-watch-events prints ADDED, MODIFIED, DELETED" \
     eq "$(watch_events)" "ADDED MODIFIED DELETED"
