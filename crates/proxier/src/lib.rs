@@ -28,7 +28,10 @@
 //!   frequency, periodic resync and graceful checks).
 //! * [`kernel`]: thin writers over IPVS, ipset, rtnetlink, iptables and
 //!   sysctl.
+//! * [`cleanup`]: `--cleanup`, removing what this proxier (or kube-proxy in
+//!   IPVS mode) left on the node and nothing else.
 
+pub mod cleanup;
 pub mod config;
 pub mod daemon;
 pub mod kernel;

@@ -13,9 +13,10 @@ use std::{io::IsTerminal, process::ExitCode};
 
 use clap::Parser;
 use ipvs_proxier::{
-    daemon::{self, DaemonOptions},
-    model::NodeContext,
-    plan::{IpFamily, plan, print},
+    config::Settings,
+    daemon,
+    model::{AddressSources, NodeContext},
+    plan::{plan, print},
     source::manifests,
 };
 
@@ -61,14 +62,20 @@ fn node_name(args: &PlanArgs) -> String {
 fn run_plan(args: &PlanArgs) -> Result<(), String> {
     let config = args.proxy.config().map_err(|e| e.to_string())?;
     let (snapshot, mut warnings) = manifests::load(&args.manifests).map_err(|e| e.to_string())?;
-    let mut node = NodeContext::new(node_name(args));
-    node.node_ips = args.node_ip.clone();
-    for family in IpFamily::ALL {
-        if let Some(ip) = args.node_ip.iter().find(|ip| IpFamily::of(**ip) == family) {
-            node.primary_ips.push(*ip);
-        }
-    }
-    node.complete_from(&snapshot.nodes);
+    let name = node_name(args);
+    let node_object = snapshot
+        .nodes
+        .iter()
+        .find(|n| n.metadata.name.as_deref() == Some(name.as_str()));
+    let node = NodeContext::resolve(
+        &name,
+        node_object,
+        AddressSources {
+            bind_address: None,
+            node_ips: &args.node_ip,
+            kernel: None,
+        },
+    );
     let (kernel_plan, found) = plan(&snapshot, &node, &config);
     warnings.extend(found);
     for warning in &warnings {
@@ -79,21 +86,52 @@ fn run_plan(args: &PlanArgs) -> Result<(), String> {
 }
 
 fn run_daemon(args: &RunArgs) -> Result<(), String> {
-    let options = DaemonOptions {
-        manifests: args.plan.manifests.clone(),
-        config: args.plan.proxy.config().map_err(|e| e.to_string())?,
+    let settings = Settings {
+        proxy: args.plan.proxy.config().map_err(|e| e.to_string())?,
         node_name: node_name(&args.plan),
-        node_ips: args.plan.node_ip.clone(),
+        kubeconfig: None,
+        master: None,
+        qps: 5.0,
+        burst: 10,
+        bind_address: None,
+        healthz_bind_address: None,
+        metrics_bind_address: None,
+        bind_address_hard_fail: false,
         sync_period: args.ipvs_sync_period,
         min_sync_period: args.ipvs_min_sync_period,
+        config_sync_period: std::time::Duration::from_secs(900),
+        oom_score_adj: None,
+        manifests: Some(args.plan.manifests.clone()),
+        node_ips: args.plan.node_ip.clone(),
         graceful_period: args.graceful_check_period,
         poll_period: args.manifests_poll_period,
+        configz: serde_json::Value::Null,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("tokio runtime: {e}"))?;
     runtime
-        .block_on(daemon::run(options))
+        .block_on(daemon::run(settings, shutdown()))
         .map_err(|e| e.to_string())
+}
+
+/// Completes on SIGTERM or SIGINT.
+async fn shutdown() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        (Err(err), _) | (_, Err(err)) => {
+            tracing::error!("cannot install signal handlers: {err}");
+            std::future::pending::<()>().await
+        }
+    }
 }

@@ -557,3 +557,426 @@ async fn sysctls_and_ipvs_timeouts_are_written_only_when_different() {
         "{shown}"
     );
 }
+
+// --- `--cleanup` and the scheduler probe ---
+
+/// A small cluster: a NodePort (TCP, bitmap entry), a UDP ClusterIP, an
+/// IPv6 ClusterIP (so the `KUBE-6-` sets and ip6tables rules exist) and a
+/// ClusterIP inside 10.96.20.0/24 (the excluded range of the tests).
+const CLEANUP_CLUSTER: &str = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  type: NodePort
+  clusterIP: 10.96.10.10
+  ports:
+  - {name: http, port: 80, targetPort: 8080, nodePort: 30080}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-1, namespace: shop, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+endpoints:
+- {addresses: [10.244.1.10], nodeName: node-1}
+ports:
+- {name: http, port: 8080, protocol: TCP}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: dns, namespace: kube-system}
+spec:
+  clusterIP: 10.96.0.10
+  ports:
+  - {name: dns, port: 53, protocol: UDP}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: dns-1, namespace: kube-system, labels: {kubernetes.io/service-name: dns}}
+addressType: IPv4
+endpoints:
+- {addresses: [10.244.1.5], nodeName: node-1}
+ports:
+- {name: dns, port: 53, protocol: UDP}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api6, namespace: shop}
+spec:
+  clusterIP: "fd00:96::20"
+  clusterIPs: ["fd00:96::20"]
+  ipFamilies: [IPv6]
+  ports:
+  - {port: 8080}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: api6-1, namespace: shop, labels: {kubernetes.io/service-name: api6}}
+addressType: IPv6
+endpoints:
+- {addresses: ["fd00:244::1:30"], nodeName: node-1}
+ports:
+- {port: 8080}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: kept, namespace: shop}
+spec:
+  clusterIP: 10.96.20.20
+  ports:
+  - {port: 443}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: kept-1, namespace: shop, labels: {kubernetes.io/service-name: kept}}
+addressType: IPv4
+endpoints:
+- {addresses: [10.244.1.20], nodeName: node-1}
+ports:
+- {port: 443}
+"#;
+
+/// [`reset`], and ip6tables too (first: its rules may hold sets).
+fn reset_both_families() {
+    assert!(
+        std::env::var_os("KPVS_IN_VM").is_some(),
+        "run in the test VM"
+    );
+    sh("for t in nat filter; do ip6tables -t $t -F; ip6tables -t $t -X; done");
+    reset();
+}
+
+/// Plans [`CLEANUP_CLUSTER`] with the planner and programs it with the
+/// reconciler; returns the plan.
+async fn program_cluster() -> KernelPlan {
+    use ipvs_proxier::{config::ProxyConfig, model::NodeContext, plan::plan, source::manifests};
+    let (snapshot, warnings) = manifests::parse(CLEANUP_CLUSTER, "cleanup.yaml");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let mut node = NodeContext::new("node-1");
+    node.node_ips = vec![ip("192.168.10.11"), ip("fd00:10::11")];
+    node.primary_ips = node.node_ips.clone();
+    let (plan, warnings) = plan(&snapshot, &node, &ProxyConfig::default());
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert!(plan.iptables.contains_key(&IpFamily::V6));
+    assert!(plan.ipsets.contains_key("KUBE-6-CLUSTER-IP"));
+    let mut rec = start(ReconcilerOptions::default()).await;
+    ok(&rec.sync(&plan).await);
+    plan
+}
+
+fn cleanup_options() -> ipvs_proxier::cleanup::CleanupOptions {
+    ipvs_proxier::cleanup::CleanupOptions {
+        exclude_cidrs: ExcludeCidrs::new(["10.96.20.0/24".parse().unwrap()]),
+        ..Default::default()
+    }
+}
+
+/// The `-A` (service) lines of `ipvsadm -Sn`, sorted.
+fn ipvs_services() -> Vec<String> {
+    let mut lines: Vec<String> = sh("ipvsadm -Sn")
+        .lines()
+        .filter(|l| l.starts_with("-A "))
+        .map(str::to_owned)
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// `ipset list -n`, sorted.
+fn ipset_names() -> Vec<String> {
+    let mut names: Vec<String> = sh("ipset list -n").lines().map(str::to_owned).collect();
+    names.sort();
+    names
+}
+
+fn link_exists(name: &str) -> bool {
+    Process::new("ip")
+        .args(["link", "show", name])
+        .output()
+        .expect("run ip")
+        .status
+        .success()
+}
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn cleanup_removes_ours_and_spares_foreign_objects() {
+    use ipvs_proxier::cleanup::cleanup;
+    reset_both_families();
+    let plan = program_cluster().await;
+    // A port added by hand on a Service VIP: not in the sets, but the VIP
+    // is bound on kube-ipvs0.
+    sh("ipvsadm -A -t 10.96.10.10:9999 -s rr");
+    // Foreign objects.
+    sh("ipvsadm -A -t 192.0.2.1:80 -s rr && ipvsadm -a -t 192.0.2.1:80 -r 192.0.2.2:80 -m");
+    sh("ipvsadm -A -f 7 -s rr");
+    sh("ipset create FOREIGN-SET hash:ip && ipset create KUBE-FOREIGN hash:ip family inet6");
+    sh(
+        "iptables -N FOREIGN-CHAIN && iptables -A FOREIGN-CHAIN -m set --match-set FOREIGN-SET src -j RETURN \
+        && iptables -A INPUT -m comment --comment 'foreign rule' -j FOREIGN-CHAIN \
+        && iptables -t nat -A POSTROUTING -s 10.0.0.0/8 -j MASQUERADE",
+    );
+    sh(
+        "ip6tables -N FOREIGN6 && ip6tables -A FOREIGN6 -m set --match-set KUBE-FOREIGN src -j RETURN \
+        && ip6tables -A FORWARD -j FOREIGN6",
+    );
+    assert!(sh("iptables-save").contains(":KUBE-SERVICES"));
+    assert!(sh("ip6tables-save").contains(":KUBE-SERVICES"));
+    assert!(link_exists("kube-ipvs0"));
+
+    let started = Instant::now();
+    let report = cleanup(&cleanup_options()).await;
+    println!("cleanup in {:?}: {report}", started.elapsed());
+    assert!(report.is_ok(), "{report}");
+    assert!(report.skipped.is_empty(), "{report}");
+
+    // IPVS: every planned service but the excluded one, and the hand-added
+    // port on the VIP.
+    let excluded = ServiceKey::tcp(sa("10.96.20.20:443"));
+    let mut expected: Vec<ServiceKey> = plan
+        .services
+        .keys()
+        .copied()
+        .filter(|k| *k != excluded)
+        .collect();
+    expected.push(ServiceKey::tcp(sa("10.96.10.10:9999")));
+    expected.sort();
+    let mut deleted = report.ipvs_services_deleted.clone();
+    deleted.sort();
+    assert_eq!(deleted, expected);
+    assert!(
+        expected.contains(&ServiceKey::tcp(sa("192.168.10.11:30080"))),
+        "{expected:?}"
+    );
+    assert_eq!(
+        ipvs_services(),
+        [
+            "-A -f 7 -s rr",
+            "-A -t 10.96.20.20:443 -s rr",
+            "-A -t 192.0.2.1:80 -s rr"
+        ]
+    );
+    assert!(sh("ipvsadm -Sn").contains("-a -t 192.0.2.1:80 -r 192.0.2.2:80 -m"));
+
+    // ipsets: every planned set (both families), not the foreign ones.
+    let mut destroyed = report.ipsets_destroyed.clone();
+    destroyed.sort();
+    let planned: Vec<String> = plan.ipsets.keys().cloned().collect();
+    assert_eq!(destroyed, planned);
+    assert_eq!(ipset_names(), ["FOREIGN-SET", "KUBE-FOREIGN"]);
+
+    // iptables: kube-proxy's 9 jumps and 11 chains in each family.
+    assert_eq!(report.jumps_deleted.len(), 18, "{:?}", report.jumps_deleted);
+    assert_eq!(
+        report.chains_deleted.len(),
+        22,
+        "{:?}",
+        report.chains_deleted
+    );
+    for save in ["iptables-save", "ip6tables-save"] {
+        let rules = sh(save);
+        assert!(!rules.contains(":KUBE-"), "{save}:\n{rules}");
+        assert!(!rules.contains("kubernetes"), "{save}:\n{rules}");
+        assert!(!rules.contains("kube-proxy"), "{save}:\n{rules}");
+    }
+    let rules = sh("iptables-save");
+    assert!(
+        rules.contains("-A INPUT -m comment --comment \"foreign rule\" -j FOREIGN-CHAIN"),
+        "{rules}"
+    );
+    assert!(
+        rules.contains("-A FOREIGN-CHAIN -m set --match-set FOREIGN-SET src -j RETURN"),
+        "{rules}"
+    );
+    assert!(
+        rules.contains("-A POSTROUTING -s 10.0.0.0/8 -j MASQUERADE"),
+        "{rules}"
+    );
+    let rules = sh("ip6tables-save");
+    assert!(rules.contains("-A FORWARD -j FOREIGN6"), "{rules}");
+    assert!(
+        rules.contains("-A FOREIGN6 -m set --match-set KUBE-FOREIGN src -j RETURN"),
+        "{rules}"
+    );
+
+    // The interface.
+    assert!(report.link_deleted);
+    assert!(!link_exists("kube-ipvs0"));
+
+    // A second run removes nothing and succeeds.
+    let started = Instant::now();
+    let again = cleanup(&cleanup_options()).await;
+    println!("second run in {:?}: {again}", started.elapsed());
+    assert!(again.is_ok(), "{again}");
+    assert!(again.removed_nothing(), "{again}");
+    assert_eq!(ipvs_services().len(), 3);
+    assert_eq!(ipset_names(), ["FOREIGN-SET", "KUBE-FOREIGN"]);
+}
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn cleanup_keeps_a_chain_a_foreign_rule_still_uses() {
+    use ipvs_proxier::cleanup::cleanup;
+    reset_both_families();
+    program_cluster().await;
+    sh("iptables -t nat -N FOREIGN-NAT && iptables -t nat -A FOREIGN-NAT -j KUBE-MARK-MASQ");
+
+    let report = cleanup(&cleanup_options()).await;
+    println!("{report}");
+    let errors: Vec<String> = report.errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("IPv4 nat: delete chain KUBE-MARK-MASQ"),
+        "{errors:?}"
+    );
+    // Everything else went: the other 21 chains, the 18 jumps, the sets.
+    assert_eq!(report.chains_deleted.len(), 21, "{report}");
+    assert_eq!(report.jumps_deleted.len(), 18, "{report}");
+    assert!(report.link_deleted);
+    assert_eq!(ipset_names(), Vec::<String>::new());
+    let nat = sh("iptables-save -t nat");
+    let kube_chains: Vec<&str> = nat.lines().filter(|l| l.starts_with(":KUBE-")).collect();
+    assert_eq!(kube_chains, [":KUBE-MARK-MASQ - [0:0]"], "{nat}");
+    assert!(!nat.contains("-A KUBE-MARK-MASQ"), "flushed:\n{nat}");
+    assert!(nat.contains("-A FOREIGN-NAT -j KUBE-MARK-MASQ"), "{nat}");
+    assert!(!sh("ip6tables-save").contains(":KUBE-"));
+
+    // Once the foreign rule is gone, the next run finishes the job.
+    sh("iptables -t nat -F FOREIGN-NAT");
+    let again = cleanup(&cleanup_options()).await;
+    assert!(again.is_ok(), "{again}");
+    assert_eq!(again.chains_deleted.len(), 1, "{again}");
+    assert!(!sh("iptables-save -t nat").contains(":KUBE-"));
+}
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn cleanup_owns_services_on_route_bound_vips() {
+    use ipvs_proxier::cleanup::{CleanupOptions, cleanup};
+    reset_both_families();
+    let route = ReconcilerOptions {
+        bind_mode: BindMode::Route,
+        ..ReconcilerOptions::default()
+    };
+    let mut rec = start(route).await;
+    ok(&rec.sync(&cluster_plan(1, 1)).await);
+    drop(rec);
+    sh("ipvsadm -A -t 10.96.0.1:8443 -s rr && ipvsadm -A -t 192.0.2.1:80 -s rr");
+    assert!(sh("ip route show table local dev kube-ipvs0").contains("local 10.96.0.1"));
+
+    let report = cleanup(&CleanupOptions::default()).await;
+    assert!(report.is_ok(), "{report}");
+    let mut deleted = report.ipvs_services_deleted.clone();
+    deleted.sort();
+    assert_eq!(
+        deleted,
+        [
+            ServiceKey::tcp(sa("10.96.0.1:80")),
+            ServiceKey::tcp(sa("10.96.0.1:8443"))
+        ]
+    );
+    assert_eq!(ipvs_services(), ["-A -t 192.0.2.1:80 -s rr"]);
+    assert!(!sh("ip route show table local").contains("10.96.0.1"));
+}
+
+/// The IPVS modules the VM loads, dependents first.
+const IPVS_MODULES: &str = "xt_ipvs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc \
+    ip_vs_lblcr ip_vs_dh ip_vs_sh ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_mh ip_vs";
+
+/// Reloads the IPVS modules when dropped (also when the test fails).
+struct ReloadIpvs;
+
+impl Drop for ReloadIpvs {
+    fn drop(&mut self) {
+        let _ = Process::new("sh")
+            .args([
+                "-c",
+                &format!("modprobe -d \"$KPVS_VM_KROOT\" -a {IPVS_MODULES}"),
+            ])
+            .status();
+    }
+}
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn cleanup_without_the_ipvs_module_still_cleans_the_rest() {
+    use ipvs_proxier::cleanup::cleanup;
+    reset_both_families();
+    program_cluster().await;
+    sh("ipvsadm -C");
+    let _reload = ReloadIpvs;
+    sh(&format!("rmmod {IPVS_MODULES}"));
+    assert!(!sh("cat /proc/modules").contains("ip_vs"));
+
+    let report = cleanup(&cleanup_options()).await;
+    println!("{report}");
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.skipped.len(), 1, "{report}");
+    assert!(report.skipped[0].contains("modprobe ip_vs"), "{report}");
+    assert!(report.ipvs_services_deleted.is_empty());
+    assert!(report.link_deleted);
+    assert_eq!(report.chains_deleted.len(), 22, "{report}");
+    assert_eq!(ipset_names(), Vec::<String>::new());
+    assert!(!link_exists("kube-ipvs0"));
+    assert!(
+        !sh("cat /proc/modules").contains("ip_vs"),
+        "not loaded by us"
+    );
+}
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn scheduler_probe_leaves_no_trace() {
+    use ipvs_proxier::kernel::{IpvsWriter, IpvsWriterError};
+    reset();
+    let empty = |what: &str| {
+        let list = sh("ipvsadm -Ln");
+        assert_eq!(list.lines().count(), 3, "{what}:\n{list}");
+        assert_eq!(sh("ipvsadm -Sn"), "", "{what}");
+    };
+    let mut ipvs = IpvsWriter::connect().await.unwrap();
+
+    ipvs.probe_scheduler("rr").await.expect("rr");
+    assert_eq!(ipvs.messages(), 2, "add and delete");
+    empty("after rr");
+
+    let err = ipvs.probe_scheduler("nosuch").await.unwrap_err();
+    println!("{err}");
+    assert!(
+        matches!(
+            &err,
+            IpvsWriterError::Scheduler {
+                source: ipvs_netlink::IpvsError::UnknownScheduler { .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(message.contains("\"nosuch\""), "{message}");
+    assert!(message.contains("ip_vs_nosuch"), "{message}");
+    assert_eq!(ipvs.messages(), 3, "the failed add only");
+    empty("after nosuch");
+
+    // A foreign service on the probe key (another scheduler) is left
+    // alone and the probe skipped.
+    sh(
+        "ipvsadm -A -t 198.51.100.0:20000 -s wlc && ipvsadm -a -t 198.51.100.0:20000 -r 192.0.2.9:80 -m -w 3",
+    );
+    let before = sh("ipvsadm -Sn");
+    ipvs.probe_scheduler("rr").await.expect("skipped");
+    assert_eq!(ipvs.messages(), 3, "nothing sent");
+    assert_eq!(sh("ipvsadm -Sn"), before);
+    assert!(
+        before.contains("-A -t 198.51.100.0:20000 -s wlc"),
+        "{before}"
+    );
+
+    // kube-proxy's shortcut: a service already uses the scheduler.
+    sh("ipvsadm -D -t 198.51.100.0:20000 && ipvsadm -A -t 192.0.2.50:80 -s sh");
+    ipvs.probe_scheduler("sh").await.expect("in use");
+    assert_eq!(ipvs.messages(), 3, "nothing sent");
+    ipvs.probe_scheduler("lc").await.expect("lc");
+    assert_eq!(ipvs.messages(), 5, "add and delete");
+    assert_eq!(ipvs_services(), ["-A -t 192.0.2.50:80 -s sh"]);
+}

@@ -167,6 +167,24 @@ impl IptablesWriter {
         Ok(true)
     }
 
+    /// `iptables-save` (or `ip6tables-save`) output: the current rules of
+    /// a family (one fork).
+    pub async fn save(&mut self, family: IpFamily) -> Result<String, IptablesError> {
+        let tools = self.tools_of(family);
+        self.run(&tools.save, &[], None).await
+    }
+
+    /// Feeds `input` to `iptables-restore --noflush` (or
+    /// `ip6tables-restore`), one fork. Does not change what
+    /// [`write`](Self::write) remembers; call [`invalidate`](Self::invalidate)
+    /// if the input touched the written chains.
+    pub async fn restore(&mut self, family: IpFamily, input: &str) -> Result<(), IptablesError> {
+        let tools = self.tools_of(family);
+        self.run(&tools.restore, &["--noflush"], Some(input))
+            .await
+            .map(drop)
+    }
+
     fn tools_of(&self, family: IpFamily) -> Tools {
         self.tools
             .get(&family)
@@ -223,8 +241,9 @@ impl IptablesWriter {
     }
 }
 
-/// The lines of one table in `iptables-save` output.
-fn saved_table<'a>(saved: &'a str, table: &str) -> Vec<&'a str> {
+/// The lines of one table in `iptables-save` output (empty if the table
+/// is absent).
+pub fn saved_table<'a>(saved: &'a str, table: &str) -> Vec<&'a str> {
     let header = format!("*{table}");
     saved
         .lines()

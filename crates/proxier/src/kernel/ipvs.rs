@@ -1,8 +1,26 @@
 //! IPVS writer: a thin adapter over [`IpvsHandle`] that dumps the table,
 //! applies lists of [`Command`]s in pipelined batches and counts the
 //! mutating messages it sends.
+//!
+//! # The scheduler probe
+//!
+//! Like kube-proxy's `CanUseIPVSProxier`, [`IpvsWriter::probe_scheduler`]
+//! checks at start that the kernel has the configured scheduler: unless a
+//! service already uses it, it adds the throwaway virtual server
+//! [`PROBE_ADDR`] (TCP, TEST-NET-2) with that scheduler and deletes it at
+//! once. A service someone else made with that key is never touched: the
+//! probe is skipped with a warning.
 
-use ipvs_netlink::{Command, IpvsError, IpvsHandle, RealServer, ServiceKey, TableEntry, Timeouts};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+
+use ipvs_netlink::{
+    Command, IpvsError, IpvsHandle, RealServer, Scheduler, ServiceKey, TableEntry, Timeouts,
+    VirtualService,
+};
+
+/// kube-proxy's probe virtual server, `198.51.100.0:20000` (TCP).
+pub const PROBE_ADDR: SocketAddr =
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(198, 51, 100, 0), 20000));
 
 /// Errors of the IPVS writer. Per-command failures are plain
 /// [`IpvsError`]s in the results of [`IpvsWriter::apply`]; these are the
@@ -20,6 +38,20 @@ pub enum IpvsWriterError {
     /// applied).
     #[error("IPVS batch failed: {0}")]
     Batch(#[source] IpvsError),
+    /// The scheduler probe could not create its virtual server: the
+    /// scheduler is unknown to the kernel (`IpvsError::UnknownScheduler`
+    /// names the module) or IPVS refused.
+    #[error("IPVS scheduler {scheduler:?} cannot be used: {source}")]
+    Scheduler {
+        /// The scheduler.
+        scheduler: String,
+        /// Why.
+        #[source]
+        source: IpvsError,
+    },
+    /// The probe virtual server was created but could not be deleted.
+    #[error("cannot delete the scheduler probe service {PROBE_ADDR} (TCP): {0}")]
+    ProbeLeftover(#[source] IpvsError),
 }
 
 /// Writer of IPVS services and real servers.
@@ -54,6 +86,53 @@ impl IpvsWriter {
             .await
             .map(|table| table.entries)
             .map_err(IpvsWriterError::Dump)
+    }
+
+    /// Every service, without real servers (one dump).
+    pub async fn services(&mut self) -> Result<Vec<VirtualService>, IpvsWriterError> {
+        self.handle.services().await.map_err(IpvsWriterError::Dump)
+    }
+
+    /// kube-proxy's scheduler check (see the module docs): `Ok` at once if
+    /// a service already uses `scheduler`, or if a service with the probe
+    /// key exists (a warning; it is left alone); otherwise adds and deletes
+    /// the probe service (two messages). On failure nothing is left behind,
+    /// except if the delete itself fails ([`IpvsWriterError::ProbeLeftover`]).
+    pub async fn probe_scheduler(&mut self, scheduler: &str) -> Result<(), IpvsWriterError> {
+        let key = ServiceKey::tcp(PROBE_ADDR);
+        let services = self.services().await?;
+        if services.iter().any(|s| s.scheduler.name() == scheduler) {
+            return Ok(());
+        }
+        if services.iter().any(|s| s.key == key) {
+            tracing::warn!(
+                "IPVS service {key} exists and is not ours: not probing scheduler {scheduler:?}"
+            );
+            return Ok(());
+        }
+        let probe = VirtualService::new(key, Scheduler::new(scheduler));
+        self.messages += 1;
+        match self.handle.add_service(&probe).await {
+            Ok(()) => {}
+            Err(IpvsError::ServiceExists(_)) => {
+                tracing::warn!(
+                    "IPVS service {key} appeared during the probe and is not ours: \
+                     not probing scheduler {scheduler:?}"
+                );
+                return Ok(());
+            }
+            Err(source) => {
+                return Err(IpvsWriterError::Scheduler {
+                    scheduler: scheduler.to_owned(),
+                    source,
+                });
+            }
+        }
+        self.messages += 1;
+        match self.handle.delete_service(&key).await {
+            Ok(()) | Err(IpvsError::ServiceNotFound(_)) => Ok(()),
+            Err(err) => Err(IpvsWriterError::ProbeLeftover(err)),
+        }
     }
 
     /// The real servers of one service with their connection counters;

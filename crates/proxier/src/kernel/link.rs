@@ -27,6 +27,7 @@ use rtnetlink::{
     AddressMessageBuilder, Handle, LinkDummy, RouteMessageBuilder,
     packet_route::{
         address::{AddressAttribute, AddressMessage},
+        link::{InfoKind, LinkAttribute, LinkInfo, LinkMessage},
         route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType},
     },
 };
@@ -75,6 +76,13 @@ pub enum LinkError {
     /// The interface does not exist (deleted behind our back).
     #[error("interface {name} does not exist")]
     NoInterface {
+        /// The interface.
+        name: String,
+    },
+    /// The interface exists but is not a dummy, so it is not ours to
+    /// delete.
+    #[error("interface {name} is not a dummy interface: not deleting it")]
+    NotDummy {
         /// The interface.
         name: String,
     },
@@ -151,16 +159,30 @@ impl LinkWriter {
     /// Opens an rtnetlink socket and makes sure the dummy interface
     /// `name` exists (created if missing, left down).
     pub async fn connect(name: &str) -> Result<Self, LinkError> {
+        let mut writer = Self::socket(name)?;
+        writer.ensure_interface().await?;
+        Ok(writer)
+    }
+
+    /// Opens an rtnetlink socket on an existing interface `name` without
+    /// creating it; `None` if there is no such interface.
+    pub async fn open(name: &str) -> Result<Option<Self>, LinkError> {
+        let mut writer = Self::socket(name)?;
+        Ok(writer.find_interface().await?.map(|index| {
+            writer.index = index;
+            writer
+        }))
+    }
+
+    fn socket(name: &str) -> Result<Self, LinkError> {
         let (connection, handle, _) = rtnetlink::new_connection().map_err(LinkError::Socket)?;
         tokio::spawn(connection);
-        let mut writer = LinkWriter {
+        Ok(LinkWriter {
             handle,
             name: name.to_owned(),
             index: 0,
             messages: 0,
-        };
-        writer.ensure_interface().await?;
-        Ok(writer)
+        })
     }
 
     /// The interface name.
@@ -178,7 +200,7 @@ impl LinkWriter {
         self.messages
     }
 
-    async fn find_interface(&self) -> Result<Option<u32>, LinkError> {
+    async fn find_link(&self) -> Result<Option<LinkMessage>, LinkError> {
         let found = self
             .handle
             .link()
@@ -188,10 +210,37 @@ impl LinkWriter {
             .try_next()
             .await;
         match found {
-            Ok(Some(link)) => Ok(Some(link.header.index)),
-            Ok(None) => Ok(None),
+            Ok(link) => Ok(link),
             Err(err) if matches!(errno(&err), Some(ENODEV)) => Ok(None),
             Err(err) => Err(failure(format!("look up interface {}", self.name), err)),
+        }
+    }
+
+    async fn find_interface(&self) -> Result<Option<u32>, LinkError> {
+        Ok(self.find_link().await?.map(|link| link.header.index))
+    }
+
+    /// Deletes the interface (its addresses and local routes go with it),
+    /// like kube-proxy's `DeleteDummyDevice`: only if it is a dummy.
+    /// Returns whether it was deleted (`false`: it did not exist).
+    pub async fn delete_interface(&mut self) -> Result<bool, LinkError> {
+        let Some(link) = self.find_link().await? else {
+            return Ok(false);
+        };
+        let dummy = link.attributes.iter().any(|attr| {
+            matches!(attr, LinkAttribute::LinkInfo(infos)
+                if infos.contains(&LinkInfo::Kind(InfoKind::Dummy)))
+        });
+        if !dummy {
+            return Err(LinkError::NotDummy {
+                name: self.name.clone(),
+            });
+        }
+        self.messages += 1;
+        match self.handle.link().del(link.header.index).execute().await {
+            Ok(()) => Ok(true),
+            Err(err) if errno(&err) == Some(ENODEV) => Ok(false),
+            Err(err) => Err(failure(format!("delete interface {}", self.name), err)),
         }
     }
 

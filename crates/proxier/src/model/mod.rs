@@ -27,7 +27,7 @@ use std::net::{IpAddr, SocketAddr};
 
 pub use endpoint::{Endpoint, HEADLESS_LABEL, SERVICE_NAME_LABEL};
 pub use name::ServiceName;
-pub use node::{NodeContext, ZONE_LABEL};
+pub use node::{AddressSources, NodeContext, ZONE_LABEL};
 pub use service::{DEFAULT_AFFINITY_TIMEOUT, SERVICE_PROXY_NAME_LABEL};
 pub use topology::Categorized;
 pub use warning::Warning;

@@ -89,3 +89,62 @@ impl NodeContext {
         }
     }
 }
+
+/// Where the node's addresses come from, in kube-proxy's order.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AddressSources<'a> {
+    /// `bindAddress` / `--bind-address`, when not unspecified: a primary
+    /// IP.
+    pub bind_address: Option<IpAddr>,
+    /// `--node-ip` (ours): primary IPs (the first of each family) and the
+    /// NodePort addresses.
+    pub node_ips: &'a [IpAddr],
+    /// The kernel's local addresses not on `kube-ipvs0` (run mode); `None`
+    /// when the kernel is not read (plan mode).
+    pub kernel: Option<&'a [IpAddr]>,
+}
+
+impl NodeContext {
+    /// The node context of `name`, the same way in `plan` and `run`:
+    ///
+    /// * labels from the Node object;
+    /// * the primary IP of each family from the Node object's `InternalIP`
+    ///   (then `ExternalIP`) addresses, else `bindAddress`, else
+    ///   `--node-ip`, else the kernel's (kube-proxy's order);
+    /// * the NodePort addresses: the configured `--node-ip` addresses when
+    ///   given (an explicit override), else every local address the kernel
+    ///   has (kube-proxy), else — without a kernel — the Node's addresses.
+    pub fn resolve(name: &str, node: Option<&Node>, sources: AddressSources<'_>) -> NodeContext {
+        let mut context = NodeContext::new(name);
+        if let Some(node) = node {
+            context.labels = node.metadata.labels.clone().unwrap_or_default();
+        }
+        let from_node = node
+            .map(crate::source::store::node_addresses)
+            .unwrap_or_default();
+        let kernel = sources.kernel.unwrap_or_default();
+        let bind: Vec<IpAddr> = sources.bind_address.into_iter().collect();
+        for family in IpFamily::ALL {
+            let first = |ips: &[IpAddr]| {
+                ips.iter()
+                    .copied()
+                    .find(|ip| IpFamily::of(*ip) == family && !ip.is_loopback())
+            };
+            if let Some(ip) = first(&from_node)
+                .or_else(|| first(&bind))
+                .or_else(|| first(sources.node_ips))
+                .or_else(|| first(kernel))
+            {
+                context.primary_ips.push(ip);
+            }
+        }
+        context.node_ips = if !sources.node_ips.is_empty() {
+            sources.node_ips.to_vec()
+        } else if let Some(kernel) = sources.kernel {
+            kernel.to_vec()
+        } else {
+            from_node
+        };
+        context
+    }
+}

@@ -17,7 +17,7 @@
 //! [`client`] builds the client the way kube-proxy does: a kubeconfig file,
 //! `--master` overriding its server, or the in-cluster service account.
 
-use std::{fmt::Debug, path::Path};
+use std::{fmt::Debug, path::Path, time::Duration};
 
 use futures::StreamExt;
 use k8s_openapi::api::{core::v1::Node, core::v1::Service, discovery::v1::EndpointSlice};
@@ -69,10 +69,14 @@ pub enum KubeSourceError {
 /// Builds the API client: `kubeconfig` if given (its server replaced by
 /// `master` if given), else `master` alone (no credentials), else the
 /// in-cluster service account (`KUBERNETES_SERVICE_HOST`, token and CA
-/// under `/var/run/secrets/kubernetes.io/serviceaccount`).
+/// under `/var/run/secrets/kubernetes.io/serviceaccount`). Requests are
+/// limited to `qps` per second with bursts of `burst`
+/// (`clientConnection.qps` and `burst`; `qps <= 0` means no limit).
 pub async fn client(
     kubeconfig: Option<&Path>,
     master: Option<&str>,
+    qps: f32,
+    burst: i32,
 ) -> Result<Client, KubeSourceError> {
     let master_uri = match master.filter(|m| !m.is_empty()) {
         Some(url) => Some(
@@ -101,7 +105,17 @@ pub async fn client(
     if let Some(uri) = master_uri {
         config.cluster_url = uri;
     }
-    Client::try_from(config).map_err(KubeSourceError::Client)
+    let builder = kube::client::ClientBuilder::try_from(config).map_err(KubeSourceError::Client)?;
+    let burst = u64::try_from(burst.max(1)).unwrap_or(1);
+    let per = Duration::try_from_secs_f64(burst as f64 / f64::from(qps))
+        .ok()
+        .filter(|per| qps > 0.0 && !per.is_zero());
+    let Some(per) = per else {
+        return Ok(builder.build());
+    };
+    Ok(builder
+        .with_layer(&tower::limit::RateLimitLayer::new(burst, per))
+        .build())
 }
 
 /// The watcher configurations of the three kinds, as kube-proxy sets them.
@@ -124,7 +138,11 @@ fn service_config(field_selector: bool) -> watcher::Config {
 
 /// Starts the three watchers; every event goes to `events`. The tasks run
 /// until the receiver is dropped.
-pub fn spawn(client: Client, node_name: &str, events: mpsc::Sender<SourceEvent>) -> Vec<JoinHandle<()>> {
+pub fn spawn(
+    client: Client,
+    node_name: &str,
+    events: mpsc::Sender<SourceEvent>,
+) -> Vec<JoinHandle<()>> {
     let [_, slices, node] = watch_configs(node_name);
     vec![
         tokio::spawn(watch_services(Api::all(client.clone()), events.clone())),
@@ -133,7 +151,7 @@ pub fn spawn(client: Client, node_name: &str, events: mpsc::Sender<SourceEvent>)
             slices,
             "EndpointSlices",
             strip_slice,
-            SourceEvent::EndpointSlice,
+            SourceEvent::slice,
             events.clone(),
         )),
         tokio::spawn(watch(
@@ -141,7 +159,7 @@ pub fn spawn(client: Client, node_name: &str, events: mpsc::Sender<SourceEvent>)
             node,
             "Node",
             strip_node,
-            SourceEvent::Node,
+            SourceEvent::node,
             events,
         )),
     ]
@@ -156,7 +174,7 @@ async fn watch_services(api: Api<Service>, events: mpsc::Sender<SourceEvent>) {
     while let Some(item) = stream.next().await {
         match item {
             Ok(event) => {
-                if events.send(SourceEvent::Service(event)).await.is_err() {
+                if events.send(SourceEvent::service(event)).await.is_err() {
                     return;
                 }
             }
@@ -181,13 +199,16 @@ async fn watch_services(api: Api<Service>, events: mpsc::Sender<SourceEvent>) {
         service_config(false),
         "Services",
         strip_service,
-        SourceEvent::Service,
+        SourceEvent::service,
         events,
     )
     .await;
 }
 
-fn watcher<K>(api: Api<K>, config: watcher::Config) -> impl futures::Stream<Item = watcher::Result<Event<K>>>
+fn watcher<K>(
+    api: Api<K>,
+    config: watcher::Config,
+) -> impl futures::Stream<Item = watcher::Result<Event<K>>>
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
 {
@@ -254,7 +275,8 @@ pub fn strip_node(node: &mut Node) {
 /// kube-proxy's "birth cry": a Normal `Starting` event on this Node (with
 /// events.k8s.io/v1), plus a note that this proxier replaces the deprecated
 /// IPVS mode. Failures are logged, never fatal.
-pub async fn birth_cry(client: Client, node_name: &str) {
+pub async fn birth_cry(client: Client, node_name: String) {
+    let node_name = node_name.as_str();
     let reporter = Reporter {
         controller: "kube-proxy".into(),
         instance: Some(node_name.to_owned()),

@@ -37,12 +37,29 @@ pub const TRIGGER_TIME_ANNOTATION: &str = "endpoints.kubernetes.io/last-change-t
 /// One watch event of one of the three kinds.
 #[derive(Debug, Clone)]
 pub enum SourceEvent {
+    /// A Service event (boxed: a Service is large).
+    Service(Box<Event<Service>>),
+    /// An EndpointSlice event (boxed like the others).
+    EndpointSlice(Box<Event<EndpointSlice>>),
+    /// An event of this node's Node (boxed: a Node is large).
+    Node(Box<Event<Node>>),
+}
+
+impl SourceEvent {
     /// A Service event.
-    Service(Event<Service>),
+    pub fn service(event: Event<Service>) -> Self {
+        SourceEvent::Service(Box::new(event))
+    }
+
     /// An EndpointSlice event.
-    EndpointSlice(Event<EndpointSlice>),
-    /// An event of this node's Node.
-    Node(Event<Node>),
+    pub fn slice(event: Event<EndpointSlice>) -> Self {
+        SourceEvent::EndpointSlice(Box::new(event))
+    }
+
+    /// A Node event.
+    pub fn node(event: Event<Node>) -> Self {
+        SourceEvent::Node(Box::new(event))
+    }
 }
 
 /// What the daemon must re-plan, taken with [`ClusterStore::take_changes`].
@@ -288,7 +305,7 @@ impl ClusterStore {
     pub fn apply(&mut self, event: SourceEvent) -> Result<(), NodeExit> {
         match event {
             SourceEvent::Service(event) => {
-                match event {
+                match *event {
                     Event::Init => self.relist_services = Some(Vec::new()),
                     Event::InitApply(s) => push(&mut self.relist_services, s),
                     Event::InitDone => {
@@ -302,7 +319,7 @@ impl ClusterStore {
                 Ok(())
             }
             SourceEvent::EndpointSlice(event) => {
-                match event {
+                match *event {
                     Event::Init => self.relist_slices = Some(Vec::new()),
                     Event::InitApply(s) => push(&mut self.relist_slices, s),
                     Event::InitDone => {
@@ -315,7 +332,7 @@ impl ClusterStore {
                 }
                 Ok(())
             }
-            SourceEvent::Node(event) => match event {
+            SourceEvent::Node(event) => match *event {
                 Event::Init => {
                     self.relist_node = Some(Vec::new());
                     Ok(())

@@ -42,7 +42,10 @@ fn watch_lines(events: &[serde_json::Value]) -> Response<Body> {
         body.extend(serde_json::to_vec(event).unwrap());
         body.push(b'\n');
     }
-    Response::builder().status(200).body(Body::from(body)).unwrap()
+    Response::builder()
+        .status(200)
+        .body(Body::from(body))
+        .unwrap()
 }
 
 /// The query string, percent-decoded for readable assertions.
@@ -98,12 +101,18 @@ async fn watches_as_kube_proxy_does_and_forwards_events() {
         assert!(!q.contains("watch=true"), "a list first: {q}");
         let response = match path.as_str() {
             "/api/v1/services" => {
-                assert!(q.contains("labelSelector=!service.kubernetes.io/service-proxy-name"), "{q}");
+                assert!(
+                    q.contains("labelSelector=!service.kubernetes.io/service-proxy-name"),
+                    "{q}"
+                );
                 assert!(q.contains("fieldSelector=spec.clusterIP!=None"), "{q}");
                 list("ServiceList", "v1", "10", vec![service("web", "9")])
             }
             "/apis/discovery.k8s.io/v1/endpointslices" => {
-                assert!(q.contains("labelSelector=!service.kubernetes.io/headless"), "{q}");
+                assert!(
+                    q.contains("labelSelector=!service.kubernetes.io/headless"),
+                    "{q}"
+                );
                 list("EndpointSliceList", "discovery.k8s.io/v1", "10", vec![])
             }
             "/api/v1/nodes" => {
@@ -123,7 +132,7 @@ async fn watches_as_kube_proxy_does_and_forwards_events() {
     let mut others = 0;
     while services.len() < 3 || others < 4 {
         match next(&mut rx).await {
-            SourceEvent::Service(event) => services.push(event),
+            SourceEvent::Service(event) => services.push(*event),
             _ => others += 1,
         }
     }
@@ -160,7 +169,7 @@ async fn watches_as_kube_proxy_does_and_forwards_events() {
     let mut got = Vec::new();
     while got.len() < 2 {
         if let SourceEvent::Service(event) = next(&mut rx).await {
-            got.push(event);
+            got.push(*event);
         }
     }
     assert!(matches!(&got[0], Event::Apply(s) if s.metadata.name.as_deref() == Some("db")));
@@ -171,7 +180,10 @@ async fn watches_as_kube_proxy_does_and_forwards_events() {
         let (request, _send) = handle.next_request().await.expect("a re-watch");
         if request.uri().path() == "/api/v1/services" {
             let q = query(&request);
-            assert!(q.contains("watch=true") && q.contains("resourceVersion=13"), "{q}");
+            assert!(
+                q.contains("watch=true") && q.contains("resourceVersion=13"),
+                "{q}"
+            );
             break;
         }
     }
@@ -196,17 +208,22 @@ async fn a_rejected_field_selector_falls_back_to_filtering_here() {
     let (request, send) = handle.next_request().await.unwrap();
     let q = query(&request);
     assert!(!q.contains("fieldSelector"), "{q}");
-    assert!(q.contains("labelSelector=!service.kubernetes.io/service-proxy-name"), "{q}");
+    assert!(
+        q.contains("labelSelector=!service.kubernetes.io/service-proxy-name"),
+        "{q}"
+    );
     send.send_response(list("ServiceList", "v1", "5", vec![service("web", "4")]));
     // The failed first attempt may already have said Init; the store
     // starts a fresh buffer at each Init.
-    assert!(matches!(next(&mut rx).await, SourceEvent::Service(Event::Init)));
+    assert!(matches!(next(&mut rx).await, SourceEvent::Service(e) if matches!(*e, Event::Init)));
     let mut event = next(&mut rx).await;
-    if matches!(event, SourceEvent::Service(Event::Init)) {
+    if matches!(&event, SourceEvent::Service(e) if matches!(**e, Event::Init)) {
         event = next(&mut rx).await;
     }
-    assert!(matches!(event, SourceEvent::Service(Event::InitApply(_))));
-    assert!(matches!(next(&mut rx).await, SourceEvent::Service(Event::InitDone)));
+    assert!(matches!(&event, SourceEvent::Service(e) if matches!(**e, Event::InitApply(_))));
+    assert!(
+        matches!(next(&mut rx).await, SourceEvent::Service(e) if matches!(*e, Event::InitDone))
+    );
     task.abort();
 }
 

@@ -38,31 +38,37 @@ fn names(list: &[(&str, &str)]) -> BTreeSet<ServiceName> {
 /// Lists all three kinds with the given objects.
 fn listed(services: Vec<Service>, slices: Vec<EndpointSlice>, nodes: Vec<Node>) -> ClusterStore {
     let mut store = ClusterStore::new();
-    store.apply(SourceEvent::Service(Event::Init)).unwrap();
+    store
+        .apply(SourceEvent::Service(Box::new(Event::Init)))
+        .unwrap();
     for s in services {
         store
-            .apply(SourceEvent::Service(Event::InitApply(s)))
+            .apply(SourceEvent::Service(Box::new(Event::InitApply(s))))
             .unwrap();
     }
     assert!(!store.is_ready());
-    store.apply(SourceEvent::Service(Event::InitDone)).unwrap();
     store
-        .apply(SourceEvent::EndpointSlice(Event::Init))
+        .apply(SourceEvent::Service(Box::new(Event::InitDone)))
         .unwrap();
+    store.apply(SourceEvent::slice(Event::Init)).unwrap();
     for s in slices {
         store
-            .apply(SourceEvent::EndpointSlice(Event::InitApply(s)))
+            .apply(SourceEvent::slice(Event::InitApply(s)))
+            .unwrap();
+    }
+    store.apply(SourceEvent::slice(Event::InitDone)).unwrap();
+    assert!(!store.is_ready(), "the node is not listed yet");
+    store
+        .apply(SourceEvent::Node(Box::new(Event::Init)))
+        .unwrap();
+    for n in nodes {
+        store
+            .apply(SourceEvent::Node(Box::new(Event::InitApply(n))))
             .unwrap();
     }
     store
-        .apply(SourceEvent::EndpointSlice(Event::InitDone))
+        .apply(SourceEvent::Node(Box::new(Event::InitDone)))
         .unwrap();
-    assert!(!store.is_ready(), "the node is not listed yet");
-    store.apply(SourceEvent::Node(Event::Init)).unwrap();
-    for n in nodes {
-        store.apply(SourceEvent::Node(Event::InitApply(n))).unwrap();
-    }
-    store.apply(SourceEvent::Node(Event::InitDone)).unwrap();
     store
 }
 
@@ -93,7 +99,7 @@ fn a_slice_change_marks_only_its_service() {
     assert_eq!((first.service_changes, first.endpoint_changes), (2, 2));
 
     store
-        .apply(SourceEvent::EndpointSlice(Event::Apply(slice(
+        .apply(SourceEvent::slice(Event::Apply(slice(
             "b", "db-x", "db", "6",
         ))))
         .unwrap();
@@ -109,17 +115,23 @@ fn the_same_resource_version_again_changes_nothing() {
     let mut store = listed(vec![service("a", "web", "1")], vec![], vec![]);
     store.take_changes();
     store
-        .apply(SourceEvent::Service(Event::Apply(service("a", "web", "1"))))
+        .apply(SourceEvent::Service(Box::new(Event::Apply(service(
+            "a", "web", "1",
+        )))))
         .unwrap();
     assert!(!store.has_changes());
     // A relist with the same objects changes nothing either.
-    store.apply(SourceEvent::Service(Event::Init)).unwrap();
     store
-        .apply(SourceEvent::Service(Event::InitApply(service(
-            "a", "web", "1",
-        ))))
+        .apply(SourceEvent::Service(Box::new(Event::Init)))
         .unwrap();
-    store.apply(SourceEvent::Service(Event::InitDone)).unwrap();
+    store
+        .apply(SourceEvent::Service(Box::new(Event::InitApply(service(
+            "a", "web", "1",
+        )))))
+        .unwrap();
+    store
+        .apply(SourceEvent::Service(Box::new(Event::InitDone)))
+        .unwrap();
     assert!(!store.has_changes());
 }
 
@@ -132,25 +144,25 @@ fn a_relist_keeps_the_old_view_until_done_then_deletes_what_vanished() {
     );
     store.take_changes();
     // 410 Gone: the watcher relists.
-    store.apply(SourceEvent::Service(Event::Init)).unwrap();
     store
-        .apply(SourceEvent::Service(Event::InitApply(service(
+        .apply(SourceEvent::Service(Box::new(Event::Init)))
+        .unwrap();
+    store
+        .apply(SourceEvent::Service(Box::new(Event::InitApply(service(
             "a", "web", "1",
-        ))))
+        )))))
         .unwrap();
     assert!(store.relisting());
     assert!(store.service(&ServiceName::new("a", "gone")).is_some());
     assert!(!store.has_changes(), "nothing changes before InitDone");
-    store.apply(SourceEvent::Service(Event::InitDone)).unwrap();
+    store
+        .apply(SourceEvent::Service(Box::new(Event::InitDone)))
+        .unwrap();
     assert!(store.service(&ServiceName::new("a", "gone")).is_none());
     assert_eq!(store.take_changes().services, names(&[("a", "gone")]));
 
-    store
-        .apply(SourceEvent::EndpointSlice(Event::Init))
-        .unwrap();
-    store
-        .apply(SourceEvent::EndpointSlice(Event::InitDone))
-        .unwrap();
+    store.apply(SourceEvent::slice(Event::Init)).unwrap();
+    store.apply(SourceEvent::slice(Event::InitDone)).unwrap();
     assert!(store.slices(&ServiceName::new("a", "gone")).is_empty());
     assert_eq!(store.take_changes().services, names(&[("a", "gone")]));
 }
@@ -191,7 +203,7 @@ fn services_kube_proxy_does_not_watch_are_not_held() {
             .collect(),
     );
     store
-        .apply(SourceEvent::Service(Event::Apply(web)))
+        .apply(SourceEvent::Service(Box::new(Event::Apply(web))))
         .unwrap();
     assert_eq!(store.service_count(), 0);
     assert_eq!(store.take_changes().services, names(&[("a", "web")]));
@@ -202,7 +214,7 @@ fn a_slice_moving_to_another_service_marks_both() {
     let mut store = listed(vec![], vec![slice("a", "s", "one", "1")], vec![]);
     store.take_changes();
     store
-        .apply(SourceEvent::EndpointSlice(Event::Apply(slice(
+        .apply(SourceEvent::slice(Event::Apply(slice(
             "a", "s", "two", "2",
         ))))
         .unwrap();
@@ -222,23 +234,23 @@ fn node_deleted_or_readdressed_means_exit() {
     labelled.metadata.labels = Some([("a".to_owned(), "b".to_owned())].into_iter().collect());
     store.take_changes();
     store
-        .apply(SourceEvent::Node(Event::Apply(labelled)))
+        .apply(SourceEvent::Node(Box::new(Event::Apply(labelled))))
         .unwrap();
     assert!(store.take_changes().node);
     let err = store
-        .apply(SourceEvent::Node(Event::Apply(node(
+        .apply(SourceEvent::Node(Box::new(Event::Apply(node(
             "n1",
             "192.168.1.11",
             "3",
-        ))))
+        )))))
         .unwrap_err();
     assert!(matches!(err, NodeExit::IpsChanged { .. }), "{err}");
     let err = store
-        .apply(SourceEvent::Node(Event::Delete(node(
+        .apply(SourceEvent::Node(Box::new(Event::Delete(node(
             "n1",
             "192.168.1.11",
             "4",
-        ))))
+        )))))
         .unwrap_err();
     assert_eq!(err, NodeExit::Deleted("n1".into()));
 }
@@ -257,9 +269,7 @@ fn trigger_times_keep_the_oldest() {
                 .into_iter()
                 .collect(),
         );
-        store
-            .apply(SourceEvent::EndpointSlice(Event::Apply(s)))
-            .unwrap();
+        store.apply(SourceEvent::slice(Event::Apply(s))).unwrap();
     }
     assert_eq!(
         store.take_changes().oldest_trigger.as_deref(),

@@ -1,0 +1,393 @@
+//! The daemon: a source in, kernel state out, like kube-proxy's sync loop.
+//!
+//! * The source is the API server ([`crate::source::kube`]) or the
+//!   manifests (polled: file names, sizes and modification times). Both
+//!   feed one [`ClusterStore`], which tracks changes per Service.
+//! * Nothing is synced before the store is ready (every kind listed once);
+//!   a relist keeps the old view until it completes, so an outage or a
+//!   partial view never deletes the node's Services.
+//! * Syncs follow a [`runner::Runner`]: bounded frequency for changes
+//!   (`min_sync_period`, burst 2), a full resync every `sync_period` that
+//!   re-reads the node addresses and the kernel and repairs drift.
+//! * Every `graceful_period` the real servers draining at weight 0 are
+//!   checked and deleted once their connections are gone.
+//! * The node context (addresses, labels) is resolved at every sync; the
+//!   Node being deleted or changing addresses ends the daemon with an
+//!   error, as kube-proxy exits (the DaemonSet restarts it).
+//! * `shutdown` (SIGTERM in the binary) ends the loop; the kernel state
+//!   is left in place (a restart adopts it).
+
+pub mod runner;
+
+use std::{
+    future::Future,
+    net::IpAddr,
+    path::{Path, PathBuf},
+    time::{Duration, Instant, SystemTime},
+};
+
+use ipvs_netlink::Timeouts;
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+use crate::{
+    config::{ProxyConfig, Settings},
+    kernel::sysctl::{self, SysctlWriter},
+    model::{AddressSources, NodeContext},
+    plan::{KernelPlan, plan},
+    reconcile::{ExcludeCidrs, Reconciler, ReconcilerOptions, StartError, SyncReport},
+    source::{
+        Snapshot, manifests,
+        store::{ClusterStore, NodeExit, SourceEvent},
+    },
+};
+use runner::{Due, Runner};
+
+/// kube-proxy's burst of syncs allowed at once.
+pub const SYNC_BURST: u32 = 2;
+
+/// Why the daemon stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The kernel writers could not start.
+    #[error("cannot start: {0}")]
+    Start(#[from] StartError),
+    /// The configured scheduler cannot be used.
+    #[error("cannot use the IPVS scheduler: {0}")]
+    Scheduler(#[source] crate::kernel::IpvsWriterError),
+    /// The API client could not be built.
+    #[error(transparent)]
+    Client(#[from] crate::source::kube::KubeSourceError),
+    /// The node was deleted or changed its addresses.
+    #[error("{0}; exiting so that the proxier restarts with the new node")]
+    Node(#[from] NodeExit),
+    /// Every source went away.
+    #[error("the source stopped")]
+    SourceClosed,
+}
+
+/// What the sources send to the loop.
+#[derive(Debug)]
+enum Input {
+    /// A watch event (boxed: objects are large).
+    Event(Box<SourceEvent>),
+    /// A complete new manifests snapshot, with its warnings.
+    Snapshot(Snapshot, Vec<crate::model::Warning>),
+}
+
+/// Runs until `shutdown` completes.
+pub async fn run(
+    settings: Settings,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), DaemonError> {
+    apply_oom_score_adj(settings.oom_score_adj);
+    apply_sysctls(&settings.proxy);
+    let mut reconciler = Reconciler::start(ReconcilerOptions {
+        bind_mode: settings.proxy.bind_mode,
+        exclude_cidrs: ExcludeCidrs::new(settings.proxy.exclude_cidrs.iter().copied()),
+        ..ReconcilerOptions::default()
+    })
+    .await?;
+    let config = &settings.proxy;
+    // kube-proxy's CanUseIPVSProxier: an unknown scheduler is fatal at
+    // start, not an error on every sync.
+    reconciler
+        .ipvs_mut()
+        .probe_scheduler(&config.scheduler)
+        .await
+        .map_err(DaemonError::Scheduler)?;
+    let timeouts = Timeouts::new(
+        config.tcp_timeout,
+        config.tcp_fin_timeout,
+        config.udp_timeout,
+    );
+    if let Err(err) = reconciler.ipvs_mut().set_timeouts(timeouts).await {
+        warn!("IPVS timeouts: {err}");
+    }
+
+    let (tx, rx) = mpsc::channel(1024);
+    let _tasks = match &settings.manifests {
+        Some(path) => {
+            info!(node = %settings.node_name, manifests = %path.display(), "started; kernel state adopted");
+            vec![tokio::spawn(poll_manifests(
+                path.clone(),
+                settings.poll_period,
+                tx,
+            ))]
+        }
+        None => {
+            let client = crate::source::kube::client(
+                settings.kubeconfig.as_deref(),
+                settings.master.as_deref(),
+                settings.qps,
+                settings.burst,
+            )
+            .await?;
+            info!(node = %settings.node_name, "started; kernel state adopted; watching the API server");
+            tokio::spawn(crate::source::kube::birth_cry(
+                client.clone(),
+                settings.node_name.clone(),
+            ));
+            let (events_tx, mut events_rx) = mpsc::channel(1024);
+            let mut tasks = crate::source::kube::spawn(client, &settings.node_name, events_tx);
+            tasks.push(tokio::spawn(async move {
+                while let Some(event) = events_rx.recv().await {
+                    if tx.send(Input::Event(Box::new(event))).await.is_err() {
+                        return;
+                    }
+                }
+            }));
+            tasks
+        }
+    };
+    let mut daemon = Daemon::new(settings, reconciler);
+    let result = daemon.run(rx, shutdown).await;
+    info!("stopping; the kernel state stays for the next start");
+    result
+}
+
+/// The loop's state.
+struct Daemon {
+    settings: Settings,
+    reconciler: Reconciler,
+    store: ClusterStore,
+    runner: Runner,
+    plan: KernelPlan,
+    synced_once: bool,
+    last_graceful: Instant,
+    last_wait_log: Option<Instant>,
+}
+
+impl Daemon {
+    fn new(settings: Settings, reconciler: Reconciler) -> Self {
+        let now = Instant::now();
+        Daemon {
+            runner: Runner::new(
+                settings.min_sync_period,
+                settings.sync_period,
+                SYNC_BURST,
+                now,
+            ),
+            settings,
+            reconciler,
+            store: ClusterStore::new(),
+            plan: KernelPlan::default(),
+            synced_once: false,
+            last_graceful: now,
+            last_wait_log: None,
+        }
+    }
+
+    async fn run(
+        &mut self,
+        mut inputs: mpsc::Receiver<Input>,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), DaemonError> {
+        tokio::pin!(shutdown);
+        loop {
+            let now = Instant::now();
+            let deadline = self
+                .runner
+                .next_deadline(now)
+                .min(self.last_graceful + self.settings.graceful_period)
+                .min(now + Duration::from_secs(10));
+            tokio::select! {
+                input = inputs.recv() => match input {
+                    Some(input) => {
+                        self.on_input(input)?;
+                        // Take every input already queued before syncing.
+                        while let Ok(input) = inputs.try_recv() {
+                            self.on_input(input)?;
+                        }
+                    }
+                    None => return Err(DaemonError::SourceClosed),
+                },
+                _ = tokio::time::sleep_until(deadline.into()) => {}
+                _ = &mut shutdown => return Ok(()),
+            }
+            self.tick().await;
+        }
+    }
+
+    fn on_input(&mut self, input: Input) -> Result<(), DaemonError> {
+        let result = match input {
+            Input::Event(event) => self.store.apply(*event),
+            Input::Snapshot(snapshot, warnings) => {
+                for warning in &warnings {
+                    warn!("{warning}");
+                }
+                let result = self.store.replace_all(snapshot, &self.settings.node_name);
+                // Manifests name no API object whose deletion must
+                // restart the proxier: go on with the new view.
+                match result {
+                    Err(NodeExit::Deleted(name)) => {
+                        warn!(node = %name, "the Node left the manifests");
+                        Ok(())
+                    }
+                    other => other,
+                }
+            }
+        };
+        result?;
+        if self.store.is_ready() && self.store.has_changes() {
+            self.runner.request();
+        }
+        Ok(())
+    }
+
+    async fn tick(&mut self) {
+        let now = Instant::now();
+        if !self.store.is_ready() {
+            if self
+                .last_wait_log
+                .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(10))
+            {
+                self.last_wait_log = Some(now);
+                info!(
+                    "waiting for the first complete list of Services, EndpointSlices and the Node"
+                );
+            }
+            return;
+        }
+        if !self.synced_once {
+            self.runner.request();
+        }
+        match self.runner.poll(now) {
+            Due::Nothing => {}
+            Due::Sync => self.sync(false).await,
+            Due::Resync => self.sync(true).await,
+        }
+        if now.duration_since(self.last_graceful) >= self.settings.graceful_period {
+            self.last_graceful = now;
+            if !self.reconciler.graceful().is_empty() {
+                log_report("graceful", &self.reconciler.process_graceful().await);
+            }
+        }
+    }
+
+    /// The node context now: the Node object, the flags and the kernel.
+    async fn node_context(&self) -> NodeContext {
+        let kernel: Option<Vec<IpAddr>> = if self.settings.node_ips.is_empty() {
+            match self.reconciler.link().local_addresses().await {
+                Ok(ips) => Some(ips.into_iter().collect()),
+                Err(err) => {
+                    warn!("node addresses: {err}");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        NodeContext::resolve(
+            &self.settings.node_name,
+            self.store.node(),
+            AddressSources {
+                bind_address: self.settings.bind_address,
+                node_ips: &self.settings.node_ips,
+                kernel: kernel.as_deref(),
+            },
+        )
+    }
+
+    async fn sync(&mut self, full: bool) {
+        let changes = self.store.take_changes();
+        let node = self.node_context().await;
+        let (plan, warnings) = plan(&self.store.snapshot(), &node, &self.settings.proxy);
+        if !self.synced_once || !changes.services.is_empty() || changes.node {
+            for warning in &warnings {
+                warn!("{warning}");
+            }
+        }
+        self.plan = plan;
+        let report = if full && self.synced_once {
+            self.reconciler.resync(&self.plan).await
+        } else {
+            self.reconciler.sync(&self.plan).await
+        };
+        log_report(if full { "resync" } else { "sync" }, &report);
+        if !report.is_ok() {
+            self.runner.retry();
+        }
+        self.synced_once = true;
+    }
+}
+
+/// Polls the manifests and sends a snapshot whenever they change (and
+/// once at start). Unreadable manifests are logged and keep the last view.
+async fn poll_manifests(path: PathBuf, period: Duration, tx: mpsc::Sender<Input>) {
+    let mut seen = None;
+    let mut tick = tokio::time::interval(period);
+    loop {
+        tick.tick().await;
+        let fingerprint = fingerprint(&path);
+        if seen.as_ref() == Some(&fingerprint) {
+            continue;
+        }
+        seen = Some(fingerprint);
+        match manifests::load(&path) {
+            Ok((snapshot, warnings)) => {
+                if tx.send(Input::Snapshot(snapshot, warnings)).await.is_err() {
+                    return;
+                }
+            }
+            Err(err) => warn!("manifests: {err}; keeping the kernel as it is"),
+        }
+    }
+}
+
+/// `oomScoreAdj`: written to `/proc/self/oom_score_adj`; failures logged.
+fn apply_oom_score_adj(value: Option<i32>) {
+    if let Some(value) = value
+        && let Err(err) = std::fs::write("/proc/self/oom_score_adj", value.to_string())
+    {
+        warn!("cannot set oom_score_adj to {value}: {err}");
+    }
+}
+
+/// kube-proxy's sysctls; failures are logged, not fatal.
+fn apply_sysctls(config: &ProxyConfig) {
+    let mut writer = SysctlWriter::new("/proc/sys");
+    let wanted = sysctl::kube_proxy(config.strict_arp, sysctl::kernel_version());
+    for result in writer.apply(&wanted) {
+        if let Err(err) = result {
+            warn!("{err}");
+        }
+    }
+}
+
+fn log_report(what: &str, report: &SyncReport) {
+    for error in &report.errors {
+        warn!("{what}: {error}");
+    }
+    if report.mutating_messages() > 0 || report.iptables_forks > 0 || what == "sync" {
+        info!(
+            mutating_messages = report.mutating_messages(),
+            iptables_forks = report.iptables_forks,
+            services_added = report.services_added,
+            services_deleted = report.services_deleted,
+            real_servers_added = report.real_servers_added,
+            real_servers_deleted = report.real_servers_deleted,
+            real_servers_queued = report.real_servers_queued,
+            elapsed_ms = report.elapsed.as_millis() as u64,
+            "{what} done"
+        );
+    }
+}
+
+/// What identifies the manifests' content cheaply: each file's path,
+/// size and modification time.
+fn fingerprint(path: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
+    let files: Vec<PathBuf> = match std::fs::read_dir(path) {
+        Ok(dir) => dir.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+        Err(_) => vec![path.to_owned()],
+    };
+    let mut out: Vec<_> = files
+        .into_iter()
+        .filter_map(|p| {
+            let meta = std::fs::metadata(&p).ok()?;
+            Some((p, meta.len(), meta.modified().ok()))
+        })
+        .collect();
+    out.sort();
+    out
+}
