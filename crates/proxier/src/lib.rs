@@ -9,8 +9,11 @@
 //! [`reconcile`] (diff against what the kernel holds, send only changes) →
 //! [`kernel`] writers.
 //!
-//! * [`config`]: the planner's subset of kube-proxy's flags
-//!   ([`config::ProxyConfig`], kube-proxy defaults) and [`config::Cidr`].
+//! * [`config`]: kube-proxy's command line ([`config::cli`]) and
+//!   `KubeProxyConfiguration` file ([`config::file`]) resolved into the
+//!   run's [`config::Settings`] with kube-proxy's precedence, defaults and
+//!   validation; the planner's subset ([`config::ProxyConfig`]) and
+//!   [`config::Cidr`].
 //! * [`source`]: where Services, EndpointSlices and Nodes come from: a
 //!   [`source::Snapshot`]; [`source::manifests`] reads multi-document YAML,
 //!   one warning per bad document.
@@ -30,6 +33,9 @@
 //!   sysctl.
 //! * [`cleanup`]: `--cleanup`, removing what this proxier (or kube-proxy in
 //!   IPVS mode) left on the node and nothing else.
+//! * [`serve`]: the HTTP side: `/healthz` and `/livez`, the per-Service
+//!   health-check node ports, and the metrics server (`/metrics` with the
+//!   `kubeproxy_*` and `process_*` metrics, `/proxyMode`, `/configz`).
 
 pub mod cleanup;
 pub mod config;
@@ -38,4 +44,5 @@ pub mod kernel;
 pub mod model;
 pub mod plan;
 pub mod reconcile;
+pub mod serve;
 pub mod source;

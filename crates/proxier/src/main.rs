@@ -1,26 +1,29 @@
 //! `kube-ipvs-proxier`: kube-proxy `--proxy-mode=ipvs` on raw netlink.
 //!
-//! `plan` prints what a node's kernel would hold, with no root and no
-//! kernel access. Warnings about the input go to stderr; the exit status is
-//! 0 even with warnings, 1 on unusable flags or unreadable manifests.
-//!
-//! `run` programs the node's kernel from the manifests and keeps it in
-//! sync until SIGTERM ([`ipvs_proxier::daemon`]).
+//! The command line is kube-proxy's ([`ipvs_proxier::config::cli`]): with
+//! no subcommand, or `run`, it programs the node's kernel from the API
+//! server (or from `--manifests PATH`) and keeps it in sync until SIGTERM
+//! ([`ipvs_proxier::daemon`]); `--cleanup` removes what it owns
+//! ([`ipvs_proxier::cleanup`]); `plan` prints what a node's kernel would
+//! hold, with no root and no kernel access. Warnings go to stderr; the exit
+//! status is 1 on an unusable configuration, unreadable manifests, a failed
+//! cleanup, or when the daemon must restart (Node deleted or readdressed).
 
-mod cli;
-
-use std::{io::IsTerminal, process::ExitCode};
+use std::{io::IsTerminal, path::Path, process::ExitCode};
 
 use clap::Parser;
 use ipvs_proxier::{
-    config::Settings,
+    cleanup::{CleanupOptions, cleanup},
+    config::{
+        Settings,
+        cli::{Cli, Invocation},
+    },
     daemon,
     model::{AddressSources, NodeContext},
     plan::{plan, print},
+    reconcile::ExcludeCidrs,
     source::manifests,
 };
-
-use cli::{Cli, Command, PlanArgs, RunArgs};
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -31,11 +34,22 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Plan(args) => run_plan(&args),
-        Command::Run(args) => run_daemon(&args),
-    };
+    let result = Cli::parse()
+        .resolve()
+        .map_err(|e| e.to_string())
+        .and_then(|invocation| match invocation {
+            Invocation::Plan {
+                settings,
+                manifests,
+            } => run_plan(&settings, &manifests),
+            Invocation::Run(settings) => block_on(async move {
+                daemon::run(settings, shutdown())
+                    .await
+                    .map_err(|e| e.to_string())
+            }),
+            Invocation::Cleanup(settings) => block_on(run_cleanup(settings)),
+            Invocation::Exit => Ok(()),
+        });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -45,38 +59,30 @@ fn main() -> ExitCode {
     }
 }
 
-/// The node name: `--hostname-override`, else the host name.
-fn node_name(args: &PlanArgs) -> String {
-    args.proxy
-        .hostname_override
-        .clone()
-        .or_else(|| {
-            std::fs::read_to_string("/proc/sys/kernel/hostname")
-                .ok()
-                .map(|h| h.trim().to_owned())
-        })
-        .unwrap_or_default()
-        .to_lowercase()
+fn block_on(future: impl Future<Output = Result<(), String>>) -> Result<(), String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio runtime: {e}"))?
+        .block_on(future)
 }
 
-fn run_plan(args: &PlanArgs) -> Result<(), String> {
-    let config = args.proxy.config().map_err(|e| e.to_string())?;
-    let (snapshot, mut warnings) = manifests::load(&args.manifests).map_err(|e| e.to_string())?;
-    let name = node_name(args);
+fn run_plan(settings: &Settings, path: &Path) -> Result<(), String> {
+    let (snapshot, mut warnings) = manifests::load(path).map_err(|e| e.to_string())?;
     let node_object = snapshot
         .nodes
         .iter()
-        .find(|n| n.metadata.name.as_deref() == Some(name.as_str()));
+        .find(|n| n.metadata.name.as_deref() == Some(settings.node_name.as_str()));
     let node = NodeContext::resolve(
-        &name,
+        &settings.node_name,
         node_object,
         AddressSources {
-            bind_address: None,
-            node_ips: &args.node_ip,
+            bind_address: settings.bind_address,
+            node_ips: &settings.node_ips,
             kernel: None,
         },
     );
-    let (kernel_plan, found) = plan(&snapshot, &node, &config);
+    let (kernel_plan, found) = plan(&snapshot, &node, &settings.proxy);
     warnings.extend(found);
     for warning in &warnings {
         tracing::warn!("{warning}");
@@ -85,35 +91,20 @@ fn run_plan(args: &PlanArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn run_daemon(args: &RunArgs) -> Result<(), String> {
-    let settings = Settings {
-        proxy: args.plan.proxy.config().map_err(|e| e.to_string())?,
-        node_name: node_name(&args.plan),
-        kubeconfig: None,
-        master: None,
-        qps: 5.0,
-        burst: 10,
-        bind_address: None,
-        healthz_bind_address: None,
-        metrics_bind_address: None,
-        bind_address_hard_fail: false,
-        sync_period: args.ipvs_sync_period,
-        min_sync_period: args.ipvs_min_sync_period,
-        config_sync_period: std::time::Duration::from_secs(900),
-        oom_score_adj: None,
-        manifests: Some(args.plan.manifests.clone()),
-        node_ips: args.plan.node_ip.clone(),
-        graceful_period: args.graceful_check_period,
-        poll_period: args.manifests_poll_period,
-        configz: serde_json::Value::Null,
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("tokio runtime: {e}"))?;
-    runtime
-        .block_on(daemon::run(settings, shutdown()))
-        .map_err(|e| e.to_string())
+async fn run_cleanup(settings: Settings) -> Result<(), String> {
+    let report = cleanup(&CleanupOptions {
+        exclude_cidrs: ExcludeCidrs::new(settings.proxy.exclude_cidrs.iter().copied()),
+        ..CleanupOptions::default()
+    })
+    .await;
+    if report.is_ok() {
+        tracing::info!("{report}");
+        Ok(())
+    } else {
+        Err(format!(
+            "encountered an error while tearing down rules: {report}"
+        ))
+    }
 }
 
 /// Completes on SIGTERM or SIGINT.

@@ -1,16 +1,26 @@
-//! The subset of kube-proxy's configuration the planner needs
-//! ([`ProxyConfig`]), with kube-proxy's defaults, and the [`Cidr`] type.
+//! kube-proxy's configuration: the command line ([`cli`]), the
+//! `KubeProxyConfiguration` file ([`mod@file`]), their resolution into the
+//! run's [`Settings`] with kube-proxy's precedence, defaults and validation
+//! ([`resolve`]), Go durations ([`GoDuration`]), and the planner's subset
+//! ([`ProxyConfig`]) with the [`Cidr`] type.
 //!
-//! Values come from flags (see the binary's `cli` module) or are built in
-//! code; [`ProxyConfig::validate`] checks what flags cannot, and every
-//! [`ConfigError`] names the flag it is about.
+//! Every [`ConfigError`] names what it is about: the flag (`--cluster-cidr`)
+//! when the value came from the command line, the file and the field
+//! (`ipvs.minSyncPeriod`) when it came from `--config`.
 
 mod cidr;
+pub mod cli;
+mod duration;
+pub mod file;
+pub mod resolve;
 mod settings;
+#[cfg(test)]
+mod tests;
 
 use std::net::IpAddr;
 
 pub use cidr::{Cidr, CidrError};
+pub use duration::{DurationError, GoDuration, parse_duration};
 pub use settings::Settings;
 
 use crate::plan::IpFamily;
@@ -99,10 +109,11 @@ impl Default for ProxyConfig {
     }
 }
 
-/// A configuration value that is not valid; `flag` names the flag.
+/// A configuration that cannot be used; each variant names the flag, or
+/// the file and its field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
-    /// A value did not parse or is out of range.
+    /// A flag's value did not parse or is out of range.
     #[error("invalid {flag} {value:?}: {message}")]
     Invalid {
         /// The flag, e.g. `--cluster-cidr`.
@@ -112,6 +123,47 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
+    /// A configuration file's field is out of range.
+    #[error("{path}: invalid {field} {value:?}: {message}")]
+    InvalidField {
+        /// The file.
+        path: String,
+        /// The field, e.g. `ipvs.minSyncPeriod`.
+        field: &'static str,
+        /// The value found.
+        value: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The configuration file could not be read.
+    #[error("cannot read the configuration file {path}: {message}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The system's reason.
+        message: String,
+    },
+    /// The configuration file is not a usable KubeProxyConfiguration: bad
+    /// YAML or JSON, a wrong type, a wrong `apiVersion` or `kind`.
+    #[error("failed to decode {path}: {message}")]
+    Decode {
+        /// The file.
+        path: String,
+        /// The field path, the parser's message and the line.
+        message: String,
+    },
+    /// `--write-config-to` could not write its file.
+    #[error("cannot write the configuration to {path}: {message}")]
+    Write {
+        /// The file.
+        path: String,
+        /// The reason.
+        message: String,
+    },
+    /// No node name: no `--hostname-override`, no `hostnameOverride`, and
+    /// no usable host name.
+    #[error("cannot determine the node name: {0}")]
+    NodeName(String),
 }
 
 impl ConfigError {
@@ -228,77 +280,5 @@ impl ProxyConfig {
     /// Whether `ip` is in one of `--ipvs-exclude-cidrs`.
     pub fn is_excluded(&self, ip: IpAddr) -> bool {
         self.exclude_cidrs.iter().any(|c| c.contains(ip))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_are_kube_proxys() {
-        let config = ProxyConfig::default();
-        assert_eq!(config.scheduler, "rr");
-        assert_eq!(config.masquerade_mark(), 0x4000);
-        assert_eq!(config.bind_mode, BindMode::Address);
-        assert_eq!(config.node_port_addresses, NodePortAddresses::All);
-        assert!(config.validate().is_ok());
-    }
-
-    #[test]
-    fn errors_name_the_flag() {
-        let err = parse_cidrs("--cluster-cidr", &["10.244.0.0/16,nope/8"]).unwrap_err();
-        assert!(err.to_string().contains("--cluster-cidr"), "{err}");
-        assert!(err.to_string().contains("nope/8"), "{err}");
-        let err = parse_cidrs("--ipvs-exclude-cidrs", &["10.0.0.1"]).unwrap_err();
-        assert!(err.to_string().contains("--ipvs-exclude-cidrs"), "{err}");
-        let config = ProxyConfig {
-            masquerade_bit: 32,
-            ..ProxyConfig::default()
-        };
-        assert!(
-            config
-                .validate()
-                .unwrap_err()
-                .to_string()
-                .contains("--iptables-masquerade-bit")
-        );
-        let config = ProxyConfig {
-            cluster_cidrs: parse_cidrs("--cluster-cidr", &["10.0.0.0/8", "10.1.0.0/16"]).unwrap(),
-            ..ProxyConfig::default()
-        };
-        assert!(
-            config
-                .validate()
-                .unwrap_err()
-                .to_string()
-                .contains("--cluster-cidr")
-        );
-    }
-
-    #[test]
-    fn node_port_addresses() {
-        assert_eq!(
-            parse_node_port_addresses::<&str>(&[]).unwrap(),
-            NodePortAddresses::All
-        );
-        assert_eq!(
-            parse_node_port_addresses(&["primary"]).unwrap(),
-            NodePortAddresses::Primary
-        );
-        assert_eq!(
-            parse_node_port_addresses(&["10.0.0.0/8,fd00::/64"]).unwrap(),
-            NodePortAddresses::Cidrs(vec![
-                "10.0.0.0/8".parse().unwrap(),
-                "fd00::/64".parse().unwrap()
-            ])
-        );
-        assert!(parse_node_port_addresses(&["primary,10.0.0.0/8"]).is_err());
-        let config = ProxyConfig {
-            exclude_cidrs: parse_cidrs("--ipvs-exclude-cidrs", &["10.96.0.0/12"]).unwrap(),
-            ..ProxyConfig::default()
-        };
-        assert!(config.is_excluded("10.100.0.1".parse().unwrap()));
-        assert!(!config.is_excluded("10.200.0.1".parse().unwrap()));
     }
 }

@@ -33,12 +33,13 @@ use tracing::{info, warn};
 use crate::{
     config::{ProxyConfig, Settings},
     kernel::sysctl::{self, SysctlWriter},
-    model::{AddressSources, NodeContext},
-    plan::{KernelPlan, plan},
+    model::{AddressSources, NodeContext, Warning},
+    plan::{IncrementalPlanner, IpFamily},
     reconcile::{ExcludeCidrs, Reconciler, ReconcilerOptions, StartError, SyncReport},
+    serve::{Metrics, ProxyHealth, ServiceHealth, serve_healthz, serve_metrics},
     source::{
         Snapshot, manifests,
-        store::{ClusterStore, NodeExit, SourceEvent},
+        store::{ClusterStore, NodeExit, SourceEvent, StoreChanges},
     },
 };
 use runner::{Due, Runner};
@@ -64,6 +65,9 @@ pub enum DaemonError {
     /// Every source went away.
     #[error("the source stopped")]
     SourceClosed,
+    /// A server could not bind with `bindAddressHardFail`.
+    #[error(transparent)]
+    Serve(#[from] crate::serve::ServeError),
 }
 
 /// What the sources send to the loop.
@@ -72,7 +76,9 @@ enum Input {
     /// A watch event (boxed: objects are large).
     Event(Box<SourceEvent>),
     /// A complete new manifests snapshot, with its warnings.
-    Snapshot(Snapshot, Vec<crate::model::Warning>),
+    Snapshot(Snapshot, Vec<Warning>),
+    /// A server failed for good (`bindAddressHardFail`).
+    Fatal(crate::serve::ServeError),
 }
 
 /// Runs until `shutdown` completes.
@@ -106,6 +112,27 @@ pub async fn run(
     }
 
     let (tx, rx) = mpsc::channel(1024);
+    let health = ProxyHealth::new(2 * settings.sync_period);
+    let metrics = Metrics::new();
+    let mut servers = Vec::new();
+    if let Some(addr) = settings.healthz_bind_address {
+        let (tx, health, metrics) = (tx.clone(), health.clone(), metrics.clone());
+        let hard_fail = settings.bind_address_hard_fail;
+        servers.push(tokio::spawn(async move {
+            if let Err(err) = serve_healthz(addr, health, metrics, hard_fail).await {
+                let _ = tx.send(Input::Fatal(err)).await;
+            }
+        }));
+    }
+    if let Some(addr) = settings.metrics_bind_address {
+        let (tx, metrics) = (tx.clone(), metrics.clone());
+        let (configz, hard_fail) = (settings.configz.clone(), settings.bind_address_hard_fail);
+        servers.push(tokio::spawn(async move {
+            if let Err(err) = serve_metrics(addr, metrics, configz, hard_fail).await {
+                let _ = tx.send(Input::Fatal(err)).await;
+            }
+        }));
+    }
     let _tasks = match &settings.manifests {
         Some(path) => {
             info!(node = %settings.node_name, manifests = %path.display(), "started; kernel state adopted");
@@ -140,8 +167,11 @@ pub async fn run(
             tasks
         }
     };
-    let mut daemon = Daemon::new(settings, reconciler);
+    let mut daemon = Daemon::new(settings, reconciler, health, metrics);
     let result = daemon.run(rx, shutdown).await;
+    for server in servers {
+        server.abort();
+    }
     info!("stopping; the kernel state stays for the next start");
     result
 }
@@ -152,15 +182,27 @@ struct Daemon {
     reconciler: Reconciler,
     store: ClusterStore,
     runner: Runner,
-    plan: KernelPlan,
+    planner: Option<IncrementalPlanner>,
+    health: ProxyHealth,
+    metrics: Metrics,
+    service_health: ServiceHealth,
     synced_once: bool,
     last_graceful: Instant,
     last_wait_log: Option<Instant>,
 }
 
 impl Daemon {
-    fn new(settings: Settings, reconciler: Reconciler) -> Self {
+    fn new(
+        settings: Settings,
+        reconciler: Reconciler,
+        health: ProxyHealth,
+        metrics: Metrics,
+    ) -> Self {
         let now = Instant::now();
+        // kube-proxy stamps the health server when its sync loop starts.
+        for family in IpFamily::ALL {
+            health.updated(family);
+        }
         Daemon {
             runner: Runner::new(
                 settings.min_sync_period,
@@ -171,7 +213,10 @@ impl Daemon {
             settings,
             reconciler,
             store: ClusterStore::new(),
-            plan: KernelPlan::default(),
+            planner: None,
+            service_health: ServiceHealth::new(Vec::new(), health.clone()),
+            health,
+            metrics,
             synced_once: false,
             last_graceful: now,
             last_wait_log: None,
@@ -211,6 +256,7 @@ impl Daemon {
 
     fn on_input(&mut self, input: Input) -> Result<(), DaemonError> {
         let result = match input {
+            Input::Fatal(err) => return Err(err.into()),
             Input::Event(event) => self.store.apply(*event),
             Input::Snapshot(snapshot, warnings) => {
                 for warning in &warnings {
@@ -228,11 +274,36 @@ impl Daemon {
                 }
             }
         };
+        // Manifests need not carry a Node: then eligibility stays as it is.
+        if self.settings.manifests.is_none() || self.store.node().is_some() {
+            self.health.set_node(self.store.node());
+        }
         result?;
+        let pending = self.store.pending();
+        self.metrics
+            .endpoint_changes(count(pending.endpoint_changes), 0);
+        self.metrics
+            .service_changes(count(pending.service_changes), 0);
         if self.store.is_ready() && self.store.has_changes() {
+            if !self.runner.is_pending() {
+                for family in self.families() {
+                    self.health.queued_update(family);
+                    self.metrics.sync_queued(family);
+                }
+            }
             self.runner.request();
         }
         Ok(())
+    }
+
+    /// The families the node runs (those of the last plan; IPv4 before).
+    fn families(&self) -> Vec<IpFamily> {
+        match &self.planner {
+            Some(planner) if !planner.plan().iptables.is_empty() => {
+                planner.plan().iptables.keys().copied().collect()
+            }
+            _ => vec![IpFamily::V4],
+        }
     }
 
     async fn tick(&mut self) {
@@ -290,26 +361,112 @@ impl Daemon {
     }
 
     async fn sync(&mut self, full: bool) {
+        let started = Instant::now();
         let changes = self.store.take_changes();
+        self.metrics.endpoint_changes(0, changes.endpoint_changes);
+        self.metrics.service_changes(0, changes.service_changes);
         let node = self.node_context().await;
-        let (plan, warnings) = plan(&self.store.snapshot(), &node, &self.settings.proxy);
-        if !self.synced_once || !changes.services.is_empty() || changes.node {
-            for warning in &warnings {
-                warn!("{warning}");
-            }
+        let warnings = self.replan(node, &changes);
+        for warning in &warnings {
+            warn!("{warning}");
         }
-        self.plan = plan;
+        let Some(planner) = self.planner.as_mut() else {
+            return;
+        };
+        let plan_changes = planner.take_changes();
         let report = if full && self.synced_once {
-            self.reconciler.resync(&self.plan).await
+            self.reconciler.resync(planner.plan()).await
         } else {
-            self.reconciler.sync(&self.plan).await
+            self.reconciler
+                .sync_changes(planner.plan(), &plan_changes)
+                .await
         };
         log_report(if full { "resync" } else { "sync" }, &report);
-        if !report.is_ok() {
+        let families: Vec<IpFamily> = planner.plan().iptables.keys().copied().collect();
+        for error in report.errors.iter().filter(|e| e.subsystem == "iptables") {
+            let family = if error.message.contains("ip6tables") {
+                IpFamily::V6
+            } else {
+                IpFamily::V4
+            };
+            self.metrics.iptables_restore_failed(family);
+        }
+        if report.is_ok() {
+            let seconds = started.elapsed().as_secs_f64();
+            for family in &families {
+                self.health.updated(*family);
+                self.metrics.sync_done(*family);
+                self.metrics.sync_duration(*family, seconds);
+            }
+            if let Some(latency) = changes.oldest_trigger.as_deref().and_then(since) {
+                for family in &families {
+                    self.metrics.network_programming(*family, latency);
+                }
+            }
+        } else {
             self.runner.retry();
         }
+        for (family, none) in planner.no_local_endpoints() {
+            self.metrics
+                .no_local_endpoints(family, count(none.internal), count(none.external));
+        }
+        let ports = planner.health_check_ports();
+        let local = planner.local_endpoints();
+        for err in self.service_health.sync_services(ports).await {
+            warn!("{err}");
+        }
+        self.service_health.sync_endpoints(local);
         self.synced_once = true;
     }
+
+    /// Brings the planner up to date: a new node context replans all, then
+    /// only the changed Services are planned again. Returns the warnings
+    /// worth logging (those of what changed).
+    fn replan(&mut self, node: NodeContext, changes: &StoreChanges) -> Vec<Warning> {
+        let store = &self.store;
+        let mut warnings = Vec::new();
+        let planner = match self.planner.as_mut() {
+            Some(planner) => {
+                if *planner.node() != node {
+                    info!("the node's addresses or labels changed; replanning every Service");
+                    warnings.extend(planner.set_node(node));
+                }
+                planner
+            }
+            None => {
+                let mut planner = IncrementalPlanner::new(node, self.settings.proxy.clone());
+                for name in store.names() {
+                    warnings.extend(planner.update_shared(
+                        &name,
+                        store.service_shared(&name),
+                        store.slices_shared(&name),
+                    ));
+                }
+                self.planner = Some(planner);
+                return warnings;
+            }
+        };
+        for name in &changes.services {
+            warnings.extend(planner.update_shared(
+                name,
+                store.service_shared(name),
+                store.slices_shared(name),
+            ));
+        }
+        warnings
+    }
+}
+
+/// A count as a gauge value.
+fn count<T: TryInto<i64>>(value: T) -> i64 {
+    value.try_into().unwrap_or(i64::MAX)
+}
+
+/// Seconds since an RFC 3339 time (an EndpointSlice trigger time).
+fn since(time: &str) -> Option<f64> {
+    let then: k8s_openapi::jiff::Timestamp = time.parse().ok()?;
+    let elapsed = k8s_openapi::jiff::Timestamp::now().duration_since(then);
+    Some(elapsed.as_secs_f64().max(0.0))
 }
 
 /// Polls the manifests and sends a snapshot whenever they change (and

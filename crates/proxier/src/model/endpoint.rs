@@ -41,12 +41,12 @@ pub type PortKey = (String, String, String, Protocol, IpFamily);
 
 /// All endpoints, by service port, in slice-name then endpoint order,
 /// without duplicate addresses.
-pub fn collect(
-    slices: &[EndpointSlice],
+pub fn collect<'a>(
+    slices: impl IntoIterator<Item = &'a EndpointSlice>,
     node_name: &str,
     warnings: &mut Vec<Warning>,
 ) -> BTreeMap<PortKey, Vec<Endpoint>> {
-    let mut sorted: Vec<&EndpointSlice> = slices.iter().collect();
+    let mut sorted: Vec<&EndpointSlice> = slices.into_iter().collect();
     sorted.sort_by(|a, b| {
         (&a.metadata.namespace, &a.metadata.name).cmp(&(&b.metadata.namespace, &b.metadata.name))
     });

@@ -23,9 +23,14 @@ mod service;
 pub mod topology;
 mod warning;
 
-use std::net::{IpAddr, SocketAddr};
+use std::{
+    collections::BTreeMap,
+    net::{IpAddr, SocketAddr},
+};
 
+use endpoint::PortKey;
 pub use endpoint::{Endpoint, HEADLESS_LABEL, SERVICE_NAME_LABEL};
+use k8s_openapi::api::{core::v1::Service, discovery::v1::EndpointSlice};
 pub use name::ServiceName;
 pub use node::{AddressSources, NodeContext, ZONE_LABEL};
 pub use service::{DEFAULT_AFFINITY_TIMEOUT, SERVICE_PROXY_NAME_LABEL};
@@ -181,19 +186,15 @@ pub struct ClusterModel {
 /// Builds the model for `node`; invalid objects become warnings.
 pub fn build(snapshot: &Snapshot, node: &NodeContext) -> (ClusterModel, Vec<Warning>) {
     let mut warnings = Vec::new();
-    let mut endpoints = endpoint::collect(&snapshot.endpoint_slices, &node.name, &mut warnings);
+    let endpoints = endpoint::collect(&snapshot.endpoint_slices, &node.name, &mut warnings);
     let mut ports = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for svc in &snapshot.services {
-        let key = (svc.metadata.namespace.clone(), svc.metadata.name.clone());
         if svc.metadata.name.as_deref().unwrap_or("").is_empty() {
-            warnings.push(service::warning(
-                svc,
-                ("metadata.name".into(), "missing".into()),
-            ));
+            ports_of(svc, &mut warnings);
             continue;
         }
-        if !seen.insert(key) {
+        if !seen.insert((&svc.metadata.namespace, &svc.metadata.name)) {
             warnings.push(service::warning(
                 svc,
                 (
@@ -203,12 +204,75 @@ pub fn build(snapshot: &Snapshot, node: &NodeContext) -> (ClusterModel, Vec<Warn
             ));
             continue;
         }
-        match service::service_ports(svc) {
-            Ok(found) => ports.extend(found),
-            Err(err) => warnings.push(service::warning(svc, err)),
+        ports.extend(ports_of(svc, &mut warnings));
+    }
+    attach_endpoints(&mut ports, &endpoints);
+    sort_ports(&mut ports);
+    (ClusterModel { ports }, warnings)
+}
+
+/// The model of one Service: its service ports with their endpoints from
+/// `slices`, sorted like [`build`] sorts them, and the warnings about the
+/// Service and the slices. `service` is `None` for a deleted Service (only
+/// the slices' warnings then). Slices that do not belong to `name` (see
+/// [`ServiceName::of_slice`]) are ignored; a Service whose own name is not
+/// `name` is skipped with a warning. For the same objects, the ports are
+/// exactly those [`build`] gives for this Service.
+pub fn build_service(
+    name: &ServiceName,
+    service: Option<&Service>,
+    slices: &[&EndpointSlice],
+    node_name: &str,
+) -> (Vec<ServicePort>, Vec<Warning>) {
+    let mut warnings = Vec::new();
+    let mine = slices
+        .iter()
+        .copied()
+        .filter(|s| ServiceName::of_slice(s).as_ref() == Some(name));
+    let endpoints = endpoint::collect(mine, node_name, &mut warnings);
+    let Some(svc) = service else {
+        return (Vec::new(), warnings);
+    };
+    let own = ServiceName::of(svc);
+    if own != *name && !own.name.is_empty() {
+        warnings.push(service::warning(
+            svc,
+            (
+                "metadata.name".into(),
+                format!("given as the Service {name}; skipped"),
+            ),
+        ));
+        return (Vec::new(), warnings);
+    }
+    let mut ports = ports_of(svc, &mut warnings);
+    attach_endpoints(&mut ports, &endpoints);
+    sort_ports(&mut ports);
+    (ports, warnings)
+}
+
+/// The ports of one Service, or a warning (a missing name, an invalid
+/// field) and none.
+fn ports_of(svc: &Service, warnings: &mut Vec<Warning>) -> Vec<ServicePort> {
+    if svc.metadata.name.as_deref().unwrap_or("").is_empty() {
+        warnings.push(service::warning(
+            svc,
+            ("metadata.name".into(), "missing".into()),
+        ));
+        return Vec::new();
+    }
+    match service::service_ports(svc) {
+        Ok(found) => found,
+        Err(err) => {
+            warnings.push(service::warning(svc, err));
+            Vec::new()
         }
     }
-    for port in &mut ports {
+}
+
+/// Gives each port the endpoints of its namespace, Service, port name,
+/// protocol and family.
+fn attach_endpoints(ports: &mut [ServicePort], endpoints: &BTreeMap<PortKey, Vec<Endpoint>>) {
+    for port in ports {
         let key = (
             port.namespace.clone(),
             port.name.clone(),
@@ -218,7 +282,11 @@ pub fn build(snapshot: &Snapshot, node: &NodeContext) -> (ClusterModel, Vec<Warn
         );
         port.endpoints = endpoints.get(&key).cloned().unwrap_or_default();
     }
-    endpoints.clear();
+}
+
+/// The model's order: namespace, name, port name, protocol, family, port
+/// (stable, so equal ports keep the Service's order).
+fn sort_ports(ports: &mut [ServicePort]) {
     ports.sort_by(|a, b| {
         (
             &a.namespace,
@@ -237,7 +305,6 @@ pub fn build(snapshot: &Snapshot, node: &NodeContext) -> (ClusterModel, Vec<Warn
                 b.port,
             ))
     });
-    (ClusterModel { ports }, warnings)
 }
 
 #[cfg(test)]

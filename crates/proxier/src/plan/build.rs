@@ -4,22 +4,21 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet},
-    net::{IpAddr, SocketAddr},
+    net::IpAddr,
 };
 
-use ipset_netlink::{Entry, Net, SetType};
-use ipvs_netlink::{
-    ForwardMethod, RealServer, Scheduler, ServiceFlags, ServiceKey, VirtualService,
-};
+use ipset_netlink::{Entry, SetType};
+use ipvs_netlink::ServiceKey;
 
 use super::{
     IpFamily, KernelPlan, PlannedService, PlannedSet,
     ipsets::*,
     iptables::{self, NoNodeAccess},
+    port::{PortPlanner, conflict_warning},
 };
 use crate::{
     config::{NodePortAddresses, ProxyConfig},
-    model::{self, ClusterModel, NodeContext, Protocol, ServicePort, Warning},
+    model::{self, ClusterModel, NodeContext, ServicePort, Warning},
     source::Snapshot,
 };
 
@@ -146,182 +145,42 @@ impl<'a> FamilyPlan<'a> {
         self.entries.entry(set).or_default().insert(entry);
     }
 
-    fn ip_port(ip: IpAddr, port: &ServicePort) -> Entry {
-        Entry::IpPort {
-            ip,
-            proto: port.protocol.ipset(),
-            port: port.port,
-        }
-    }
-
-    /// One virtual server with its real servers; bound to `kube-ipvs0` if
-    /// `bind`.
-    fn virtual_server(
-        &mut self,
-        addr: IpAddr,
-        number: u16,
-        port: &ServicePort,
-        destinations: &[SocketAddr],
-        bind: bool,
-        warnings: &mut Vec<Warning>,
-    ) {
-        let socket = SocketAddr::new(addr, number);
-        let key = match port.protocol {
-            Protocol::Tcp => ServiceKey::tcp(socket),
-            Protocol::Udp => ServiceKey::udp(socket),
-            Protocol::Sctp => ServiceKey::sctp(socket),
-        };
-        if let Some(existing) = self.services.get(&key) {
-            warnings.push(Warning::new(
-                "Service",
-                format!("{}/{}", port.namespace, port.name),
-                "",
-                format!(
-                    "virtual server {}/{} is already used by {}; skipped",
-                    socket,
-                    port.protocol.lower(),
-                    existing.origin
-                ),
-            ));
-            return;
-        }
-        let mut service = VirtualService::new(key, Scheduler::new(self.config.scheduler.clone()));
-        if let Some(timeout) = port.affinity_timeout {
-            service = service.persistent(timeout);
-        }
-        if self.config.scheduler == "mh" {
-            service = service.with_flags(ServiceFlags::MH_PORT);
-        }
-        let mut real_servers: Vec<RealServer> = destinations
-            .iter()
-            .map(|d| RealServer::new(*d, ForwardMethod::Masq, 1))
-            .collect();
-        real_servers.sort_by_key(|rs| rs.addr);
-        self.services.insert(
-            key,
-            PlannedService {
-                service,
-                real_servers,
-                origin: port.origin(),
-            },
-        );
-        if bind {
-            self.bind.insert(addr);
-        }
-    }
-
+    /// Adds one port: its entries, its virtual servers (the first claimant
+    /// of a key wins, the others are warned about), its blocked
+    /// load-balancer addresses.
     fn add_port(&mut self, port: &ServicePort, warnings: &mut Vec<Warning>) {
-        let proto = port.protocol.ipset();
-        // Hairpin: every local endpoint, whatever its conditions.
-        for endpoint in port.endpoints.iter().filter(|e| e.local) {
-            self.add(
-                LOOP_BACK,
-                Entry::IpPortIp {
-                    ip: endpoint.addr.ip(),
-                    proto,
-                    port: endpoint.addr.port(),
-                    ip2: endpoint.addr.ip(),
-                },
-            );
+        let planner = PortPlanner {
+            family: self.family,
+            node: self.node,
+            config: self.config,
+            node_port_ips: &self.node_port_ips,
+        };
+        let planned = planner.plan(port);
+        for (set, entry) in planned.entries {
+            self.add(set, entry);
         }
-        let internal = port.internal_destinations(self.node);
-        let external = port.external_destinations(self.node);
-        self.add(CLUSTER_IP, Self::ip_port(port.cluster_ip, port));
-        self.virtual_server(port.cluster_ip, port.port, port, &internal, true, warnings);
-
-        for &ip in &port.external_ips {
-            let set = if port.external_policy_local {
-                EXTERNAL_IP_LOCAL
-            } else {
-                EXTERNAL_IP
-            };
-            self.add(set, Self::ip_port(ip, port));
-            let bind = !self.node.node_ips.contains(&ip);
-            self.virtual_server(ip, port.port, port, &external, bind, warnings);
+        for claim in planned.claims {
+            if let Some(existing) = self.services.get(&claim.key) {
+                warnings.push(conflict_warning(
+                    &port.namespace,
+                    &port.name,
+                    &claim.key,
+                    claim.protocol,
+                    &existing.origin,
+                ));
+                continue;
+            }
+            if claim.bind
+                && let Some(socket) = claim.socket()
+            {
+                self.bind.insert(socket.ip());
+            }
+            self.services.insert(claim.key, claim.planned);
         }
-
-        for &ip in &port.load_balancer_ips {
-            let entry = Self::ip_port(ip, port);
-            self.add(LOAD_BALANCER, entry);
-            if port.external_policy_local {
-                self.add(LOAD_BALANCER_LOCAL, entry);
+        for blocked in planned.no_node_access {
+            if !self.no_node_access.contains(&blocked) {
+                self.no_node_access.push(blocked);
             }
-            if !port.source_ranges.is_empty() {
-                self.add(LOAD_BALANCER_FW, entry);
-                let node_ip = self.node.primary_ip(self.family);
-                let mut allow_from_node = false;
-                for cidr in &port.source_ranges {
-                    if let Ok(net) = Net::new(cidr.addr(), cidr.prefix()) {
-                        self.add(
-                            LOAD_BALANCER_SOURCE_CIDR,
-                            Entry::IpPortNet {
-                                ip,
-                                proto,
-                                port: port.port,
-                                net,
-                            },
-                        );
-                    }
-                    allow_from_node |= node_ip.is_some_and(|n| cidr.contains(n));
-                }
-                if allow_from_node {
-                    self.add(
-                        LOAD_BALANCER_SOURCE_IP,
-                        Entry::IpPortIp {
-                            ip,
-                            proto,
-                            port: port.port,
-                            ip2: ip,
-                        },
-                    );
-                } else {
-                    let blocked = NoNodeAccess {
-                        ip,
-                        protocol: port.protocol,
-                        port: port.port,
-                    };
-                    if !self.no_node_access.contains(&blocked) {
-                        self.no_node_access.push(blocked);
-                    }
-                }
-            }
-            let bind = !self.node.node_ips.contains(&ip);
-            self.virtual_server(ip, port.port, port, &external, bind, warnings);
-        }
-
-        if let Some(node_port) = port.node_port
-            && !self.node_port_ips.is_empty()
-        {
-            let (set, local_set) = match port.protocol {
-                Protocol::Tcp => (NODE_PORT_TCP, NODE_PORT_LOCAL_TCP),
-                Protocol::Udp => (NODE_PORT_UDP, NODE_PORT_LOCAL_UDP),
-                Protocol::Sctp => (NODE_PORT_SCTP, NODE_PORT_LOCAL_SCTP),
-            };
-            let entries: Vec<Entry> = match port.protocol {
-                Protocol::Sctp => self
-                    .node_port_ips
-                    .iter()
-                    .map(|ip| Entry::IpPort {
-                        ip: *ip,
-                        proto,
-                        port: node_port,
-                    })
-                    .collect(),
-                _ => vec![Entry::Port(node_port)],
-            };
-            for entry in &entries {
-                self.add(set, *entry);
-                if port.external_policy_local {
-                    self.add(local_set, *entry);
-                }
-            }
-            for ip in self.node_port_ips.clone() {
-                self.virtual_server(ip, node_port, port, &external, false, warnings);
-            }
-        }
-
-        if let Some(hc) = port.health_check_node_port {
-            self.add(HEALTH_CHECK_NODE_PORT, Entry::Port(hc));
         }
     }
 
@@ -333,15 +192,9 @@ impl<'a> FamilyPlan<'a> {
         let mut sets = BTreeMap::new();
         for def in SETS {
             let entries = self.entries.remove(def.name).unwrap_or_default();
-            sets.insert(
-                set_name(def.name, self.family),
-                PlannedSet {
-                    set_type: def.set_type,
-                    family: self.family,
-                    comment: def.comment,
-                    entries,
-                },
-            );
+            let (name, mut set) = empty_set(&def, self.family);
+            set.entries = entries;
+            sets.insert(name, set);
         }
         debug_assert!(
             sets.values()
@@ -353,4 +206,17 @@ impl<'a> FamilyPlan<'a> {
         plan.bind_addrs.extend(self.bind);
         plan.services.extend(self.services);
     }
+}
+
+/// One of kube-proxy's sets of a family, empty, with its name.
+pub(crate) fn empty_set(def: &SetDef, family: IpFamily) -> (String, PlannedSet) {
+    (
+        set_name(def.name, family),
+        PlannedSet {
+            set_type: def.set_type,
+            family,
+            comment: def.comment,
+            entries: BTreeSet::new(),
+        },
+    )
 }

@@ -8,12 +8,17 @@ use std::{
 };
 
 mod build;
+mod changes;
 mod family;
+mod incremental;
 pub mod ipsets;
 pub mod iptables;
+mod port;
 pub mod print;
 
 pub use build::{node_port_ips, plan, plan_model};
+pub use changes::{ChangedKeys, PlanChanges};
+pub use incremental::{IncrementalPlanner, NoLocalEndpoints};
 
 use ipset_netlink::{Entry, SetType};
 use ipvs_netlink::{RealServer, ServiceKey, VirtualService};

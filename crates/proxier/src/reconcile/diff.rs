@@ -12,7 +12,7 @@ use ipvs_netlink::{Command, Protocol, RealServer, ServiceKey};
 use super::state::{ExcludeCidrs, KnownService};
 use crate::{
     kernel::{BindMode, Bindings, SetState, ipset::family_of},
-    plan::{KernelPlan, PlannedSet},
+    plan::{KernelPlan, PlannedService, PlannedSet},
 };
 
 /// The IPVS changes from the cache to a plan.
@@ -40,42 +40,14 @@ pub fn diff_ipvs(
     let mut diff = IpvsDiff::default();
     let mut servers = Vec::new();
     for (key, planned) in &plan.services {
-        let wanted: BTreeMap<SocketAddr, &RealServer> = planned
-            .real_servers
-            .iter()
-            .map(|rs| (rs.addr, rs))
-            .collect();
-        let Some(have) = known.get(key) else {
-            diff.commands
-                .push(Command::AddService(planned.service.clone()));
-            servers.extend(
-                wanted
-                    .values()
-                    .map(|rs| Command::AddRealServer(*key, (*rs).clone())),
-            );
-            continue;
-        };
-        if have.service != planned.service {
-            diff.commands
-                .push(Command::UpdateService(planned.service.clone()));
-        }
-        for (addr, rs) in &wanted {
-            match have.real_servers.get(addr) {
-                None => servers.push(Command::AddRealServer(*key, (*rs).clone())),
-                Some(current) if current != *rs => {
-                    servers.push(Command::UpdateRealServer(*key, (*rs).clone()))
-                }
-                Some(_) => {}
-            }
-            if queued.contains(&(*key, *addr)) {
-                diff.restored.push((*key, *addr));
-            }
-        }
-        for (addr, rs) in &have.real_servers {
-            if !wanted.contains_key(addr) && !queued.contains(&(*key, *addr)) {
-                diff.removed.push((*key, rs.clone()));
-            }
-        }
+        diff_service(
+            key,
+            planned,
+            known.get(key),
+            queued,
+            &mut diff,
+            &mut servers,
+        );
     }
     diff.commands.extend(servers);
     for key in known.keys() {
@@ -84,6 +56,90 @@ pub fn diff_ipvs(
         }
     }
     diff
+}
+
+/// [`diff_ipvs`] restricted to `keys`: the same commands, in the same
+/// order, as the full diff gives for those keys. When the cache matches
+/// the previous plan and `keys` lists every virtual server that changed
+/// since ([`crate::plan::PlanChanges`]), it equals the full diff.
+pub fn diff_ipvs_keys(
+    known: &BTreeMap<ServiceKey, KnownService>,
+    plan: &KernelPlan,
+    keys: &BTreeSet<ServiceKey>,
+    queued: &BTreeSet<(ServiceKey, SocketAddr)>,
+    exclude: &ExcludeCidrs,
+) -> IpvsDiff {
+    let mut diff = IpvsDiff::default();
+    let mut servers = Vec::new();
+    let mut deletions = Vec::new();
+    for key in keys {
+        match plan.services.get(key) {
+            Some(planned) => diff_service(
+                key,
+                planned,
+                known.get(key),
+                queued,
+                &mut diff,
+                &mut servers,
+            ),
+            None if known.contains_key(key) && !exclude.protects(key) => {
+                deletions.push(Command::DeleteService(*key));
+            }
+            None => {}
+        }
+    }
+    diff.commands.extend(servers);
+    diff.commands.extend(deletions);
+    diff
+}
+
+/// One planned service against what the cache has: service commands go
+/// to `diff`, real-server commands to `servers` (sent after every service
+/// command).
+fn diff_service(
+    key: &ServiceKey,
+    planned: &PlannedService,
+    have: Option<&KnownService>,
+    queued: &BTreeSet<(ServiceKey, SocketAddr)>,
+    diff: &mut IpvsDiff,
+    servers: &mut Vec<Command>,
+) {
+    let wanted: BTreeMap<SocketAddr, &RealServer> = planned
+        .real_servers
+        .iter()
+        .map(|rs| (rs.addr, rs))
+        .collect();
+    let Some(have) = have else {
+        diff.commands
+            .push(Command::AddService(planned.service.clone()));
+        servers.extend(
+            wanted
+                .values()
+                .map(|rs| Command::AddRealServer(*key, (*rs).clone())),
+        );
+        return;
+    };
+    if have.service != planned.service {
+        diff.commands
+            .push(Command::UpdateService(planned.service.clone()));
+    }
+    for (addr, rs) in &wanted {
+        match have.real_servers.get(addr) {
+            None => servers.push(Command::AddRealServer(*key, (*rs).clone())),
+            Some(current) if current != *rs => {
+                servers.push(Command::UpdateRealServer(*key, (*rs).clone()))
+            }
+            Some(_) => {}
+        }
+        if queued.contains(&(*key, *addr)) {
+            diff.restored.push((*key, *addr));
+        }
+    }
+    for (addr, rs) in &have.real_servers {
+        if !wanted.contains_key(addr) && !queued.contains(&(*key, *addr)) {
+            diff.removed.push((*key, rs.clone()));
+        }
+    }
 }
 
 /// What to do with real servers that left the plan, given their live
@@ -143,15 +199,37 @@ pub struct BindDiff {
 
 /// Diffs the VIPs on the dummy interface against the plan.
 pub fn diff_bindings(known: &Bindings, wanted: &BTreeSet<IpAddr>, mode: BindMode) -> BindDiff {
-    let other = match mode {
-        BindMode::Address => BindMode::Route,
-        BindMode::Route => BindMode::Address,
-    };
     let have = known.in_mode(mode);
     BindDiff {
-        unbind_other: known.in_mode(other).iter().copied().collect(),
+        unbind_other: known.in_mode(other_mode(mode)).iter().copied().collect(),
         bind: wanted.difference(have).copied().collect(),
         unbind: have.difference(wanted).copied().collect(),
+    }
+}
+
+/// [`diff_bindings`] restricted to the addresses `keys`. When the cache
+/// matches the previous plan (nothing bound in the other mode) and `keys`
+/// lists every address bound or unbound since, it equals the full diff.
+pub fn diff_bindings_keys(
+    known: &Bindings,
+    wanted: &BTreeSet<IpAddr>,
+    keys: &BTreeSet<IpAddr>,
+    mode: BindMode,
+) -> BindDiff {
+    let have = known.in_mode(mode);
+    let other = known.in_mode(other_mode(mode));
+    let pick = |keep: &dyn Fn(&IpAddr) -> bool| keys.iter().copied().filter(|a| keep(a)).collect();
+    BindDiff {
+        unbind_other: pick(&|a| other.contains(a)),
+        bind: pick(&|a| wanted.contains(a) && !have.contains(a)),
+        unbind: pick(&|a| have.contains(a) && !wanted.contains(a)),
+    }
+}
+
+fn other_mode(mode: BindMode) -> BindMode {
+    match mode {
+        BindMode::Address => BindMode::Route,
+        BindMode::Route => BindMode::Address,
     }
 }
 
@@ -190,27 +268,69 @@ fn same_shape(have: &SetState, want: &PlannedSet) -> bool {
 /// Diffs the ipsets against the plan: only the sets that change. Sets
 /// absent from the plan are left alone.
 pub fn diff_ipsets(known: &BTreeMap<String, SetState>, plan: &KernelPlan) -> Vec<SetDiff> {
-    let empty = BTreeSet::new();
     plan.ipsets
         .iter()
-        .map(|(name, want)| {
-            let have = known.get(name);
-            let shaped = have.is_some_and(|h| same_shape(h, want));
-            let current = if shaped {
-                have.map_or(&empty, |h| &h.entries)
-            } else {
-                &empty
-            };
-            SetDiff {
-                name: name.clone(),
-                set_type: want.set_type,
-                family: want.family,
-                create: have.is_none(),
-                recreate: have.is_some() && !shaped,
-                delete: current.difference(&want.entries).copied().collect(),
-                add: want.entries.difference(current).copied().collect(),
-            }
+        .map(|(name, want)| diff_set(name, want, known.get(name), None))
+        .filter(|d| !d.is_empty())
+        .collect()
+}
+
+/// [`diff_ipsets`] restricted to the members listed per set in `keys`
+/// (a missing or reshaped set is still created with all its members).
+/// When the cache matches the previous plan and `keys` lists every member
+/// added or removed since, it equals the full diff.
+pub fn diff_ipsets_keys(
+    known: &BTreeMap<String, SetState>,
+    plan: &KernelPlan,
+    keys: &BTreeMap<String, BTreeSet<Entry>>,
+) -> Vec<SetDiff> {
+    keys.iter()
+        .filter_map(|(name, entries)| {
+            let want = plan.ipsets.get(name)?;
+            Some(diff_set(name, want, known.get(name), Some(entries)))
         })
         .filter(|d| !d.is_empty())
         .collect()
+}
+
+/// One set: all its members, or only `candidates`.
+fn diff_set(
+    name: &str,
+    want: &PlannedSet,
+    have: Option<&SetState>,
+    candidates: Option<&BTreeSet<Entry>>,
+) -> SetDiff {
+    let empty = BTreeSet::new();
+    let shaped = have.is_some_and(|h| same_shape(h, want));
+    let current = match have {
+        Some(h) if shaped => &h.entries,
+        _ => &empty,
+    };
+    let (delete, add) = match candidates {
+        Some(candidates) if shaped => (
+            candidates
+                .iter()
+                .filter(|e| current.contains(e) && !want.entries.contains(e))
+                .copied()
+                .collect(),
+            candidates
+                .iter()
+                .filter(|e| want.entries.contains(e) && !current.contains(e))
+                .copied()
+                .collect(),
+        ),
+        _ => (
+            current.difference(&want.entries).copied().collect(),
+            want.entries.difference(current).copied().collect(),
+        ),
+    };
+    SetDiff {
+        name: name.to_owned(),
+        set_type: want.set_type,
+        family: want.family,
+        create: have.is_none(),
+        recreate: have.is_some() && !shaped,
+        delete,
+        add,
+    }
 }

@@ -58,7 +58,8 @@ mod state;
 mod tests;
 
 pub use diff::{
-    BindDiff, IpvsDiff, SetDiff, diff_bindings, diff_ipsets, diff_ipvs, graceful_commands,
+    BindDiff, IpvsDiff, SetDiff, diff_bindings, diff_bindings_keys, diff_ipsets, diff_ipsets_keys,
+    diff_ipvs, diff_ipvs_keys, graceful_commands,
 };
 pub use graceful::GracefulQueue;
 pub use reconciler::{Reconciler, ReconcilerOptions, StartError};

@@ -9,7 +9,10 @@ use std::{
 use ipvs_netlink::{Command, IpvsError, RealServer, ServiceKey};
 
 use super::{
-    diff::{diff_bindings, diff_ipsets, diff_ipvs, graceful_commands, needs_counters},
+    diff::{
+        IpvsDiff, SetDiff, diff_bindings, diff_bindings_keys, diff_ipsets, diff_ipsets_keys,
+        diff_ipvs, diff_ipvs_keys, graceful_commands, needs_counters,
+    },
     graceful::GracefulQueue,
     report::{Counters, SyncReport},
     state::{ExcludeCidrs, KnownService, KnownState},
@@ -19,7 +22,7 @@ use crate::{
         BindMode, IpsetWriter, IpsetWriterError, IptablesWriter, IpvsWriter, IpvsWriterError,
         LinkError, LinkWriter, SetState, link::INTERFACE,
     },
-    plan::KernelPlan,
+    plan::{ChangedKeys, KernelPlan, PlanChanges},
 };
 
 /// How the reconciler writes.
@@ -71,6 +74,15 @@ enum Failure {
     Report,
 }
 
+/// Which part of a plan a pass looks at.
+#[derive(Debug, Clone, Copy)]
+enum Scope<'a> {
+    /// All of it.
+    All,
+    /// Only these keys.
+    Keys(&'a ChangedKeys),
+}
+
 /// The reconciler: owns the kernel writers and a cache of what it wrote
 /// ([`KnownState`]), and turns each plan into the changes only.
 #[derive(Debug)]
@@ -82,6 +94,9 @@ pub struct Reconciler {
     iptables: IptablesWriter,
     known: KnownState,
     graceful: GracefulQueue,
+    /// Whether the cache may not match the last plan (after a start or a
+    /// pass with errors): the next [`Reconciler::sync_changes`] is full.
+    needs_full: bool,
 }
 
 impl Reconciler {
@@ -101,6 +116,7 @@ impl Reconciler {
             iptables: IptablesWriter::new(),
             known: KnownState::default(),
             graceful: GracefulQueue::default(),
+            needs_full: true,
         };
         reconciler.known.ipsets = reconciler
             .ipset
@@ -160,7 +176,29 @@ impl Reconciler {
     pub async fn sync(&mut self, plan: &KernelPlan) -> SyncReport {
         let (before, started) = (self.counters(), Instant::now());
         let mut report = SyncReport::default();
-        self.sync_all(plan, &mut report).await;
+        self.sync_all(plan, Scope::All, &mut report).await;
+        self.finish(report, before, started)
+    }
+
+    /// Like [`sync`](Self::sync), but looks only at the keys `changes`
+    /// lists (the cache and the plan are consulted for those keys only):
+    /// O(changes), not O(plan). `changes` must list everything that
+    /// changed in `plan` since the plan of the previous sync (what
+    /// [`crate::plan::IncrementalPlanner::take_changes`] gives);
+    /// [`PlanChanges::All`] is a full sync, and so is the first call after
+    /// [`start`](Self::start) and any call after a pass that reported
+    /// errors (the cache may not match the plan then).
+    pub async fn sync_changes(&mut self, plan: &KernelPlan, changes: &PlanChanges) -> SyncReport {
+        let nothing = ChangedKeys::default();
+        let keys = match changes {
+            _ if self.needs_full => return self.sync(plan).await,
+            PlanChanges::All => return self.sync(plan).await,
+            PlanChanges::None => &nothing,
+            PlanChanges::Some(keys) => keys,
+        };
+        let (before, started) = (self.counters(), Instant::now());
+        let mut report = SyncReport::default();
+        self.sync_all(plan, Scope::Keys(keys), &mut report).await;
         self.finish(report, before, started)
     }
 
@@ -196,7 +234,7 @@ impl Reconciler {
                 Err(err) => report.error("iptables", err),
             }
         }
-        self.sync_all(plan, &mut report).await;
+        self.sync_all(plan, Scope::All, &mut report).await;
         self.finish(report, before, started)
     }
 
@@ -250,26 +288,44 @@ impl Reconciler {
         report
     }
 
-    async fn sync_all(&mut self, plan: &KernelPlan, report: &mut SyncReport) {
-        self.sync_ipvs(plan, report).await;
-        self.sync_bindings(plan, report).await;
-        self.sync_ipsets(plan, report).await;
-        self.sync_iptables(plan, report).await;
+    async fn sync_all(&mut self, plan: &KernelPlan, scope: Scope<'_>, report: &mut SyncReport) {
+        let errors = report.errors.len();
+        self.sync_ipvs(plan, scope, report).await;
+        self.sync_bindings(plan, scope, report).await;
+        self.sync_ipsets(plan, scope, report).await;
+        self.sync_iptables(plan, scope, report).await;
+        let clean = report.errors.len() == errors;
+        match scope {
+            Scope::All => self.needs_full = !clean,
+            Scope::Keys(_) => self.needs_full |= !clean,
+        }
     }
 
-    async fn sync_ipvs(&mut self, plan: &KernelPlan, report: &mut SyncReport) {
+    fn diff_ipvs(&self, plan: &KernelPlan, scope: Scope<'_>) -> IpvsDiff {
+        let (known, queued) = (&self.known.services, &self.graceful.keys());
+        let exclude = &self.options.exclude_cidrs;
+        match scope {
+            Scope::All => diff_ipvs(known, plan, queued, exclude),
+            Scope::Keys(keys) => diff_ipvs_keys(known, plan, &keys.services, queued, exclude),
+        }
+    }
+
+    async fn sync_ipvs(&mut self, plan: &KernelPlan, scope: Scope<'_>, report: &mut SyncReport) {
         // A foreign service with a planned key becomes ours.
-        for key in plan.services.keys() {
+        let adopt: Vec<_> = match scope {
+            Scope::All => plan.services.keys().collect(),
+            Scope::Keys(keys) => keys
+                .services
+                .iter()
+                .filter(|k| plan.services.contains_key(k))
+                .collect(),
+        };
+        for key in adopt {
             if let Some(service) = self.known.foreign.remove(key) {
                 self.known.services.insert(*key, service);
             }
         }
-        let diff = diff_ipvs(
-            &self.known.services,
-            plan,
-            &self.graceful.keys(),
-            &self.options.exclude_cidrs,
-        );
+        let diff = self.diff_ipvs(plan, scope);
         for (key, addr) in &diff.restored {
             self.graceful.remove(key, addr);
         }
@@ -291,12 +347,7 @@ impl Reconciler {
             }
         }
         if retry {
-            let second = diff_ipvs(
-                &self.known.services,
-                plan,
-                &self.graceful.keys(),
-                &self.options.exclude_cidrs,
-            );
+            let second = self.diff_ipvs(plan, scope);
             self.execute(&second.commands, report).await;
         }
     }
@@ -477,13 +528,22 @@ impl Reconciler {
         }
     }
 
-    async fn sync_bindings(&mut self, plan: &KernelPlan, report: &mut SyncReport) {
+    async fn sync_bindings(
+        &mut self,
+        plan: &KernelPlan,
+        scope: Scope<'_>,
+        report: &mut SyncReport,
+    ) {
         let mode = self.options.bind_mode;
         let other = match mode {
             BindMode::Address => BindMode::Route,
             BindMode::Route => BindMode::Address,
         };
-        let diff = diff_bindings(&self.known.bindings, &plan.bind_addrs, mode);
+        let (known, wanted) = (&self.known.bindings, &plan.bind_addrs);
+        let diff = match scope {
+            Scope::All => diff_bindings(known, wanted, mode),
+            Scope::Keys(keys) => diff_bindings_keys(known, wanted, &keys.bind_addrs, mode),
+        };
         let steps = [
             (other, false, diff.unbind_other),
             (mode, true, diff.bind),
@@ -515,8 +575,12 @@ impl Reconciler {
         }
     }
 
-    async fn sync_ipsets(&mut self, plan: &KernelPlan, report: &mut SyncReport) {
-        for diff in diff_ipsets(&self.known.ipsets, plan) {
+    async fn sync_ipsets(&mut self, plan: &KernelPlan, scope: Scope<'_>, report: &mut SyncReport) {
+        let diffs: Vec<SetDiff> = match scope {
+            Scope::All => diff_ipsets(&self.known.ipsets, plan),
+            Scope::Keys(keys) => diff_ipsets_keys(&self.known.ipsets, plan, &keys.ipset_entries),
+        };
+        for diff in diffs {
             if diff.recreate {
                 if let Err(err) = self.ipset.destroy(&diff.name).await {
                     report.error("ipset", err);
@@ -565,8 +629,17 @@ impl Reconciler {
         }
     }
 
-    async fn sync_iptables(&mut self, plan: &KernelPlan, report: &mut SyncReport) {
-        for (family, rules) in &plan.iptables {
+    async fn sync_iptables(
+        &mut self,
+        plan: &KernelPlan,
+        scope: Scope<'_>,
+        report: &mut SyncReport,
+    ) {
+        let wanted = |family| match scope {
+            Scope::All => true,
+            Scope::Keys(keys) => keys.iptables.contains(family),
+        };
+        for (family, rules) in plan.iptables.iter().filter(|(f, _)| wanted(*f)) {
             match self.iptables.write(*family, rules).await {
                 Ok(true) => report.iptables_written += 1,
                 Ok(false) => {}

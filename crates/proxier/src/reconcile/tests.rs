@@ -290,3 +290,153 @@ fn ipset_diff_is_minimal() {
     assert_eq!(diff.len(), 3);
     assert!(diff.iter().all(|d| d.create));
 }
+
+#[test]
+fn partial_ipvs_diff_is_the_full_diff_for_complete_changes() {
+    let (a, b, c, d) = (
+        tcp("10.96.0.1:443"),
+        tcp("10.96.0.2:80"),
+        tcp("10.96.0.3:80"),
+        tcp("10.96.0.4:80"),
+    );
+    let old = plan(&[
+        (a, &["10.244.0.5:6443", "10.244.0.6:6443"]),
+        (b, &["10.244.0.7:80"]),
+        (c, &["10.244.0.8:80"]),
+    ]);
+    let mut new = plan(&[
+        (a, &["10.244.0.5:6443", "10.244.0.9:6443"]),
+        (c, &["10.244.0.8:80"]),
+        (d, &["10.244.1.1:80"]),
+    ]);
+    new.services.get_mut(&a).unwrap().service = vs(a).persistent(60);
+    let cache = known(&old);
+    let exclude = ExcludeCidrs::default();
+    let full = diff_ipvs(&cache, &new, &none(), &exclude);
+    // Exactly the changed keys, and with an unchanged key listed too.
+    for keys in [BTreeSet::from([a, b, d]), BTreeSet::from([a, b, c, d])] {
+        assert_eq!(diff_ipvs_keys(&cache, &new, &keys, &none(), &exclude), full);
+    }
+    assert_eq!(
+        full.commands,
+        vec![
+            Command::UpdateService(vs(a).persistent(60)),
+            Command::AddService(vs(d)),
+            Command::AddRealServer(a, rs("10.244.0.9:6443", 1)),
+            Command::AddRealServer(d, rs("10.244.1.1:80", 1)),
+            Command::DeleteService(b),
+        ]
+    );
+    assert_eq!(full.removed, vec![(a, rs("10.244.0.6:6443", 1))]);
+    // Only the listed keys are looked at: an unlisted change is not sent.
+    let partial = diff_ipvs_keys(&cache, &new, &BTreeSet::from([d]), &none(), &exclude);
+    assert_eq!(
+        partial.commands,
+        vec![
+            Command::AddService(vs(d)),
+            Command::AddRealServer(d, rs("10.244.1.1:80", 1)),
+        ]
+    );
+    // An excluded stale service is spared by both.
+    let exclude = ExcludeCidrs::new(["10.96.0.2/32".parse().unwrap()]);
+    let keys = BTreeSet::from([b]);
+    assert!(
+        diff_ipvs_keys(&cache, &new, &keys, &none(), &exclude)
+            .commands
+            .is_empty()
+    );
+}
+
+#[test]
+fn partial_ipvs_diff_keeps_the_graceful_queue_rules() {
+    let a = tcp("10.96.0.1:443");
+    let old = plan(&[(a, &["10.244.0.5:6443", "10.244.0.6:6443"])]);
+    let mut cache = known(&old);
+    cache
+        .get_mut(&a)
+        .unwrap()
+        .real_servers
+        .insert(sa("10.244.0.6:6443"), rs("10.244.0.6:6443", 0));
+    let queued: BTreeSet<_> = [(a, sa("10.244.0.6:6443"))].into();
+    let keys = BTreeSet::from([a]);
+    let exclude = ExcludeCidrs::default();
+    for new in [old.clone(), plan(&[(a, &["10.244.0.5:6443"])])] {
+        assert_eq!(
+            diff_ipvs_keys(&cache, &new, &keys, &queued, &exclude),
+            diff_ipvs(&cache, &new, &queued, &exclude)
+        );
+    }
+}
+
+#[test]
+fn partial_bindings_diff() {
+    let known = Bindings {
+        addresses: [ip("10.96.0.1"), ip("10.96.0.2")].into(),
+        routes: BTreeSet::new(),
+    };
+    let wanted: BTreeSet<IpAddr> = [ip("10.96.0.2"), ip("10.96.0.3")].into();
+    let keys: BTreeSet<IpAddr> = [ip("10.96.0.1"), ip("10.96.0.3")].into();
+    let full = diff_bindings(&known, &wanted, BindMode::Address);
+    assert_eq!(
+        diff_bindings_keys(&known, &wanted, &keys, BindMode::Address),
+        full
+    );
+    assert_eq!(full.bind, vec![ip("10.96.0.3")]);
+    assert_eq!(full.unbind, vec![ip("10.96.0.1")]);
+    let only = BTreeSet::from([ip("10.96.0.3")]);
+    let partial = diff_bindings_keys(&known, &wanted, &only, BindMode::Address);
+    assert_eq!(partial.bind, vec![ip("10.96.0.3")]);
+    assert!(partial.unbind.is_empty() && partial.unbind_other.is_empty());
+}
+
+#[test]
+fn partial_ipset_diff_looks_at_listed_members_only() {
+    let entry = |s: &str| Entry::parse(SetType::HashIpPort, s).unwrap();
+    let mut old = KernelPlan::default();
+    old.ipsets.insert(
+        "KUBE-CLUSTER-IP".into(),
+        planned_set(
+            SetType::HashIpPort,
+            &["10.96.0.1,tcp:443", "10.96.0.2,tcp:80"],
+        ),
+    );
+    old.ipsets.insert(
+        "KUBE-EXTERNAL-IP".into(),
+        planned_set(SetType::HashIpPort, &["203.0.113.1,tcp:80"]),
+    );
+    let mut new = old.clone();
+    let cluster = &mut new.ipsets.get_mut("KUBE-CLUSTER-IP").unwrap().entries;
+    cluster.remove(&entry("10.96.0.2,tcp:80"));
+    cluster.insert(entry("10.96.0.3,tcp:80"));
+    let cache: BTreeMap<String, SetState> = old
+        .ipsets
+        .iter()
+        .map(|(name, set)| {
+            let state = SetState {
+                set_type: Some(set.set_type),
+                family: Some(Family::Inet),
+                entries: set.entries.clone(),
+            };
+            (name.clone(), state)
+        })
+        .collect();
+    let keys = BTreeMap::from([(
+        "KUBE-CLUSTER-IP".to_owned(),
+        BTreeSet::from([entry("10.96.0.2,tcp:80"), entry("10.96.0.3,tcp:80")]),
+    )]);
+    let full = diff_ipsets(&cache, &new);
+    assert_eq!(diff_ipsets_keys(&cache, &new, &keys), full);
+    assert_eq!(full.len(), 1);
+    assert_eq!(full[0].delete, vec![entry("10.96.0.2,tcp:80")]);
+    assert_eq!(full[0].add, vec![entry("10.96.0.3,tcp:80")]);
+    // A set the kernel lacks is created whole, whatever members are
+    // listed; a set absent from the plan is left alone.
+    let mut partial_cache = cache.clone();
+    partial_cache.remove("KUBE-CLUSTER-IP");
+    let diff = diff_ipsets_keys(&partial_cache, &new, &keys);
+    assert_eq!(diff.len(), 1);
+    assert!(diff[0].create);
+    assert_eq!(diff[0].add.len(), 2);
+    let gone = BTreeMap::from([("KUBE-NOT-PLANNED".to_owned(), BTreeSet::new())]);
+    assert!(diff_ipsets_keys(&cache, &new, &gone).is_empty());
+}

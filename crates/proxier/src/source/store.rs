@@ -27,7 +27,7 @@ use k8s_openapi::api::{core::v1::Node, core::v1::Service, discovery::v1::Endpoin
 use kube::runtime::watcher::Event;
 
 use super::Snapshot;
-use crate::model::{HEADLESS_LABEL, SERVICE_NAME_LABEL, SERVICE_PROXY_NAME_LABEL, ServiceName};
+use crate::model::{HEADLESS_LABEL, SERVICE_PROXY_NAME_LABEL, ServiceName};
 
 /// The annotation an EndpointSlice controller sets to the time of the
 /// change that triggered the slice update (for the network-programming
@@ -121,23 +121,6 @@ pub struct ClusterStore {
     relist_slices: Option<Vec<EndpointSlice>>,
     relist_node: Option<Vec<Node>>,
     changes: StoreChanges,
-}
-
-/// The name of a Service object (`default` namespace when unset).
-fn service_name(service: &Service) -> ServiceName {
-    ServiceName::new(
-        service.metadata.namespace.as_deref().unwrap_or("default"),
-        service.metadata.name.as_deref().unwrap_or(""),
-    )
-}
-
-/// The Service an EndpointSlice belongs to, if it is labelled.
-fn slice_owner(slice: &EndpointSlice) -> Option<ServiceName> {
-    let name = slice.metadata.labels.as_ref()?.get(SERVICE_NAME_LABEL)?;
-    Some(ServiceName::new(
-        slice.metadata.namespace.as_deref().unwrap_or("default"),
-        name,
-    ))
 }
 
 fn slice_key(slice: &EndpointSlice) -> (String, String) {
@@ -263,8 +246,13 @@ impl ClusterStore {
         self.services.get(name).map(Arc::as_ref)
     }
 
-    /// The EndpointSlices of a Service, in slice-name order.
-    pub fn slices(&self, name: &ServiceName) -> Vec<&EndpointSlice> {
+    /// A Service object, shared (the planner keeps it without a copy).
+    pub fn service_shared(&self, name: &ServiceName) -> Option<Arc<Service>> {
+        self.services.get(name).cloned()
+    }
+
+    /// The EndpointSlices of a Service, shared, in slice-name order.
+    pub fn slices_shared(&self, name: &ServiceName) -> Vec<Arc<EndpointSlice>> {
         let Some(names) = self.by_service.get(name) else {
             return Vec::new();
         };
@@ -273,7 +261,7 @@ impl ClusterStore {
             .filter_map(|slice| {
                 self.slices
                     .get(&(name.namespace.clone(), slice.clone()))
-                    .map(|(_, s)| s.as_ref())
+                    .map(|(_, s)| Arc::clone(s))
             })
             .collect()
     }
@@ -314,7 +302,7 @@ impl ClusterStore {
                         self.listed.services = true;
                     }
                     Event::Apply(s) => self.apply_service(s),
-                    Event::Delete(s) => self.delete_service(&service_name(&s)),
+                    Event::Delete(s) => self.delete_service(&ServiceName::of(&s)),
                 }
                 Ok(())
             }
@@ -368,7 +356,7 @@ impl ClusterStore {
     }
 
     fn apply_service(&mut self, service: Service) {
-        let name = service_name(&service);
+        let name = ServiceName::of(&service);
         if !wanted_service(&service) {
             self.delete_service(&name);
             return;
@@ -393,7 +381,7 @@ impl ClusterStore {
     fn replace_services(&mut self, all: Vec<Service>) {
         let mut seen = BTreeSet::new();
         for service in all {
-            let name = service_name(&service);
+            let name = ServiceName::of(&service);
             if wanted_service(&service) && seen.insert(name) {
                 self.apply_service(service);
             }
@@ -428,7 +416,7 @@ impl ClusterStore {
 
     fn apply_slice(&mut self, slice: EndpointSlice) {
         let key = slice_key(&slice);
-        let owner = match slice_owner(&slice) {
+        let owner = match ServiceName::of_slice(&slice) {
             Some(owner) if wanted_slice(&slice) => owner,
             // Unlabelled or headless: not ours to proxy.
             _ => return self.delete_slice(&key),

@@ -107,7 +107,7 @@ fn a_slice_change_marks_only_its_service() {
     assert_eq!(changes.services, names(&[("b", "db")]));
     assert!(!changes.node);
     assert_eq!((changes.service_changes, changes.endpoint_changes), (0, 1));
-    assert_eq!(store.slices(&ServiceName::new("b", "db")).len(), 1);
+    assert_eq!(store.slices_shared(&ServiceName::new("b", "db")).len(), 1);
 }
 
 #[test]
@@ -163,7 +163,11 @@ fn a_relist_keeps_the_old_view_until_done_then_deletes_what_vanished() {
 
     store.apply(SourceEvent::slice(Event::Init)).unwrap();
     store.apply(SourceEvent::slice(Event::InitDone)).unwrap();
-    assert!(store.slices(&ServiceName::new("a", "gone")).is_empty());
+    assert!(
+        store
+            .slices_shared(&ServiceName::new("a", "gone"))
+            .is_empty()
+    );
     assert_eq!(store.take_changes().services, names(&[("a", "gone")]));
 }
 
@@ -222,8 +226,12 @@ fn a_slice_moving_to_another_service_marks_both() {
         store.take_changes().services,
         names(&[("a", "one"), ("a", "two")])
     );
-    assert!(store.slices(&ServiceName::new("a", "one")).is_empty());
-    assert_eq!(store.slices(&ServiceName::new("a", "two")).len(), 1);
+    assert!(
+        store
+            .slices_shared(&ServiceName::new("a", "one"))
+            .is_empty()
+    );
+    assert_eq!(store.slices_shared(&ServiceName::new("a", "two")).len(), 1);
 }
 
 #[test]

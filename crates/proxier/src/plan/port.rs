@@ -1,0 +1,291 @@
+//! What one service port contributes to its family's plan ([`PortPlan`]):
+//! the ipset entries, the virtual servers it claims (in kube-proxy's
+//! order: ClusterIP, external IPs, load-balancer IPs, node ports), the
+//! load-balancer addresses the node must not reach, and the facts the
+//! daemon reports. Both the full planner ([`super::plan`]) and the
+//! incremental one ([`super::IncrementalPlanner`]) are built on it, so
+//! they cannot disagree on a port.
+
+use std::net::{IpAddr, SocketAddr};
+
+use ipset_netlink::{Entry, Net};
+use ipvs_netlink::{
+    ForwardMethod, RealServer, Scheduler, ServiceFlags, ServiceKey, VirtualService,
+};
+
+use super::{IpFamily, PlannedService, ipsets::*, iptables::NoNodeAccess};
+use crate::{
+    config::ProxyConfig,
+    model::{NodeContext, Protocol, ServicePort, Warning, topology},
+};
+
+/// One virtual server a port asks for. The first claimant of a key (in
+/// the model's port order) gets it; the others are skipped with a
+/// warning ([`conflict_warning`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Claim {
+    /// The virtual server's key.
+    pub key: ServiceKey,
+    /// Its protocol (for the warning).
+    pub protocol: Protocol,
+    /// The virtual server with its real servers.
+    pub planned: PlannedService,
+    /// Whether its address is bound to `kube-ipvs0` when it wins.
+    pub bind: bool,
+}
+
+impl Claim {
+    /// The virtual address and port.
+    pub fn socket(&self) -> Option<SocketAddr> {
+        match self.key {
+            ServiceKey::Inet { addr, .. } => Some(addr),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a port leaves kube-proxy's "no local endpoints" mark for a
+/// traffic policy (`sync_proxy_rules_no_local_endpoints_total`): a
+/// virtual server that must use node-local endpoints found none while the
+/// Service has endpoints elsewhere.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct NoLocal {
+    /// internalTrafficPolicy Local without local endpoints.
+    pub internal: bool,
+    /// externalTrafficPolicy Local without local endpoints.
+    pub external: bool,
+}
+
+/// What one port contributes to its family's plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct PortPlan {
+    /// ipset members, by the set's IPv4 name (may repeat).
+    pub entries: Vec<(&'static str, Entry)>,
+    /// Virtual servers, in kube-proxy's order.
+    pub claims: Vec<Claim>,
+    /// Load-balancer addresses the node must not reach (may repeat).
+    pub no_node_access: Vec<NoNodeAccess>,
+    /// The "no local endpoints" marks.
+    pub no_local: NoLocal,
+}
+
+/// Plans the ports of one family for one node.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PortPlanner<'a> {
+    /// The family.
+    pub family: IpFamily,
+    /// The node.
+    pub node: &'a NodeContext,
+    /// The configuration.
+    pub config: &'a ProxyConfig,
+    /// The node-port addresses of the family ([`super::node_port_ips`]).
+    pub node_port_ips: &'a [IpAddr],
+}
+
+impl PortPlanner<'_> {
+    /// One virtual server claim with its real servers.
+    fn claim(
+        &self,
+        addr: IpAddr,
+        number: u16,
+        port: &ServicePort,
+        destinations: &[SocketAddr],
+        bind: bool,
+    ) -> Claim {
+        let socket = SocketAddr::new(addr, number);
+        let key = match port.protocol {
+            Protocol::Tcp => ServiceKey::tcp(socket),
+            Protocol::Udp => ServiceKey::udp(socket),
+            Protocol::Sctp => ServiceKey::sctp(socket),
+        };
+        let mut service = VirtualService::new(key, Scheduler::new(self.config.scheduler.clone()));
+        if let Some(timeout) = port.affinity_timeout {
+            service = service.persistent(timeout);
+        }
+        if self.config.scheduler == "mh" {
+            service = service.with_flags(ServiceFlags::MH_PORT);
+        }
+        let mut real_servers: Vec<RealServer> = destinations
+            .iter()
+            .map(|d| RealServer::new(*d, ForwardMethod::Masq, 1))
+            .collect();
+        real_servers.sort_by_key(|rs| rs.addr);
+        Claim {
+            key,
+            protocol: port.protocol,
+            planned: PlannedService {
+                service,
+                real_servers,
+                origin: port.origin(),
+            },
+            bind,
+        }
+    }
+
+    /// What `port` (of this planner's family) contributes.
+    pub fn plan(&self, port: &ServicePort) -> PortPlan {
+        let mut out = PortPlan::default();
+        let proto = port.protocol.ipset();
+        let ip_port = |ip: IpAddr| Entry::IpPort {
+            ip,
+            proto,
+            port: port.port,
+        };
+        // Hairpin: every local endpoint, whatever its conditions.
+        for endpoint in port.endpoints.iter().filter(|e| e.local) {
+            out.entries.push((
+                LOOP_BACK,
+                Entry::IpPortIp {
+                    ip: endpoint.addr.ip(),
+                    proto,
+                    port: endpoint.addr.port(),
+                    ip2: endpoint.addr.ip(),
+                },
+            ));
+        }
+        let categorized = port.categorize(self.node);
+        let internal = topology::destinations(&categorized, port.internal_policy_local);
+        let external = topology::destinations(&categorized, port.external_policy_local);
+        let no_local = categorized.local.is_empty() && categorized.has_any;
+        // kube-proxy's syncEndpoint marks both policies whenever one of
+        // its virtual servers is node-local only and found no local
+        // endpoint.
+        let mut mark = |only_local: bool| {
+            if only_local && no_local {
+                out.no_local.internal |= port.internal_policy_local;
+                out.no_local.external |= port.external_policy_local;
+            }
+        };
+        mark(port.internal_policy_local);
+        let has_external = !port.external_ips.is_empty()
+            || !port.load_balancer_ips.is_empty()
+            || (port.node_port.is_some() && !self.node_port_ips.is_empty());
+        if has_external {
+            mark(port.external_policy_local);
+        }
+
+        out.entries.push((CLUSTER_IP, ip_port(port.cluster_ip)));
+        out.claims
+            .push(self.claim(port.cluster_ip, port.port, port, &internal, true));
+
+        for &ip in &port.external_ips {
+            let set = if port.external_policy_local {
+                EXTERNAL_IP_LOCAL
+            } else {
+                EXTERNAL_IP
+            };
+            out.entries.push((set, ip_port(ip)));
+            let bind = !self.node.node_ips.contains(&ip);
+            out.claims
+                .push(self.claim(ip, port.port, port, &external, bind));
+        }
+
+        for &ip in &port.load_balancer_ips {
+            let entry = ip_port(ip);
+            out.entries.push((LOAD_BALANCER, entry));
+            if port.external_policy_local {
+                out.entries.push((LOAD_BALANCER_LOCAL, entry));
+            }
+            if !port.source_ranges.is_empty() {
+                out.entries.push((LOAD_BALANCER_FW, entry));
+                let node_ip = self.node.primary_ip(self.family);
+                let mut allow_from_node = false;
+                for cidr in &port.source_ranges {
+                    if let Ok(net) = Net::new(cidr.addr(), cidr.prefix()) {
+                        out.entries.push((
+                            LOAD_BALANCER_SOURCE_CIDR,
+                            Entry::IpPortNet {
+                                ip,
+                                proto,
+                                port: port.port,
+                                net,
+                            },
+                        ));
+                    }
+                    allow_from_node |= node_ip.is_some_and(|n| cidr.contains(n));
+                }
+                if allow_from_node {
+                    out.entries.push((
+                        LOAD_BALANCER_SOURCE_IP,
+                        Entry::IpPortIp {
+                            ip,
+                            proto,
+                            port: port.port,
+                            ip2: ip,
+                        },
+                    ));
+                } else {
+                    out.no_node_access.push(NoNodeAccess {
+                        ip,
+                        protocol: port.protocol,
+                        port: port.port,
+                    });
+                }
+            }
+            let bind = !self.node.node_ips.contains(&ip);
+            out.claims
+                .push(self.claim(ip, port.port, port, &external, bind));
+        }
+
+        if let Some(node_port) = port.node_port
+            && !self.node_port_ips.is_empty()
+        {
+            let (set, local_set) = match port.protocol {
+                Protocol::Tcp => (NODE_PORT_TCP, NODE_PORT_LOCAL_TCP),
+                Protocol::Udp => (NODE_PORT_UDP, NODE_PORT_LOCAL_UDP),
+                Protocol::Sctp => (NODE_PORT_SCTP, NODE_PORT_LOCAL_SCTP),
+            };
+            let entries: Vec<Entry> = match port.protocol {
+                Protocol::Sctp => self
+                    .node_port_ips
+                    .iter()
+                    .map(|ip| Entry::IpPort {
+                        ip: *ip,
+                        proto,
+                        port: node_port,
+                    })
+                    .collect(),
+                _ => vec![Entry::Port(node_port)],
+            };
+            for entry in entries {
+                out.entries.push((set, entry));
+                if port.external_policy_local {
+                    out.entries.push((local_set, entry));
+                }
+            }
+            for &ip in self.node_port_ips {
+                out.claims
+                    .push(self.claim(ip, node_port, port, &external, false));
+            }
+        }
+
+        if let Some(hc) = port.health_check_node_port {
+            out.entries.push((HEALTH_CHECK_NODE_PORT, Entry::Port(hc)));
+        }
+        out
+    }
+}
+
+/// The warning for a claim that lost its virtual server to an earlier
+/// claimant (`winner_origin`, `namespace/name:port`).
+pub(crate) fn conflict_warning(
+    namespace: &str,
+    name: &str,
+    claim_key: &ServiceKey,
+    protocol: Protocol,
+    winner_origin: &str,
+) -> Warning {
+    let socket = match claim_key {
+        ServiceKey::Inet { addr, .. } => addr.to_string(),
+        other => format!("{other:?}"),
+    };
+    Warning::new(
+        "Service",
+        format!("{namespace}/{name}"),
+        "",
+        format!(
+            "virtual server {socket}/{} is already used by {winner_origin}; skipped",
+            protocol.lower()
+        ),
+    )
+}

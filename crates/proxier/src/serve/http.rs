@@ -1,0 +1,175 @@
+//! The tiny HTTP/1 server shared by the health, health-check and metrics
+//! servers: open a listener (retrying every 5 s like kube-proxy's
+//! `wait.Until(…, 5*time.Second, …)` unless hard-fail), then answer every
+//! request of every connection with one synchronous handler.
+//!
+//! A wildcard IPv4 address (`0.0.0.0`) listens on `[::]` first, as Go's
+//! `net.Listen("tcp", "0.0.0.0:port")` does on Linux (one dual-stack
+//! socket), and falls back to `0.0.0.0` when the host has no IPv6.
+
+use std::{
+    convert::Infallible,
+    io,
+    net::{Ipv6Addr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{
+    Request, Response, StatusCode,
+    body::Incoming,
+    header::{CONTENT_TYPE, HeaderName, HeaderValue},
+    server::conn::http1,
+    service::service_fn,
+};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::{net::TcpListener, task::JoinSet};
+use tracing::{debug, warn};
+
+use super::ServeError;
+
+/// The body of every response: a complete byte buffer.
+pub type Body = Full<Bytes>;
+
+/// A request handler: the response of a request, computed on the spot.
+pub type Handler = Arc<dyn Fn(&Request<Incoming>) -> Response<Body> + Send + Sync>;
+
+/// How long kube-proxy waits before it tries a failed listen again.
+pub const BIND_RETRY: Duration = Duration::from_secs(5);
+
+/// `X-Content-Type-Options`, set to `nosniff` on every kube-proxy answer.
+pub const NOSNIFF: HeaderName = HeaderName::from_static("x-content-type-options");
+
+/// Opens a listening socket on `addr` (see the module docs for `0.0.0.0`).
+pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    if addr.ip().is_unspecified() && addr.is_ipv4() {
+        let dual = SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), addr.port());
+        match listen_exact(dual) {
+            Ok(listener) => return Ok(listener),
+            Err(err) if err.kind() == io::ErrorKind::AddrInUse => return Err(err),
+            Err(err) => debug!("listen on {dual}: {err}; trying {addr}"),
+        }
+    }
+    listen_exact(addr)
+}
+
+fn listen_exact(addr: SocketAddr) -> io::Result<TcpListener> {
+    let listener = std::net::TcpListener::bind(addr)?;
+    listener.set_nonblocking(true)?;
+    TcpListener::from_std(listener)
+}
+
+/// Opens the listener of server `what`; on failure logs a warning and
+/// tries again every [`BIND_RETRY`], or returns the error if `hard_fail`
+/// (kube-proxy's `bindAddressHardFail`).
+pub async fn bind(
+    addr: SocketAddr,
+    what: &str,
+    hard_fail: bool,
+) -> Result<TcpListener, ServeError> {
+    bind_every(addr, what, hard_fail, BIND_RETRY).await
+}
+
+/// [`bind`] retrying every `retry`.
+pub async fn bind_every(
+    addr: SocketAddr,
+    what: &str,
+    hard_fail: bool,
+    retry: Duration,
+) -> Result<TcpListener, ServeError> {
+    loop {
+        match listen(addr) {
+            Ok(listener) => return Ok(listener),
+            Err(source) => {
+                let err = ServeError::Bind {
+                    what: what.to_string(),
+                    addr,
+                    source,
+                };
+                if hard_fail {
+                    return Err(err);
+                }
+                warn!("{err}; retrying in {retry:?}");
+                tokio::time::sleep(retry).await;
+            }
+        }
+    }
+}
+
+/// Serves `handler` on `listener` until the returned future is dropped;
+/// dropping it closes the listener and every open connection.
+pub async fn serve(listener: TcpListener, handler: Handler) {
+    let mut connections = JoinSet::new();
+    let mut backoff = Duration::from_millis(5);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    backoff = Duration::from_millis(5);
+                    let handler = handler.clone();
+                    connections.spawn(async move {
+                        let service = service_fn(move |request| {
+                            let response = handler(&request);
+                            async move { Ok::<_, Infallible>(response) }
+                        });
+                        let served = http1::Builder::new()
+                            .timer(TokioTimer::new())
+                            .title_case_headers(true)
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                        if let Err(err) = served {
+                            debug!("connection from {peer}: {err}");
+                        }
+                    });
+                }
+                Err(err) => {
+                    // Like Go's http.Server on a temporary accept error
+                    // (EMFILE …): wait, doubling up to 1 s, and go on.
+                    warn!("accept: {err}; retrying in {backoff:?}");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+/// A response with a status, a `Content-Type` and a body.
+pub fn respond(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<Body> {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// Plain text with `nosniff`, as Go handlers that set both headers answer.
+pub fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
+    let mut response = respond(status, "text/plain; charset=utf-8", body);
+    response
+        .headers_mut()
+        .insert(NOSNIFF, HeaderValue::from_static("nosniff"));
+    response
+}
+
+/// JSON with `nosniff`.
+pub fn json(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
+    let mut response = respond(status, "application/json", body);
+    response
+        .headers_mut()
+        .insert(NOSNIFF, HeaderValue::from_static("nosniff"));
+    response
+}
+
+/// Go's `http.NotFound`: `404 page not found\n` as plain text.
+pub fn not_found() -> Response<Body> {
+    text(StatusCode::NOT_FOUND, "404 page not found\n")
+}
