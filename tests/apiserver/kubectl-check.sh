@@ -98,6 +98,9 @@ check "get svc -o json: the server stamps uid, resourceVersion and creationTimes
     eq "$(k get svc -n chk svc-b -o json | python3 -c '
 import json, sys; m = json.load(sys.stdin)["metadata"]
 print(bool(m.get("uid")) and m["resourceVersion"].isdigit() and m["creationTimestamp"].endswith("Z"))')" True
+check "get svc (server-side Table): TYPE, CLUSTER-IP and PORT(S) columns" \
+    eq "$(k get svc -n chk svc-b | awk 'NR == 1 {print $2, $3, $5} NR == 2 {print $2, $3, $5}' | tr '\n' ' ')" \
+    "TYPE CLUSTER-IP PORT(S) ClusterIP 10.96.1.2 80/TCP "
 check "get endpointslices -A" eq "$(k get endpointslices -A | col 2)" "svc-a-1 svc-a-2 "
 check "get nodes" eq "$(k get nodes | col 1)" "node-1 node-2 "
 check "get a missing Service fails with NotFound" \

@@ -10,12 +10,11 @@ documents. A watch is a chunked stream of one JSON event per line.
 import json
 import socket
 import ssl
-import time
 import traceback
 import urllib.parse
 from http.server import BaseHTTPRequestHandler
 
-from . import resources
+from . import resources, tables
 from .objects import ApiError, apply_defaults, json_patch, merge_patch, status, validate
 from .selectors import Selector, SelectorError
 from .store import Watch
@@ -240,13 +239,16 @@ class ApiHandler(BaseHTTPRequestHandler):
                 return self.watch(resource, ns, query) if watch else self.list(resource, ns, query)
             if method == "POST" and (ns is not None or not resource.namespaced):
                 return self.create(resource, ns, query)
-            raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource")
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         if watch:
             query = dict(query, fieldSelector=f"metadata.name={name}")
             return self.watch(resource, ns, query)
         store = self.server.app.store
         if method == "GET":
-            return self.send_json(200, store.get(resource, ns, name))
+            obj = store.get(resource, ns, name)
+            if tables.wants_table(self.headers.get("Accept")):
+                return self.send_json(200, tables.watch_object(resource.kind, obj))
+            return self.send_json(200, obj)
         if method == "PUT":
             return self.update(resource, ns, name, query)
         if method == "PATCH":
@@ -290,6 +292,8 @@ class ApiHandler(BaseHTTPRequestHandler):
             meta["continue"] = cont
             if remaining is not None:
                 meta["remainingItemCount"] = remaining
+        if tables.wants_table(self.headers.get("Accept")):
+            return self.send_json(200, tables.table(resource.kind, items, meta))
         self.send_json(200, {"kind": resource.kind + "List", "apiVersion": resource.api_version,
                              "metadata": meta, "items": [_list_item(o) for o in items]})
 
@@ -313,8 +317,11 @@ class ApiHandler(BaseHTTPRequestHandler):
             self.entry["status"] = 200
             self.close_connection = True
             events, end = first, None
+            as_table = tables.wants_table(self.headers.get("Accept"))
             while True:
                 for ev in events:
+                    if as_table and ev["type"] in ("ADDED", "MODIFIED", "DELETED"):
+                        ev = {"type": ev["type"], "object": tables.watch_object(resource.kind, ev["object"])}
                     data = (json.dumps(ev) + "\n").encode()
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                 self.wfile.flush()
