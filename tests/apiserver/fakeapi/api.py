@@ -32,7 +32,7 @@ class ApiHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fake-kube-apiserver"
     sys_version = ""
-    timeout = 300
+    timeout = 3600  # idle keep-alive connections are closed after an hour
 
     # --- connection ----------------------------------------------------------
 
