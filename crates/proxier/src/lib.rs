@@ -14,21 +14,26 @@
 //!   run's [`config::Settings`] with kube-proxy's precedence, defaults and
 //!   validation; the planner's subset ([`config::ProxyConfig`]) and
 //!   [`config::Cidr`].
-//! * [`source`]: where Services, EndpointSlices and Nodes come from: a
-//!   [`source::Snapshot`]; [`source::manifests`] reads multi-document YAML,
-//!   one warning per bad document.
+//! * [`source`]: where Services, EndpointSlices and Nodes come from: the
+//!   API server ([`source::kube`], kube-rs watchers with kube-proxy's
+//!   selectors) or YAML ([`source::manifests`]), both feeding one
+//!   [`source::store::ClusterStore`] that tracks changes per Service.
 //! * [`model`]: the cluster with kube-proxy's semantics: one
 //!   [`model::ServicePort`] per Service port and family, its endpoints, and
 //!   kube-proxy's endpoint selection ([`model::topology`]); invalid objects
 //!   become [`model::Warning`]s.
 //! * [`plan`]: the desired kernel state of a node ([`plan::KernelPlan`]),
 //!   built by the pure [`plan::plan`] (virtual servers, bind addresses,
-//!   [`plan::ipsets`], [`plan::iptables`] text) and printed by
-//!   [`plan::print`] (`ipvsadm -Ln`, `ipset save`, `iptables-restore`).
-//! * [`reconcile`]: the cache of what was written, the diff, graceful
+//!   [`plan::ipsets`], [`plan::iptables`] text), kept up to date one
+//!   Service at a time by [`plan::IncrementalPlanner`] (which says what
+//!   changed: [`plan::PlanChanges`]), and printed by [`plan::print`]
+//!   (`ipvsadm -Ln`, `ipset save`, `iptables-restore`).
+//! * [`reconcile`]: the cache of what was written, the full and the
+//!   partial diff ([`reconcile::Reconciler::sync_changes`]), graceful
 //!   real-server removal, warm restart.
-//! * [`daemon`]: the `run` loop (poll the manifests, sync with a bounded
-//!   frequency, periodic resync and graceful checks).
+//! * [`daemon`]: the `run` loop (store in, per-Service replanning, syncs
+//!   with a bounded frequency, periodic resync, graceful checks, health and
+//!   metrics).
 //! * [`kernel`]: thin writers over IPVS, ipset, rtnetlink, iptables and
 //!   sysctl.
 //! * [`cleanup`]: `--cleanup`, removing what this proxier (or kube-proxy in

@@ -980,3 +980,144 @@ async fn scheduler_probe_leaves_no_trace() {
     assert_eq!(ipvs.messages(), 5, "add and delete");
     assert_eq!(ipvs_services(), ["-A -t 192.0.2.50:80 -s sh"]);
 }
+
+/// `n` ClusterIP Services `bench/svc-i` (10.96.x.y:80) with one slice of
+/// 10 ready endpoints on another node each.
+fn incremental_objects(n: usize) -> ipvs_proxier::source::Snapshot {
+    use k8s_openapi::{
+        api::{
+            core::v1::{Service, ServicePort, ServiceSpec},
+            discovery::v1::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice},
+        },
+        apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    };
+    let meta = |name: String, service: Option<String>| ObjectMeta {
+        name: Some(name),
+        namespace: Some("bench".into()),
+        labels: service.map(|s| [("kubernetes.io/service-name".to_owned(), s)].into()),
+        ..ObjectMeta::default()
+    };
+    let mut snapshot = ipvs_proxier::source::Snapshot::default();
+    for i in 0..n {
+        let k = i + 10;
+        snapshot.services.push(Service {
+            metadata: meta(format!("svc-{i}"), None),
+            spec: Some(ServiceSpec {
+                cluster_ip: Some(format!("10.96.{}.{}", k >> 8, k & 255)),
+                ports: Some(vec![ServicePort {
+                    name: Some("http".into()),
+                    port: 80,
+                    ..ServicePort::default()
+                }]),
+                ..ServiceSpec::default()
+            }),
+            ..Service::default()
+        });
+        let endpoints = (0..10)
+            .map(|j| {
+                let e = i * 10 + j + 1;
+                Endpoint {
+                    addresses: vec![format!("10.244.{}.{}", e >> 8, e & 255)],
+                    conditions: Some(EndpointConditions {
+                        ready: Some(true),
+                        ..EndpointConditions::default()
+                    }),
+                    node_name: Some("node-2".into()),
+                    ..Endpoint::default()
+                }
+            })
+            .collect();
+        snapshot.endpoint_slices.push(EndpointSlice {
+            metadata: meta(format!("svc-{i}-1"), Some(format!("svc-{i}"))),
+            address_type: "IPv4".into(),
+            ports: Some(vec![EndpointPort {
+                name: Some("http".into()),
+                port: Some(80),
+                protocol: Some("TCP".into()),
+                ..EndpointPort::default()
+            }]),
+            endpoints,
+        });
+    }
+    snapshot
+}
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn sync_changes_of_one_endpoint_sends_two_ipvs_messages() {
+    use ipvs_proxier::{
+        config::ProxyConfig,
+        model::{NodeContext, ServiceName},
+        plan::{IncrementalPlanner, PlanChanges, plan, print::render_ipvs},
+    };
+    reset();
+    let n = 1000;
+    let mut node = NodeContext::new("node-1");
+    node.node_ips = vec![ip("192.168.100.1")];
+    node.primary_ips = node.node_ips.clone();
+    let config = ProxyConfig::default();
+    let mut planner = IncrementalPlanner::new(node.clone(), config.clone());
+    let load = |planner: &mut IncrementalPlanner, snapshot: &ipvs_proxier::source::Snapshot| {
+        for (service, slice) in snapshot.services.iter().zip(&snapshot.endpoint_slices) {
+            let warnings = planner.update(&ServiceName::of(service), Some(service), &[slice]);
+            assert!(warnings.is_empty(), "{warnings:?}");
+        }
+    };
+    let started = Instant::now();
+    let before = incremental_objects(n);
+    load(&mut planner, &before);
+    println!("{n} Services planned: {:?}", started.elapsed());
+    let started = Instant::now();
+    let mut rec = start(ReconcilerOptions::default()).await;
+    let changes = planner.take_changes();
+    assert_eq!(changes, PlanChanges::All);
+    let cold = rec.sync_changes(planner.plan(), &changes).await;
+    ok(&cold);
+    assert_eq!(cold.services_added, n);
+    println!("cold sync: {:?}", started.elapsed());
+    assert_eq!(sh("ipvsadm -Ln"), render_ipvs(planner.plan()));
+
+    // One endpoint of svc-500 replaced: one virtual server changes.
+    let mut after = before.clone();
+    after.endpoint_slices[500].endpoints[0].addresses = vec!["10.250.0.1".into()];
+    let name = ServiceName::new("bench", "svc-500");
+    planner.update(
+        &name,
+        Some(&after.services[500]),
+        &[&after.endpoint_slices[500]],
+    );
+    let changes = planner.take_changes();
+    let PlanChanges::Some(keys) = &changes else {
+        panic!("expected a partial change: {changes:?}");
+    };
+    assert_eq!(keys.services.len(), 1, "{keys:?}");
+    let started = Instant::now();
+    let one = rec.sync_changes(planner.plan(), &changes).await;
+    let partial = started.elapsed();
+    ok(&one);
+    println!("sync_changes of one endpoint at {n} services: {partial:?}, {one:?}");
+    assert_eq!(one.ipvs_messages, 2, "{one:?}");
+    assert_eq!((one.real_servers_added, one.real_servers_deleted), (1, 1));
+    assert_eq!(
+        (one.ipset_messages, one.link_messages, one.iptables_forks),
+        (0, 0, 0)
+    );
+    // The kernel holds exactly the full planner's table.
+    let (full, _) = plan(&after, &node, &config);
+    assert_eq!(planner.plan(), &full);
+    let table = sh("ipvsadm -Ln");
+    assert_eq!(table, render_ipvs(&full));
+    assert!(table.contains("-> 10.250.0.1:80"), "{table}");
+
+    // Nothing more to do: nothing sent; a full sync agrees.
+    let nothing = planner.take_changes();
+    assert_eq!(nothing, PlanChanges::None);
+    let none = rec.sync_changes(planner.plan(), &nothing).await;
+    ok(&none);
+    assert_eq!((none.mutating_messages(), none.iptables_forks), (0, 0));
+    let started = Instant::now();
+    let again = rec.sync(&full).await;
+    println!("full no-op sync at {n} services: {:?}", started.elapsed());
+    ok(&again);
+    assert_eq!((again.mutating_messages(), again.iptables_forks), (0, 0));
+}

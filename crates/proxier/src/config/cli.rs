@@ -393,229 +393,206 @@ fn server_address(
     Ok((resolve::append_port_if_needed(&address, port), false))
 }
 
-/// kube-proxy's flags accepted for compatibility that have no effect here;
-/// each one given is warned about.
-#[derive(Debug, Clone, Default, Args)]
-#[command(next_help_heading = "kube-proxy flags accepted and ignored")]
+/// How an ignored flag takes its value.
+#[derive(Debug, Clone, Copy)]
+enum Value {
+    /// `--flag=VALUE` or `--flag VALUE` (the name shown in help).
+    Text(&'static str),
+    /// `--flag` or `--flag=true|false`.
+    Bool,
+}
+
+/// kube-proxy's flags that mean nothing here: (`--name`, value, help).
+const IGNORED: &[(&str, Value, &str)] = &[
+    (
+        "--feature-gates",
+        Value::Text("GATES"),
+        "Feature gates (key=value pairs).",
+    ),
+    (
+        "--kube-api-content-type",
+        Value::Text("TYPE"),
+        "Content type of requests to the API server.",
+    ),
+    ("--profiling", Value::Bool, "Profiling on /debug/pprof."),
+    (
+        "--show-hidden-metrics-for-version",
+        Value::Text("VERSION"),
+        "Show hidden metrics of a version.",
+    ),
+    (
+        "--iptables-localhost-nodeports",
+        Value::Bool,
+        "iptables mode: localhost NodePorts.",
+    ),
+    (
+        "--iptables-sync-period",
+        Value::Text("DURATION"),
+        "iptables mode: sync period.",
+    ),
+    (
+        "--iptables-min-sync-period",
+        Value::Text("DURATION"),
+        "iptables mode: minimum sync period.",
+    ),
+    (
+        "--pod-bridge-interface",
+        Value::Text("NAME"),
+        "BridgeInterface local detection: the bridge.",
+    ),
+    (
+        "--pod-interface-name-prefix",
+        Value::Text("PREFIX"),
+        "InterfaceNamePrefix local detection: the prefix.",
+    ),
+    (
+        "--conntrack-max-per-core",
+        Value::Text("N"),
+        "Conntrack: maximum entries per CPU.",
+    ),
+    (
+        "--conntrack-min",
+        Value::Text("N"),
+        "Conntrack: minimum entries.",
+    ),
+    (
+        "--conntrack-tcp-timeout-established",
+        Value::Text("DURATION"),
+        "Conntrack: established TCP timeout.",
+    ),
+    (
+        "--conntrack-tcp-timeout-close-wait",
+        Value::Text("DURATION"),
+        "Conntrack: CLOSE_WAIT TCP timeout.",
+    ),
+    (
+        "--conntrack-tcp-be-liberal",
+        Value::Bool,
+        "Conntrack: liberal TCP tracking.",
+    ),
+    (
+        "--conntrack-udp-timeout",
+        Value::Text("DURATION"),
+        "Conntrack: UNREPLIED UDP timeout.",
+    ),
+    (
+        "--conntrack-udp-timeout-stream",
+        Value::Text("DURATION"),
+        "Conntrack: ASSURED UDP timeout.",
+    ),
+    (
+        "--proxy-port-range",
+        Value::Text("RANGE"),
+        "Userspace proxy port range (removed from kube-proxy).",
+    ),
+    (
+        "--udp-timeout",
+        Value::Text("DURATION"),
+        "Userspace proxy UDP timeout (removed from kube-proxy).",
+    ),
+    (
+        "--boot-id-file",
+        Value::Text("PATHS"),
+        "cAdvisor's boot id files (kube-proxy registers Go's global flags).",
+    ),
+    (
+        "--machine-id-file",
+        Value::Text("PATHS"),
+        "cAdvisor's machine id files.",
+    ),
+    ("--v", Value::Text("LEVEL"), "Log verbosity (use RUST_LOG)."),
+    (
+        "--vmodule",
+        Value::Text("PATTERN=N,..."),
+        "Per-file log verbosity (use RUST_LOG).",
+    ),
+    ("--logging-format", Value::Text("FORMAT"), "Log format."),
+    (
+        "--log-flush-frequency",
+        Value::Text("DURATION"),
+        "Log flush frequency.",
+    ),
+    (
+        "--log-text-split-stream",
+        Value::Bool,
+        "Text logs: split info and error streams.",
+    ),
+    (
+        "--log-text-info-buffer-size",
+        Value::Text("QUANTITY"),
+        "Text logs: info buffer size.",
+    ),
+    (
+        "--log-json-split-stream",
+        Value::Bool,
+        "JSON logs: split info and error streams.",
+    ),
+    (
+        "--log-json-info-buffer-size",
+        Value::Text("QUANTITY"),
+        "JSON logs: info buffer size.",
+    ),
+];
+
+/// kube-proxy's flags accepted for compatibility that have no effect here
+/// (the table `IGNORED`); each one given is warned about.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IgnoredFlags {
-    /// Feature gates (key=value pairs).
-    #[arg(long, global = true, value_name = "GATES", allow_hyphen_values = true)]
-    pub feature_gates: Option<String>,
-    /// Content type of requests to the API server.
-    #[arg(long, global = true, value_name = "TYPE", allow_hyphen_values = true)]
-    pub kube_api_content_type: Option<String>,
-    /// Profiling on /debug/pprof.
-    #[arg(long, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true")]
-    pub profiling: Option<String>,
-    /// Show hidden metrics of a version.
-    #[arg(
-        long,
-        global = true,
-        value_name = "VERSION",
-        allow_hyphen_values = true
-    )]
-    pub show_hidden_metrics_for_version: Option<String>,
-    /// iptables mode: localhost NodePorts.
-    #[arg(long, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true")]
-    pub iptables_localhost_nodeports: Option<String>,
-    /// iptables mode: sync period.
-    #[arg(
-        long,
-        global = true,
-        value_name = "DURATION",
-        allow_hyphen_values = true
-    )]
-    pub iptables_sync_period: Option<String>,
-    /// iptables mode: minimum sync period.
-    #[arg(
-        long,
-        global = true,
-        value_name = "DURATION",
-        allow_hyphen_values = true
-    )]
-    pub iptables_min_sync_period: Option<String>,
-    /// BridgeInterface local detection: the bridge.
-    #[arg(long, global = true, value_name = "NAME", allow_hyphen_values = true)]
-    pub pod_bridge_interface: Option<String>,
-    /// InterfaceNamePrefix local detection: the prefix.
-    #[arg(long, global = true, value_name = "PREFIX", allow_hyphen_values = true)]
-    pub pod_interface_name_prefix: Option<String>,
-    /// Conntrack: maximum entries per CPU.
-    #[arg(long, global = true, value_name = "N", allow_hyphen_values = true)]
-    pub conntrack_max_per_core: Option<String>,
-    /// Conntrack: minimum entries.
-    #[arg(long, global = true, value_name = "N", allow_hyphen_values = true)]
-    pub conntrack_min: Option<String>,
-    /// Conntrack: established TCP timeout.
-    #[arg(
-        long,
-        global = true,
-        value_name = "DURATION",
-        allow_hyphen_values = true
-    )]
-    pub conntrack_tcp_timeout_established: Option<String>,
-    /// Conntrack: CLOSE_WAIT TCP timeout.
-    #[arg(
-        long,
-        global = true,
-        value_name = "DURATION",
-        allow_hyphen_values = true
-    )]
-    pub conntrack_tcp_timeout_close_wait: Option<String>,
-    /// Conntrack: liberal TCP tracking.
-    #[arg(long, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true")]
-    pub conntrack_tcp_be_liberal: Option<String>,
-    /// Conntrack: UNREPLIED UDP timeout.
-    #[arg(
-        long,
-        global = true,
-        value_name = "DURATION",
-        allow_hyphen_values = true
-    )]
-    pub conntrack_udp_timeout: Option<String>,
-    /// Conntrack: ASSURED UDP timeout.
-    #[arg(
-        long,
-        global = true,
-        value_name = "DURATION",
-        allow_hyphen_values = true
-    )]
-    pub conntrack_udp_timeout_stream: Option<String>,
-    /// Userspace proxy port range (removed from kube-proxy).
-    #[arg(long, global = true, value_name = "RANGE", allow_hyphen_values = true)]
-    pub proxy_port_range: Option<String>,
-    /// Userspace proxy UDP timeout (removed from kube-proxy).
-    #[arg(
-        long,
-        global = true,
-        value_name = "DURATION",
-        allow_hyphen_values = true
-    )]
-    pub udp_timeout: Option<String>,
-    /// cAdvisor's boot id files (kube-proxy registers Go's global flags).
-    #[arg(long, global = true, value_name = "PATHS", allow_hyphen_values = true)]
-    pub boot_id_file: Option<String>,
-    /// cAdvisor's machine id files.
-    #[arg(long, global = true, value_name = "PATHS", allow_hyphen_values = true)]
-    pub machine_id_file: Option<String>,
-    /// Log verbosity (use RUST_LOG).
-    #[arg(
-        short = 'v',
-        long = "v",
-        global = true,
-        value_name = "LEVEL",
-        allow_hyphen_values = true
-    )]
-    pub verbosity: Option<String>,
-    /// Per-file log verbosity (use RUST_LOG).
-    #[arg(
-        long,
-        global = true,
-        value_name = "PATTERN=N,...",
-        allow_hyphen_values = true
-    )]
-    pub vmodule: Option<String>,
-    /// Log format.
-    #[arg(long, global = true, value_name = "FORMAT", allow_hyphen_values = true)]
-    pub logging_format: Option<String>,
-    /// Log flush frequency.
-    #[arg(
-        long,
-        global = true,
-        value_name = "DURATION",
-        allow_hyphen_values = true
-    )]
-    pub log_flush_frequency: Option<String>,
-    /// Text logs: split info and error streams.
-    #[arg(long, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true")]
-    pub log_text_split_stream: Option<String>,
-    /// Text logs: info buffer size.
-    #[arg(
-        long,
-        global = true,
-        value_name = "QUANTITY",
-        allow_hyphen_values = true
-    )]
-    pub log_text_info_buffer_size: Option<String>,
-    /// JSON logs: split info and error streams.
-    #[arg(long, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true")]
-    pub log_json_split_stream: Option<String>,
-    /// JSON logs: info buffer size.
-    #[arg(
-        long,
-        global = true,
-        value_name = "QUANTITY",
-        allow_hyphen_values = true
-    )]
-    pub log_json_info_buffer_size: Option<String>,
+    given: Vec<&'static str>,
 }
 
 impl IgnoredFlags {
-    /// The names of the ignored flags that are given.
+    /// The names of the ignored flags that are given (`--name`).
     pub fn given(&self) -> Vec<&'static str> {
-        let given = [
-            ("--feature-gates", &self.feature_gates),
-            ("--kube-api-content-type", &self.kube_api_content_type),
-            ("--profiling", &self.profiling),
-            (
-                "--show-hidden-metrics-for-version",
-                &self.show_hidden_metrics_for_version,
-            ),
-            (
-                "--iptables-localhost-nodeports",
-                &self.iptables_localhost_nodeports,
-            ),
-            ("--iptables-sync-period", &self.iptables_sync_period),
-            ("--iptables-min-sync-period", &self.iptables_min_sync_period),
-            ("--pod-bridge-interface", &self.pod_bridge_interface),
-            (
-                "--pod-interface-name-prefix",
-                &self.pod_interface_name_prefix,
-            ),
-            ("--conntrack-max-per-core", &self.conntrack_max_per_core),
-            ("--conntrack-min", &self.conntrack_min),
-            (
-                "--conntrack-tcp-timeout-established",
-                &self.conntrack_tcp_timeout_established,
-            ),
-            (
-                "--conntrack-tcp-timeout-close-wait",
-                &self.conntrack_tcp_timeout_close_wait,
-            ),
-            ("--conntrack-tcp-be-liberal", &self.conntrack_tcp_be_liberal),
-            ("--conntrack-udp-timeout", &self.conntrack_udp_timeout),
-            (
-                "--conntrack-udp-timeout-stream",
-                &self.conntrack_udp_timeout_stream,
-            ),
-            ("--proxy-port-range", &self.proxy_port_range),
-            ("--udp-timeout", &self.udp_timeout),
-            ("--boot-id-file", &self.boot_id_file),
-            ("--machine-id-file", &self.machine_id_file),
-            ("--v", &self.verbosity),
-            ("--vmodule", &self.vmodule),
-            ("--logging-format", &self.logging_format),
-            ("--log-flush-frequency", &self.log_flush_frequency),
-            ("--log-text-split-stream", &self.log_text_split_stream),
-            (
-                "--log-text-info-buffer-size",
-                &self.log_text_info_buffer_size,
-            ),
-            ("--log-json-split-stream", &self.log_json_split_stream),
-            (
-                "--log-json-info-buffer-size",
-                &self.log_json_info_buffer_size,
-            ),
-        ];
-        given
-            .into_iter()
-            .filter_map(|(flag, value)| value.is_some().then_some(flag))
-            .collect()
+        self.given.clone()
+    }
+}
+
+fn ignored_arg(flag: &'static str, value: Value, help: &'static str) -> clap::Arg {
+    let name = flag.trim_start_matches('-');
+    let arg = clap::Arg::new(name)
+        .long(name)
+        .global(true)
+        .help(help)
+        .action(clap::ArgAction::Set);
+    let arg = if name == "v" { arg.short('v') } else { arg };
+    match value {
+        Value::Text(value_name) => arg.value_name(value_name).allow_hyphen_values(true),
+        Value::Bool => arg
+            .value_name("BOOL")
+            .num_args(0..=1)
+            .require_equals(true)
+            .default_missing_value("true"),
+    }
+}
+
+impl Args for IgnoredFlags {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd.next_help_heading("kube-proxy flags accepted and ignored")
+            .args(IGNORED.iter().map(|(n, v, h)| ignored_arg(n, *v, h)))
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl clap::FromArgMatches for IgnoredFlags {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut flags = IgnoredFlags::default();
+        flags.update_from_arg_matches(matches)?;
+        Ok(flags)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        for (flag, _, _) in IGNORED {
+            let name = flag.trim_start_matches('-');
+            let given = matches.value_source(name) == Some(clap::parser::ValueSource::CommandLine);
+            if given && !self.given.contains(flag) {
+                self.given.push(flag);
+            }
+        }
+        Ok(())
     }
 }
 

@@ -13,6 +13,10 @@
 //! * [`topology`]: kube-proxy's endpoint selection (ready, else
 //!   serving-and-terminating; local; topology hints).
 //!
+//! [`build`] models a whole snapshot; [`build_service`] models one Service
+//! (by its [`ServiceName`]) from its own EndpointSlices, with the same
+//! result for its ports, for the incremental planner.
+//!
 //! An invalid object becomes one [`Warning`] and is skipped; the others go
 //! on.
 

@@ -1,6 +1,12 @@
 //! The desired kernel state of one node: the output of the planner and the
 //! input of the reconciler. Pure data, no I/O; everything is ordered so two
 //! plans compare and print deterministically.
+//!
+//! Two planners give the same [`KernelPlan`]: [`plan`], a pure function
+//! of a whole snapshot (the `plan` command, the manifests), and
+//! [`IncrementalPlanner`], which keeps the plan up to date one Service at a
+//! time and says which keys changed ([`PlanChanges`]) so that a sync only
+//! looks at those. Both plan each service port with the same code.
 
 use std::{
     collections::{BTreeMap, BTreeSet},

@@ -5,7 +5,11 @@
 //! [`KnownState`] cache. [`Reconciler::start`] dumps the kernel once and
 //! adopts it (warm restart: a plan equal to the kernel sends nothing, no
 //! weight flaps); [`Reconciler::sync`] diffs a plan against the cache and
-//! sends only the changes, pipelined; [`Reconciler::resync`] re-dumps
+//! sends only the changes, pipelined; [`Reconciler::sync_changes`] does
+//! the same for the keys a [`crate::plan::PlanChanges`] lists only (one
+//! endpoint change costs O(that change), not O(plan); the diffs restricted
+//! to keys are [`diff_ipvs_keys`], [`diff_bindings_keys`] and
+//! [`diff_ipsets_keys`]); [`Reconciler::resync`] re-dumps
 //! first, so drift made by anyone else is repaired;
 //! [`Reconciler::process_graceful`] deletes quiesced real servers whose
 //! connections are gone. Nothing is ever flushed and re-added (the

@@ -1,0 +1,356 @@
+//! Seeded random histories of Services, EndpointSlices and node contexts:
+//! after each step the incremental plan, its warnings and facts equal the
+//! full planner's, the changes are complete (replayed on the previous plan
+//! they give the new one) and the partial diffs equal the full diffs.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::{core::v1::Service, discovery::v1::EndpointSlice};
+
+use super::{random, random::Rng, sorted};
+use crate::{
+    config::ProxyConfig,
+    kernel::{Bindings, SetState, ipset::family_of},
+    model::{self, NodeContext, ServiceName, Warning},
+    plan::{self, IncrementalPlanner, IpFamily, KernelPlan, NoLocalEndpoints, PlanChanges},
+    reconcile::{
+        ExcludeCidrs, KnownService, diff_bindings, diff_bindings_keys, diff_ipsets,
+        diff_ipsets_keys, diff_ipvs, diff_ipvs_keys,
+    },
+    source::Snapshot,
+};
+use ipvs_netlink::ServiceKey;
+use std::{net::IpAddr, sync::Arc};
+
+/// Every Service and EndpointSlice of a random history.
+#[derive(Debug, Default)]
+struct World {
+    services: BTreeMap<ServiceName, Service>,
+    slices: BTreeMap<(ServiceName, usize), EndpointSlice>,
+}
+
+impl World {
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            services: self.services.values().cloned().collect(),
+            endpoint_slices: self.slices.values().cloned().collect(),
+            nodes: Vec::new(),
+        }
+    }
+
+    fn slices_of(&self, name: &ServiceName) -> Vec<&EndpointSlice> {
+        self.slices
+            .iter()
+            .filter(|((n, _), _)| n == name)
+            .map(|(_, s)| s)
+            .collect()
+    }
+
+    /// Sends the current objects of `name` to the planner.
+    fn push(
+        &self,
+        planner: &mut IncrementalPlanner,
+        name: &ServiceName,
+        shared: bool,
+    ) -> Vec<Warning> {
+        let service = self.services.get(name);
+        let slices = self.slices_of(name);
+        if shared {
+            planner.update_shared(
+                name,
+                service.map(|s| Arc::new(s.clone())),
+                slices.iter().map(|s| Arc::new((*s).clone())).collect(),
+            )
+        } else {
+            planner.update(name, service, &slices)
+        }
+    }
+}
+
+/// The facts the full model gives, computed plainly from it.
+type Facts = (
+    BTreeMap<u16, ServiceName>,
+    BTreeMap<ServiceName, usize>,
+    BTreeMap<IpFamily, NoLocalEndpoints>,
+);
+
+fn reference_facts(snapshot: &Snapshot, node: &NodeContext, config: &ProxyConfig) -> Facts {
+    let (model, _) = model::build(snapshot, node);
+    let mut health = BTreeMap::new();
+    let mut local: BTreeMap<ServiceName, BTreeSet<IpAddr>> = BTreeMap::new();
+    let mut marked: BTreeMap<(IpFamily, bool), BTreeSet<ServiceName>> = BTreeMap::new();
+    for port in &model.ports {
+        let name = ServiceName::new(&port.namespace, &port.name);
+        if let Some(hc) = port.health_check_node_port {
+            health.entry(hc).or_insert_with(|| name.clone());
+        }
+        for e in port.endpoints.iter().filter(|e| e.local && e.ready) {
+            local.entry(name.clone()).or_default().insert(e.addr.ip());
+        }
+        // kube-proxy's syncEndpoint, once per virtual server: a
+        // node-local one without local endpoints (while some exist
+        // elsewhere) marks the Service for each local policy it has.
+        let c = port.categorize(node);
+        let none_here = c.local.is_empty() && c.has_any;
+        let mut only_local = vec![port.internal_policy_local];
+        let node_ports = !plan::node_port_ips(node, config, port.family).is_empty();
+        if !port.external_ips.is_empty()
+            || !port.load_balancer_ips.is_empty()
+            || (port.node_port.is_some() && node_ports)
+        {
+            only_local.push(port.external_policy_local);
+        }
+        for local_only in only_local {
+            if local_only && none_here {
+                for (policy, on) in [
+                    (true, port.internal_policy_local),
+                    (false, port.external_policy_local),
+                ] {
+                    if on {
+                        marked
+                            .entry((port.family, policy))
+                            .or_default()
+                            .insert(name.clone());
+                    }
+                }
+            }
+        }
+    }
+    let mut no_local: BTreeMap<IpFamily, NoLocalEndpoints> = BTreeMap::new();
+    for ((family, internal), names) in marked {
+        let counts = no_local.entry(family).or_default();
+        if internal {
+            counts.internal = names.len();
+        } else {
+            counts.external = names.len();
+        }
+    }
+    let local = local.into_iter().map(|(n, ips)| (n, ips.len())).collect();
+    (health, local, no_local)
+}
+
+/// The reconciler's cache after writing `plan` exactly.
+fn cache_of(
+    plan: &KernelPlan,
+) -> (
+    BTreeMap<ServiceKey, KnownService>,
+    Bindings,
+    BTreeMap<String, SetState>,
+) {
+    let services = plan
+        .services
+        .iter()
+        .map(|(k, p)| {
+            let known = KnownService {
+                service: p.service.clone(),
+                real_servers: p.real_servers.iter().map(|r| (r.addr, r.clone())).collect(),
+            };
+            (*k, known)
+        })
+        .collect();
+    let bindings = Bindings {
+        addresses: plan.bind_addrs.clone(),
+        routes: BTreeSet::new(),
+    };
+    let sets = plan
+        .ipsets
+        .iter()
+        .map(|(name, set)| {
+            let state = SetState {
+                set_type: Some(set.set_type),
+                family: (!set.set_type.is_bitmap()).then(|| family_of(set.family)),
+                entries: set.entries.clone(),
+            };
+            (name.clone(), state)
+        })
+        .collect();
+    (services, bindings, sets)
+}
+
+/// With a cache equal to `before`, the diffs restricted to `changes` are
+/// the full diffs to `after`.
+fn check_partial_diffs(before: &KernelPlan, after: &KernelPlan, changes: &PlanChanges, what: &str) {
+    let PlanChanges::Some(keys) = changes else {
+        return;
+    };
+    let (services, bindings, sets) = cache_of(before);
+    let (queued, exclude) = (BTreeSet::new(), ExcludeCidrs::default());
+    assert_eq!(
+        diff_ipvs_keys(&services, after, &keys.services, &queued, &exclude),
+        diff_ipvs(&services, after, &queued, &exclude),
+        "{what}: IPVS"
+    );
+    let mode = crate::kernel::BindMode::Address;
+    assert_eq!(
+        diff_bindings_keys(&bindings, &after.bind_addrs, &keys.bind_addrs, mode),
+        diff_bindings(&bindings, &after.bind_addrs, mode),
+        "{what}: bindings"
+    );
+    assert_eq!(
+        diff_ipsets_keys(&sets, after, &keys.ipset_entries),
+        diff_ipsets(&sets, after),
+        "{what}: ipsets"
+    );
+}
+
+fn assert_plan_eq(got: &KernelPlan, want: &KernelPlan, what: &str) {
+    assert_eq!(got.services, want.services, "{what}: services");
+    assert_eq!(got.bind_addrs, want.bind_addrs, "{what}: bind_addrs");
+    assert_eq!(
+        got.ipsets.keys().collect::<Vec<_>>(),
+        want.ipsets.keys().collect::<Vec<_>>(),
+        "{what}: set names"
+    );
+    for (name, set) in &want.ipsets {
+        assert_eq!(got.ipsets.get(name), Some(set), "{what}: set {name}");
+    }
+    assert_eq!(got.iptables, want.iptables, "{what}: iptables");
+    assert_eq!(got, want, "{what}");
+}
+
+/// Whether a warning of the full planner is about `name`'s own objects.
+fn about(warning: &Warning, name: &ServiceName, slices: &[String]) -> bool {
+    match warning.kind.as_str() {
+        "Service" => warning.object == name.to_string(),
+        "EndpointSlice" => slices.contains(&warning.object),
+        _ => false,
+    }
+}
+
+/// How a random history went.
+#[derive(Debug, Default)]
+struct Tally {
+    steps: usize,
+    partial: usize,
+    all: usize,
+    none: usize,
+    conflicts: usize,
+    warnings: usize,
+    families_v6: usize,
+}
+
+/// One random history: `steps` operations, each checked.
+fn history(seed: u64, steps: usize, tally: &mut Tally) {
+    let mut rng = Rng::new(seed);
+    let config = random::config(&mut rng);
+    let mut node = random::node(&mut rng);
+    let mut planner = IncrementalPlanner::new(node.clone(), config.clone());
+    let mut world = World::default();
+    let mut before = planner.plan().clone();
+    assert_eq!(
+        planner.take_changes(),
+        PlanChanges::All,
+        "seed {seed}: first"
+    );
+    for step in 0..steps {
+        let what = format!("seed {seed} step {step}");
+        let mut name = ServiceName::new(*rng.pick(&random::NAMESPACES), *rng.pick(&random::NAMES));
+        if rng.chance(70)
+            && let Some(existing) = world
+                .services
+                .keys()
+                .nth(rng.below(world.services.len().max(1)))
+        {
+            // Mostly Services that exist: fewer steps that change nothing.
+            name = existing.clone();
+        }
+        let index = rng.below(3);
+        let shared = rng.chance(50);
+        let returned = match rng.below(100) {
+            0..=34 => {
+                world
+                    .services
+                    .insert(name.clone(), random::service(&mut rng, &name));
+                Some(world.push(&mut planner, &name, shared))
+            }
+            35..=44 => {
+                world.services.remove(&name);
+                Some(world.push(&mut planner, &name, shared))
+            }
+            45..=81 => {
+                let slice = random::slice(&mut rng, &name, index, world.services.get(&name));
+                world.slices.insert((name.clone(), index), slice);
+                Some(world.push(&mut planner, &name, shared))
+            }
+            82..=95 => {
+                world.slices.remove(&(name.clone(), index));
+                Some(world.push(&mut planner, &name, shared))
+            }
+            _ => {
+                node = random::node(&mut rng);
+                planner.set_node(node.clone());
+                None
+            }
+        };
+        let snapshot = world.snapshot();
+        let (want, want_warnings) = plan::plan(&snapshot, &node, &config);
+        assert_plan_eq(planner.plan(), &want, &what);
+        let all_warnings = sorted(planner.warnings());
+        assert_eq!(
+            all_warnings,
+            sorted(want_warnings.clone()),
+            "{what}: warnings"
+        );
+        if let Some(returned) = returned {
+            let slices: Vec<String> = (0..3).map(|i| format!("{name}-{i}")).collect();
+            for warning in &returned {
+                assert!(
+                    want_warnings.contains(warning),
+                    "{what}: returned {warning}"
+                );
+            }
+            for warning in want_warnings.iter().filter(|w| about(w, &name, &slices)) {
+                assert!(returned.contains(warning), "{what}: not returned {warning}");
+            }
+        }
+        assert_eq!(
+            (
+                planner.health_check_ports(),
+                planner.local_endpoints(),
+                planner.no_local_endpoints()
+            ),
+            reference_facts(&snapshot, &node, &config),
+            "{what}: facts"
+        );
+        let changes = planner.take_changes();
+        check_partial_diffs(&before, planner.plan(), &changes, &what);
+        if let PlanChanges::Some(keys) = &changes {
+            for key in &keys.services {
+                assert_ne!(
+                    before.services.get(key),
+                    planner.plan().services.get(key),
+                    "{what}: {key:?} listed but unchanged"
+                );
+            }
+        }
+        changes.apply(&mut before, planner.plan());
+        assert_plan_eq(&before, planner.plan(), &format!("{what}: changes applied"));
+        tally.steps += 1;
+        match changes {
+            PlanChanges::None => tally.none += 1,
+            PlanChanges::All => tally.all += 1,
+            PlanChanges::Some(_) => tally.partial += 1,
+        }
+        tally.conflicts += usize::from(!planner.conflicts.is_empty());
+        tally.warnings += usize::from(!all_warnings.is_empty());
+        tally.families_v6 += usize::from(planner.plan().iptables.contains_key(&IpFamily::V6));
+    }
+}
+
+#[test]
+fn random_histories_equal_the_full_planner() {
+    let mut tally = Tally::default();
+    for seed in 0..400 {
+        history(seed, 40, &mut tally);
+    }
+    println!("{tally:?}");
+    // The histories exercise what they should: mostly partial changes,
+    // conflicts, warnings and both families.
+    assert_eq!(tally.steps, 16_000);
+    assert!(tally.partial > tally.steps / 3, "{tally:?}");
+    assert!(tally.none > tally.steps / 20, "{tally:?}");
+    assert!(tally.all > tally.steps / 50, "{tally:?}");
+    assert!(tally.conflicts > tally.steps / 10, "{tally:?}");
+    assert!(tally.warnings > tally.steps / 10, "{tally:?}");
+    assert!(tally.families_v6 > tally.steps / 10, "{tally:?}");
+}
