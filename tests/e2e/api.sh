@@ -1,0 +1,352 @@
+#!/usr/bin/env bash
+# End-to-end tests of kube-ipvs-proxier in API mode, in the test VM: the
+# API-server double (tests/apiserver) serves Services, EndpointSlices and
+# the Node over TLS with a token; pods are network namespaces
+# (tests/e2e/pods.sh); the proxier runs as a kubeadm DaemonSet would run it
+# (`--config=FILE --hostname-override=NODE`). Traffic is asserted, and the
+# proxier is put through watch drops, a relist after a 410, a 20 s outage,
+# kill -9, health checks, metrics and --cleanup.
+# Usage (inside the VM): tests/e2e/api.sh PROXIER_BINARY
+# Prints one line per check and a closing "e2e: N passed, N failed".
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+. "$HERE/pods.sh"
+PROXIER=$(realpath "$1")
+[ "${KPVS_IN_VM:-}" = 1 ] || { echo "e2e: run me inside the VM (vm/run.sh)" >&2; exit 2; }
+
+W=/tmp/e2e-api
+D=$W/apiserver
+LOG=$W/proxier.log
+CFG=$W/config.yaml
+mkdir -p "$W"
+passed=0
+failed=0
+
+check() { # check NAME COMMAND...: one named assertion
+    local name=$1; shift
+    if "$@"; then
+        passed=$((passed + 1)); echo "ok   - $name"
+    else
+        failed=$((failed + 1)); echo "FAIL - $name"
+    fi
+}
+
+# within SECONDS CMD...: true once CMD succeeds within SECONDS (wall clock:
+# commands are slow under emulation).
+within() {
+    local end=$((SECONDS + $1)); shift
+    while :; do
+        "$@" && return 0
+        [ "$SECONDS" -ge "$end" ] && return 1
+        sleep 0.2
+    done
+}
+# eventually CMD...: within 15 s.
+eventually() { within 15 "$@"; }
+# slowly CMD...: within 60 s (after an outage the watchers reconnect with
+# an exponential backoff of up to 30 s).
+slowly() { within 60 "$@"; }
+# after_relist CMD...: within 150 s, the time taken printed. A watch from a
+# compacted resourceVersion gets a 410; kube-rs relists after its backoff,
+# which grew during the outage (up to ~45 s with jitter), after a reconnect
+# that waited as long.
+after_relist() {
+    local start=$SECONDS
+    within 150 "$@" || return 1
+    echo "     seen $((SECONDS - start)) s after the restart"
+}
+eq() { [ "$1" = "$2" ] || { echo "     expected [$2], got [$1]"; return 1; }; }
+nonempty() { [ -n "$1" ] || { echo "     got nothing"; return 1; }; }
+
+# --- the API-server double ------------------------------------------------
+API_PID=
+ctl() { "$ROOT/tests/apiserver/ctl.sh" -d "$D" "$@"; }
+start_apiserver() {
+    python3 "$ROOT/tests/apiserver/fake_apiserver.py" serve --state-dir "$D" --port 6443 \
+        --control-port 6444 --bookmark-interval 2 >"$W/apiserver.out" 2>&1 &
+    API_PID=$!
+    ctl wait-ready 60 >/dev/null
+}
+put() { ctl put - >/dev/null; } # put: a JSON object or List on stdin
+list() { # list OBJECT...: a v1 List
+    local sep= item
+    printf '{"kind":"List","apiVersion":"v1","items":['
+    for item in "$@"; do printf '%s%s' "$sep" "$item"; sep=,; done
+    printf ']}\n'
+}
+# svc NAME CLUSTER-IP PORT TARGET-PORT PROTO [NODE-PORT|-] [SPEC-JSON-FIELDS] [LABELS-JSON]
+# (a node port makes it type NodePort unless SPEC-JSON-FIELDS sets a type)
+svc() {
+    local name=$1 ip=$2 port=$3 target=$4 proto=$5 node_port=${6:--} extra=${7:-} labels=${8:-"{}"}
+    local np= type='"type":"ClusterIP",'
+    if [ "$node_port" != - ]; then np=",\"nodePort\":$node_port"; type='"type":"NodePort",'; fi
+    case $extra in *'"type"'*) type= ;; esac
+    local ipfield="\"clusterIP\":\"$ip\","
+    [ "$ip" = - ] && ipfield=
+    printf '{"apiVersion":"v1","kind":"Service","metadata":{"name":"%s","namespace":"e2e","labels":%s},' "$name" "$labels"
+    printf '"spec":{%s%s"ports":[{"name":"p","port":%s,"targetPort":%s,"protocol":"%s"%s}]%s}}' \
+        "$type" "$ipfield" "$port" "$target" "$proto" "$np" "${extra:+,$extra}"
+}
+# slice SERVICE PORT PROTO POD[@NODE]...: a ready endpoint per pod.
+slice() {
+    local svc=$1 port=$2 proto=$3 sep= ep pod node; shift 3
+    printf '{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"%s-1","namespace":"e2e",' "$svc"
+    printf '"labels":{"kubernetes.io/service-name":"%s"}},"addressType":"IPv4",' "$svc"
+    printf '"ports":[{"name":"p","port":%s,"protocol":"%s"}],"endpoints":[' "$port" "$proto"
+    for ep in "$@"; do
+        pod=${ep%@*} node=node-1
+        [ "$ep" != "$pod" ] && node=${ep#*@}
+        printf '%s{"addresses":["%s"],"conditions":{"ready":true},"nodeName":"%s"}' "$sep" "$(pod_ip "$pod")" "$node"
+        sep=,
+    done
+    printf ']}'
+}
+node_obj() {
+    printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"node-1","labels":{"kubernetes.io/hostname":"node-1"}},'
+    printf '"spec":{"podCIDR":"10.244.0.0/24","podCIDRs":["10.244.0.0/24"]},'
+    printf '"status":{"addresses":[{"type":"InternalIP","address":"%s"},{"type":"Hostname","address":"node-1"}]}}' "$NODE_IP"
+}
+pod_ip() {
+    case $1 in a) echo 10.244.1.2 ;; b) echo 10.244.2.3 ;; c) echo 10.244.3.4 ;; d) echo 10.244.4.5 ;; esac
+}
+# requests_since SEQ: the API requests logged after SEQ, one "METHOD PATH QUERY-JSON" a line.
+requests_since() {
+    ctl get "requests?since=$1" | python3 -c '
+import json, sys
+for r in json.load(sys.stdin)["requests"]:
+    print(r["method"], r["path"], json.dumps(r["query"], sort_keys=True))'
+}
+last_seq() { ctl get requests | python3 -c 'import json,sys; r=json.load(sys.stdin)["requests"]; print(r[-1]["seq"] if r else 0)'; }
+
+# --- the proxier ------------------------------------------------------------
+cat >"$CFG" <<EOF
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: ipvs
+clientConnection:
+  kubeconfig: $D/kubeconfig
+healthzBindAddress: 127.0.0.1:10256
+metricsBindAddress: 127.0.0.1:10249
+ipvs:
+  syncPeriod: 30s
+  minSyncPeriod: 0s
+clusterCIDR: 10.244.0.0/16
+EOF
+PROXIER_PID=
+start_proxier() {
+    "$PROXIER" --config="$CFG" --hostname-override=node-1 >>"$LOG" 2>&1 &
+    PROXIER_PID=$!
+}
+stop_proxier() {
+    [ -n "$PROXIER_PID" ] && kill "$PROXIER_PID" 2>/dev/null && wait "$PROXIER_PID" 2>/dev/null
+    PROXIER_PID=
+}
+cleanup() {
+    stop_proxier
+    [ -n "$API_PID" ] && kill "$API_PID" 2>/dev/null && wait "$API_PID" 2>/dev/null
+}
+trap cleanup EXIT
+alive() { [ -n "$PROXIER_PID" ] && kill -0 "$PROXIER_PID" 2>/dev/null; }
+
+# --- helpers for checks -------------------------------------------------------
+names() { # names NETNS IP PORT N: the pods answering N requests, sorted
+    for _ in $(seq "$4"); do tcp_get "$1" "$2" "$3" | cut -d' ' -f1; done | sort | tr '\n' ' '
+}
+has_vs() { ipvsadm -Ln | grep -q "$1"; }
+no_vs() { ! ipvsadm -Ln | grep -q "$1"; }
+has_rs() { ipvsadm -Ln -t "$1" 2>/dev/null | grep -q -- "-> $2"; }
+no_rs() { ! has_rs "$@"; }
+# http_get URL: "STATUS BODY" (STATUS 0 when nothing answers).
+http_get() {
+    if command -v curl >/dev/null; then
+        local out
+        out=$(curl -s -m 5 -w '\n%{http_code}' "$1")
+        echo "${out##*$'\n'} ${out%$'\n'*}"
+        return
+    fi
+    python3 - "$1" <<'PY'
+import sys, urllib.error, urllib.request
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=5) as r:
+        print(r.status, r.read().decode(errors="replace"))
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode(errors="replace"))
+except OSError as e:
+    print(0, e)
+PY
+}
+# json_fields JSON-TEXT: the sorted top-level keys, then the values of healthy and nodeEligible.
+json_fields() {
+    python3 -c '
+import json, sys
+try:
+    d = json.loads(sys.argv[1])
+except ValueError:
+    print("not JSON:", sys.argv[1][:200]); sys.exit()
+print(" ".join(sorted(d)), "healthy=%s" % d.get("healthy"), "nodeEligible=%s" % d.get("nodeEligible"))' "$1"
+}
+now_ms() { date +%s%3N; }
+ipvs_rules() { ipvsadm -Sn | sort; }
+
+# --- the node and its pods ------------------------------------------------------
+node_setup
+for p in a:10.244.1.2 b:10.244.2.3 c:10.244.3.4 d:10.244.4.5 client:10.244.9.9; do
+    pod_add "${p%%:*}" "${p#*:}"
+done
+for p in a b c d; do pod_serve "$p"; done
+for p in a b c d; do wait_ready host "$(pod_ip $p)" 80; done
+
+start_apiserver || { echo "e2e: the API-server double did not start"; cat "$W/apiserver.out"; echo "e2e: 0 passed, 1 failed"; exit 1; }
+list "$(node_obj)" \
+    "$(svc demo 10.96.197.40 8000 80 TCP)" "$(slice demo 80 TCP a b c)" \
+    "$(svc web 10.96.0.20 80 80 TCP 30080)" "$(slice web 80 TCP a b)" \
+    "$(svc gone 10.96.0.71 80 80 TCP)" "$(slice gone 80 TCP a)" | put
+
+# --- 1. start: Services from the API ------------------------------------------
+start_proxier
+check "api: the ClusterIP virtual server is programmed from the API" eventually has_vs "10.96.197.40:8000"
+check "api: ClusterIP round robin over a, b, c" eq "$(names client 10.96.197.40 8000 6)" "a a b b c c "
+check "api: NodePort reached from the external machine" eventually has_vs "$NODE_IP:30080"
+check "api: NodePort answers" nonempty "$(tcp_get external "$NODE_IP" 30080)"
+reqs=$(requests_since 0)
+check "api: Services are listed with kube-proxy's label and field selectors" \
+    grep -q '^GET /api/v1/services .*"fieldSelector": "spec.clusterIP!=None", "labelSelector": "!service.kubernetes.io/service-proxy-name"' <<<"$reqs"
+check "api: EndpointSlices are listed without headless ones" \
+    grep -q '^GET /apis/discovery.k8s.io/v1/endpointslices .*"labelSelector": "!service.kubernetes.io/headless"' <<<"$reqs"
+check "api: the Node is watched by name" \
+    grep -q '^GET /api/v1/nodes .*"fieldSelector": "metadata.name=node-1"' <<<"$reqs"
+starting() { ctl events | python3 -c '
+import json, sys
+evs = json.load(sys.stdin)["items"]
+sys.exit(0 if any(e.get("reason") == "Starting" and (e.get("regarding") or e.get("involvedObject") or {}).get("name") == "node-1" for e in evs) else 1)'; }
+check "api: a Starting event for Node node-1 is posted" eventually starting
+
+# --- 2. ignored Services ----------------------------------------------------------
+list "$(svc other-proxy 10.96.0.61 8061 80 TCP - "" '{"service.kubernetes.io/service-proxy-name":"other"}')" \
+    "$(slice other-proxy 80 TCP a)" \
+    "$(svc headless None 8062 80 TCP)" \
+    "$(svc extname - 8063 80 TCP - '"type":"ExternalName","externalName":"example.com"')" \
+    "$(svc sentinel 10.96.0.69 8069 80 TCP)" "$(slice sentinel 80 TCP a)" | put
+check "ignored: a later Service (sentinel) is programmed" eventually has_vs "10.96.0.69:8069"
+check "ignored: the service-proxy-name Service has no virtual server" no_vs "10.96.0.61:8061"
+check "ignored: the headless Service has no virtual server" no_vs ":8062 "
+check "ignored: the ExternalName Service has no virtual server" no_vs ":8063 "
+
+# --- 3. an endpoint change, and its latency ---------------------------------------
+t0=$(now_ms)
+slice demo 80 TCP a b c d | put
+t1=$(now_ms)
+end=$((SECONDS + 15))
+until has_rs 10.96.197.40:8000 10.244.4.5:80 || [ "$SECONDS" -ge "$end" ]; do :; done
+t2=$(now_ms)
+echo "     endpoint change visible in ipvsadm -Ln: $((t2 - t1)) ms after the control API stored it ($((t2 - t0)) ms after the call started)"
+check "endpoints: the new endpoint is a real server" has_rs 10.96.197.40:8000 10.244.4.5:80
+check "endpoints: it gets traffic" eq "$(names client 10.96.197.40 8000 8)" "a a b b c c d d "
+
+# --- 4. watch drop ------------------------------------------------------------------
+ctl drop-watches >/dev/null
+list "$(svc after-drop 10.96.0.70 80 80 TCP)" "$(slice after-drop 80 TCP b)" | put
+check "watch drop: a Service created after the drop shows up" slowly has_vs "10.96.0.70:80"
+check "watch drop: the proxier keeps running" alive
+
+# --- 5. a delete seen only through a relist after 410 --------------------------------
+check "relist: Service gone is programmed" has_vs "10.96.0.71:80"
+ctl down >/dev/null
+ctl delete svc e2e gone >/dev/null
+ctl delete endpointslices e2e gone-1 >/dev/null
+seq_before=$(last_seq)
+ctl restart --compact >/dev/null
+check "relist: the Service deleted during the outage is removed" after_relist no_vs "10.96.0.71:80"
+after=$(requests_since "$seq_before")
+check "relist: a Services list (no watch) after the restart" \
+    grep -q '^GET /api/v1/services {[^}]*"limit"' <<<"$after"
+check "relist: the proxier keeps running" alive
+
+# --- 6. a 20 s outage ------------------------------------------------------------------
+ctl down 20 >/dev/null
+sleep 3
+check "outage: traffic flows (3 s in)" eq "$(names client 10.96.197.40 8000 4)" "a b c d "
+sleep 7
+check "outage: traffic flows (10 s in)" eq "$(names client 10.96.197.40 8000 4)" "a b c d "
+check "outage: the proxier keeps running" alive
+health=$(http_get http://127.0.0.1:10256/healthz)
+check "outage: /healthz stays 200 (nothing pending)" eq "${health%% *}" 200
+sleep 11
+ctl restart --compact >/dev/null
+list "$(svc after-outage 10.96.0.72 80 80 TCP)" "$(slice after-outage 80 TCP c)" | put
+check "outage: after a restart with compacted history, a new Service appears" after_relist has_vs "10.96.0.72:80"
+# The EndpointSlice watcher reconnects on its own backoff, maybe after the Services one.
+check "outage: its endpoint follows" after_relist has_rs 10.96.0.72:80 10.244.3.4:80
+check "outage: it gets traffic" eq "$(names client 10.96.0.72 80 2)" "c c "
+
+# --- 7. health and metrics --------------------------------------------------------------
+health=$(http_get http://127.0.0.1:10256/healthz)
+check "healthz: 200" eq "${health%% *}" 200
+check "healthz: lastUpdated, currentTime, nodeEligible, healthy" \
+    grep -q "currentTime .*healthy .*lastUpdated .*nodeEligible.* healthy=True nodeEligible=True" <<<"$(json_fields "${health#* }")"
+livez=$(http_get http://127.0.0.1:10256/livez)
+check "livez: 200 with lastUpdated, currentTime, healthy" \
+    grep -q "currentTime .*healthy .*lastUpdated.* healthy=True" <<<"$(json_fields "${livez#* }")"
+check "livez: 200" eq "${livez%% *}" 200
+metrics=$(http_get http://127.0.0.1:10249/metrics)
+for m in kubeproxy_sync_proxy_rules_duration_seconds_bucket kubeproxy_sync_proxy_rules_last_timestamp_seconds \
+    kubeproxy_sync_proxy_rules_endpoint_changes_total kubeproxy_sync_proxy_rules_service_changes_total \
+    kubeproxy_proxy_healthz_total; do
+    check "metrics: $m" grep -q "^$m" <<<"${metrics#* }"
+done
+check "/proxyMode is ipvs" eq "$(http_get http://127.0.0.1:10249/proxyMode)" "200 ipvs"
+
+# --- 8. health-check node port ------------------------------------------------------------
+list "$(svc lb 10.96.0.80 80 80 TCP 30081 '"type":"LoadBalancer","externalTrafficPolicy":"Local","healthCheckNodePort":32100')" \
+    "$(slice lb 80 TCP a@node-1)" | put
+hc() { local out; out=$(http_get "http://$NODE_IP:32100/healthz"); echo "${out%% *}"; }
+hc200() { [ "$(hc)" = 200 ]; }
+hc503() { [ "$(hc)" = 503 ]; }
+check "health-check node port: 200 with a local endpoint" eventually hc200
+check "health-check node port: localEndpoints 1" grep -q '"localEndpoints": *1' <<<"$(http_get "http://$NODE_IP:32100/")"
+slice lb 80 TCP c@node-2 | put
+check "health-check node port: 503 once the only endpoint is on another node" eventually hc503
+
+# --- 9. kill -9 and restart, against a server without the spec.clusterIP field selector --------
+eventually has_vs "10.96.0.80:80"
+before=$(ipvs_rules)
+kill -9 "$PROXIER_PID"
+wait "$PROXIER_PID" 2>/dev/null
+PROXIER_PID=
+check "kill -9: traffic flows with the proxier dead" eq "$(names client 10.96.197.40 8000 4)" "a b c d "
+ctl unsupported-field-selector spec.clusterIP >/dev/null
+: >"$LOG"
+start_proxier
+plain_log() { sed 's/\x1b\[[0-9;]*m//g' "$LOG"; }
+synced() { plain_log | grep -q "sync done"; }
+check "kill -9: the restarted proxier syncs" slowly synced
+first_sync=$(plain_log | grep -m1 "sync done")
+echo "     $first_sync"
+check "kill -9: the first sync sends 0 netlink messages" grep -q "mutating_messages=0 " <<<"$first_sync"
+check "kill -9: the same IPVS table (ipvsadm -Sn)" eq "$(ipvs_rules)" "$before"
+check "kill -9: traffic flows" eq "$(names client 10.96.197.40 8000 4)" "a b c d "
+check "field-selector fallback: the headless Service is still ignored" no_vs ":8062 "
+ctl del unsupported-field-selector >/dev/null
+
+# --- 10. --cleanup ---------------------------------------------------------------------
+stop_proxier
+ipvsadm -A -t 192.0.2.1:80 -s rr
+"$PROXIER" --cleanup --config="$CFG" >>"$LOG" 2>&1
+check "cleanup: exits 0" eq "$?" 0
+check "cleanup: no KUBE- ipsets" eq "$(ipset list -n | grep -c '^KUBE-')" 0
+check "cleanup: no kube-ipvs0" bash -c '! ip link show kube-ipvs0 >/dev/null 2>&1'
+check "cleanup: no KUBE- chains (nat, filter)" eq "$(iptables-save | grep -c '^:KUBE-')" 0
+check "cleanup: no virtual server of ours" eq "$(ipvsadm -Ln | grep -c '10\.96\.\|'"$NODE_IP")" 0
+check "cleanup: the foreign virtual server 192.0.2.1:80 is kept" has_vs "192.0.2.1:80"
+
+if [ "$failed" -gt 0 ]; then
+    echo "--- proxier log"
+    tail -n 40 "$LOG"
+    echo "--- ipvsadm -Ln"
+    ipvsadm -Ln
+    echo "--- double log"
+    tail -n 20 "$D/apiserver.log"
+fi
+echo "e2e: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
