@@ -56,8 +56,9 @@ pub fn load(path: &Path) -> Result<(Snapshot, Vec<Warning>), SourceError> {
         path: path.display().to_string(),
         source,
     };
-    let mut source = ManifestsSource::new(path);
-    let poll = source.read().map_err(|err| read_err(path, err))?;
+    let poll = ManifestsSource::new(path)
+        .read_once()
+        .map_err(|err| read_err(path, err))?;
     if !path.is_dir()
         && let Some((file, why)) = poll.unreadable.into_iter().next()
     {

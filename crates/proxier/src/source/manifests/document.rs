@@ -27,18 +27,54 @@ pub struct Parsed {
     pub failed: usize,
 }
 
-/// Reads every document of `text`; `file` only names it in warnings.
+/// Below this many documents a text is parsed on one thread.
+const PARALLEL_MIN_DOCUMENTS: usize = 256;
+
+/// Reads every document of `text`; `file` only names it in warnings. A
+/// large text is parsed on every CPU, in contiguous runs of documents,
+/// merged in order (the result is the same as on one thread).
 pub fn parse(text: &str, file: &str) -> Parsed {
+    let docs = split_documents(text);
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    if threads < 2 || docs.len() < PARALLEL_MIN_DOCUMENTS {
+        return parse_run(&docs, 0, file);
+    }
+    let run = docs.len().div_ceil(threads);
+    let parts: Vec<Parsed> = std::thread::scope(|scope| {
+        let workers: Vec<_> = docs
+            .chunks(run)
+            .enumerate()
+            .map(|(n, chunk)| scope.spawn(move || parse_run(chunk, n * run, file)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| match worker.join() {
+                Ok(parsed) => parsed,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
     let mut parsed = Parsed::default();
-    for (index, doc) in split_documents(text).into_iter().enumerate() {
-        let Some(first) = first_content_line(doc.text) else {
+    for part in parts {
+        parsed.snapshot.extend(part.snapshot);
+        parsed.warnings.extend(part.warnings);
+        parsed.failed += part.failed;
+    }
+    parsed
+}
+
+/// Reads a run of documents, the first being document `first` of the file.
+fn parse_run(docs: &[Document<'_>], first: usize, file: &str) -> Parsed {
+    let mut parsed = Parsed::default();
+    for (n, doc) in docs.iter().enumerate() {
+        let Some(first_line) = first_content_line(doc.text) else {
             continue;
         };
         let at = Location {
             file,
-            index,
+            index: first + n,
             item: None,
-            line: doc.line + first,
+            line: doc.line + first_line,
         };
         match serde_saphyr::from_str_with_options::<Object>(doc.text, options()) {
             Ok(object) => parsed.add(object, &at),
@@ -165,11 +201,7 @@ fn warning(head: &Head, at: &Location<'_>, message: String) -> Warning {
     let namespace = meta.and_then(|m| m.namespace.as_deref());
     let object = match (namespace, name.is_empty()) {
         (_, true) => at.to_string(),
-        (Some(ns), false) => format!(
-            "{}/{} ({at})",
-            Warning::shorten(ns),
-            Warning::shorten(name)
-        ),
+        (Some(ns), false) => format!("{}/{} ({at})", Warning::shorten(ns), Warning::shorten(name)),
         (None, false) if kind == "Node" => format!("{} ({at})", Warning::shorten(name)),
         (None, false) => format!("default/{} ({at})", Warning::shorten(name)),
     };

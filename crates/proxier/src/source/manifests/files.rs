@@ -79,7 +79,10 @@ pub type Entry = (PathBuf, Result<Stamp, String>);
 pub fn list(path: &Path) -> Result<Vec<Entry>, std::io::Error> {
     let meta = std::fs::metadata(path)?;
     if !meta.is_dir() {
-        return Ok(vec![(path.to_owned(), stamp(&meta).map_err(|e| e.to_string()))]);
+        return Ok(vec![(
+            path.to_owned(),
+            stamp(&meta).map_err(|e| e.to_string()),
+        )]);
     }
     let mut files = Vec::new();
     for entry in std::fs::read_dir(path)? {
@@ -140,7 +143,10 @@ pub fn read(path: &Path, limit: u64) -> Result<String, FileError> {
     let bytes = read_at_most(file, meta.size(), limit)?;
     String::from_utf8(bytes).map_err(|err| {
         let valid = err.utf8_error().valid_up_to();
-        let line = 1 + err.as_bytes()[..valid].iter().filter(|&&b| b == b'\n').count();
+        let line = 1 + err.as_bytes()[..valid]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
         FileError::Utf8 { line }
     })
 }

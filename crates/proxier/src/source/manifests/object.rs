@@ -12,8 +12,7 @@ use k8s_openapi::api::{core::v1::Node, core::v1::Service, discovery::v1::Endpoin
 use serde::{
     Deserialize, Deserializer,
     de::{
-        DeserializeSeed, Error, IntoDeserializer, MapAccess, Visitor,
-        value::MapAccessDeserializer,
+        DeserializeSeed, Error, IntoDeserializer, MapAccess, Visitor, value::MapAccessDeserializer,
     },
 };
 use serde_json::Value;
@@ -76,7 +75,9 @@ impl Head {
 
 impl<'de> Deserialize<'de> for Object {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(ObjectVisitor)
+        // As a struct, not a map: serde-saphyr checks a map's keys for
+        // duplicates by buffering it, which parses each document twice.
+        deserializer.deserialize_struct("Object", &["apiVersion", "kind"], ObjectVisitor)
     }
 }
 
@@ -108,7 +109,10 @@ impl<'de> Visitor<'de> for ObjectVisitor {
         let rest = Replay { kept, map };
         let typed = |rest| MapAccessDeserializer::new(rest);
         Ok(
-            match (api_version.as_deref().unwrap_or(""), kind.as_deref().unwrap_or("")) {
+            match (
+                api_version.as_deref().unwrap_or(""),
+                kind.as_deref().unwrap_or(""),
+            ) {
                 ("v1", "Service") => Object::Service(Box::new(Service::deserialize(typed(rest))?)),
                 ("discovery.k8s.io/v1", "EndpointSlice") => {
                     Object::EndpointSlice(Box::new(EndpointSlice::deserialize(typed(rest))?))
@@ -159,9 +163,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Replay<A> {
         seed: K,
     ) -> Result<Option<K::Value>, A::Error> {
         match self.kept.first() {
-            Some((key, _)) => seed
-                .deserialize(key.as_str().into_deserializer())
-                .map(Some),
+            Some((key, _)) => seed.deserialize(key.as_str().into_deserializer()).map(Some),
             None => self.map.next_key_seed(seed),
         }
     }

@@ -106,11 +106,16 @@ impl ManifestsSource {
         Ok(self.refresh()?.then(|| self.view()))
     }
 
-    /// Reads what changed since the last poll and returns the whole
-    /// current view, changed or not.
-    pub fn read(&mut self) -> Result<Poll, std::io::Error> {
+    /// Reads the files once and returns the view, moving the objects out
+    /// instead of cloning them (a one-shot read: [`super::load`]).
+    pub fn read_once(mut self) -> Result<Poll, std::io::Error> {
         self.refresh()?;
-        Ok(self.view())
+        let mut poll = self.view_without_objects();
+        for state in self.files.into_values() {
+            let objects = Arc::unwrap_or_clone(state.objects);
+            poll.snapshot.extend(objects);
+        }
+        Ok(poll)
     }
 
     /// Re-reads the files whose stamps changed; whether any did.
@@ -134,7 +139,11 @@ impl ManifestsSource {
 
     /// Reads one file again if the listing shows it changed.
     fn update(&mut self, path: &Path, seen: &Result<Stamp, String>) {
-        if self.files.get(path).is_some_and(|state| state.seen == *seen) {
+        if self
+            .files
+            .get(path)
+            .is_some_and(|state| state.seen == *seen)
+        {
             return;
         }
         let previous = self.files.remove(path);
@@ -158,8 +167,9 @@ impl ManifestsSource {
                         let count = old.objects.services.len()
                             + old.objects.endpoint_slices.len()
                             + old.objects.nodes.len();
-                        let message =
-                            format!("{why}; keeping what its last good read gave ({count} objects)");
+                        let message = format!(
+                            "{why}; keeping what its last good read gave ({count} objects)"
+                        );
                         (old.objects, message)
                     }
                     None => (Arc::default(), why.clone()),
@@ -214,7 +224,20 @@ impl ManifestsSource {
 
     /// The current view, assembled from the files in name order.
     fn view(&self) -> Poll {
-        let mut snapshot = Snapshot::default();
+        let mut poll = self.view_without_objects();
+        for state in self.files.values() {
+            let objects = state.objects.as_ref();
+            let snapshot = &mut poll.snapshot;
+            snapshot.services.extend(objects.services.iter().cloned());
+            let slices = objects.endpoint_slices.iter().cloned();
+            snapshot.endpoint_slices.extend(slices);
+            snapshot.nodes.extend(objects.nodes.iter().cloned());
+        }
+        poll
+    }
+
+    /// The view's warnings and unreadable files, and no object yet.
+    fn view_without_objects(&self) -> Poll {
         let mut warnings = Vec::new();
         let mut unreadable = Vec::new();
         if self.emptied {
@@ -227,18 +250,13 @@ impl ManifestsSource {
             ));
         }
         for (path, state) in &self.files {
-            let objects = state.objects.as_ref();
-            snapshot.services.extend(objects.services.iter().cloned());
-            let slices = objects.endpoint_slices.iter().cloned();
-            snapshot.endpoint_slices.extend(slices);
-            snapshot.nodes.extend(objects.nodes.iter().cloned());
             warnings.extend(state.warnings.iter().cloned());
             if let Some(why) = &state.unreadable {
                 unreadable.push((path.clone(), why.clone()));
             }
         }
         Poll {
-            snapshot,
+            snapshot: Snapshot::default(),
             warnings,
             unreadable,
             files: self.files.len(),

@@ -133,6 +133,39 @@ fn loads_a_directory_of_yaml_files() {
     assert!(load(Path::new("/nonexistent/kube-ipvs")).is_err());
 }
 
+#[test]
+fn a_large_text_gives_the_same_result_on_every_cpu() {
+    // Over PARALLEL_MIN_DOCUMENTS: parsed in runs on several threads.
+    let mut text = String::new();
+    for i in 0..600 {
+        if i == 555 {
+            text.push_str("---\napiVersion: v1\nkind: Service\nmetadata: {name: bad}\nspec: {ports: [{port: x}]}\n");
+            continue;
+        }
+        text.push_str(&format!(
+            "---\napiVersion: v1\nkind: Service\nmetadata: {{name: s{i}}}\n\
+             spec: {{clusterIP: 10.96.{}.{}, ports: [{{port: 80}}]}}\n",
+            i / 256,
+            i % 256
+        ));
+    }
+    let (snapshot, warnings) = parse(&text, "big.yaml");
+    let names: Vec<String> = snapshot
+        .services
+        .iter()
+        .map(|s| s.metadata.name.clone().unwrap_or_default())
+        .collect();
+    let expected: Vec<String> = (0..600)
+        .filter(|&i| i != 555)
+        .map(|i| format!("s{i}"))
+        .collect();
+    assert_eq!(names, expected, "in file order");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    // Document 556 (the text starts with a marker: document 0 is empty),
+    // on line 5 * 555 + 2; the bad one has 5 lines too.
+    assert_eq!(warnings[0].object, "default/bad (big.yaml#556, line 2777)");
+}
+
 /// A small deterministic generator (xorshift), so failures reproduce.
 struct Rng(u64);
 

@@ -15,10 +15,8 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "kube-ipvs-manifests-{}-{name}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("kube-ipvs-manifests-{}-{name}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
@@ -83,9 +81,8 @@ fn a_poll_reads_only_the_files_that_changed() {
     assert_eq!(names(&first), ["a", "b"]);
     assert!(first.warnings.is_empty(), "{}", messages(&first));
     assert!(source.poll().unwrap().is_none(), "nothing changed");
-    let objects = |source: &ManifestsSource, name: &str| {
-        Arc::clone(&source.files[&dir.file(name)].objects)
-    };
+    let objects =
+        |source: &ManifestsSource, name: &str| Arc::clone(&source.files[&dir.file(name)].objects);
     let (a, b) = (objects(&source, "a.yaml"), objects(&source, "b.yaml"));
     dir.write("b.yaml", service("b2", "10.96.0.3"));
     let second = changed(&mut source);
@@ -127,8 +124,16 @@ fn a_file_that_got_worse_keeps_its_objects() {
     let cases: [(&str, &[u8], &str); 5] = [
         ("empty", b"", "it is empty"),
         ("blank", b"  \n\n", "it is empty"),
-        ("half-written", half.as_bytes(), "one of its documents cannot be read"),
-        ("not UTF-8", b"kind: Service\nmetadata: {name: \xff\xfe}\n", "not UTF-8"),
+        (
+            "half-written",
+            half.as_bytes(),
+            "one of its documents cannot be read",
+        ),
+        (
+            "not UTF-8",
+            b"kind: Service\nmetadata: {name: \xff\xfe}\n",
+            "not UTF-8",
+        ),
         (
             "no kind",
             b"apiVersion: v1\nmetadata: {name: b}\n",
@@ -141,7 +146,8 @@ fn a_file_that_got_worse_keeps_its_objects() {
         assert_eq!(names(&poll), ["a", "b"], "{what}: {}", messages(&poll));
         let shown = messages(&poll);
         assert!(
-            shown.contains(expected) && shown.contains("keeping what its last good read gave (1 objects)"),
+            shown.contains(expected)
+                && shown.contains("keeping what its last good read gave (1 objects)"),
             "{what}: {shown}"
         );
         assert!(shown.contains("b.yaml"), "{what}: {shown}");
@@ -212,7 +218,10 @@ fn only_regular_files_are_read_and_nothing_hangs() {
     // Given as the path itself, each one is an error.
     for name in ["fifo.yaml", "socket.yaml", "zero.yaml"] {
         let err = load(&dir.file(name)).unwrap_err().to_string();
-        assert!(err.contains(name) && err.contains("not a regular file"), "{err}");
+        assert!(
+            err.contains(name) && err.contains("not a regular file"),
+            "{err}"
+        );
     }
     let err = load(Path::new("/dev/zero")).unwrap_err().to_string();
     assert!(err.contains("/dev/zero"), "{err}");
@@ -279,10 +288,15 @@ fn json_files_and_lists_are_read() {
     dir.write("skip.txt", "not read");
     let (snapshot, warnings) = load(&dir.0).unwrap();
     assert_eq!(snapshot.services.len(), 1);
-    assert_eq!(snapshot.services[0].metadata.namespace.as_deref(), Some("n"));
+    assert_eq!(
+        snapshot.services[0].metadata.namespace.as_deref(),
+        Some("n")
+    );
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(
-        warnings[0].object.ends_with("list.json#0 items[1], line 1)"),
+        warnings[0]
+            .object
+            .ends_with("list.json#0 items[1], line 1)"),
         "{:?}",
         warnings[0]
     );
