@@ -11,7 +11,9 @@
 # here and in a temporary copy of BASE_REV (git archive) (the example is copied
 # there: it uses only `manifests::load`), generates the manifests with
 # bench/proxier-gen.py, and prints one line per measure: seconds, and the
-# peak resident set (VmHWM, MiB) of the process.
+# peak resident set (VmHWM, MiB) of the process. Then "poll": here only
+# (crates/proxier/examples/manifests-poll.rs), a ManifestsSource poll after
+# the one-EndpointSlice file slice-0.yaml was rewritten (in-process time).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -35,6 +37,8 @@ for tree in base new; do
     mkdir -p "$WORK/bin-$tree"
     cp target/release/examples/manifests-bench target/release/kube-ipvs-proxier "$WORK/bin-$tree/"
 done
+# The incremental poll exists only here.
+cargo build --release -q -p ipvs-proxier --example manifests-poll
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 hwm_of() { awk '/Maximum resident/ {printf "%.0f\n", $6 / 1024}'; }
@@ -67,4 +71,10 @@ for n in $SIZES; do
                 "$(median <"$WORK/$tree-$what-s")" "$(median <"$WORK/$tree-$what-m")"
         done
     done
+    # A poll after slice-0.yaml (one EndpointSlice) was rewritten.
+    for _ in $(seq "$RUNS"); do
+        target/release/examples/manifests-poll "$WORK/m$n" slice-0.yaml |
+            awk '$2 == "changed" {print $3}'
+    done >"$WORK/poll-s"
+    printf '%-6s %-5s %-5s %9.3f %9s\n' "$n" poll new "$(median <"$WORK/poll-s")" -
 done
