@@ -22,8 +22,8 @@ pub mod runner;
 use std::{
     future::Future,
     net::IpAddr,
-    path::{Path, PathBuf},
-    time::{Duration, Instant, SystemTime},
+    path::PathBuf,
+    time::{Duration, Instant},
 };
 
 use ipvs_netlink::Timeouts;
@@ -470,24 +470,49 @@ fn since(time: &str) -> Option<f64> {
 }
 
 /// Polls the manifests and sends a snapshot whenever they change (and
-/// once at start). Unreadable manifests are logged and keep the last view.
+/// once at start). Only the files that changed are read again, off the
+/// loop's thread; a path that cannot be read, or a first read where no
+/// file can be, is logged and keeps the kernel as it is (see
+/// [`manifests`] for what a file that got worse keeps).
 async fn poll_manifests(path: PathBuf, period: Duration, tx: mpsc::Sender<Input>) {
-    let mut seen = None;
+    let shown = path.display().to_string();
+    let mut source = manifests::ManifestsSource::new(path);
+    let mut sent = false;
     let mut tick = tokio::time::interval(period);
     loop {
         tick.tick().await;
-        let fingerprint = fingerprint(&path);
-        if seen.as_ref() == Some(&fingerprint) {
-            continue;
-        }
-        seen = Some(fingerprint);
-        match manifests::load(&path) {
-            Ok((snapshot, warnings)) => {
-                if tx.send(Input::Snapshot(snapshot, warnings)).await.is_err() {
+        let polled;
+        (source, polled) = match tokio::task::spawn_blocking(move || {
+            let polled = source.poll();
+            (source, polled)
+        })
+        .await
+        {
+            Ok(done) => done,
+            Err(err) => {
+                warn!("manifests: the reader failed: {err}");
+                return;
+            }
+        };
+        match polled {
+            Ok(None) => {}
+            Ok(Some(poll)) if !sent && poll.nothing_readable() => {
+                for warning in &poll.warnings {
+                    warn!("{warning}");
+                }
+                warn!("manifests: no file of {shown} can be read; keeping the kernel as it is");
+            }
+            Ok(Some(poll)) => {
+                sent = true;
+                if tx
+                    .send(Input::Snapshot(poll.snapshot, poll.warnings))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
-            Err(err) => warn!("manifests: {err}; keeping the kernel as it is"),
+            Err(err) => warn!("manifests: cannot read {shown}: {err}; keeping the kernel as it is"),
         }
     }
 }
@@ -529,22 +554,4 @@ fn log_report(what: &str, report: &SyncReport) {
             "{what} done"
         );
     }
-}
-
-/// What identifies the manifests' content cheaply: each file's path,
-/// size and modification time.
-fn fingerprint(path: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
-    let files: Vec<PathBuf> = match std::fs::read_dir(path) {
-        Ok(dir) => dir.filter_map(|e| e.ok().map(|e| e.path())).collect(),
-        Err(_) => vec![path.to_owned()],
-    };
-    let mut out: Vec<_> = files
-        .into_iter()
-        .filter_map(|p| {
-            let meta = std::fs::metadata(&p).ok()?;
-            Some((p, meta.len(), meta.modified().ok()))
-        })
-        .collect();
-    out.sort();
-    out
 }

@@ -1,6 +1,11 @@
 //! [`Warning`]: one object (or document) that was skipped, and why.
+//!
+//! Its `Display` is a log line: every field is shown with control and
+//! other invisible characters escaped (`\n`, `\u{1b}`, …) and cut at
+//! [`Warning::MAX_FIELD_CHARS`] characters, so an object's name cannot
+//! forge or flood log lines.
 
-use std::fmt;
+use std::{borrow::Cow, fmt};
 
 /// Something in the input that was skipped; the rest goes on.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -31,6 +36,44 @@ impl Warning {
             message: message.into(),
         }
     }
+
+    /// The most characters of one value (a name, a namespace) that a
+    /// warning should quote; [`Warning::shorten`] cuts there.
+    pub const MAX_VALUE_CHARS: usize = 256;
+
+    /// The most characters of one field that `Display` shows.
+    pub const MAX_FIELD_CHARS: usize = 4 * Self::MAX_VALUE_CHARS;
+
+    /// `value` cut to [`Warning::MAX_VALUE_CHARS`] characters and `…`, for
+    /// quoting input in a warning.
+    pub fn shorten(value: &str) -> Cow<'_, str> {
+        cut(value, Self::MAX_VALUE_CHARS)
+    }
+}
+
+fn cut(value: &str, max: usize) -> Cow<'_, str> {
+    match value.char_indices().nth(max) {
+        Some((end, _)) => Cow::Owned(format!("{}…", &value[..end])),
+        None => Cow::Borrowed(value),
+    }
+}
+
+/// Shows a field escaped and cut (see the module docs).
+struct Clean<'a>(&'a str);
+
+impl fmt::Display for Clean<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write;
+        for c in cut(self.0, Warning::MAX_FIELD_CHARS).chars() {
+            let escaped = c.escape_debug();
+            if escaped.len() > 1 && !matches!(c, '"' | '\'' | '\\') {
+                write!(f, "{escaped}")?;
+            } else {
+                f.write_char(c)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Display for Warning {
@@ -40,10 +83,46 @@ impl fmt::Display for Warning {
         } else {
             &self.kind
         };
-        write!(f, "{kind} {}", self.object)?;
+        write!(f, "{} {}", Clean(kind), Clean(&self.object))?;
         if !self.field.is_empty() {
-            write!(f, " {}", self.field)?;
+            write!(f, " {}", Clean(&self.field))?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", Clean(&self.message))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_escapes_control_characters() {
+        let warning = Warning::new(
+            "Service",
+            "default/a\nWARN forged\r\u{1b}[31mred\u{202e}",
+            "",
+            "bad\tvalue \"q\" é",
+        );
+        let line = warning.to_string();
+        assert_eq!(
+            line,
+            "Service default/a\\nWARN forged\\r\\u{1b}[31mred\\u{202e}: bad\\tvalue \"q\" é"
+        );
+        assert!(!line.contains(['\n', '\r', '\u{1b}']));
+    }
+
+    #[test]
+    fn long_values_are_cut() {
+        let name = "x".repeat(10_000);
+        assert_eq!(
+            Warning::shorten(&name),
+            format!("{}…", "x".repeat(Warning::MAX_VALUE_CHARS))
+        );
+        assert_eq!(Warning::shorten("short"), "short");
+        let line = Warning::new("Service", name, "", "m").to_string();
+        assert_eq!(
+            line,
+            format!("Service {}…: m", "x".repeat(Warning::MAX_FIELD_CHARS))
+        );
     }
 }

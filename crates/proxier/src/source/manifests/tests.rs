@@ -1,3 +1,6 @@
+use std::path::Path;
+
+use super::document::{first_content_line, split_documents};
 use super::*;
 
 const GOOD: &str = r#"
@@ -56,11 +59,8 @@ fn reads_every_document() {
     // The Deployment is skipped with a warning.
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert_eq!(warnings[0].kind, "Deployment");
-    assert!(
-        warnings[0].object.starts_with("shop/web (good.yaml#2)"),
-        "{:?}",
-        warnings[0]
-    );
+    // Named by file, document index and the line the document starts on.
+    assert_eq!(warnings[0].object, "shop/web (good.yaml#2, line 29)");
 }
 
 #[test]
@@ -87,20 +87,32 @@ just a scalar
     assert_eq!(snapshot.services[0].metadata.name.as_deref(), Some("fine"));
     assert_eq!(warnings.len(), 3, "{warnings:#?}");
     assert_eq!(warnings[0].kind, "Service");
-    assert_eq!(warnings[0].object, "prod/broken (mixed.yaml#0)");
-    assert!(!warnings[0].message.is_empty());
-    assert_eq!(warnings[1].object, "mixed.yaml#2");
-    assert_eq!(warnings[2].object, "mixed.yaml#3");
+    assert_eq!(warnings[0].object, "prod/broken (mixed.yaml#0, line 2)");
+    // The error names its line in the file.
+    assert!(warnings[0].message.contains("line 7"), "{:?}", warnings[0]);
+    assert_eq!(warnings[1].object, "mixed.yaml#2, line 14");
+    // A YAML error names its line in the file, not in the document.
+    assert!(
+        warnings[1].message.contains("line 14") || warnings[1].message.contains("line 15"),
+        "{:?}",
+        warnings[1]
+    );
+    assert_eq!(warnings[2].object, "mixed.yaml#3, line 16");
 }
 
 #[test]
 fn splits_only_at_markers_at_column_zero() {
     let docs = split_documents("a: 1\n---\nb: '---'\n  ---\n--- \nc: 3\n...\n");
     assert_eq!(docs.len(), 4, "{docs:?}");
-    assert_eq!(docs[0], "a: 1\n");
-    assert_eq!(docs[1], "\nb: '---'\n  ---\n");
-    assert_eq!(docs[2], " \nc: 3\n");
-    assert!(is_blank(docs[3]));
+    assert_eq!(docs[0].text, "a: 1\n");
+    assert_eq!(docs[1].text, "\nb: '---'\n  ---\n");
+    assert_eq!(docs[2].text, " \nc: 3\n");
+    assert_eq!(first_content_line(docs[3].text), None);
+    // The lines before each document's text, and its first content line.
+    let lines: Vec<usize> = docs.iter().map(|d| d.line).collect();
+    assert_eq!(lines, [0, 1, 4, 7]);
+    assert_eq!(first_content_line(docs[1].text), Some(2));
+    assert_eq!(first_content_line(docs[2].text), Some(2));
 }
 
 #[test]
@@ -119,6 +131,39 @@ fn loads_a_directory_of_yaml_files() {
     assert_eq!(snapshot.services.len(), 2);
     assert_eq!(warnings.len(), 1);
     assert!(load(Path::new("/nonexistent/kube-ipvs")).is_err());
+}
+
+#[test]
+fn a_large_text_gives_the_same_result_on_every_cpu() {
+    // Over PARALLEL_MIN_DOCUMENTS: parsed in runs on several threads.
+    let mut text = String::new();
+    for i in 0..600 {
+        if i == 555 {
+            text.push_str("---\napiVersion: v1\nkind: Service\nmetadata: {name: bad}\nspec: {ports: [{port: x}]}\n");
+            continue;
+        }
+        text.push_str(&format!(
+            "---\napiVersion: v1\nkind: Service\nmetadata: {{name: s{i}}}\n\
+             spec: {{clusterIP: 10.96.{}.{}, ports: [{{port: 80}}]}}\n",
+            i / 256,
+            i % 256
+        ));
+    }
+    let (snapshot, warnings) = parse(&text, "big.yaml");
+    let names: Vec<String> = snapshot
+        .services
+        .iter()
+        .map(|s| s.metadata.name.clone().unwrap_or_default())
+        .collect();
+    let expected: Vec<String> = (0..600)
+        .filter(|&i| i != 555)
+        .map(|i| format!("s{i}"))
+        .collect();
+    assert_eq!(names, expected, "in file order");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    // Document 556 (the text starts with a marker: document 0 is empty),
+    // on line 5 * 555 + 2; the bad one has 5 lines too.
+    assert_eq!(warnings[0].object, "default/bad (big.yaml#556, line 2777)");
 }
 
 /// A small deterministic generator (xorshift), so failures reproduce.

@@ -1,0 +1,272 @@
+//! [`ManifestsSource`]: the manifests as they were last read, file by
+//! file, so that a poll reads only the files that changed (the rules are
+//! in the [module docs](super)).
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use super::{
+    document::{self, Parsed},
+    files::{self, Entry, Stamp},
+};
+use crate::{model::Warning, source::Snapshot};
+
+/// What a poll found.
+#[derive(Debug)]
+pub struct Poll {
+    /// Every object of every file (the kept ones included).
+    pub snapshot: Snapshot,
+    /// Every warning of the current view: the documents skipped in each
+    /// file, and the files that could not be read.
+    pub warnings: Vec<Warning>,
+    /// The files that could not be read this time, with why.
+    pub unreadable: Vec<(PathBuf, String)>,
+    /// How many files the view is made of.
+    pub files: usize,
+}
+
+impl Poll {
+    /// Whether there were files and none of them could be read.
+    pub fn nothing_readable(&self) -> bool {
+        self.files > 0 && self.unreadable.len() == self.files
+    }
+}
+
+/// One file as last read.
+#[derive(Debug)]
+struct FileState {
+    /// What the listing showed last (a stamp or why the file is not
+    /// readable): the file is read again when this changes.
+    seen: Result<Stamp, String>,
+    /// The objects of its last good read (shared, so that a poll that
+    /// does not read this file keeps them as they are).
+    objects: Arc<Snapshot>,
+    /// The warnings of its last read.
+    warnings: Vec<Warning>,
+    /// Why the last read could not be used, if it could not.
+    unreadable: Option<String>,
+}
+
+/// What reading one file gave.
+enum Read {
+    /// Its objects replace the file's.
+    Good(Parsed),
+    /// Worse than before: the file's objects stay.
+    Worse {
+        /// Why.
+        why: String,
+        /// The documents' warnings, if it was parsed.
+        warnings: Vec<Warning>,
+    },
+}
+
+/// The manifests of one path, read incrementally.
+#[derive(Debug)]
+pub struct ManifestsSource {
+    path: PathBuf,
+    limit: u64,
+    files: BTreeMap<PathBuf, FileState>,
+    /// The last listing, to tell "nothing changed" cheaply.
+    listing: Option<Vec<Entry>>,
+    /// Whether the directory became empty (the objects are kept).
+    emptied: bool,
+}
+
+impl ManifestsSource {
+    /// A source of `path` (a file or a directory), nothing read yet.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        ManifestsSource {
+            path: path.into(),
+            limit: files::MAX_FILE_BYTES,
+            files: BTreeMap::new(),
+            listing: None,
+            emptied: false,
+        }
+    }
+
+    /// The same with another size limit per file than
+    /// [`files::MAX_FILE_BYTES`].
+    pub fn with_limit(mut self, limit: u64) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// The path read.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads what changed since the last poll: `Ok(None)` when nothing
+    /// did (the same file names and stamps), else the whole current view.
+    /// Fails only when the path itself cannot be read; the view is kept.
+    pub fn poll(&mut self) -> Result<Option<Poll>, std::io::Error> {
+        Ok(self.refresh()?.then(|| self.view()))
+    }
+
+    /// Reads the files once and returns the view, moving the objects out
+    /// instead of cloning them (a one-shot read: [`super::load`]).
+    pub fn read_once(mut self) -> Result<Poll, std::io::Error> {
+        self.refresh()?;
+        let mut poll = self.view_without_objects();
+        for state in self.files.into_values() {
+            let objects = Arc::unwrap_or_clone(state.objects);
+            poll.snapshot.extend(objects);
+        }
+        Ok(poll)
+    }
+
+    /// Re-reads the files whose stamps changed; whether any did.
+    fn refresh(&mut self) -> Result<bool, std::io::Error> {
+        let listing = files::list(&self.path)?;
+        if self.listing.as_ref() == Some(&listing) {
+            return Ok(false);
+        }
+        self.emptied = listing.is_empty() && !self.files.is_empty();
+        if !self.emptied {
+            // A file gone from the listing is a deliberate delete.
+            let listed: BTreeSet<&PathBuf> = listing.iter().map(|(path, _)| path).collect();
+            self.files.retain(|path, _| listed.contains(path));
+            for (path, seen) in &listing {
+                self.update(path, seen);
+            }
+        }
+        self.listing = Some(listing);
+        Ok(true)
+    }
+
+    /// Reads one file again if the listing shows it changed.
+    fn update(&mut self, path: &Path, seen: &Result<Stamp, String>) {
+        if self
+            .files
+            .get(path)
+            .is_some_and(|state| state.seen == *seen)
+        {
+            return;
+        }
+        let previous = self.files.remove(path);
+        let read = match seen {
+            Err(why) => Read::Worse {
+                why: why.clone(),
+                warnings: Vec::new(),
+            },
+            Ok(_) => self.read_file(path, previous.is_some()),
+        };
+        let state = match read {
+            Read::Good(parsed) => FileState {
+                seen: seen.clone(),
+                objects: Arc::new(parsed.snapshot),
+                warnings: parsed.warnings,
+                unreadable: None,
+            },
+            Read::Worse { why, mut warnings } => {
+                let (objects, message) = match previous {
+                    Some(old) => {
+                        let count = old.objects.services.len()
+                            + old.objects.endpoint_slices.len()
+                            + old.objects.nodes.len();
+                        let message = format!(
+                            "{why}; keeping what its last good read gave ({count} objects)"
+                        );
+                        (old.objects, message)
+                    }
+                    None => (Arc::default(), why.clone()),
+                };
+                warnings.push(file_warning(path, message));
+                FileState {
+                    seen: seen.clone(),
+                    objects,
+                    warnings,
+                    unreadable: Some(why),
+                }
+            }
+        };
+        self.files.insert(path.to_owned(), state);
+    }
+
+    /// Reads and parses one file; `had_objects`: whether it was read
+    /// before (then an empty or broken read is worse, not new).
+    fn read_file(&self, path: &Path, had_objects: bool) -> Read {
+        let text = match files::read(path, self.limit) {
+            Ok(text) => text,
+            Err(err) => {
+                return Read::Worse {
+                    why: err.to_string(),
+                    warnings: Vec::new(),
+                };
+            }
+        };
+        if text.trim().is_empty() {
+            return if had_objects {
+                Read::Worse {
+                    why: "it is empty".into(),
+                    warnings: Vec::new(),
+                }
+            } else {
+                Read::Good(Parsed::default())
+            };
+        }
+        let parsed = document::parse(&text, &path.display().to_string());
+        if had_objects && parsed.failed > 0 {
+            let why = match parsed.failed {
+                1 => "one of its documents cannot be read".to_owned(),
+                n => format!("{n} of its documents cannot be read"),
+            };
+            return Read::Worse {
+                why,
+                warnings: parsed.warnings,
+            };
+        }
+        Read::Good(parsed)
+    }
+
+    /// The current view, assembled from the files in name order.
+    fn view(&self) -> Poll {
+        let mut poll = self.view_without_objects();
+        for state in self.files.values() {
+            let objects = state.objects.as_ref();
+            let snapshot = &mut poll.snapshot;
+            snapshot.services.extend(objects.services.iter().cloned());
+            let slices = objects.endpoint_slices.iter().cloned();
+            snapshot.endpoint_slices.extend(slices);
+            snapshot.nodes.extend(objects.nodes.iter().cloned());
+        }
+        poll
+    }
+
+    /// The view's warnings and unreadable files, and no object yet.
+    fn view_without_objects(&self) -> Poll {
+        let mut warnings = Vec::new();
+        let mut unreadable = Vec::new();
+        if self.emptied {
+            warnings.push(file_warning(
+                &self.path,
+                format!(
+                    "no manifest file any more; keeping the objects of the {} files read before",
+                    self.files.len()
+                ),
+            ));
+        }
+        for (path, state) in &self.files {
+            warnings.extend(state.warnings.iter().cloned());
+            if let Some(why) = &state.unreadable {
+                unreadable.push((path.clone(), why.clone()));
+            }
+        }
+        Poll {
+            snapshot: Snapshot::default(),
+            warnings,
+            unreadable,
+            files: self.files.len(),
+        }
+    }
+}
+
+fn file_warning(path: &Path, message: String) -> Warning {
+    Warning::new("", path.display().to_string(), "", message)
+}
+
+#[cfg(test)]
+mod tests;
