@@ -36,7 +36,7 @@ use endpoint::PortKey;
 pub use endpoint::{Endpoint, HEADLESS_LABEL, SERVICE_NAME_LABEL};
 use k8s_openapi::api::{core::v1::Service, discovery::v1::EndpointSlice};
 pub use name::ServiceName;
-pub use node::{AddressSources, NodeContext, ZONE_LABEL};
+pub use node::{AddressSources, NodeContext, ZONE_LABEL, node_addresses};
 pub use service::{DEFAULT_AFFINITY_TIMEOUT, SERVICE_PROXY_NAME_LABEL};
 pub use topology::Categorized;
 pub use warning::Warning;

@@ -47,47 +47,6 @@ impl NodeContext {
             .copied()
             .find(|ip| IpFamily::of(*ip) == family)
     }
-
-    /// Fills in what is still empty from the Node object of this node (if
-    /// `nodes` has one with this name): its labels, and its `InternalIP`
-    /// addresses (then `ExternalIP`) as primary and node addresses.
-    pub fn complete_from(&mut self, nodes: &[Node]) {
-        let Some(node) = nodes
-            .iter()
-            .find(|n| n.metadata.name.as_deref() == Some(self.name.as_str()))
-        else {
-            return;
-        };
-        if self.labels.is_empty() {
-            self.labels = node.metadata.labels.clone().unwrap_or_default();
-        }
-        let addresses = node
-            .status
-            .as_ref()
-            .and_then(|s| s.addresses.as_ref())
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let mut ips: Vec<IpAddr> = Vec::new();
-        for wanted in ["InternalIP", "ExternalIP"] {
-            for address in addresses.iter().filter(|a| a.type_ == wanted) {
-                if let Ok(ip) = address.address.trim().parse::<IpAddr>()
-                    && !ips.contains(&ip)
-                {
-                    ips.push(ip);
-                }
-            }
-        }
-        if self.primary_ips.is_empty() {
-            for family in IpFamily::ALL {
-                if let Some(ip) = ips.iter().find(|ip| IpFamily::of(**ip) == family) {
-                    self.primary_ips.push(*ip);
-                }
-            }
-        }
-        if self.node_ips.is_empty() {
-            self.node_ips = ips;
-        }
-    }
 }
 
 /// Where the node's addresses come from, in kube-proxy's order.
@@ -119,9 +78,7 @@ impl NodeContext {
         if let Some(node) = node {
             context.labels = node.metadata.labels.clone().unwrap_or_default();
         }
-        let from_node = node
-            .map(crate::source::store::node_addresses)
-            .unwrap_or_default();
+        let from_node = node.map(node_addresses).unwrap_or_default();
         let kernel = sources.kernel.unwrap_or_default();
         let bind: Vec<IpAddr> = sources.bind_address.into_iter().collect();
         for family in IpFamily::ALL {
@@ -147,4 +104,25 @@ impl NodeContext {
         };
         context
     }
+}
+
+/// The Node's addresses as kube-proxy compares them (`InternalIP` and
+/// `ExternalIP`, in order).
+pub fn node_addresses(node: &Node) -> Vec<IpAddr> {
+    let addresses = node
+        .status
+        .as_ref()
+        .and_then(|s| s.addresses.as_deref())
+        .unwrap_or_default();
+    let mut ips = Vec::new();
+    for wanted in ["InternalIP", "ExternalIP"] {
+        for address in addresses.iter().filter(|a| a.type_ == wanted) {
+            if let Ok(ip) = address.address.trim().parse::<IpAddr>()
+                && !ips.contains(&ip)
+            {
+                ips.push(ip);
+            }
+        }
+    }
+    ips
 }

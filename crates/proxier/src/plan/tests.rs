@@ -374,8 +374,14 @@ fn example_manifests() {
 
     let (snapshot, warnings) = manifests::load(&root.join("rich.yaml")).unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
-    let mut node = NodeContext::new("node-1");
-    node.complete_from(&snapshot.nodes);
+    let node = NodeContext::resolve(
+        "node-1",
+        snapshot
+            .nodes
+            .iter()
+            .find(|n| n.metadata.name.as_deref() == Some("node-1")),
+        crate::model::AddressSources::default(),
+    );
     let (kp, warnings) = plan(&snapshot, &node, &ProxyConfig::default());
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert_eq!(

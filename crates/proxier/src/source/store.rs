@@ -18,7 +18,7 @@
 //! list; no sync may happen before.
 
 use std::{
-    collections::{BTreeMap, BTreeSet, HashMap},
+    collections::{BTreeSet, HashMap},
     net::IpAddr,
     sync::Arc,
 };
@@ -27,7 +27,7 @@ use k8s_openapi::api::{core::v1::Node, core::v1::Service, discovery::v1::Endpoin
 use kube::runtime::watcher::Event;
 
 use super::Snapshot;
-use crate::model::{HEADLESS_LABEL, SERVICE_PROXY_NAME_LABEL, ServiceName};
+use crate::model::{HEADLESS_LABEL, SERVICE_PROXY_NAME_LABEL, ServiceName, node_addresses};
 
 /// The annotation an EndpointSlice controller sets to the time of the
 /// change that triggered the slice update (for the network-programming
@@ -168,27 +168,6 @@ fn differs<K: kube::Resource + PartialEq>(old: &K, new: &K) -> bool {
     }
 }
 
-/// The Node's addresses as kube-proxy compares them (`InternalIP` and
-/// `ExternalIP`, in order).
-pub fn node_addresses(node: &Node) -> Vec<IpAddr> {
-    let addresses = node
-        .status
-        .as_ref()
-        .and_then(|s| s.addresses.as_deref())
-        .unwrap_or_default();
-    let mut ips = Vec::new();
-    for wanted in ["InternalIP", "ExternalIP"] {
-        for address in addresses.iter().filter(|a| a.type_ == wanted) {
-            if let Ok(ip) = address.address.trim().parse::<IpAddr>()
-                && !ips.contains(&ip)
-            {
-                ips.push(ip);
-            }
-        }
-    }
-    ips
-}
-
 impl ClusterStore {
     /// An empty store, not ready.
     pub fn new() -> Self {
@@ -241,11 +220,6 @@ impl ClusterStore {
             .collect()
     }
 
-    /// A Service object.
-    pub fn service(&self, name: &ServiceName) -> Option<&Service> {
-        self.services.get(name).map(Arc::as_ref)
-    }
-
     /// A Service object, shared (the planner keeps it without a copy).
     pub fn service_shared(&self, name: &ServiceName) -> Option<Arc<Service>> {
         self.services.get(name).cloned()
@@ -269,23 +243,6 @@ impl ClusterStore {
     /// This node's Node object, if it exists.
     pub fn node(&self) -> Option<&Node> {
         self.node.as_deref()
-    }
-
-    /// Everything held, as a snapshot (for `plan`-style full planning and
-    /// tests).
-    pub fn snapshot(&self) -> Snapshot {
-        let mut snapshot = Snapshot::default();
-        let mut services: Vec<_> = self.services.iter().collect();
-        services.sort_by(|a, b| a.0.cmp(b.0));
-        snapshot.services = services.into_iter().map(|(_, s)| (**s).clone()).collect();
-        let mut slices: Vec<_> = self.slices.iter().collect();
-        slices.sort_by(|a, b| a.0.cmp(b.0));
-        snapshot.endpoint_slices = slices
-            .into_iter()
-            .map(|(_, (_, s))| (**s).clone())
-            .collect();
-        snapshot.nodes = self.node.iter().map(|n| (**n).clone()).collect();
-        snapshot
     }
 
     /// Applies one watch event. Returns why the proxier must exit, if the
@@ -508,14 +465,6 @@ impl ClusterStore {
                 }
             }
         }
-    }
-
-    /// Slice counts per Service (for tests and logs).
-    pub fn slices_per_service(&self) -> BTreeMap<ServiceName, usize> {
-        self.by_service
-            .iter()
-            .map(|(k, v)| (k.clone(), v.len()))
-            .collect()
     }
 }
 

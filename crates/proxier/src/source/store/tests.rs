@@ -153,12 +153,20 @@ fn a_relist_keeps_the_old_view_until_done_then_deletes_what_vanished() {
         )))))
         .unwrap();
     assert!(store.relisting());
-    assert!(store.service(&ServiceName::new("a", "gone")).is_some());
+    assert!(
+        store
+            .service_shared(&ServiceName::new("a", "gone"))
+            .is_some()
+    );
     assert!(!store.has_changes(), "nothing changes before InitDone");
     store
         .apply(SourceEvent::Service(Box::new(Event::InitDone)))
         .unwrap();
-    assert!(store.service(&ServiceName::new("a", "gone")).is_none());
+    assert!(
+        store
+            .service_shared(&ServiceName::new("a", "gone"))
+            .is_none()
+    );
     assert_eq!(store.take_changes().services, names(&[("a", "gone")]));
 
     store.apply(SourceEvent::slice(Event::Init)).unwrap();
@@ -309,5 +317,5 @@ fn replace_all_diffs_snapshots() {
     let changes = store.take_changes();
     assert_eq!(changes.services, names(&[("a", "db")]));
     assert!(!changes.node);
-    assert_eq!(store.snapshot().services.len(), 1);
+    assert_eq!(store.service_count(), 1);
 }
