@@ -118,15 +118,8 @@ pub async fn client(
         .build())
 }
 
-/// The watcher configurations of the three kinds, as kube-proxy sets them.
-pub fn watch_configs(node_name: &str) -> [watcher::Config; 3] {
-    [
-        service_config(true),
-        watcher::Config::default().labels(&format!("!{HEADLESS_LABEL}")),
-        watcher::Config::default().fields(&format!("metadata.name={node_name}")),
-    ]
-}
-
+/// The Services watch: label `!service-proxy-name`, and the field
+/// selector `spec.clusterIP!=None` unless the server rejected it.
 fn service_config(field_selector: bool) -> watcher::Config {
     let config = watcher::Config::default().labels(&format!("!{SERVICE_PROXY_NAME_LABEL}"));
     if field_selector {
@@ -143,7 +136,8 @@ pub fn spawn(
     node_name: &str,
     events: mpsc::Sender<SourceEvent>,
 ) -> Vec<JoinHandle<()>> {
-    let [_, slices, node] = watch_configs(node_name);
+    let slices = watcher::Config::default().labels(&format!("!{HEADLESS_LABEL}"));
+    let node = watcher::Config::default().fields(&format!("metadata.name={node_name}"));
     vec![
         tokio::spawn(watch_services(Api::all(client.clone()), events.clone())),
         tokio::spawn(watch(
@@ -167,7 +161,7 @@ pub fn spawn(
 
 /// Services, with the fallback for servers that reject the field selector.
 async fn watch_services(api: Api<Service>, events: mpsc::Sender<SourceEvent>) {
-    let stream = watcher(api.clone(), service_config(true))
+    let stream = watcher::watcher(api.clone(), service_config(true))
         .default_backoff()
         .modify(strip_service);
     futures::pin_mut!(stream);
@@ -205,16 +199,6 @@ async fn watch_services(api: Api<Service>, events: mpsc::Sender<SourceEvent>) {
     .await;
 }
 
-fn watcher<K>(
-    api: Api<K>,
-    config: watcher::Config,
-) -> impl futures::Stream<Item = watcher::Result<Event<K>>>
-where
-    K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
-{
-    watcher::watcher(api, config)
-}
-
 /// One watcher to the channel, errors logged (the watcher recovers by
 /// itself, with backoff).
 async fn watch<K>(
@@ -227,7 +211,9 @@ async fn watch<K>(
 ) where
     K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
 {
-    let stream = watcher(api, config).default_backoff().modify(strip);
+    let stream = watcher::watcher(api, config)
+        .default_backoff()
+        .modify(strip);
     futures::pin_mut!(stream);
     while let Some(item) = stream.next().await {
         match item {
