@@ -67,6 +67,26 @@ fn known(plan: &KernelPlan) -> BTreeMap<ServiceKey, KnownService> {
         .collect()
 }
 
+/// A reconciler cache.
+type Cache = BTreeMap<ServiceKey, KnownService>;
+/// A graceful-removal queue.
+type Queue = BTreeSet<(ServiceKey, SocketAddr)>;
+
+/// One service with two real servers, the second draining at weight 0
+/// and queued: (its key, the plan before, the cache, the queue).
+fn draining() -> (ServiceKey, KernelPlan, Cache, Queue) {
+    let a = tcp("10.96.0.1:443");
+    let old = plan(&[(a, &["10.244.0.5:6443", "10.244.0.6:6443"])]);
+    let mut cache = known(&old);
+    cache
+        .get_mut(&a)
+        .unwrap()
+        .real_servers
+        .insert(sa("10.244.0.6:6443"), rs("10.244.0.6:6443", 0));
+    let queued: BTreeSet<_> = [(a, sa("10.244.0.6:6443"))].into();
+    (a, old, cache, queued)
+}
+
 fn none() -> BTreeSet<(ServiceKey, SocketAddr)> {
     BTreeSet::new()
 }
@@ -150,15 +170,7 @@ fn stale_services_are_deleted_unless_excluded() {
 
 #[test]
 fn queued_real_servers_are_left_alone_and_restored() {
-    let a = tcp("10.96.0.1:443");
-    let old = plan(&[(a, &["10.244.0.5:6443", "10.244.0.6:6443"])]);
-    let mut cache = known(&old);
-    cache
-        .get_mut(&a)
-        .unwrap()
-        .real_servers
-        .insert(sa("10.244.0.6:6443"), rs("10.244.0.6:6443", 0));
-    let queued: BTreeSet<_> = [(a, sa("10.244.0.6:6443"))].into();
+    let (a, old, cache, queued) = draining();
     // Still gone: nothing to do.
     let gone = plan(&[(a, &["10.244.0.5:6443"])]);
     let diff = diff_ipvs(&cache, &gone, &queued, &ExcludeCidrs::default());
@@ -349,15 +361,7 @@ fn partial_ipvs_diff_is_the_full_diff_for_complete_changes() {
 
 #[test]
 fn partial_ipvs_diff_keeps_the_graceful_queue_rules() {
-    let a = tcp("10.96.0.1:443");
-    let old = plan(&[(a, &["10.244.0.5:6443", "10.244.0.6:6443"])]);
-    let mut cache = known(&old);
-    cache
-        .get_mut(&a)
-        .unwrap()
-        .real_servers
-        .insert(sa("10.244.0.6:6443"), rs("10.244.0.6:6443", 0));
-    let queued: BTreeSet<_> = [(a, sa("10.244.0.6:6443"))].into();
+    let (a, old, cache, queued) = draining();
     let keys = BTreeSet::from([a]);
     let exclude = ExcludeCidrs::default();
     for new in [old.clone(), plan(&[(a, &["10.244.0.5:6443"])])] {
