@@ -38,18 +38,14 @@ fn names(list: &[(&str, &str)]) -> BTreeSet<ServiceName> {
 /// Lists all three kinds with the given objects.
 fn listed(services: Vec<Service>, slices: Vec<EndpointSlice>, nodes: Vec<Node>) -> ClusterStore {
     let mut store = ClusterStore::new();
-    store
-        .apply(SourceEvent::Service(Box::new(Event::Init)))
-        .unwrap();
+    store.apply(SourceEvent::service(Event::Init)).unwrap();
     for s in services {
         store
-            .apply(SourceEvent::Service(Box::new(Event::InitApply(s))))
+            .apply(SourceEvent::service(Event::InitApply(s)))
             .unwrap();
     }
     assert!(!store.is_ready());
-    store
-        .apply(SourceEvent::Service(Box::new(Event::InitDone)))
-        .unwrap();
+    store.apply(SourceEvent::service(Event::InitDone)).unwrap();
     store.apply(SourceEvent::slice(Event::Init)).unwrap();
     for s in slices {
         store
@@ -58,17 +54,11 @@ fn listed(services: Vec<Service>, slices: Vec<EndpointSlice>, nodes: Vec<Node>) 
     }
     store.apply(SourceEvent::slice(Event::InitDone)).unwrap();
     assert!(!store.is_ready(), "the node is not listed yet");
-    store
-        .apply(SourceEvent::Node(Box::new(Event::Init)))
-        .unwrap();
+    store.apply(SourceEvent::node(Event::Init)).unwrap();
     for n in nodes {
-        store
-            .apply(SourceEvent::Node(Box::new(Event::InitApply(n))))
-            .unwrap();
+        store.apply(SourceEvent::node(Event::InitApply(n))).unwrap();
     }
-    store
-        .apply(SourceEvent::Node(Box::new(Event::InitDone)))
-        .unwrap();
+    store.apply(SourceEvent::node(Event::InitDone)).unwrap();
     store
 }
 
@@ -115,23 +105,17 @@ fn the_same_resource_version_again_changes_nothing() {
     let mut store = listed(vec![service("a", "web", "1")], vec![], vec![]);
     store.take_changes();
     store
-        .apply(SourceEvent::Service(Box::new(Event::Apply(service(
-            "a", "web", "1",
-        )))))
+        .apply(SourceEvent::service(Event::Apply(service("a", "web", "1"))))
         .unwrap();
     assert!(!store.has_changes());
     // A relist with the same objects changes nothing either.
+    store.apply(SourceEvent::service(Event::Init)).unwrap();
     store
-        .apply(SourceEvent::Service(Box::new(Event::Init)))
-        .unwrap();
-    store
-        .apply(SourceEvent::Service(Box::new(Event::InitApply(service(
+        .apply(SourceEvent::service(Event::InitApply(service(
             "a", "web", "1",
-        )))))
+        ))))
         .unwrap();
-    store
-        .apply(SourceEvent::Service(Box::new(Event::InitDone)))
-        .unwrap();
+    store.apply(SourceEvent::service(Event::InitDone)).unwrap();
     assert!(!store.has_changes());
 }
 
@@ -144,13 +128,11 @@ fn a_relist_keeps_the_old_view_until_done_then_deletes_what_vanished() {
     );
     store.take_changes();
     // 410 Gone: the watcher relists.
+    store.apply(SourceEvent::service(Event::Init)).unwrap();
     store
-        .apply(SourceEvent::Service(Box::new(Event::Init)))
-        .unwrap();
-    store
-        .apply(SourceEvent::Service(Box::new(Event::InitApply(service(
+        .apply(SourceEvent::service(Event::InitApply(service(
             "a", "web", "1",
-        )))))
+        ))))
         .unwrap();
     assert!(store.relisting());
     assert!(
@@ -159,9 +141,7 @@ fn a_relist_keeps_the_old_view_until_done_then_deletes_what_vanished() {
             .is_some()
     );
     assert!(!store.has_changes(), "nothing changes before InitDone");
-    store
-        .apply(SourceEvent::Service(Box::new(Event::InitDone)))
-        .unwrap();
+    store.apply(SourceEvent::service(Event::InitDone)).unwrap();
     assert!(
         store
             .service_shared(&ServiceName::new("a", "gone"))
@@ -215,7 +195,7 @@ fn services_kube_proxy_does_not_watch_are_not_held() {
             .collect(),
     );
     store
-        .apply(SourceEvent::Service(Box::new(Event::Apply(web))))
+        .apply(SourceEvent::service(Event::Apply(web)))
         .unwrap();
     assert_eq!(store.service_count(), 0);
     assert_eq!(store.take_changes().services, names(&[("a", "web")]));
@@ -250,23 +230,23 @@ fn node_deleted_or_readdressed_means_exit() {
     labelled.metadata.labels = Some([("a".to_owned(), "b".to_owned())].into_iter().collect());
     store.take_changes();
     store
-        .apply(SourceEvent::Node(Box::new(Event::Apply(labelled))))
+        .apply(SourceEvent::node(Event::Apply(labelled)))
         .unwrap();
     assert!(store.take_changes().node);
     let err = store
-        .apply(SourceEvent::Node(Box::new(Event::Apply(node(
+        .apply(SourceEvent::node(Event::Apply(node(
             "n1",
             "192.168.1.11",
             "3",
-        )))))
+        ))))
         .unwrap_err();
     assert!(matches!(err, NodeExit::IpsChanged { .. }), "{err}");
     let err = store
-        .apply(SourceEvent::Node(Box::new(Event::Delete(node(
+        .apply(SourceEvent::node(Event::Delete(node(
             "n1",
             "192.168.1.11",
             "4",
-        )))))
+        ))))
         .unwrap_err();
     assert_eq!(err, NodeExit::Deleted("n1".into()));
 }
