@@ -12,6 +12,7 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 . "$HERE/pods.sh"
+. "$HERE/check.sh"
 PROXIER=$(realpath "$1")
 [ "${KPVS_IN_VM:-}" = 1 ] || { echo "e2e: run me inside the VM (vm/run.sh)" >&2; exit 2; }
 
@@ -20,28 +21,6 @@ D=$W/apiserver
 LOG=$W/proxier.log
 CFG=$W/config.yaml
 mkdir -p "$W"
-passed=0
-failed=0
-
-check() { # check NAME COMMAND...: one named assertion
-    local name=$1; shift
-    if "$@"; then
-        passed=$((passed + 1)); echo "ok   - $name"
-    else
-        failed=$((failed + 1)); echo "FAIL - $name"
-    fi
-}
-
-# within SECONDS CMD...: true once CMD succeeds within SECONDS (wall clock:
-# commands are slow under emulation).
-within() {
-    local end=$((SECONDS + $1)); shift
-    while :; do
-        "$@" && return 0
-        [ "$SECONDS" -ge "$end" ] && return 1
-        sleep 0.2
-    done
-}
 # eventually CMD...: within 15 s.
 eventually() { within 15 "$@"; }
 # slowly CMD...: within 60 s (after an outage the watchers reconnect with
@@ -348,5 +327,4 @@ if [ "$failed" -gt 0 ]; then
     echo "--- double log"
     tail -n 20 "$D/apiserver.log"
 fi
-echo "e2e: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

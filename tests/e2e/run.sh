@@ -6,24 +6,13 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/pods.sh"
+. "$HERE/check.sh"
 PROXIER=$(realpath "$1")
 [ "${KPVS_IN_VM:-}" = 1 ] || { echo "e2e: run me inside the VM (vm/run.sh)" >&2; exit 2; }
 
 M=/tmp/e2e/manifests
 LOG=/tmp/e2e/proxier.log
 mkdir -p "$M"
-passed=0
-failed=0
-
-check() { # check NAME COMMAND...: one named assertion
-    local name=$1; shift
-    if "$@"; then
-        passed=$((passed + 1)); echo "ok   - $name"
-    else
-        failed=$((failed + 1)); echo "FAIL - $name"
-    fi
-}
-
 # eventually CMD...: true once CMD succeeds within 15 s.
 eventually() {
     for _ in $(seq 75); do "$@" && return 0; sleep 0.2; done
@@ -233,5 +222,4 @@ if [ "$failed" -gt 0 ]; then
     echo "--- ipvsadm -Ln"
     ipvsadm -Ln
 fi
-echo "e2e: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -383,13 +383,8 @@ impl Daemon {
         };
         log_report(if full { "resync" } else { "sync" }, &report);
         let families: Vec<IpFamily> = planner.plan().iptables.keys().copied().collect();
-        for error in report.errors.iter().filter(|e| e.subsystem == "iptables") {
-            let family = if error.message.contains("ip6tables") {
-                IpFamily::V6
-            } else {
-                IpFamily::V4
-            };
-            self.metrics.iptables_restore_failed(family);
+        for family in &report.iptables_failed {
+            self.metrics.iptables_restore_failed(*family);
         }
         if report.is_ok() {
             let seconds = started.elapsed().as_secs_f64();

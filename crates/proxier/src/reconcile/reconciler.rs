@@ -643,7 +643,10 @@ impl Reconciler {
             match self.iptables.write(*family, rules).await {
                 Ok(true) => report.iptables_written += 1,
                 Ok(false) => {}
-                Err(err) => report.error("iptables", err),
+                Err(err) => {
+                    report.iptables_failed.push(*family);
+                    report.error("iptables", err);
+                }
             }
         }
     }

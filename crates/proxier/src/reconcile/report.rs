@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::plan::IpFamily;
+
 /// One object that could not be written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncError {
@@ -58,6 +60,9 @@ pub struct SyncReport {
     pub ipsets_created: usize,
     /// iptables families written.
     pub iptables_written: usize,
+    /// Families whose `iptables-restore` failed (kube-proxy's
+    /// `iptables_restore_failures_total`).
+    pub iptables_failed: Vec<IpFamily>,
     /// Objects that failed; the others were still written.
     pub errors: Vec<SyncError>,
     /// Wall time of the pass.
