@@ -406,7 +406,12 @@ impl Daemon {
                 .no_local_endpoints(family, count(none.internal), count(none.external));
         }
         let ports = planner.health_check_ports();
-        let local = planner.local_endpoints();
+        // Only the Services with a health-check port need their count: a
+        // copy of every Service's would cost O(cluster) per sync.
+        let local = ports
+            .values()
+            .map(|name| (name.clone(), planner.local_ready(name)))
+            .collect();
         for err in self.service_health.sync_services(ports).await {
             warn!("{err}");
         }

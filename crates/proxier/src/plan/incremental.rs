@@ -303,6 +303,13 @@ impl IncrementalPlanner {
         self.local_ready.clone()
     }
 
+    /// The number of local ready endpoint addresses of one Service (0 when
+    /// it has none): [`local_endpoints`](Self::local_endpoints) for one
+    /// Service, without copying the map.
+    pub fn local_ready(&self, name: &ServiceName) -> usize {
+        self.local_ready.get(name).copied().unwrap_or(0)
+    }
+
     /// Per family, how many Services use a node-local traffic policy but
     /// found no local endpoint while having endpoints elsewhere.
     pub fn no_local_endpoints(&self) -> BTreeMap<IpFamily, NoLocalEndpoints> {

@@ -373,6 +373,8 @@ fn health_check_ports_and_local_ready_endpoints() {
         planner.local_endpoints(),
         BTreeMap::from([(name.clone(), 1)])
     );
+    assert_eq!(planner.local_ready(&name), 1);
     planner.update(&name, None, &[]);
     assert!(planner.health_check_ports().is_empty() && planner.local_endpoints().is_empty());
+    assert_eq!(planner.local_ready(&name), 0);
 }
