@@ -14,8 +14,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 KUBECTL=$("$HERE/kubectl.sh") || { echo "apiserver: no kubectl"; echo "apiserver: 0 passed, 1 failed"; exit 1; }
 WORK=$(mktemp -d)
 D=$WORK/state
-passed=0
-failed=0
+. "$HERE/../e2e/check.sh"
 API_PID=
 cleanup() {
     [ -n "$API_PID" ] && kill "$API_PID" 2>/dev/null && wait "$API_PID" 2>/dev/null
@@ -23,14 +22,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-check() { # check NAME COMMAND...: one named assertion
-    local name=$1; shift
-    if "$@"; then
-        passed=$((passed + 1)); echo "ok   - $name"
-    else
-        failed=$((failed + 1)); echo "FAIL - $name"
-    fi
-}
 eq() { [ "$1" = "$2" ] || { echo "     expected [$2], got [$1]"; return 1; }; }
 ctl() { "$HERE/ctl.sh" -d "$D" "$@"; }
 k() { timeout 30 "$KUBECTL" --kubeconfig "$D/kubeconfig" --cache-dir "$WORK/kcache" "$@"; }
