@@ -7,7 +7,7 @@
 FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked -p ipvs-proxier --bin kube-ipvs-proxier \
+RUN cargo build --release --locked -p kube-ipvs-proxier --bin kube-ipvs-proxier \
     && strip --strip-debug target/release/kube-ipvs-proxier
 
 FROM debian:bookworm-slim

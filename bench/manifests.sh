@@ -7,12 +7,12 @@
 #   KPVS_BENCH_SIZES (default "10000 50000"): N Services x 10 endpoints
 #   KPVS_BENCH_RUNS (default 3): runs of each, alternating; the median is shown
 #
-# Builds (release) crates/proxier/examples/manifests-bench.rs and the binary
+# Builds (release) crates/kube-ipvs-proxier/examples/manifests-bench.rs and the binary
 # here and in a temporary copy of BASE_REV (git archive) (the example is copied
 # there: it uses only `manifests::load`), generates the manifests with
 # bench/proxier-gen.py, and prints one line per measure: seconds, and the
 # peak resident set (VmHWM, MiB) of the process. Then "poll": here only
-# (crates/proxier/examples/manifests-poll.rs), a ManifestsSource poll after
+# (crates/kube-ipvs-proxier/examples/manifests-poll.rs), a ManifestsSource poll after
 # the one-EndpointSlice file slice-0.yaml was rewritten (in-process time).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,7 +25,7 @@ trap 'rm -rf "$WORK"' EXIT
 
 mkdir "$WORK/base"
 git archive "$BASE" | tar -x -C "$WORK/base"
-cp crates/proxier/examples/manifests-bench.rs "$WORK/base/crates/proxier/examples/"
+cp crates/kube-ipvs-proxier/examples/manifests-bench.rs "$WORK/base/crates/kube-ipvs-proxier/examples/"
 # One target directory for both trees: the dependencies build once.
 for tree in base new; do
     src=$ROOT
@@ -33,12 +33,12 @@ for tree in base new; do
     # Cargo tells changed sources by their times: make this tree's newest.
     find "$src/crates" -name '*.rs' -exec touch {} +
     (cd "$src" && CARGO_TARGET_DIR="$ROOT/target" cargo build --release -q \
-        -p ipvs-proxier --example manifests-bench --bin kube-ipvs-proxier)
+        -p kube-ipvs-proxier --example manifests-bench --bin kube-ipvs-proxier)
     mkdir -p "$WORK/bin-$tree"
     cp target/release/examples/manifests-bench target/release/kube-ipvs-proxier "$WORK/bin-$tree/"
 done
 # The incremental poll exists only here.
-cargo build --release -q -p ipvs-proxier --example manifests-poll
+cargo build --release -q -p kube-ipvs-proxier --example manifests-poll
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 hwm_of() { awk '/Maximum resident/ {printf "%.0f\n", $6 / 1024}'; }

@@ -9,7 +9,7 @@
 #       addresses) of the same state, what kube-proxy's state amounts to;
 #       `iptables-restore` of the plan's rules timed apart.
 #   bind-address / bind-route: LinkWriter::bind of KPVS_BENCH_BIND VIPs
-#       (crates/proxier/examples/bind-bench.rs); bind-ip-route: the same
+#       (crates/kube-ipvs-proxier/examples/bind-bench.rs); bind-ip-route: the same
 #       local routes by `ip -batch` (KPVS_BENCH_BIND_IP=0 skips it).
 # Manifests: N ClusterIP TCP Services x R ready endpoints on another node
 # (bench/proxier-gen.py), written to /tmp inside the VM.
@@ -44,7 +44,7 @@ fi
 LOG=$KPVS_BENCH_LOG
 
 if [ "${KPVS_BENCH_SUMMARY_ONLY:-0}" != 1 ]; then
-    cargo build --release -p ipvs-proxier --bin kube-ipvs-proxier --example bind-bench
+    cargo build --release -p kube-ipvs-proxier --bin kube-ipvs-proxier --example bind-bench
     TARGET=${CARGO_TARGET_DIR:-target}
     case $TARGET in /*) ;; *) TARGET=$ROOT/$TARGET ;; esac
     PROXIER=$TARGET/release/kube-ipvs-proxier

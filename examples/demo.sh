@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 bin=${CARGO_TARGET_DIR:-target}/debug
 if [ "${1:-}" != --in-vm ]; then
     vm/setup.sh >/dev/null
-    cargo build --quiet --locked -p ipvs-proxier --bin kube-ipvs-proxier
+    cargo build --quiet --locked -p kube-ipvs-proxier --bin kube-ipvs-proxier
     cargo build --quiet --locked -p ipvs-netlink --example ipvs-list
     exec vm/run.sh -- examples/demo.sh --in-vm
 fi

@@ -46,8 +46,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' crates/proxier/Cargo.toml | head -n 1)
-[ -n "$VERSION" ] || die "no version in crates/proxier/Cargo.toml"
+VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' crates/kube-ipvs-proxier/Cargo.toml | head -n 1)
+[ -n "$VERSION" ] || die "no version in crates/kube-ipvs-proxier/Cargo.toml"
 REF=${REF:-localhost/kube-ipvs-proxier:$VERSION}
 case "$REF" in
     *:*) TAG=${REF##*:} ;;
@@ -80,7 +80,7 @@ fi
 
 if [ -z "$BINARY" ]; then
     log "cargo build --release"
-    cargo build --release --locked -p ipvs-proxier --bin kube-ipvs-proxier
+    cargo build --release --locked -p kube-ipvs-proxier --bin kube-ipvs-proxier
     BINARY=${CARGO_TARGET_DIR:-target}/release/kube-ipvs-proxier
 fi
 [ -f "$BINARY" ] && [ -x "$BINARY" ] || die "--binary $BINARY is not an executable file"

@@ -7,7 +7,7 @@
 
 use std::{path::Path, process::ExitCode, time::Instant};
 
-use ipvs_proxier::source::manifests::ManifestsSource;
+use kube_ipvs_proxier::source::manifests::ManifestsSource;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -13,7 +13,7 @@ use std::{
 
 use ipset_netlink::{Entry, SetType};
 use ipvs_netlink::{ForwardMethod, RealServer, Scheduler, ServiceKey, VirtualService};
-use ipvs_proxier::{
+use kube_ipvs_proxier::{
     kernel::BindMode,
     plan::{IpFamily, IptablesPlan, KernelPlan, PlannedService, PlannedSet},
     reconcile::{ExcludeCidrs, Reconciler, ReconcilerOptions, SyncReport},
@@ -497,9 +497,9 @@ async fn failures_are_readable_and_do_not_stop_the_others() {
     broken.service.scheduler = Scheduler::new("nosuch");
     plan.services.insert(bad, broken);
     let mut rec = start(ReconcilerOptions::default()).await.with_iptables(
-        ipvs_proxier::kernel::IptablesWriter::new().with_tools(
+        kube_ipvs_proxier::kernel::IptablesWriter::new().with_tools(
             IpFamily::V4,
-            ipvs_proxier::kernel::iptables::Tools {
+            kube_ipvs_proxier::kernel::iptables::Tools {
                 save: "/nonexistent/iptables-save".into(),
                 restore: "/nonexistent/iptables-restore".into(),
             },
@@ -522,7 +522,7 @@ async fn failures_are_readable_and_do_not_stop_the_others() {
 #[tokio::test]
 #[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
 async fn sysctls_and_ipvs_timeouts_are_written_only_when_different() {
-    use ipvs_proxier::kernel::{IpvsWriter, SysctlWriter, sysctl};
+    use kube_ipvs_proxier::kernel::{IpvsWriter, SysctlWriter, sysctl};
     reset();
     let wanted = sysctl::kube_proxy(true, sysctl::kernel_version());
     let mut writer = SysctlWriter::default();
@@ -649,7 +649,9 @@ fn reset_both_families() {
 /// Plans [`CLEANUP_CLUSTER`] with the planner and programs it with the
 /// reconciler; returns the plan.
 async fn program_cluster() -> KernelPlan {
-    use ipvs_proxier::{config::ProxyConfig, model::NodeContext, plan::plan, source::manifests};
+    use kube_ipvs_proxier::{
+        config::ProxyConfig, model::NodeContext, plan::plan, source::manifests,
+    };
     let (snapshot, warnings) = manifests::parse(CLEANUP_CLUSTER, "cleanup.yaml");
     assert!(warnings.is_empty(), "{warnings:?}");
     let mut node = NodeContext::new("node-1");
@@ -664,8 +666,8 @@ async fn program_cluster() -> KernelPlan {
     plan
 }
 
-fn cleanup_options() -> ipvs_proxier::cleanup::CleanupOptions {
-    ipvs_proxier::cleanup::CleanupOptions {
+fn cleanup_options() -> kube_ipvs_proxier::cleanup::CleanupOptions {
+    kube_ipvs_proxier::cleanup::CleanupOptions {
         exclude_cidrs: ExcludeCidrs::new(["10.96.20.0/24".parse().unwrap()]),
         ..Default::default()
     }
@@ -701,7 +703,7 @@ fn link_exists(name: &str) -> bool {
 #[tokio::test]
 #[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
 async fn cleanup_removes_ours_and_spares_foreign_objects() {
-    use ipvs_proxier::cleanup::cleanup;
+    use kube_ipvs_proxier::cleanup::cleanup;
     reset_both_families();
     let plan = program_cluster().await;
     // A port added by hand on a Service VIP: not in the sets, but the VIP
@@ -816,7 +818,7 @@ async fn cleanup_removes_ours_and_spares_foreign_objects() {
 #[tokio::test]
 #[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
 async fn cleanup_keeps_a_chain_a_foreign_rule_still_uses() {
-    use ipvs_proxier::cleanup::cleanup;
+    use kube_ipvs_proxier::cleanup::cleanup;
     reset_both_families();
     program_cluster().await;
     sh("iptables -t nat -N FOREIGN-NAT && iptables -t nat -A FOREIGN-NAT -j KUBE-MARK-MASQ");
@@ -852,7 +854,7 @@ async fn cleanup_keeps_a_chain_a_foreign_rule_still_uses() {
 #[tokio::test]
 #[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
 async fn cleanup_owns_services_on_route_bound_vips() {
-    use ipvs_proxier::cleanup::{CleanupOptions, cleanup};
+    use kube_ipvs_proxier::cleanup::{CleanupOptions, cleanup};
     reset_both_families();
     let route = ReconcilerOptions {
         bind_mode: BindMode::Route,
@@ -900,7 +902,7 @@ impl Drop for ReloadIpvs {
 #[tokio::test]
 #[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
 async fn cleanup_without_the_ipvs_module_still_cleans_the_rest() {
-    use ipvs_proxier::cleanup::cleanup;
+    use kube_ipvs_proxier::cleanup::cleanup;
     reset_both_families();
     program_cluster().await;
     sh("ipvsadm -C");
@@ -927,7 +929,7 @@ async fn cleanup_without_the_ipvs_module_still_cleans_the_rest() {
 #[tokio::test]
 #[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
 async fn scheduler_probe_leaves_no_trace() {
-    use ipvs_proxier::kernel::{IpvsWriter, IpvsWriterError};
+    use kube_ipvs_proxier::kernel::{IpvsWriter, IpvsWriterError};
     reset();
     let empty = |what: &str| {
         let list = sh("ipvsadm -Ln");
@@ -983,7 +985,7 @@ async fn scheduler_probe_leaves_no_trace() {
 
 /// `n` ClusterIP Services `bench/svc-i` (10.96.x.y:80) with one slice of
 /// 10 ready endpoints on another node each.
-fn incremental_objects(n: usize) -> ipvs_proxier::source::Snapshot {
+fn incremental_objects(n: usize) -> kube_ipvs_proxier::source::Snapshot {
     use k8s_openapi::{
         api::{
             core::v1::{Service, ServicePort, ServiceSpec},
@@ -997,7 +999,7 @@ fn incremental_objects(n: usize) -> ipvs_proxier::source::Snapshot {
         labels: service.map(|s| [("kubernetes.io/service-name".to_owned(), s)].into()),
         ..ObjectMeta::default()
     };
-    let mut snapshot = ipvs_proxier::source::Snapshot::default();
+    let mut snapshot = kube_ipvs_proxier::source::Snapshot::default();
     for i in 0..n {
         let k = i + 10;
         snapshot.services.push(Service {
@@ -1045,7 +1047,7 @@ fn incremental_objects(n: usize) -> ipvs_proxier::source::Snapshot {
 #[tokio::test]
 #[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
 async fn sync_changes_of_one_endpoint_sends_two_ipvs_messages() {
-    use ipvs_proxier::{
+    use kube_ipvs_proxier::{
         config::ProxyConfig,
         model::{NodeContext, ServiceName},
         plan::{IncrementalPlanner, PlanChanges, plan, print::render_ipvs},
@@ -1057,7 +1059,8 @@ async fn sync_changes_of_one_endpoint_sends_two_ipvs_messages() {
     node.primary_ips = node.node_ips.clone();
     let config = ProxyConfig::default();
     let mut planner = IncrementalPlanner::new(node.clone(), config.clone());
-    let load = |planner: &mut IncrementalPlanner, snapshot: &ipvs_proxier::source::Snapshot| {
+    let load = |planner: &mut IncrementalPlanner,
+                snapshot: &kube_ipvs_proxier::source::Snapshot| {
         for (service, slice) in snapshot.services.iter().zip(&snapshot.endpoint_slices) {
             let warnings = planner.update(&ServiceName::of(service), Some(service), &[slice]);
             assert!(warnings.is_empty(), "{warnings:?}");

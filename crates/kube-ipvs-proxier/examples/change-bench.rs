@@ -24,7 +24,14 @@ use std::{
 };
 
 use ipvs_netlink::ServiceKey;
-use ipvs_proxier::{
+use k8s_openapi::{
+    api::{
+        core::v1::{Service, ServicePort, ServiceSpec},
+        discovery::v1::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice},
+    },
+    apimachinery::pkg::{apis::meta::v1::ObjectMeta, util::intstr::IntOrString},
+};
+use kube_ipvs_proxier::{
     config::ProxyConfig,
     kernel::{BindMode, Bindings, SetState, ipset::family_of},
     model::{NodeContext, SERVICE_NAME_LABEL, ServiceName},
@@ -34,13 +41,6 @@ use ipvs_proxier::{
         diff_ipsets_keys, diff_ipvs, diff_ipvs_keys,
     },
     source::Snapshot,
-};
-use k8s_openapi::{
-    api::{
-        core::v1::{Service, ServicePort, ServiceSpec},
-        discovery::v1::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice},
-    },
-    apimachinery::pkg::{apis::meta::v1::ObjectMeta, util::intstr::IntOrString},
 };
 
 const ENDPOINTS: usize = 10;

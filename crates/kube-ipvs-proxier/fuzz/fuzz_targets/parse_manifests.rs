@@ -2,12 +2,12 @@
 //! checks that no warning it returns prints a control character (a forged
 //! log line).
 //!
-//! Run with `cargo +nightly fuzz run parse_manifests` from `crates/proxier`
-//! (a bounded run: `crates/proxier/fuzz/run.sh`).
+//! Run with `cargo +nightly fuzz run parse_manifests` from `crates/kube-ipvs-proxier`
+//! (a bounded run: `crates/kube-ipvs-proxier/fuzz/run.sh`).
 
 #![no_main]
 
-use ipvs_proxier::source::manifests;
+use kube_ipvs_proxier::source::manifests;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -8,7 +8,7 @@
 
 use std::{path::Path, process::ExitCode, time::Instant};
 
-use ipvs_proxier::source::manifests;
+use kube_ipvs_proxier::source::manifests;
 
 fn main() -> ExitCode {
     let Some(path) = std::env::args().nth(1) else {

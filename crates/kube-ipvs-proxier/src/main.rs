@@ -1,10 +1,10 @@
 //! `kube-ipvs-proxier`: kube-proxy `--proxy-mode=ipvs` on raw netlink.
 //!
-//! The command line is kube-proxy's ([`ipvs_proxier::config::cli`]): with
+//! The command line is kube-proxy's ([`kube_ipvs_proxier::config::cli`]): with
 //! no subcommand, or `run`, it programs the node's kernel from the API
 //! server (or from `--manifests PATH`) and keeps it in sync until SIGTERM
-//! ([`ipvs_proxier::daemon`]); `--cleanup` removes what it owns
-//! ([`ipvs_proxier::cleanup`]); `plan` prints what a node's kernel would
+//! ([`kube_ipvs_proxier::daemon`]); `--cleanup` removes what it owns
+//! ([`kube_ipvs_proxier::cleanup`]); `plan` prints what a node's kernel would
 //! hold, with no root and no kernel access. Warnings go to stderr; the exit
 //! status is 1 on an unusable configuration, unreadable manifests, a failed
 //! cleanup, or when the daemon must restart (Node deleted or readdressed).
@@ -12,7 +12,7 @@
 use std::{io::IsTerminal, path::Path, process::ExitCode};
 
 use clap::Parser;
-use ipvs_proxier::{
+use kube_ipvs_proxier::{
     cleanup::{CleanupOptions, cleanup},
     config::{
         Settings,
