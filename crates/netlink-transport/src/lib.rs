@@ -1,0 +1,46 @@
+//! One async netlink transport for the generic-netlink IPVS client
+//! (`ipvs-netlink`) and the nfnetlink ipset client (`ipset-netlink`).
+//!
+//! # Layout
+//!
+//! * [`frame`] is the framing, with no I/O: [`push`] appends a request to
+//!   a send buffer (many requests make one datagram), [`frames`] splits a
+//!   received datagram into messages (an error, never a panic, on a
+//!   truncated one), [`classify`] decodes the control messages
+//!   (`NLMSG_ERROR` with extended acks into [`KernelError`], `NLMSG_DONE`
+//!   with or without an error) and hands data messages back undecoded, and
+//!   [`Expect`] reads from a request's flags what answer finishes it.
+//! * [`Window`] is the sequence matching, with no I/O: the requests of one
+//!   sent datagram, every answer matched back to its request by sequence
+//!   number (stale and unknown ones dropped), `NLM_F_DUMP_INTR` noted, one
+//!   result per request.
+//! * [`Transport`] owns one socket (netlink-sys on tokio) behind an async
+//!   mutex, so clones are cheap and calls take `&self`. It runs pipelined
+//!   batches ([`Transport::execute`], windowed by [`BatchLimits`] so the
+//!   answers never overflow the receive buffer), single requests
+//!   ([`Transport::request`]) and dumps ([`Transport::dump`], run again
+//!   when interrupted), each datagram awaited at most the reply timeout
+//!   (default 10 s).
+//! * [`TransportError`] is the one error vocabulary: `Io`, `Timeout`,
+//!   `Kernel` (errno and extended-ack message), `DumpInterrupted`,
+//!   `Decode`. Each library maps it to its own error enum, which gives
+//!   kernel codes their meaning.
+//!
+//! The messages themselves (generic netlink, nfnetlink) are the libraries'
+//! business: a request is anything that implements [`Request`], and data
+//! messages reach the caller as raw [`Frame`]s.
+
+mod error;
+pub mod frame;
+mod transport;
+mod window;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::{KernelError, TransportError};
+pub use frame::{Expect, Frame, Reply, classify, frames, push};
+pub use transport::{
+    BatchLimits, DEFAULT_REPLY_TIMEOUT, DUMP_ATTEMPTS, OnError, Request, Transport,
+};
+pub use window::{Outcome, Window};
