@@ -5,9 +5,12 @@
 
 use std::net::SocketAddr;
 
+use libc::{EEXIST, ENOENT, ESRCH};
+use netlink_transport::KernelError;
+
 use crate::{
     IpvsError, RealServer, ServiceKey, Timeouts, VirtualService,
-    error::{EEXIST, ENOENT, ESRCH, Failure},
+    error::from_kernel,
     model::{destination_reference, service_key, service_lookup, service_reference},
     packet::{IpvsAttribute, IpvsCmd, IpvsMessage},
 };
@@ -97,7 +100,7 @@ impl Command {
 
     /// Gives a kernel errno its meaning for this command (see
     /// `ip_vs_genl_set_cmd` and friends in `net/netfilter/ipvs/ip_vs_ctl.c`).
-    pub(crate) fn error(&self, failure: Failure) -> IpvsError {
+    pub(crate) fn error(&self, failure: KernelError) -> IpvsError {
         let errno = failure.errno;
         match self {
             Command::AddService(svc) if errno == EEXIST => IpvsError::ServiceExists(svc.key),
@@ -146,7 +149,7 @@ impl Command {
                     server: *addr,
                 }
             }
-            _ => failure.into_error(self.describe()),
+            _ => from_kernel(failure, self.describe()),
         }
     }
 }
@@ -200,10 +203,11 @@ mod tests {
         ServiceKey::tcp("10.0.0.1:80".parse().unwrap())
     }
 
-    fn fail(errno: i32) -> Failure {
-        Failure {
+    fn fail(errno: i32) -> KernelError {
+        KernelError {
             errno,
             message: None,
+            request: Vec::new(),
         }
     }
 

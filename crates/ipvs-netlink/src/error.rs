@@ -3,18 +3,11 @@
 
 use std::{io, net::SocketAddr};
 
+use libc::{EEXIST, ENOENT, EPERM, ESRCH};
 use netlink_packet_core::DecodeError;
+use netlink_transport::{KernelError, TransportError};
 
 use crate::ServiceKey;
-
-/// `EPERM`.
-pub(crate) const EPERM: i32 = 1;
-/// `ENOENT`.
-pub(crate) const ENOENT: i32 = 2;
-/// `ESRCH`.
-pub(crate) const ESRCH: i32 = 3;
-/// `EEXIST`.
-pub(crate) const EEXIST: i32 = 17;
 
 /// An error of the IPVS client.
 #[derive(Debug, thiserror::Error)]
@@ -82,37 +75,27 @@ pub enum IpvsError {
         /// `NLMSGERR_ATTR_MSG`, if any.
         message: Option<String>,
     },
-    /// A reply could not be decoded.
+    /// A reply could not be decoded into IPVS values.
     #[error("malformed netlink reply: {0}")]
     Decode(#[from] DecodeError),
-    /// The socket failed (this includes `ENOBUFS` when the receive buffer
-    /// overflowed, and `TimedOut` when the kernel did not answer).
-    #[error("netlink socket error: {0}")]
-    Io(#[from] io::Error),
+    /// The netlink transport failed: the socket (this includes `ENOBUFS`
+    /// when the receive buffer overflowed), a reply timeout, a dump
+    /// interrupted too often, an undecodable datagram.
+    #[error("{0}")]
+    Transport(#[from] TransportError),
 }
 
-/// A negative answer from the kernel, before it is given a meaning.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Failure {
-    /// Positive errno.
-    pub errno: i32,
-    /// Extended-ack message.
-    pub message: Option<String>,
-}
-
-impl Failure {
-    /// The generic meaning: `EPERM` is [`IpvsError::PermissionDenied`],
-    /// anything else [`IpvsError::Kernel`].
-    pub(crate) fn into_error(self, operation: impl Into<String>) -> IpvsError {
-        let operation = operation.into();
-        if self.errno == EPERM {
-            IpvsError::PermissionDenied { operation }
-        } else {
-            IpvsError::Kernel {
-                operation,
-                errno: self.errno,
-                message: self.message,
-            }
+/// The generic meaning of a kernel refusal of `operation`: `EPERM` is
+/// [`IpvsError::PermissionDenied`], anything else [`IpvsError::Kernel`].
+pub(crate) fn from_kernel(err: KernelError, operation: impl Into<String>) -> IpvsError {
+    let operation = operation.into();
+    if err.errno == EPERM {
+        IpvsError::PermissionDenied { operation }
+    } else {
+        IpvsError::Kernel {
+            operation,
+            errno: err.errno,
+            message: err.message,
         }
     }
 }
@@ -128,7 +111,7 @@ impl IpvsError {
             }
             IpvsError::PermissionDenied { .. } => Some(EPERM),
             IpvsError::Kernel { errno, .. } => Some(*errno),
-            IpvsError::Io(err) => err.raw_os_error(),
+            IpvsError::Transport(err) => err.errno(),
             IpvsError::NotLoaded | IpvsError::Decode(_) => None,
         }
     }
@@ -145,11 +128,14 @@ mod tests {
             IpvsError::ServiceExists(key).to_string(),
             "service TCP 10.0.0.1:80 already exists"
         );
-        let err = Failure {
-            errno: 22,
-            message: Some("bad attr".into()),
-        }
-        .into_error("add service");
+        let err = from_kernel(
+            KernelError {
+                errno: 22,
+                message: Some("bad attr".into()),
+                request: Vec::new(),
+            },
+            "add service",
+        );
         assert!(
             err.to_string()
                 .starts_with("add service failed: Invalid argument"),
@@ -157,15 +143,21 @@ mod tests {
         );
         assert!(err.to_string().ends_with(": bad attr"));
         assert_eq!(err.errno(), Some(22));
-        let denied = Failure {
-            errno: 1,
-            message: None,
-        }
-        .into_error("flush");
+        let denied = from_kernel(
+            KernelError {
+                errno: 1,
+                message: None,
+                request: Vec::new(),
+            },
+            "flush",
+        );
         assert_eq!(
             denied.to_string(),
             "flush: permission denied (IPVS needs CAP_NET_ADMIN)"
         );
         assert!(IpvsError::NotLoaded.to_string().contains("modprobe ip_vs"));
+        let timeout = IpvsError::from(TransportError::Timeout(std::time::Duration::from_secs(10)));
+        assert_eq!(timeout.to_string(), "no answer from the kernel within 10s");
+        assert_eq!(timeout.errno(), Some(libc::ETIMEDOUT));
     }
 }

@@ -5,7 +5,7 @@
 use crate::{
     Family, Info, RealServer, Timeouts, VirtualService,
     packet::IpvsCmd,
-    wire::{self, Reply},
+    genl::{self, Reply},
 };
 
 /// Parses `datagram` as a reply datagram of the IPVS family `family_id`:
@@ -18,10 +18,10 @@ use crate::{
 /// reference path through `IpvsMessage`: this panics if the two disagree,
 /// which is a bug for the fuzzer to report.
 pub fn parse_datagram(datagram: &[u8], family_id: u16) {
-    for frame in wire::frames(datagram) {
+    for frame in genl::frames(datagram) {
         let Ok(frame) = frame else { break };
-        let _ = wire::decode_family_id(&frame);
-        let reference = wire::decode(&frame, family_id);
+        let _ = genl::decode_family_id(&frame);
+        let reference = genl::decode(&frame, family_id);
         if let Ok(Reply::Data(msg)) = &reference {
             match msg.cmd {
                 IpvsCmd::GetInfo | IpvsCmd::SetInfo => drop(Info::from_message(msg)),
@@ -47,7 +47,7 @@ pub fn parse_datagram(datagram: &[u8], family_id: u16) {
                 Err(_) => Some("error".to_owned()),
             };
         let ok_or_error = |r: Result<String, _>| Some(r.unwrap_or_else(|_| "error".to_owned()));
-        let direct = outcome(wire::decode_with(&frame, family_id, |attrs, header| {
+        let direct = outcome(genl::decode_with(&frame, family_id, |attrs, header| {
             VirtualService::from_message_bytes(attrs, IpvsCmd::from(header.cmd))
         }));
         let expected = via_message(&|msg| {
@@ -55,7 +55,7 @@ pub fn parse_datagram(datagram: &[u8], family_id: u16) {
         });
         assert_eq!(direct, expected, "typed service decoding disagrees");
         for family in [Family::Inet, Family::Inet6] {
-            let direct = outcome(wire::decode_with(&frame, family_id, |attrs, header| {
+            let direct = outcome(genl::decode_with(&frame, family_id, |attrs, header| {
                 RealServer::from_message_bytes(attrs, IpvsCmd::from(header.cmd), family)
             }));
             let expected = via_message(&|msg| {
@@ -69,8 +69,8 @@ pub fn parse_datagram(datagram: &[u8], family_id: u16) {
 /// Reads the first netlink message of `datagram` the way
 /// `IpvsHandle::services` reads a dump entry (for benchmarks).
 pub fn read_service(datagram: &[u8], family_id: u16) -> Option<VirtualService> {
-    let frame = wire::frames(datagram).next()?.ok()?;
-    match wire::decode_with(&frame, family_id, |attrs, header| {
+    let frame = genl::frames(datagram).next()?.ok()?;
+    match genl::decode_with(&frame, family_id, |attrs, header| {
         VirtualService::from_message_bytes(attrs, IpvsCmd::from(header.cmd))
     }) {
         Ok(Reply::Data(service)) => Some(service),
@@ -81,8 +81,8 @@ pub fn read_service(datagram: &[u8], family_id: u16) -> Option<VirtualService> {
 /// Reads the first netlink message of `datagram` the way
 /// `IpvsHandle::real_servers` reads a dump entry (for benchmarks).
 pub fn read_real_server(datagram: &[u8], family_id: u16, family: Family) -> Option<RealServer> {
-    let frame = wire::frames(datagram).next()?.ok()?;
-    match wire::decode_with(&frame, family_id, |attrs, header| {
+    let frame = genl::frames(datagram).next()?.ok()?;
+    match genl::decode_with(&frame, family_id, |attrs, header| {
         RealServer::from_message_bytes(attrs, IpvsCmd::from(header.cmd), family)
     }) {
         Ok(Reply::Data(server)) => Some(server),

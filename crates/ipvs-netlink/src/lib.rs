@@ -62,7 +62,7 @@
 //! };
 //!
 //! # async fn run() -> Result<(), ipvs_netlink::IpvsError> {
-//! let mut ipvs = IpvsHandle::connect().await?;
+//! let ipvs = IpvsHandle::connect().await?;
 //! let key = ServiceKey::tcp("10.96.0.1:443".parse().unwrap());
 //! let service = VirtualService::new(key, Scheduler::RR);
 //! let backends = ["10.244.0.5:6443", "10.244.1.7:6443"].map(|addr| {
@@ -84,12 +84,12 @@
 //! # }
 //! ```
 
-mod batch;
 mod command;
 mod error;
 mod format;
 #[doc(hidden)]
 pub mod fuzzing;
+mod genl;
 mod handle;
 pub mod model;
 pub mod packet;
@@ -97,11 +97,10 @@ pub mod packet;
 mod robustness;
 #[cfg(all(test, target_endian = "little"))]
 mod vectors;
-mod wire;
 
-pub use batch::BatchLimits;
 pub use command::{Command, requests};
 pub use error::IpvsError;
 pub use format::{ListFormat, Table, TableDisplay, TableEntry, large_number};
 pub use handle::IpvsHandle;
 pub use model::*;
+pub use netlink_transport::{BatchLimits, TransportError};

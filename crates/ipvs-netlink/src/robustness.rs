@@ -9,7 +9,7 @@ use crate::{
         DestinationAttribute, IpvsAttribute, IpvsCmd, IpvsMessage, ServiceAttribute,
         Stats64Attribute, StatsAttribute,
     },
-    wire::push_request,
+    genl::push_request,
 };
 
 const FAMILY: u16 = 0x25;

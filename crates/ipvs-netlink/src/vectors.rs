@@ -16,7 +16,7 @@ use crate::{
     ServiceKey, Timeouts, Tunnel, TunnelType, VirtualService,
     command::requests,
     packet::{IpvsCmd, IpvsMessage},
-    wire::{self, Frame, Reply},
+    genl::{self, Frame, Reply},
 };
 
 const REQUEST: u16 = NLM_F_REQUEST | NLM_F_ACK;
@@ -110,7 +110,7 @@ fn capture(name: &str) -> Capture {
 }
 
 fn frames(datagram: &[u8]) -> Vec<Frame<'_>> {
-    wire::frames(datagram).map(|f| f.expect("frame")).collect()
+    genl::frames(datagram).map(|f| f.expect("frame")).collect()
 }
 
 /// A sent datagram with every message's `nlmsg_pid` zeroed.
@@ -132,7 +132,7 @@ impl Capture {
             .iter()
             .flat_map(|(_, received)| received.iter().flat_map(|d| frames(d)))
             .find(|f| f.message_type == GENL_ID_CTRL)
-            .map(|f| wire::decode_family_id(&f).expect("family id"))
+            .map(|f| genl::decode_family_id(&f).expect("family id"))
             .expect("a CTRL_CMD_GETFAMILY reply")
     }
 
@@ -147,7 +147,7 @@ impl Capture {
                 let replies = received
                     .iter()
                     .flat_map(|d| frames(d))
-                    .map(|f| wire::decode(&f, id).expect("reply"))
+                    .map(|f| genl::decode(&f, id).expect("reply"))
                     .collect();
                 (sent.as_slice(), replies)
             })
@@ -170,7 +170,7 @@ impl Capture {
         for ((raw, reply), (message, flags)) in sent.into_iter().zip(expected) {
             let seq = frames(raw)[0].seq;
             let mut ours = vec![];
-            wire::push_request(&mut ours, id, *flags, seq, message.clone());
+            genl::push_request(&mut ours, id, *flags, seq, message.clone());
             assert_eq!(ours, without_pid(raw), "{}: emit {message:?}", self.name);
             assert_eq!(&sent_message(raw, id), message, "{}: parse", self.name);
             replies.push(reply);
@@ -204,7 +204,7 @@ impl Capture {
 
 /// Parses a sent request as the kernel would.
 fn sent_message(raw: &[u8], family_id: u16) -> IpvsMessage {
-    match wire::decode(&frames(raw)[0], family_id).expect("parse") {
+    match genl::decode(&frames(raw)[0], family_id).expect("parse") {
         Reply::Data(m) => m,
         other => panic!("{other:?}"),
     }
@@ -315,7 +315,7 @@ fn family_is_resolved_like_ipvsadm() {
         for raw in ctrl {
             let seq = frames(raw)[0].seq;
             let mut ours = vec![];
-            wire::push_get_family(&mut ours, REQUEST, seq, "IPVS");
+            genl::push_get_family(&mut ours, REQUEST, seq, "IPVS");
             // The one byte allowed to differ: the genl header's version.
             // libnl sends nlctrl version 1, netlink-packet-generic the
             // current version 2; the kernel takes both.
