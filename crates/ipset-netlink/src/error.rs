@@ -3,7 +3,9 @@
 
 use std::io;
 
+use libc::{EEXIST, ENOENT};
 use netlink_packet_core::DecodeError;
+use netlink_transport::TransportError;
 
 use crate::{EntryError, packet::constants::*};
 
@@ -91,9 +93,11 @@ pub enum Error {
     /// A set name that is empty or longer than 31 bytes.
     #[error("invalid set name {0:?} (1 to 31 bytes)")]
     InvalidName(String),
-    /// Socket I/O failed (ENOBUFS means replies were lost).
-    #[error("netlink socket: {0}")]
-    Io(#[from] io::Error),
+    /// The netlink transport failed: the socket (ENOBUFS means replies
+    /// were lost), a reply timeout, a dump interrupted too often, an
+    /// undecodable datagram.
+    #[error("{0}")]
+    Transport(#[from] TransportError),
     /// A kernel reply could not be decoded.
     #[error("undecodable kernel reply: {0}")]
     Decode(#[from] DecodeError),
@@ -121,8 +125,8 @@ impl Error {
         let set = ctx.set;
         let entry = ctx.entry.unwrap_or_else(|| "?".to_owned());
         match code {
-            libc_codes::ENOENT => Error::SetNotFound { set },
-            libc_codes::EEXIST => Error::SetExists { set },
+            ENOENT => Error::SetNotFound { set },
+            EEXIST => Error::SetExists { set },
             IPSET_ERR_EXIST_SETNAME2 => Error::SetExists { set: ctx.other },
             IPSET_ERR_BUSY | IPSET_ERR_REFERENCED => Error::SetInUse { set },
             IPSET_ERR_TYPE_MISMATCH => Error::TypeMismatch {
@@ -146,12 +150,6 @@ impl Error {
             },
         }
     }
-}
-
-/// The errno values used above (stable across Linux architectures we run).
-mod libc_codes {
-    pub const ENOENT: i32 = 2;
-    pub const EEXIST: i32 = 17;
 }
 
 /// Text for an ipset-specific code, or the OS text for an errno.

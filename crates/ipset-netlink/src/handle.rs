@@ -2,13 +2,15 @@
 //! [`crate::request`], runs them on the shared connection and maps the
 //! outcome to typed values and errors.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
+use netlink_sys::protocols::NETLINK_NETFILTER;
+use netlink_transport::{OnError, Transport};
 use tokio::sync::Mutex;
 
 use crate::{
     CreateOptions, Entry, Error, SetInfo, SetType,
-    connection::{BatchConfig, Connection, Outcome},
+    batch::{self, BatchConfig, Outcome},
     error::ErrorContext,
     packet::{
         IpsetAttribute,
@@ -19,10 +21,11 @@ use crate::{
 };
 
 /// A cloneable handle on one netlink socket. Operations on clones are
-/// serialised on that socket.
+/// serialised on that socket; each clone has its own reply timeout.
 #[derive(Clone)]
 pub struct IpsetHandle {
-    conn: Arc<Mutex<Connection>>,
+    transport: Transport,
+    config: BatchConfig,
     protocol: u8,
     revisions: Arc<Mutex<HashMap<SetType, u8>>>,
 }
@@ -90,10 +93,14 @@ impl IpsetHandle {
 
     /// Like [`connect`](Self::connect) with explicit batch limits.
     pub async fn connect_with(config: BatchConfig) -> Result<Self, Error> {
-        let mut conn = Connection::open(config)?;
+        let mut transport = Transport::open(NETLINK_NETFILTER)?;
+        transport.set_limits(config.limits());
         let request = request::protocol(IPSET_PROTOCOL);
-        let outcome = conn.execute(std::slice::from_ref(&request), false).await?;
-        let outcome = outcome.into_iter().next().unwrap_or_default();
+        let outcome = batch::execute(&transport, std::slice::from_ref(&request), OnError::Stop)
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
         let kernel = outcome
             .messages
             .iter()
@@ -108,7 +115,8 @@ impl IpsetHandle {
             None => Error::UnexpectedReply(format!("kernel ipset protocol {kernel:?}")),
         })?;
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+            transport,
+            config,
             protocol,
             revisions: Arc::default(),
         })
@@ -119,9 +127,15 @@ impl IpsetHandle {
         self.protocol
     }
 
+    /// Sets how long this handle waits for each datagram of an answer
+    /// before failing with a timeout (default 10 s).
+    pub fn set_reply_timeout(&mut self, timeout: Duration) {
+        self.transport.set_reply_timeout(timeout);
+    }
+
     /// Runs requests; returns the outcomes, or the first error.
     async fn run(&self, requests: &[Request], entries: &[Entry]) -> Result<Vec<Outcome>, Error> {
-        let outcomes = self.conn.lock().await.execute(requests, true).await?;
+        let outcomes = batch::execute(&self.transport, requests, OnError::Stop).await?;
         for (request, outcome) in requests.iter().zip(&outcomes) {
             if let Some(err) = outcome_error(request, outcome, entries) {
                 return Err(err);
@@ -283,8 +297,8 @@ impl IpsetHandle {
         entries: &[Entry],
         exist: bool,
     ) -> Vec<Request> {
-        let per_message = self.conn.lock().await.config.elements_per_message;
-        request::elements(self.protocol, op, name, entries, exist, per_message)
+        let (per_message, max_bytes) = self.config.message_bounds();
+        request::elements(self.protocol, op, name, entries, exist, per_message, max_bytes)
     }
 
     /// Runs batched element requests and names a failing element.
@@ -293,14 +307,15 @@ impl IpsetHandle {
         requests: &[Request],
         entries: &[Entry],
     ) -> Result<(), Error> {
-        let outcomes = self.conn.lock().await.execute(requests, true).await?;
-        let per_message = self.conn.lock().await.config.elements_per_message.max(1);
-        for (i, (request, outcome)) in requests.iter().zip(&outcomes).enumerate() {
-            let first = (i * per_message).min(entries.len());
-            let chunk = entries.get(first..).unwrap_or_default();
+        let outcomes = batch::execute(&self.transport, requests, OnError::Stop).await?;
+        // Line numbers count from 1 in each message: find its first entry.
+        let mut first = 0;
+        for (request, outcome) in requests.iter().zip(&outcomes) {
+            let chunk = entries.get(first.min(entries.len())..).unwrap_or_default();
             if let Some(err) = outcome_error(request, outcome, chunk) {
                 return Err(err);
             }
+            first += request.element_count();
         }
         Ok(())
     }
@@ -327,7 +342,10 @@ impl IpsetHandle {
     }
 
     async fn dump(&self, request: Request) -> Result<Vec<SetInfo>, Error> {
-        let outcome = self.run_one(request).await?;
+        let outcome = batch::dump(&self.transport, &request).await?;
+        if let Some(err) = outcome_error(&request, &outcome, &[]) {
+            return Err(err);
+        }
         Ok(collect_sets(&outcome.messages)?)
     }
 

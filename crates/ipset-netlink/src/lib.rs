@@ -75,7 +75,7 @@
 //! # }
 //! ```
 
-mod connection;
+mod batch;
 mod entry;
 mod error;
 mod family;
@@ -86,7 +86,7 @@ mod set;
 mod set_type;
 mod sync;
 
-pub use connection::{BatchConfig, split_datagram};
+pub use batch::{BatchConfig, MAX_MESSAGE_BYTES, split_datagram};
 pub use entry::{Entry, EntryError, Net, Protocol};
 pub use error::Error;
 pub use family::{Family, FamilyError};

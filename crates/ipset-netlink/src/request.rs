@@ -3,7 +3,7 @@
 //! flags of the ipset 7.17 tool. No I/O here.
 
 use netlink_packet_core::{
-    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
+    Emitable, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
     NetlinkPayload,
 };
 
@@ -14,6 +14,9 @@ use crate::{
         constants::{IPSET_FLAG_LIST_HEADER, IPSET_FLAG_LIST_SETNAME},
     },
 };
+
+/// Size of `struct nlmsghdr`.
+const NETLINK_HEADER_LEN: usize = 16;
 
 /// One request: an ipset message and the netlink flags to send it with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +76,23 @@ impl Request {
         let start = buf.len();
         buf.resize(start + msg.buffer_len(), 0);
         msg.serialize(&mut buf[start..]);
+    }
+
+    /// How many elements the message carries in `IPSET_ATTR_ADT`.
+    pub fn element_count(&self) -> usize {
+        self.message
+            .attributes
+            .iter()
+            .map(|a| match a {
+                A::Adt(adt) => adt.len(),
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// Serialized size, netlink header included.
+    pub fn message_len(&self) -> usize {
+        NETLINK_HEADER_LEN + self.message.buffer_len()
     }
 
     /// The set name the request is about, if any.
@@ -206,10 +226,12 @@ pub fn element(protocol: u8, op: ElementOp, name: &str, entry: &Entry, exist: bo
     Request::new(op.command(), flags, attrs)
 }
 
-/// ADD or DEL of many elements: `per_message` elements per message inside
-/// `IPSET_ATTR_ADT`, as `ipset restore` does. Element `i` of a message
-/// carries line number `i + 1` and the message carries
-/// `IPSET_ATTR_LINENO`, so a failing element is reported by position.
+/// ADD or DEL of many elements: at most `per_message` elements per
+/// message inside `IPSET_ATTR_ADT`, as `ipset restore` does, and no more
+/// than `max_bytes` per message (a single larger element still gets a
+/// message of its own). Element `i` of a message carries line number
+/// `i + 1` and the message carries `IPSET_ATTR_LINENO`, so a failing
+/// element is reported by position.
 pub fn elements(
     protocol: u8,
     op: ElementOp,
@@ -217,19 +239,37 @@ pub fn elements(
     entries: &[Entry],
     exist: bool,
     per_message: usize,
+    max_bytes: usize,
 ) -> Vec<Request> {
-    entries
-        .chunks(per_message.max(1))
-        .map(|chunk| {
-            let adt = (1..)
-                .zip(chunk)
-                .map(|(lineno, entry)| AdtAttribute::Data(entry.to_attributes(Some(lineno))))
-                .collect();
-            let mut attrs = named(protocol, name);
-            attrs.extend([A::LineNo(1), A::Adt(adt)]);
-            Request::new(op.command(), NLM_F_ACK | exclusive(exist), attrs)
-        })
-        .collect()
+    let per_message = per_message.max(1);
+    let message = |adt: Vec<AdtAttribute>| {
+        let mut attrs = named(protocol, name);
+        attrs.extend([A::LineNo(1), A::Adt(adt)]);
+        Request::new(op.command(), NLM_F_ACK | exclusive(exist), attrs)
+    };
+    // Everything but the elements: netlink header and the message without
+    // its ADT nest's contents.
+    let overhead = NETLINK_HEADER_LEN + message(Vec::new()).message.buffer_len();
+    let mut requests = Vec::new();
+    let mut adt = Vec::new();
+    let mut bytes = overhead;
+    for entry in entries {
+        let data = AdtAttribute::Data(entry.to_attributes(Some(adt.len() as u32 + 1)));
+        let len = data.buffer_len();
+        if !adt.is_empty() && (adt.len() == per_message || bytes + len > max_bytes) {
+            requests.push(message(std::mem::take(&mut adt)));
+            bytes = overhead;
+            // Line numbers restart at 1 in the next message.
+            adt.push(AdtAttribute::Data(entry.to_attributes(Some(1))));
+        } else {
+            adt.push(data);
+        }
+        bytes += len;
+    }
+    if !adt.is_empty() {
+        requests.push(message(adt));
+    }
+    requests
 }
 
 /// How much a dump lists.
@@ -260,4 +300,78 @@ pub fn save(protocol: u8, name: Option<&str>) -> Request {
     let mut attrs = vec![A::Protocol(protocol)];
     attrs.extend(name.map(|n| A::SetName(n.to_owned())));
     Request::new(IpsetCommand::Save, NLM_F_ACK | NLM_F_DUMP, attrs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{BatchConfig, MAX_MESSAGE_BYTES};
+
+    fn entries(count: usize) -> Vec<Entry> {
+        (0..count)
+            .map(|i| {
+                let text = format!("fd00::{:x},tcp:{},fd01::/64", i + 1, 1000 + i % 5000);
+                Entry::parse(SetType::HashIpPortNet, &text).unwrap()
+            })
+            .collect()
+    }
+
+    fn lines(request: &Request) -> Vec<u32> {
+        request
+            .message
+            .attributes
+            .iter()
+            .flat_map(|a| match a {
+                A::Adt(adt) => adt.clone(),
+                _ => Vec::new(),
+            })
+            .map(|data| match data {
+                AdtAttribute::Data(attrs) => attrs
+                    .iter()
+                    .find_map(|a| match a {
+                        crate::packet::ElementAttribute::LineNo(n) => Some(*n),
+                        _ => None,
+                    })
+                    .unwrap(),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn element_messages_are_bounded_by_count_and_bytes() {
+        let all = entries(1000);
+        // The default: 128 elements a message, well inside the byte bound.
+        let (per_message, max_bytes) = BatchConfig::default().message_bounds();
+        let requests = elements(7, ElementOp::Add, "s", &all, true, per_message, max_bytes);
+        assert_eq!(requests.len(), 1000usize.div_ceil(128));
+        assert!(requests.iter().all(|r| r.message_len() <= MAX_MESSAGE_BYTES));
+        assert_eq!(requests.iter().map(Request::element_count).sum::<usize>(), 1000);
+
+        // A byte bound smaller than 128 elements cuts messages sooner.
+        let requests = elements(7, ElementOp::Add, "s", &all, true, 128, 2048);
+        assert!(requests.len() > 1000 / 128 + 1, "{}", requests.len());
+        for request in &requests {
+            assert!(request.message_len() <= 2048, "{}", request.message_len());
+            let count = request.element_count();
+            assert!(count >= 1 && count <= 128);
+            // Line numbers restart at 1 in every message.
+            assert_eq!(lines(request), (1..=count as u32).collect::<Vec<_>>());
+        }
+        assert_eq!(requests.iter().map(Request::element_count).sum::<usize>(), 1000);
+
+        // A bound below one element still sends one element a message.
+        let requests = elements(7, ElementOp::Del, "s", &all[..5], false, 0, 1);
+        assert_eq!(requests.len(), 5);
+        assert!(requests.iter().all(|r| r.element_count() == 1));
+
+        // A configured bound above the hard cap is capped.
+        let mut config = BatchConfig::default();
+        config.elements_per_message = 100_000;
+        config.bytes_per_message = usize::MAX;
+        let (per_message, max_bytes) = config.message_bounds();
+        let requests = elements(7, ElementOp::Add, "s", &entries(2000), true, per_message, max_bytes);
+        assert!(requests.len() > 1);
+        assert!(requests.iter().all(|r| r.message_len() <= MAX_MESSAGE_BYTES));
+    }
 }

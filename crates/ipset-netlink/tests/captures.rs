@@ -327,7 +327,7 @@ fn batched_add_matches_ipset_restore() {
     .iter()
     .map(|t| entry(SetType::HashIpPort, t))
     .collect();
-    let requests = request::elements(7, ElementOp::Add, "t-ipport", &entries, true, 128);
+    let requests = request::elements(7, ElementOp::Add, "t-ipport", &entries, true, 128, 32 << 10);
     assert_eq!(requests.len(), 1);
     assert_command("restore-ipport", requests[0].clone());
     assert_eq!(reply_code("restore-ipport"), 0);

@@ -1,0 +1,165 @@
+//! Batches on the shared netlink transport: the limits of one pipelined
+//! send, and every request's answer gathered into an [`Outcome`].
+
+use netlink_packet_core::{DecodeError, NetlinkMessage, NetlinkPayload};
+use netlink_transport::{BatchLimits, Frame, OnError, Transport, TransportError, frames};
+
+use crate::{
+    Error,
+    packet::{IpsetAttribute, IpsetMessage},
+    request::Request,
+};
+
+/// Most bytes of one ADD/DEL message, whatever
+/// [`BatchConfig::elements_per_message`] says. The kernel echoes a whole
+/// failed element message back in its error (with the failing line number),
+/// so a message must stay well inside the send window and the transport's
+/// 128 KiB receive buffer; 32 KiB is about 300 of the largest elements
+/// (IPv6 hash:ip,port,net) and more than 128 of any.
+pub const MAX_MESSAGE_BYTES: usize = 32 << 10;
+
+/// Limits of one pipelined send. Every request of a send gets its reply
+/// before the next send, so at most this many replies wait in the socket
+/// receive buffer: small enough that it never overflows (ENOBUFS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BatchConfig {
+    /// Elements per ADD/DEL message (inside `IPSET_ATTR_ADT`); a message
+    /// also stops at [`BatchConfig::bytes_per_message`].
+    pub elements_per_message: usize,
+    /// Most bytes per ADD/DEL message (capped at [`MAX_MESSAGE_BYTES`]).
+    pub bytes_per_message: usize,
+    /// Most requests per sendmsg.
+    pub messages_per_send: usize,
+    /// Most request bytes per sendmsg.
+    pub bytes_per_send: usize,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        Self {
+            elements_per_message: 128,
+            bytes_per_message: MAX_MESSAGE_BYTES,
+            messages_per_send: 64,
+            bytes_per_send: 64 << 10,
+        }
+    }
+}
+
+impl BatchConfig {
+    /// The elements-per-message and bytes-per-message bounds in force
+    /// (at least one element, at most [`MAX_MESSAGE_BYTES`]).
+    pub(crate) fn message_bounds(&self) -> (usize, usize) {
+        (
+            self.elements_per_message.max(1),
+            self.bytes_per_message.min(MAX_MESSAGE_BYTES),
+        )
+    }
+
+    /// The send window.
+    pub(crate) fn limits(&self) -> BatchLimits {
+        BatchLimits::new(self.messages_per_send, self.bytes_per_send)
+    }
+}
+
+/// The kernel's answer to one request.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Outcome {
+    /// Reply messages (one for TYPE/PROTOCOL, many for a dump).
+    pub messages: Vec<IpsetMessage>,
+    /// Positive error code, and the failing element's line number when
+    /// the kernel reported one.
+    pub error: Option<(i32, Option<u32>)>,
+}
+
+impl netlink_transport::Request for Request {
+    fn write(&self, seq: u32, buf: &mut Vec<u8>) {
+        Request::write(self, seq, buf);
+    }
+}
+
+/// Runs `requests` in order on `transport` and returns one outcome per
+/// request. With [`OnError::Stop`], no further send starts after one that
+/// produced an error; the outcomes then stop early.
+pub(crate) async fn execute(
+    transport: &Transport,
+    requests: &[Request],
+    on_error: OnError,
+) -> Result<Vec<Outcome>, Error> {
+    let mut outcomes = vec![Outcome::default(); requests.len()];
+    let results = transport
+        .execute(requests, on_error, |index, frame| {
+            let message = decode(frame)?;
+            if let Some(outcome) = outcomes.get_mut(index) {
+                outcome.messages.extend(message);
+            }
+            Ok(())
+        })
+        .await?;
+    outcomes.truncate(results.len());
+    for (outcome, result) in outcomes.iter_mut().zip(results) {
+        outcome.error = kernel_error(result)?;
+    }
+    Ok(outcomes)
+}
+
+/// One dump, read to its end and run again if the kernel flags it
+/// interrupted ([`Transport::dump`]).
+pub(crate) async fn dump(transport: &Transport, request: &Request) -> Result<Outcome, Error> {
+    match transport.dump(request, decode).await {
+        Ok(messages) => Ok(Outcome {
+            messages,
+            error: None,
+        }),
+        Err(err) => Ok(Outcome {
+            messages: Vec::new(),
+            error: kernel_error(Err(err))?,
+        }),
+    }
+}
+
+/// A kernel refusal as code and line number; other errors are errors.
+fn kernel_error(result: Result<(), TransportError>) -> Result<Option<(i32, Option<u32>)>, Error> {
+    match result {
+        Ok(()) => Ok(None),
+        Err(TransportError::Kernel(err)) => Ok(Some((err.errno, lineno(&err.request)))),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// An ipset data message.
+fn decode(frame: &Frame<'_>) -> Result<Option<IpsetMessage>, DecodeError> {
+    Ok(match NetlinkMessage::<IpsetMessage>::deserialize(frame.bytes)?.payload {
+        NetlinkPayload::InnerMessage(message) => Some(message),
+        _ => None,
+    })
+}
+
+/// The line number ipset writes into the request copy of a batch error.
+fn lineno(request_copy: &[u8]) -> Option<u32> {
+    let msg = NetlinkMessage::<IpsetMessage>::deserialize(request_copy).ok()?;
+    match msg.payload {
+        NetlinkPayload::InnerMessage(m) => m.attributes.iter().find_map(|a| match a {
+            IpsetAttribute::LineNo(n) => Some(*n),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+/// Splits a received datagram into netlink messages (the transport's
+/// framing, then the ipset decoding). Never panics: a malformed message
+/// ends the iteration with an error.
+pub fn split_datagram(
+    data: &[u8],
+) -> impl Iterator<Item = Result<NetlinkMessage<IpsetMessage>, DecodeError>> + '_ {
+    let mut broken = false;
+    frames(data).map_while(move |frame| {
+        if broken {
+            return None;
+        }
+        let message = frame.and_then(|frame| NetlinkMessage::deserialize(frame.bytes));
+        broken = message.is_err();
+        Some(message)
+    })
+}
