@@ -129,10 +129,12 @@ fn kernel_error(result: Result<(), TransportError>) -> Result<Option<(i32, Optio
 
 /// An ipset data message.
 fn decode(frame: &Frame<'_>) -> Result<Option<IpsetMessage>, DecodeError> {
-    Ok(match NetlinkMessage::<IpsetMessage>::deserialize(frame.bytes)?.payload {
-        NetlinkPayload::InnerMessage(message) => Some(message),
-        _ => None,
-    })
+    Ok(
+        match NetlinkMessage::<IpsetMessage>::deserialize(frame.bytes)?.payload {
+            NetlinkPayload::InnerMessage(message) => Some(message),
+            _ => None,
+        },
+    )
 }
 
 /// The line number ipset writes into the request copy of a batch error.

@@ -298,7 +298,15 @@ impl IpsetHandle {
         exist: bool,
     ) -> Vec<Request> {
         let (per_message, max_bytes) = self.config.message_bounds();
-        request::elements(self.protocol, op, name, entries, exist, per_message, max_bytes)
+        request::elements(
+            self.protocol,
+            op,
+            name,
+            entries,
+            exist,
+            per_message,
+            max_bytes,
+        )
     }
 
     /// Runs batched element requests and names a failing element.

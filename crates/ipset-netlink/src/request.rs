@@ -3,8 +3,8 @@
 //! flags of the ipset 7.17 tool. No I/O here.
 
 use netlink_packet_core::{
-    Emitable, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
-    NetlinkPayload,
+    Emitable, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader,
+    NetlinkMessage, NetlinkPayload,
 };
 
 use crate::{
@@ -345,8 +345,15 @@ mod tests {
         let (per_message, max_bytes) = BatchConfig::default().message_bounds();
         let requests = elements(7, ElementOp::Add, "s", &all, true, per_message, max_bytes);
         assert_eq!(requests.len(), 1000usize.div_ceil(128));
-        assert!(requests.iter().all(|r| r.message_len() <= MAX_MESSAGE_BYTES));
-        assert_eq!(requests.iter().map(Request::element_count).sum::<usize>(), 1000);
+        assert!(
+            requests
+                .iter()
+                .all(|r| r.message_len() <= MAX_MESSAGE_BYTES)
+        );
+        assert_eq!(
+            requests.iter().map(Request::element_count).sum::<usize>(),
+            1000
+        );
 
         // A byte bound smaller than 128 elements cuts messages sooner.
         let requests = elements(7, ElementOp::Add, "s", &all, true, 128, 2048);
@@ -354,11 +361,14 @@ mod tests {
         for request in &requests {
             assert!(request.message_len() <= 2048, "{}", request.message_len());
             let count = request.element_count();
-            assert!(count >= 1 && count <= 128);
+            assert!((1..=128).contains(&count));
             // Line numbers restart at 1 in every message.
             assert_eq!(lines(request), (1..=count as u32).collect::<Vec<_>>());
         }
-        assert_eq!(requests.iter().map(Request::element_count).sum::<usize>(), 1000);
+        assert_eq!(
+            requests.iter().map(Request::element_count).sum::<usize>(),
+            1000
+        );
 
         // A bound below one element still sends one element a message.
         let requests = elements(7, ElementOp::Del, "s", &all[..5], false, 0, 1);
@@ -366,12 +376,26 @@ mod tests {
         assert!(requests.iter().all(|r| r.element_count() == 1));
 
         // A configured bound above the hard cap is capped.
-        let mut config = BatchConfig::default();
-        config.elements_per_message = 100_000;
-        config.bytes_per_message = usize::MAX;
+        let config = BatchConfig {
+            elements_per_message: 100_000,
+            bytes_per_message: usize::MAX,
+            ..BatchConfig::default()
+        };
         let (per_message, max_bytes) = config.message_bounds();
-        let requests = elements(7, ElementOp::Add, "s", &entries(2000), true, per_message, max_bytes);
+        let requests = elements(
+            7,
+            ElementOp::Add,
+            "s",
+            &entries(2000),
+            true,
+            per_message,
+            max_bytes,
+        );
         assert!(requests.len() > 1);
-        assert!(requests.iter().all(|r| r.message_len() <= MAX_MESSAGE_BYTES));
+        assert!(
+            requests
+                .iter()
+                .all(|r| r.message_len() <= MAX_MESSAGE_BYTES)
+        );
     }
 }

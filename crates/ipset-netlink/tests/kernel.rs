@@ -413,7 +413,10 @@ fn dumps_and_byte_bounded_batches_on_the_shared_transport() {
         );
         let mut fresh = many(5100)[5000..].to_vec();
         fresh.push(es[0]);
-        let err = h.add_all("k-dump", &fresh, false).await.expect_err("last one");
+        let err = h
+            .add_all("k-dump", &fresh, false)
+            .await
+            .expect_err("last one");
         assert!(
             matches!(&err, Error::ElementExists { entry, .. } if *entry == es[0].to_string()),
             "{err}"

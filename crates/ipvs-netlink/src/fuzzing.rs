@@ -4,8 +4,8 @@
 
 use crate::{
     Family, Info, RealServer, Timeouts, VirtualService,
-    packet::IpvsCmd,
     genl::{self, Reply},
+    packet::IpvsCmd,
 };
 
 /// Parses `datagram` as a reply datagram of the IPVS family `family_id`:

@@ -2,7 +2,9 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use netlink_packet_core::{DecodeError, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, ParseableParametrized};
+use netlink_packet_core::{
+    DecodeError, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, ParseableParametrized,
+};
 use netlink_packet_generic::GenlHeader;
 use netlink_sys::protocols::NETLINK_GENERIC;
 use netlink_transport::{BatchLimits, OnError, Transport, TransportError};
@@ -388,11 +390,10 @@ mod tests {
         let mut handle = IpvsHandle::with_family_id(NLCTRL).unwrap();
         let commands = vec![Command::Flush; 1000];
         let results = handle.execute(&commands).await.unwrap();
-        assert!(
-            results
-                .iter()
-                .all(|r| r.as_ref().is_err_and(|e| e.errno() == Some(libc::EOPNOTSUPP)))
-        );
+        assert!(results.iter().all(|r| {
+            r.as_ref()
+                .is_err_and(|e| e.errno() == Some(libc::EOPNOTSUPP))
+        }));
         // A byte limit smaller than one message still sends one at a time.
         handle.set_batch_limits(BatchLimits::new(256, 1));
         let results = handle.execute(&commands[..20]).await.unwrap();

@@ -5,11 +5,11 @@ use crate::{
     ForwardMethod, RealServer, Scheduler, ServiceFlags, ServiceKey, Tunnel, TunnelType,
     VirtualService,
     fuzzing::parse_datagram,
+    genl::push_request,
     packet::{
         DestinationAttribute, IpvsAttribute, IpvsCmd, IpvsMessage, ServiceAttribute,
         Stats64Attribute, StatsAttribute,
     },
-    genl::push_request,
 };
 
 const FAMILY: u16 = 0x25;

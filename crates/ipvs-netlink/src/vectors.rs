@@ -15,8 +15,8 @@ use crate::{
     Command, Family, ForwardMethod, IpvsError, Netmask, RealServer, Scheduler, ServiceFlags,
     ServiceKey, Timeouts, Tunnel, TunnelType, VirtualService,
     command::requests,
-    packet::{IpvsCmd, IpvsMessage},
     genl::{self, Frame, Reply},
+    packet::{IpvsCmd, IpvsMessage},
 };
 
 const REQUEST: u16 = NLM_F_REQUEST | NLM_F_ACK;

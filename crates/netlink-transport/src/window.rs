@@ -241,7 +241,7 @@ mod tests {
             let mut window = Window::new(1, [Expect::Ack, Expect::Reply]);
             let result = window.feed(&datagram[..cut], &mut |_, _| Ok(()));
             assert_eq!(result.is_ok(), cut == 0 || cut == 36, "cut {cut}");
-            assert_eq!(window.is_complete(), false);
+            assert!(!window.is_complete());
         }
         // A short NLMSG_ERROR still ends its request, with a decode error.
         let mut window = Window::new(1, [Expect::Ack]);

@@ -41,14 +41,7 @@ pub const PIPELINE: usize = 128;
 /// The kernel's `local` routing table (`RT_TABLE_LOCAL`).
 const TABLE_LOCAL: u32 = 255;
 
-const EPERM: i32 = 1;
-const ENOENT: i32 = 2;
-const ESRCH: i32 = 3;
-const ENXIO: i32 = 6;
-const ENODEV: i32 = 19;
-const EEXIST: i32 = 17;
-const EADDRNOTAVAIL: i32 = 99;
-const EOPNOTSUPP: i32 = 95;
+use libc::{EADDRNOTAVAIL, EEXIST, ENODEV, ENOENT, ENXIO, EOPNOTSUPP, EPERM, ESRCH};
 
 pub use crate::config::BindMode;
 
