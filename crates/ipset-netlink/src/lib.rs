@@ -33,12 +33,17 @@
 //!   compared with captures of that tool (`tests/captures.rs`).
 //!
 //! * The I/O layer is [`IpsetHandle`], a cloneable async handle (tokio)
-//!   over one socket. A private connection module sends requests in
-//!   pipelined batches: many elements per message (`IPSET_ATTR_ADT`), many
-//!   messages per sendmsg, every ACK matched back by sequence number, and
-//!   a bounded number of replies in flight so the receive buffer never
-//!   overflows ([`BatchConfig`]). It opens the socket with
-//!   `NETLINK_CAP_ACK` and a large `SO_RCVBUF`.
+//!   over one `NETLINK_NETFILTER` socket of the shared `netlink-transport`
+//!   crate, which sends requests in pipelined batches: many messages per
+//!   sendmsg, every ACK matched back by sequence number, a bounded number
+//!   of replies in flight so the receive buffer never overflows, a reply
+//!   timeout (10 s, [`IpsetHandle::set_reply_timeout`]), dumps read to
+//!   `NLMSG_DONE` and run again when flagged `NLM_F_DUMP_INTR`. The socket
+//!   has `NETLINK_CAP_ACK` and a large `SO_RCVBUF`. A private `batch`
+//!   module adds what is ipset's own: many elements per message
+//!   (`IPSET_ATTR_ADT`, at most [`BatchConfig::elements_per_message`] and
+//!   [`MAX_MESSAGE_BYTES`]) and the line number of a failed element read
+//!   back from the kernel's copy of the request ([`BatchConfig`]).
 //!
 //! * On the handle sit the higher-level helpers: [`IpsetHandle::sync`]
 //!   (make a set hold exactly a list of members with the fewest adds and

@@ -26,20 +26,25 @@
 //! * [`Command`] is one mutation as a value (add/update/delete a service or
 //!   real server, flush, set timeouts, zero); it knows its request message
 //!   and what each kernel errno means for it ([`IpvsError`]).
-//! * [`IpvsHandle`] owns one `NETLINK_GENERIC` socket (netlink-sys on
-//!   tokio): it resolves the family once, sends requests, reads multi-part
-//!   dumps until `NLMSG_DONE` (decoding each dump entry straight to
-//!   [`VirtualService`] / [`RealServer`], with the same checks as the
-//!   [`packet`] types but without building an `IpvsMessage`), and runs
-//!   pipelined batches
-//!   ([`IpvsHandle::execute`], windowed by [`BatchLimits`]). Framing (many
-//!   requests in one buffer, datagrams split into replies, extended acks)
-//!   lives in a private `wire` module with no I/O.
+//! * [`IpvsHandle`] is a cheap-to-clone handle (methods take `&self`) on
+//!   one `NETLINK_GENERIC` socket of the shared `netlink-transport` crate
+//!   (netlink-sys on tokio, the socket behind an async mutex): it resolves
+//!   the family once, sends requests, reads dumps until `NLMSG_DONE`
+//!   (decoding each dump entry straight to [`VirtualService`] /
+//!   [`RealServer`], with the same checks as the [`packet`] types but
+//!   without building an `IpvsMessage`; a dump flagged `NLM_F_DUMP_INTR` is
+//!   run again), and runs pipelined batches ([`IpvsHandle::execute`],
+//!   windowed by [`BatchLimits`]). Every datagram of an answer is awaited at
+//!   most the reply timeout (10 s, [`IpvsHandle::set_reply_timeout`]).
+//!   Framing, sequence matching and extended acks are the transport's; a
+//!   private `genl` module puts IPVS messages into generic-netlink requests
+//!   and reads them back, with no I/O.
 //! * [`Table`] prints a dumped table exactly like `ipvsadm -Ln` and
 //!   `ipvsadm -Ln --stats` ([`ListFormat`]).
 //!
 //! Nothing panics on kernel bytes: short or malformed replies are
-//! [`IpvsError::Decode`] errors with context. A fuzz target lives in
+//! [`IpvsError::Decode`] (or, for the framing, [`IpvsError::Transport`])
+//! errors with context. A fuzz target lives in
 //! `fuzz/`.
 //!
 //! # Batches
