@@ -37,7 +37,7 @@
 //!   pipelined batches: many elements per message (`IPSET_ATTR_ADT`), many
 //!   messages per sendmsg, every ACK matched back by sequence number, and
 //!   a bounded number of replies in flight so the receive buffer never
-//!   overflows ([`BatchConfig`]). It opens the socket with
+//!   overflows ([`BatchLimits`]). It opens the socket with
 //!   `NETLINK_CAP_ACK` and a large `SO_RCVBUF`.
 //!
 //! * On the handle sit the higher-level helpers: [`IpsetHandle::sync`]
@@ -45,13 +45,13 @@
 //!   deletes, in one batch) and [`IpsetHandle::replace`] (fill a temporary
 //!   set, swap, destroy).
 //!
-//! * [`Error`] maps kernel codes to typed variants that name the set and,
+//! * [`IpsetError`] maps kernel codes to typed variants that name the set and,
 //!   for element errors, the element.
 //!
 //! # Protocol
 //!
 //! [`IpsetHandle::connect`] asks the kernel with `IPSET_CMD_PROTOCOL` and
-//! uses protocol 7, or 6 if the kernel rejects 7 ([`negotiate_protocol`]).
+//! uses protocol 7, or 6 if the kernel rejects 7.
 //! Before creating a set of a type for the first time it asks
 //! `IPSET_CMD_TYPE` and uses the highest revision both sides support.
 //! `-exist` is the absence of `NLM_F_EXCL`.
@@ -61,7 +61,7 @@
 //! ```no_run
 //! use ipset_netlink::{CreateOptions, Entry, Family, IpsetHandle, SetType};
 //!
-//! # async fn example() -> Result<(), ipset_netlink::Error> {
+//! # async fn example() -> Result<(), ipset_netlink::IpsetError> {
 //! let ipset = IpsetHandle::connect().await?;
 //! let options = CreateOptions::new(Family::Inet).hashsize(1024).maxelem(65536);
 //! ipset.ensure("KUBE-CLUSTER-IP", SetType::HashIpPort, &options).await?;
@@ -75,25 +75,43 @@
 //! # }
 //! ```
 
+// Without the client, the readers and errno mappings only the socket engine
+// uses are unused.
+#![cfg_attr(not(feature = "tokio"), allow(dead_code))]
+
+#[cfg(feature = "tokio")]
 mod connection;
 mod entry;
 mod error;
 mod family;
+#[cfg(feature = "tokio")]
+#[doc(hidden)]
+pub mod fuzzing;
+#[cfg(feature = "tokio")]
 mod handle;
 pub mod packet;
 pub mod request;
 mod set;
 mod set_type;
+#[cfg(feature = "tokio")]
 mod sync;
 
-pub use connection::{BatchConfig, split_datagram};
+/// The batch settings of an [`IpsetHandle`] (the same concept and name as
+/// `ipvs_netlink::BatchLimits`).
+#[cfg(feature = "tokio")]
+pub use connection::BatchConfig as BatchLimits;
 pub use entry::{Entry, EntryError, Net, Protocol};
-pub use error::Error;
+pub use error::IpsetError;
+/// The socket engine's name for [`IpsetError`].
+#[cfg(feature = "tokio")]
+pub(crate) use error::IpsetError as Error;
 pub use family::{Family, FamilyError};
-pub use handle::{IpsetHandle, negotiate_protocol};
+#[cfg(feature = "tokio")]
+pub use handle::IpsetHandle;
 pub use set::{CreateOptions, SetHeader, SetInfo, collect_sets};
 pub use set_type::{SetType, SetTypeError};
-pub use sync::{SyncStats, diff, temporary_name};
+#[cfg(feature = "tokio")]
+pub use sync::SyncStats;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "tokio"))]
 mod tests;

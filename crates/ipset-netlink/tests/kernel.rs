@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use ipset_netlink::{CreateOptions, Entry, Error, Family, IpsetHandle, SetType};
+use ipset_netlink::{CreateOptions, Entry, Family, IpsetError, IpsetHandle, SetType};
 
 const IGNORE: &str = "kernel: needs root in a fresh netns or the VM; run tests/run";
 
@@ -179,7 +179,7 @@ fn create_options_exist_rename_swap() {
         assert_eq!(info.header.timeout, Some(600));
         assert!(info.header.counters && info.header.comment);
         h.ensure("k-opts", SetType::HashIp, &opts).await.expect("create -exist");
-        assert!(matches!(h.create("k-opts", SetType::HashIp, &opts).await, Err(Error::SetExists { set }) if set == "k-opts"));
+        assert!(matches!(h.create("k-opts", SetType::HashIp, &opts).await, Err(IpsetError::SetExists { set }) if set == "k-opts"));
         let bitmap = CreateOptions::default().range(1024, 2047);
         h.create("k-bm", SetType::BitmapPort, &bitmap).await.expect("create bitmap");
         assert_eq!(h.header("k-bm").await.expect("header").header.range, Some((1024, 2047)));
@@ -190,7 +190,7 @@ fn create_options_exist_rename_swap() {
         h.swap("k-opts", "k-opts2").await.expect("swap");
         assert_eq!(saved_members("k-opts"), vec!["10.9.9.9".to_string()]);
         let err = h.swap("k-opts", "k-bm2").await.expect_err("swap mismatch");
-        assert!(matches!(err, Error::TypeMismatch { .. }), "{err}");
+        assert!(matches!(err, IpsetError::TypeMismatch { .. }), "{err}");
         for n in ["k-opts", "k-opts2", "k-bm2"] {
             h.destroy(n).await.expect("destroy");
         }
@@ -230,7 +230,7 @@ fn batches_of_thousands() {
             .await
             .expect_err("duplicates");
         assert!(
-            matches!(&err, Error::ElementExists { entry, .. } if *entry == es[100].to_string()),
+            matches!(&err, IpsetError::ElementExists { entry, .. } if *entry == es[100].to_string()),
             "{err}"
         );
         h.add_all("k-batch", &es, true)
@@ -303,24 +303,27 @@ fn error_paths() {
         h.del("k-err", &e).await.expect("del");
         assert!(matches!(
             h.del("k-err", &e).await,
-            Err(Error::ElementMissing { .. })
+            Err(IpsetError::ElementMissing { .. })
         ));
         h.del_exist("k-err", &e).await.expect("del -exist");
         let v6: Entry = "fd00::1".parse().expect("entry");
         let err = h.add("k-err", &v6).await.expect_err("wrong family");
         assert!(
-            matches!(err, Error::FamilyMismatch { .. } | Error::Protocol { .. }),
+            matches!(
+                err,
+                IpsetError::FamilyMismatch { .. } | IpsetError::Protocol { .. }
+            ),
             "{err}"
         );
         let err = h.destroy("k-nosuch").await.expect_err("unknown set");
         assert_eq!(err.to_string(), "set \"k-nosuch\" does not exist");
         assert!(matches!(
             h.add("k-nosuch", &e).await,
-            Err(Error::SetNotFound { .. })
+            Err(IpsetError::SetNotFound { .. })
         ));
         assert!(matches!(
             h.list("k-nosuch").await,
-            Err(Error::SetNotFound { .. })
+            Err(IpsetError::SetNotFound { .. })
         ));
         h.destroy("k-err").await.expect("destroy");
     });
@@ -349,7 +352,7 @@ fn destroy_referenced_by_iptables_rule() {
         assert!(ok.success(), "iptables -A failed");
         let err = h.destroy("k-ref").await.expect_err("referenced");
         assert!(
-            matches!(&err, Error::SetInUse { set } if set == "k-ref"),
+            matches!(&err, IpsetError::SetInUse { set } if set == "k-ref"),
             "{err}"
         );
         assert_eq!(

@@ -84,24 +84,34 @@
 //! # }
 //! ```
 
+// Without the client, the readers and errno mappings only the socket engine
+// uses are unused.
+#![cfg_attr(not(feature = "tokio"), allow(dead_code))]
+
+#[cfg(feature = "tokio")]
 mod batch;
 mod command;
 mod error;
 mod format;
+#[cfg(feature = "tokio")]
 #[doc(hidden)]
 pub mod fuzzing;
+#[cfg(feature = "tokio")]
 mod handle;
 pub mod model;
 pub mod packet;
-#[cfg(test)]
+#[cfg(all(test, feature = "tokio"))]
 mod robustness;
-#[cfg(all(test, target_endian = "little"))]
+#[cfg(all(test, feature = "tokio", target_endian = "little"))]
 mod vectors;
+#[cfg(feature = "tokio")]
 mod wire;
 
+#[cfg(feature = "tokio")]
 pub use batch::BatchLimits;
 pub use command::{Command, requests};
 pub use error::IpvsError;
-pub use format::{ListFormat, Table, TableDisplay, TableEntry, large_number};
+pub use format::{ListFormat, Table, TableDisplay, TableEntry};
+#[cfg(feature = "tokio")]
 pub use handle::IpvsHandle;
 pub use model::*;
