@@ -114,7 +114,7 @@ impl IpvsHandle {
     }
 
     /// All virtual services, in kernel dump order.
-    pub async fn services(&mut self) -> Result<Vec<VirtualService>, IpvsError> {
+    pub async fn list_services(&mut self) -> Result<Vec<VirtualService>, IpvsError> {
         self.transact_with(query::dump_services(), DUMP, |attrs, header| {
             VirtualService::from_message_bytes(attrs, IpvsCmd::from(header.cmd))
         })
@@ -136,7 +136,7 @@ impl IpvsHandle {
 
     /// The real servers of a service, in kernel dump order. The kernel
     /// answers an empty list for a service that does not exist.
-    pub async fn real_servers(&mut self, key: &ServiceKey) -> Result<Vec<RealServer>, IpvsError> {
+    pub async fn list_real_servers(&mut self, key: &ServiceKey) -> Result<Vec<RealServer>, IpvsError> {
         let family = key.family();
         self.transact_with(query::dump_destinations(key), DUMP, |attrs, header| {
             RealServer::from_message_bytes(attrs, IpvsCmd::from(header.cmd), family)
@@ -153,10 +153,10 @@ impl IpvsHandle {
     /// one is in progress, so they go back to back.
     pub async fn table(&mut self) -> Result<Table, IpvsError> {
         let info = self.info().await?;
-        let services = self.services().await?;
+        let services = self.list_services().await?;
         let mut entries = Vec::with_capacity(services.len());
         for service in services {
-            let real_servers = self.real_servers(&service.key).await?;
+            let real_servers = self.list_real_servers(&service.key).await?;
             entries.push(TableEntry {
                 service,
                 real_servers,

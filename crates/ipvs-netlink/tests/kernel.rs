@@ -84,7 +84,7 @@ async fn services_round_trip_every_kind() {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     }
-    let dumped = ipvs.services().await.expect("dump");
+    let dumped = ipvs.list_services().await.expect("dump");
     assert_eq!(dumped.len(), services.len());
     for want in &services {
         let got = dumped
@@ -113,7 +113,7 @@ async fn services_round_trip_every_kind() {
         );
     }
     ipvs.flush().await.expect("flush");
-    assert!(ipvs.services().await.expect("dump").is_empty());
+    assert!(ipvs.list_services().await.expect("dump").is_empty());
 }
 
 #[tokio::test]
@@ -173,7 +173,7 @@ async fn real_servers_every_forward_method() {
             .unwrap_or_else(|e| panic!("{e}"));
     }
     for key in [udp, v6, mark] {
-        let got = ipvs.real_servers(&key).await.expect("dump");
+        let got = ipvs.list_real_servers(&key).await.expect("dump");
         let want: Vec<_> = servers
             .iter()
             .filter(|(k, _)| *k == key)
@@ -235,7 +235,7 @@ async fn updates_weight_scheduler_and_deletes() {
     let got = ipvs.service(&key).await.unwrap().expect("exists");
     assert!(got.same_config(&service), "{got:?}");
     assert!(saved().contains("-A -t 10.96.197.40:8000 -s wrr -p 10800"));
-    let servers = ipvs.real_servers(&key).await.unwrap();
+    let servers = ipvs.list_real_servers(&key).await.unwrap();
     let weights: Vec<_> = servers.iter().map(|r| (r.addr, r.weight)).collect();
     assert!(weights.contains(&(sa("10.244.1.2:80"), 0)), "{weights:?}");
     assert!(weights.contains(&(sa("10.244.1.3:80"), 1)), "{weights:?}");
@@ -243,7 +243,7 @@ async fn updates_weight_scheduler_and_deletes() {
     ipvs.delete_real_server(&key, sa("10.244.1.2:80"))
         .await
         .unwrap();
-    assert_eq!(ipvs.real_servers(&key).await.unwrap().len(), 1);
+    assert_eq!(ipvs.list_real_servers(&key).await.unwrap().len(), 1);
     ipvs.delete_service(&key).await.unwrap();
     assert!(ipvs.service(&key).await.unwrap().is_none());
     assert_eq!(saved(), "");
@@ -344,7 +344,7 @@ async fn errors_have_meaning() {
         "{no_svc:?}"
     );
     // Nothing above changed the table.
-    assert_eq!(ipvs.services().await.unwrap().len(), 1);
+    assert_eq!(ipvs.list_services().await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -769,5 +769,5 @@ async fn zz_not_loaded_says_what_to_do() {
     assert!(matches!(err, IpvsError::NotLoaded), "{err:?}");
     assert!(err.to_string().contains("modprobe ip_vs"), "{err}");
     let mut ipvs = IpvsHandle::connect().await.expect("loaded again");
-    assert!(ipvs.services().await.unwrap().is_empty());
+    assert!(ipvs.list_services().await.unwrap().is_empty());
 }
