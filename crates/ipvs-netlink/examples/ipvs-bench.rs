@@ -126,7 +126,7 @@ fn library_create(services: usize, reals: usize, chunk: Option<usize>) -> Result
 fn library_dump() -> Result<(), Error> {
     runtime()?.block_on(async {
         let start = Instant::now();
-        let mut handle = IpvsHandle::connect().await?;
+        let handle = IpvsHandle::connect().await?;
         let mut table = handle.table().await?;
         let dump = start.elapsed().as_secs_f64();
         table.sort_like_ipvsadm();
@@ -150,7 +150,7 @@ fn library_dump() -> Result<(), Error> {
 fn library_flush() -> Result<(), Error> {
     runtime()?.block_on(async {
         let start = Instant::now();
-        let mut handle = IpvsHandle::connect().await?;
+        let handle = IpvsHandle::connect().await?;
         handle.flush().await?;
         let elapsed = start.elapsed().as_secs_f64();
         println!("RESULT library flush {elapsed:.3}");

@@ -30,7 +30,7 @@ async fn main() -> ExitCode {
         }
     }
     let result = async {
-        let mut handle = IpvsHandle::connect().await?;
+        let handle = IpvsHandle::connect().await?;
         handle.table().await
     }
     .await;

@@ -22,7 +22,7 @@ async fn main() -> ExitCode {
         let rs = RealServer::new(backend.parse().expect("address"), ForwardMethod::Masq, 1);
         batch.push(Command::AddRealServer(key, rs));
     }
-    let mut ipvs = match IpvsHandle::connect().await {
+    let ipvs = match IpvsHandle::connect().await {
         Ok(ipvs) => ipvs,
         Err(err) => {
             eprintln!("seed-demo: {err}");

@@ -136,7 +136,10 @@ impl IpvsHandle {
 
     /// The real servers of a service, in kernel dump order. The kernel
     /// answers an empty list for a service that does not exist.
-    pub async fn list_real_servers(&mut self, key: &ServiceKey) -> Result<Vec<RealServer>, IpvsError> {
+    pub async fn list_real_servers(
+        &mut self,
+        key: &ServiceKey,
+    ) -> Result<Vec<RealServer>, IpvsError> {
         let family = key.family();
         self.transact_with(query::dump_destinations(key), DUMP, |attrs, header| {
             RealServer::from_message_bytes(attrs, IpvsCmd::from(header.cmd), family)

@@ -102,6 +102,8 @@ pub mod model;
 pub mod packet;
 #[cfg(all(test, feature = "tokio"))]
 mod robustness;
+#[cfg(feature = "tokio")]
+mod shared;
 #[cfg(all(test, feature = "tokio", target_endian = "little"))]
 mod vectors;
 #[cfg(feature = "tokio")]
@@ -112,6 +114,6 @@ pub use batch::BatchLimits;
 pub use command::{Command, requests};
 pub use error::IpvsError;
 pub use format::{ListFormat, Table, TableDisplay, TableEntry};
-#[cfg(feature = "tokio")]
-pub use handle::IpvsHandle;
 pub use model::*;
+#[cfg(feature = "tokio")]
+pub use shared::IpvsHandle;

@@ -42,7 +42,7 @@ async fn clean() -> IpvsHandle {
             || std::path::Path::new("/proc/net/ip_vs").exists(),
         "no IPVS here: run the kernel tests with tests/run (they boot a VM)"
     );
-    let mut ipvs = IpvsHandle::connect().await.expect("connect");
+    let ipvs = IpvsHandle::connect().await.expect("connect");
     ipvs.flush().await.expect("flush");
     ipvs
 }
@@ -56,7 +56,7 @@ fn saved() -> String {
 #[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
 async fn services_round_trip_every_kind() {
     let _ = NEEDS;
-    let mut ipvs = clean().await;
+    let ipvs = clean().await;
     let services = [
         VirtualService::new(ServiceKey::tcp(sa("10.96.0.1:443")), Scheduler::RR),
         VirtualService::new(ServiceKey::udp(sa("10.96.0.10:53")), Scheduler::WLC)
@@ -119,7 +119,7 @@ async fn services_round_trip_every_kind() {
 #[tokio::test]
 #[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
 async fn real_servers_every_forward_method() {
-    let mut ipvs = clean().await;
+    let ipvs = clean().await;
     let udp = ServiceKey::udp(sa("10.96.0.10:53"));
     let v6 = ServiceKey::tcp(sa("[fd00::1]:80"));
     let mark = ServiceKey::fwmark(Family::Inet, 7);
@@ -213,7 +213,7 @@ async fn real_servers_every_forward_method() {
 #[tokio::test]
 #[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
 async fn updates_weight_scheduler_and_deletes() {
-    let mut ipvs = clean().await;
+    let ipvs = clean().await;
     let key = ServiceKey::tcp(sa("10.96.197.40:8000"));
     let mut service = VirtualService::new(key, Scheduler::RR);
     ipvs.add_service(&service).await.unwrap();
@@ -252,7 +252,7 @@ async fn updates_weight_scheduler_and_deletes() {
 #[tokio::test]
 #[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
 async fn timeouts_info_and_zero() {
-    let mut ipvs = clean().await;
+    let ipvs = clean().await;
     let before = ipvs.timeouts().await.unwrap();
     ipvs.set_timeouts(&Timeouts::new(900, 120, 300))
         .await
@@ -293,7 +293,7 @@ async fn timeouts_info_and_zero() {
 #[tokio::test]
 #[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
 async fn errors_have_meaning() {
-    let mut ipvs = clean().await;
+    let ipvs = clean().await;
     let key = ServiceKey::tcp(sa("10.96.0.1:443"));
     let rs = RealServer::new(sa("10.244.0.1:6443"), ForwardMethod::Masq, 1);
     ipvs.add_service(&VirtualService::new(key, Scheduler::RR))
@@ -350,7 +350,7 @@ async fn errors_have_meaning() {
 #[tokio::test]
 #[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
 async fn batch_reports_each_command() {
-    let mut ipvs = clean().await;
+    let ipvs = clean().await;
     let mut batch = Vec::new();
     for i in 0..300u32 {
         let key = ServiceKey::tcp(SocketAddr::new(
@@ -432,7 +432,7 @@ async fn batch_reports_each_command() {
 #[tokio::test]
 #[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
 async fn listing_matches_ipvsadm() {
-    let mut ipvs = clean().await;
+    let ipvs = clean().await;
     for cmd in [
         "-A -t 10.96.197.40:8000 -s rr",
         "-a -t 10.96.197.40:8000 -r 10.244.1.2:80 -m -w 1",
@@ -720,7 +720,7 @@ async fn ipvsadm_example_edits_like_ipvsadm() {
 #[tokio::test]
 #[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
 async fn ipvsadm_example_sets_timeouts() {
-    let mut ipvs = clean().await;
+    let ipvs = clean().await;
     let before = ipvs.timeouts().await.unwrap();
     ours("--set 901 121 301");
     assert_eq!(
@@ -768,6 +768,6 @@ async fn zz_not_loaded_says_what_to_do() {
     modprobe(&[&["-a"][..], &names].concat());
     assert!(matches!(err, IpvsError::NotLoaded), "{err:?}");
     assert!(err.to_string().contains("modprobe ip_vs"), "{err}");
-    let mut ipvs = IpvsHandle::connect().await.expect("loaded again");
+    let ipvs = IpvsHandle::connect().await.expect("loaded again");
     assert!(ipvs.list_services().await.unwrap().is_empty());
 }

@@ -128,7 +128,7 @@ async fn run(args: &[String]) -> Result<(), Failure> {
 
 /// `-L`: the whole table or one service.
 async fn list(out: &mut impl Write, listing: &Listing) -> Result<(), Failure> {
-    let mut ipvs = IpvsHandle::connect().await?;
+    let ipvs = IpvsHandle::connect().await?;
     let mut table = match listing.service {
         Some(key) => {
             let service = ipvs
@@ -163,7 +163,7 @@ async fn restore() -> Result<(), Failure> {
     io::stdin().read_to_string(&mut input)?;
     let restored = restore::parse_input(&input)?;
     let commands: Vec<Command> = restored.iter().map(|r| r.command.clone()).collect();
-    let mut ipvs = IpvsHandle::connect().await?;
+    let ipvs = IpvsHandle::connect().await?;
     let results = ipvs.execute(&commands).await?;
     let mut failed = 0;
     for (entry, result) in restored.iter().zip(&results) {
@@ -183,7 +183,7 @@ async fn restore() -> Result<(), Failure> {
 
 /// One mutation.
 async fn apply(command: Command) -> Result<(), Failure> {
-    let mut ipvs = IpvsHandle::connect().await?;
+    let ipvs = IpvsHandle::connect().await?;
     for result in ipvs.execute(std::slice::from_ref(&command)).await? {
         result?;
     }

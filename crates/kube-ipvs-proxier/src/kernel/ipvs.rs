@@ -90,7 +90,10 @@ impl IpvsWriter {
 
     /// Every service, without real servers (one dump).
     pub async fn services(&mut self) -> Result<Vec<VirtualService>, IpvsWriterError> {
-        self.handle.list_services().await.map_err(IpvsWriterError::Dump)
+        self.handle
+            .list_services()
+            .await
+            .map_err(IpvsWriterError::Dump)
     }
 
     /// kube-proxy's scheduler check (see the module docs): `Ok` at once if
