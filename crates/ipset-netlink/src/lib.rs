@@ -89,6 +89,8 @@ mod family;
 pub mod fuzzing;
 #[cfg(feature = "tokio")]
 mod handle;
+#[cfg(feature = "tokio")]
+mod handles;
 pub mod packet;
 pub mod request;
 mod set;
@@ -108,6 +110,8 @@ pub(crate) use error::IpsetError as Error;
 pub use family::{Family, FamilyError};
 #[cfg(feature = "tokio")]
 pub use handle::IpsetHandle;
+#[cfg(feature = "tokio")]
+pub use handles::*;
 pub use set::{CreateOptions, SetHeader, SetInfo, collect_sets};
 pub use set_type::{SetType, SetTypeError};
 #[cfg(feature = "tokio")]

@@ -391,3 +391,149 @@ fn list_all_and_names() {
         h.destroy("k-lb").await.expect("destroy");
     });
 }
+
+/// The sub-handles and request builders, checked with `ipset save`.
+#[test]
+#[ignore = "kernel: needs root in a fresh netns or the VM; run tests/run"]
+fn sub_handles_and_requests() {
+    rt().block_on(async {
+        let h = IpsetHandle::connect().await.expect("connect");
+        let sets = h.sets();
+        let create = || {
+            sets.create("k-sub", SetType::HashIpPort)
+                .family(Family::Inet6)
+                .hashsize(2048)
+                .maxelem(5000)
+        };
+        create().execute().await.expect("create");
+        let save = ipset(&["save", "k-sub"]);
+        assert!(
+            save.starts_with("create k-sub hash:ip,port family inet6 hashsize 2048 maxelem 5000"),
+            "{save}"
+        );
+        let again = create().execute().await;
+        assert!(
+            matches!(&again, Err(IpsetError::SetExists { set }) if set == "k-sub"),
+            "{again:?}"
+        );
+        create().exist(true).execute().await.expect("create -exist");
+
+        let members = h.entries("k-sub");
+        let one = Entry::parse(SetType::HashIpPort, "fd00::1,tcp:80").expect("entry");
+        members.add(one).execute().await.expect("add");
+        let dup = members.add(one).execute().await;
+        assert!(
+            matches!(dup, Err(IpsetError::ElementExists { .. })),
+            "{dup:?}"
+        );
+        members
+            .add(one)
+            .exist(true)
+            .execute()
+            .await
+            .expect("add -exist");
+        assert!(members.test(one).execute().await.expect("test"));
+        let more = entries(
+            SetType::HashIpPort,
+            &["fd00::2,udp:53", "fd00::3,tcp:443", "fd00::4,sctp:9"],
+        );
+        members
+            .add_all(more.clone())
+            .execute()
+            .await
+            .expect("add many");
+        assert_eq!(
+            saved_members("k-sub"),
+            sorted(&[
+                "fd00::1,tcp:80",
+                "fd00::2,udp:53",
+                "fd00::3,tcp:443",
+                "fd00::4,sctp:9"
+            ])
+        );
+        members
+            .delete_all(more[..2].to_vec())
+            .execute()
+            .await
+            .expect("del many");
+        let gone = members.delete(more[0]).execute().await;
+        assert!(
+            matches!(gone, Err(IpsetError::ElementMissing { .. })),
+            "{gone:?}"
+        );
+        members
+            .delete(more[0])
+            .exist(true)
+            .execute()
+            .await
+            .expect("del -exist");
+        assert!(!members.test(more[0]).execute().await.expect("test"));
+        let mut listed: Vec<String> = members
+            .list()
+            .execute()
+            .await
+            .expect("list")
+            .iter()
+            .map(Entry::to_string)
+            .collect();
+        listed.sort();
+        assert_eq!(listed, saved_members("k-sub"));
+
+        let wanted = entries(SetType::HashIpPort, &["fd00::4,sctp:9", "fd00::5,tcp:8080"]);
+        let stats = members.sync(wanted).execute().await.expect("sync");
+        assert_eq!((stats.added, stats.deleted), (1, 1));
+        assert_eq!(
+            saved_members("k-sub"),
+            sorted(&["fd00::4,sctp:9", "fd00::5,tcp:8080"])
+        );
+
+        let header = sets.get("k-sub").terse().execute().await.expect("header");
+        assert!(
+            header.members.is_empty() && header.header.hashsize == Some(2048),
+            "{header:?}"
+        );
+        assert_eq!(
+            sets.get("k-sub")
+                .execute()
+                .await
+                .expect("list")
+                .members
+                .len(),
+            2
+        );
+        sets.create("k-sub2", SetType::HashIpPort)
+            .family(Family::Inet6)
+            .execute()
+            .await
+            .expect("create");
+        sets.swap("k-sub", "k-sub2").execute().await.expect("swap");
+        assert!(saved_members("k-sub").is_empty());
+        sets.flush("k-sub2").execute().await.expect("flush");
+        assert!(saved_members("k-sub2").is_empty());
+        sets.rename("k-sub2", "k-sub3")
+            .execute()
+            .await
+            .expect("rename");
+        let names = sets.names().execute().await.expect("names");
+        assert!(
+            names.contains(&"k-sub3".to_string()) && !names.contains(&"k-sub2".to_string()),
+            "{names:?}"
+        );
+        assert!(
+            sets.list()
+                .execute()
+                .await
+                .expect("all")
+                .iter()
+                .any(|s| s.name == "k-sub")
+        );
+        for n in ["k-sub", "k-sub3"] {
+            sets.destroy(n).execute().await.expect("destroy");
+        }
+        let missing = sets.destroy("k-sub").execute().await;
+        assert!(
+            matches!(missing, Err(IpsetError::SetNotFound { .. })),
+            "{missing:?}"
+        );
+    });
+}
