@@ -98,6 +98,8 @@ mod format;
 pub mod fuzzing;
 #[cfg(feature = "tokio")]
 mod handle;
+#[cfg(feature = "tokio")]
+mod handles;
 pub mod model;
 pub mod packet;
 #[cfg(all(test, feature = "tokio"))]
@@ -114,6 +116,8 @@ pub use batch::BatchLimits;
 pub use command::{Command, requests};
 pub use error::IpvsError;
 pub use format::{ListFormat, Table, TableDisplay, TableEntry};
+#[cfg(feature = "tokio")]
+pub use handles::*;
 pub use model::*;
 #[cfg(feature = "tokio")]
 pub use shared::IpvsHandle;
