@@ -8,6 +8,9 @@ use netlink_packet_core::DecodeError;
 use crate::{EntryError, packet::constants::*};
 
 /// Errors from [`IpsetHandle`](crate::IpsetHandle) operations.
+///
+/// Named after the crate, like `ipvs_netlink::IpvsError`, so that a program
+/// using both (the proxier) needs no renaming imports.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IpsetError {

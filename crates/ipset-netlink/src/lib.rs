@@ -43,7 +43,10 @@
 //! * On the handle sit the higher-level helpers: [`IpsetHandle::sync`]
 //!   (make a set hold exactly a list of members with the fewest adds and
 //!   deletes, in one batch) and [`IpsetHandle::replace`] (fill a temporary
-//!   set, swap, destroy).
+//!   set, swap, destroy), and rtnetlink-shaped sub-handles:
+//!   [`IpsetHandle::sets`] ([`SetHandle`]) and [`IpsetHandle::entries`]
+//!   ([`EntryHandle`]), whose methods return request values run with
+//!   `execute()`.
 //!
 //! * [`IpsetError`] maps kernel codes to typed variants that name the set and,
 //!   for element errors, the element.
@@ -56,21 +59,39 @@
 //! `IPSET_CMD_TYPE` and uses the highest revision both sides support.
 //! `-exist` is the absence of `NLM_F_EXCL`.
 //!
+//! # Features
+//!
+//! `tokio` (default) is the client: [`IpsetHandle`], the sub-handles and
+//! requests, [`BatchLimits`], [`SyncStats`] and the socket engine. With
+//! `default-features = false` the crate is [`packet`], the typed model,
+//! [`IpsetError`] and the [`request`] builders, with no tokio or socket
+//! dependency.
+//!
 //! # Example
 //!
 //! ```no_run
-//! use ipset_netlink::{CreateOptions, Entry, Family, IpsetHandle, SetType};
+//! use ipset_netlink::{Entry, Family, IpsetHandle, SetType};
 //!
 //! # async fn example() -> Result<(), ipset_netlink::IpsetError> {
 //! let ipset = IpsetHandle::connect().await?;
-//! let options = CreateOptions::new(Family::Inet).hashsize(1024).maxelem(65536);
-//! ipset.ensure("KUBE-CLUSTER-IP", SetType::HashIpPort, &options).await?;
-//! let wanted: Vec<Entry> = ["10.96.0.1,tcp:443", "10.96.0.10,udp:53"]
-//!     .iter()
-//!     .map(|s| Entry::parse(SetType::HashIpPort, s))
-//!     .collect::<Result<_, _>>()?;
-//! let changes = ipset.sync("KUBE-CLUSTER-IP", &wanted).await?;
+//! ipset
+//!     .sets()
+//!     .create("KUBE-CLUSTER-IP", SetType::HashIpPort)
+//!     .family(Family::Inet)
+//!     .hashsize(1024)
+//!     .maxelem(65536)
+//!     .exist(true)
+//!     .execute()
+//!     .await?;
+//! let members = ipset.entries("KUBE-CLUSTER-IP");
+//! let dns = Entry::parse(SetType::HashIpPort, "10.96.0.10,udp:53")?;
+//! members.add(dns).exist(true).execute().await?;
+//! let wanted = vec![Entry::parse(SetType::HashIpPort, "10.96.0.1,tcp:443")?, dns];
+//! let changes = members.sync(wanted).execute().await?;
 //! println!("added {}, deleted {}", changes.added, changes.deleted);
+//! for member in members.list().execute().await? {
+//!     println!("{member}"); // 10.96.0.1,tcp:443 ...
+//! }
 //! # Ok(())
 //! # }
 //! ```

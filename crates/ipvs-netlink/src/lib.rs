@@ -27,14 +27,19 @@
 //!   real server, flush, set timeouts, zero); it knows its request message
 //!   and what each kernel errno means for it ([`IpvsError`]).
 //! * [`IpvsHandle`] owns one `NETLINK_GENERIC` socket (netlink-sys on
-//!   tokio): it resolves the family once, sends requests, reads multi-part
-//!   dumps until `NLMSG_DONE` (decoding each dump entry straight to
-//!   [`VirtualService`] / [`RealServer`], with the same checks as the
-//!   [`packet`] types but without building an `IpvsMessage`), and runs
-//!   pipelined batches
-//!   ([`IpvsHandle::execute`], windowed by [`BatchLimits`]). Framing (many
-//!   requests in one buffer, datagrams split into replies, extended acks)
-//!   lives in a private `wire` module with no I/O.
+//!   tokio; clones share it): it resolves the family once, sends requests,
+//!   reads multi-part dumps until `NLMSG_DONE` (decoding each dump entry
+//!   straight to [`VirtualService`] / [`RealServer`], with the same checks
+//!   as the [`packet`] types but without building an `IpvsMessage`), and
+//!   runs pipelined batches ([`IpvsHandle::execute`], windowed by
+//!   [`BatchLimits`]). Framing (many requests in one buffer, datagrams
+//!   split into replies, extended acks) lives in a private `wire` module
+//!   with no I/O.
+//! * On the handle sit rtnetlink-shaped sub-handles:
+//!   [`IpvsHandle::services`] ([`ServiceHandle`]),
+//!   [`IpvsHandle::real_servers`] ([`RealServerHandle`]) and
+//!   [`IpvsHandle::batch`] ([`BatchRequest`]), whose methods return request
+//!   values run with `execute()`.
 //! * [`Table`] prints a dumped table exactly like `ipvsadm -Ln` and
 //!   `ipvsadm -Ln --stats` ([`ListFormat`]).
 //!
@@ -54,29 +59,42 @@
 //! bytes are drained before the next is sent, so the acknowledgements never
 //! overflow the socket's receive buffer.
 //!
+//! # Features
+//!
+//! `tokio` (default) is the client: [`IpvsHandle`], the sub-handles and
+//! requests, [`BatchLimits`] and the socket engine. With
+//! `default-features = false` the crate is [`packet`], the model,
+//! [`Command`], [`IpvsError`] and [`Table`], with no tokio or socket
+//! dependency.
+//!
 //! # Example
 //!
 //! ```no_run
-//! use ipvs_netlink::{
-//!     Command, ForwardMethod, IpvsHandle, RealServer, Scheduler, ServiceKey, VirtualService,
-//! };
+//! use ipvs_netlink::{ForwardMethod, IpvsHandle, RealServer, Scheduler, ServiceKey, VirtualService};
 //!
 //! # async fn run() -> Result<(), ipvs_netlink::IpvsError> {
-//! let mut ipvs = IpvsHandle::connect().await?;
+//! let ipvs = IpvsHandle::connect().await?;
 //! let key = ServiceKey::tcp("10.96.0.1:443".parse().unwrap());
-//! let service = VirtualService::new(key, Scheduler::RR);
-//! let backends = ["10.244.0.5:6443", "10.244.1.7:6443"].map(|addr| {
-//!     RealServer::new(addr.parse().unwrap(), ForwardMethod::Masq, 1)
-//! });
 //!
-//! // One send for the service and its real servers.
-//! let mut batch = vec![Command::AddService(service)];
-//! batch.extend(backends.into_iter().map(|rs| Command::AddRealServer(key, rs)));
-//! for result in ipvs.execute(&batch).await? {
+//! // One request at a time: add the service, or update it if it exists.
+//! ipvs.services()
+//!     .add(VirtualService::new(key, Scheduler::RR))
+//!     .replace()
+//!     .execute()
+//!     .await?;
+//!
+//! // One send for many real servers, one result each.
+//! let mut batch = ipvs.batch();
+//! for addr in ["10.244.0.5:6443", "10.244.1.7:6443"] {
+//!     let server = RealServer::new(addr.parse().unwrap(), ForwardMethod::Masq, 1);
+//!     batch = batch.add_real_server(key, server);
+//! }
+//! for result in batch.execute().await? {
 //!     if let Err(err) = result {
 //!         eprintln!("{err}");
 //!     }
 //! }
+//! println!("{:?}", ipvs.real_servers(key).list().execute().await?);
 //!
 //! // `ipvsadm -Ln`.
 //! print!("{}", ipvs.table().await?);
