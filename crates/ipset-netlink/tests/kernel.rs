@@ -452,17 +452,17 @@ fn sub_handles_and_requests() {
             ])
         );
         members
-            .delete_all(more[..2].to_vec())
+            .del_all(more[..2].to_vec())
             .execute()
             .await
             .expect("del many");
-        let gone = members.delete(more[0]).execute().await;
+        let gone = members.del(more[0]).execute().await;
         assert!(
             matches!(gone, Err(IpsetError::ElementMissing { .. })),
             "{gone:?}"
         );
         members
-            .delete(more[0])
+            .del(more[0])
             .exist(true)
             .execute()
             .await

@@ -797,7 +797,7 @@ async fn sub_handles_and_requests() {
          -a -t 10.96.5.5:80 -r 10.244.5.2:80 -m -w 0\n"
     );
     real_servers
-        .delete(sa("10.244.5.1:80"))
+        .del(sa("10.244.5.1:80"))
         .execute()
         .await
         .unwrap();
@@ -806,7 +806,7 @@ async fn sub_handles_and_requests() {
         listed.iter().map(|r| r.addr).collect::<Vec<_>>(),
         [sa("10.244.5.2:80")]
     );
-    let missing = real_servers.delete(sa("10.244.5.1:80")).execute().await;
+    let missing = real_servers.del(sa("10.244.5.1:80")).execute().await;
     assert!(
         matches!(missing, Err(IpvsError::RealServerNotFound { .. })),
         "{missing:?}"

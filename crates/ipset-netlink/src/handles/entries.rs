@@ -64,13 +64,13 @@ impl EntryHandle {
     }
 
     /// Deletes `entry` (`ipset del`).
-    pub fn delete(&self, entry: Entry) -> EntryDeleteRequest {
-        self.delete_all([entry])
+    pub fn del(&self, entry: Entry) -> EntryDelRequest {
+        self.del_all([entry])
     }
 
     /// Deletes many entries, pipelined.
-    pub fn delete_all(&self, entries: impl IntoIterator<Item = Entry>) -> EntryDeleteRequest {
-        EntryDeleteRequest {
+    pub fn del_all(&self, entries: impl IntoIterator<Item = Entry>) -> EntryDelRequest {
+        EntryDelRequest {
             handle: self.handle.clone(),
             name: self.name.clone(),
             entries: entries.into_iter().collect(),
@@ -137,18 +137,18 @@ impl EntryAddRequest {
     }
 }
 
-/// A request to delete entries ([`EntryHandle::delete`],
-/// [`EntryHandle::delete_all`]).
+/// A request to delete entries ([`EntryHandle::del`],
+/// [`EntryHandle::del_all`]).
 #[derive(Debug, Clone)]
 #[must_use = "a request does nothing until executed"]
-pub struct EntryDeleteRequest {
+pub struct EntryDelRequest {
     handle: IpsetHandle,
     name: String,
     entries: Vec<Entry>,
     exist: bool,
 }
 
-impl EntryDeleteRequest {
+impl EntryDelRequest {
     /// With `true`, absent entries are skipped (`del -exist`); default
     /// `false`: the first absent one fails with
     /// [`IpsetError::ElementMissing`].

@@ -8,7 +8,7 @@ mod sets;
 
 pub use self::{
     entries::{
-        EntryAddRequest, EntryDeleteRequest, EntryHandle, EntryListRequest, EntrySyncRequest,
+        EntryAddRequest, EntryDelRequest, EntryHandle, EntryListRequest, EntrySyncRequest,
         EntryTestRequest,
     },
     sets::{

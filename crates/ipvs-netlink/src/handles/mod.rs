@@ -10,11 +10,11 @@ mod services;
 pub use self::{
     batch::BatchRequest,
     real_servers::{
-        RealServerAddRequest, RealServerDeleteRequest, RealServerHandle, RealServerListRequest,
+        RealServerAddRequest, RealServerDelRequest, RealServerHandle, RealServerListRequest,
         RealServerUpdateRequest,
     },
     services::{
-        ServiceAddRequest, ServiceDeleteRequest, ServiceFlushRequest, ServiceGetRequest,
+        ServiceAddRequest, ServiceDelRequest, ServiceFlushRequest, ServiceGetRequest,
         ServiceHandle, ServiceListRequest, ServiceUpdateRequest,
     },
 };

@@ -26,7 +26,7 @@ use crate::{IpvsError, IpvsHandle, RealServer, ServiceKey};
 ///     .execute()
 ///     .await?;
 /// println!("{:?}", real_servers.list().execute().await?);
-/// real_servers.delete(backend).execute().await?;
+/// real_servers.del(backend).execute().await?;
 /// # Ok(())
 /// # }
 /// ```
@@ -75,8 +75,8 @@ impl RealServerHandle {
     }
 
     /// Removes the real server `addr` from the service (`DEL_DEST`).
-    pub fn delete(&self, addr: SocketAddr) -> RealServerDeleteRequest {
-        RealServerDeleteRequest {
+    pub fn del(&self, addr: SocketAddr) -> RealServerDelRequest {
+        RealServerDelRequest {
             handle: self.handle.clone(),
             key: self.key,
             addr,
@@ -153,16 +153,16 @@ impl RealServerUpdateRequest {
     }
 }
 
-/// A request to remove a real server ([`RealServerHandle::delete`]).
+/// A request to remove a real server ([`RealServerHandle::del`]).
 #[derive(Debug, Clone)]
 #[must_use = "a request does nothing until executed"]
-pub struct RealServerDeleteRequest {
+pub struct RealServerDelRequest {
     handle: IpvsHandle,
     key: ServiceKey,
     addr: SocketAddr,
 }
 
-impl RealServerDeleteRequest {
+impl RealServerDelRequest {
     /// Removes the real server; [`IpvsError::RealServerNotFound`] if it
     /// does not exist.
     pub async fn execute(self) -> Result<(), IpvsError> {

@@ -21,7 +21,7 @@ use crate::{IpvsError, IpvsHandle, ServiceKey, VirtualService};
 /// for service in ipvs.services().list().execute().await? {
 ///     println!("{} {}", service.key, service.scheduler);
 /// }
-/// ipvs.services().delete(key).execute().await?;
+/// ipvs.services().del(key).execute().await?;
 /// # Ok(())
 /// # }
 /// ```
@@ -67,8 +67,8 @@ impl ServiceHandle {
     }
 
     /// Deletes the service `key` and its real servers (`DEL_SERVICE`).
-    pub fn delete(&self, key: ServiceKey) -> ServiceDeleteRequest {
-        ServiceDeleteRequest {
+    pub fn del(&self, key: ServiceKey) -> ServiceDelRequest {
+        ServiceDelRequest {
             handle: self.0.clone(),
             key,
         }
@@ -157,15 +157,15 @@ impl ServiceUpdateRequest {
     }
 }
 
-/// A request to delete a virtual service ([`ServiceHandle::delete`]).
+/// A request to delete a virtual service ([`ServiceHandle::del`]).
 #[derive(Debug, Clone)]
 #[must_use = "a request does nothing until executed"]
-pub struct ServiceDeleteRequest {
+pub struct ServiceDelRequest {
     handle: IpvsHandle,
     key: ServiceKey,
 }
 
-impl ServiceDeleteRequest {
+impl ServiceDelRequest {
     /// Deletes the service; [`IpvsError::ServiceNotFound`] if it does not
     /// exist.
     pub async fn execute(self) -> Result<(), IpvsError> {
