@@ -2,7 +2,9 @@
 //! send, and every request's answer gathered into an [`Outcome`].
 
 use netlink_packet_core::{DecodeError, NetlinkMessage, NetlinkPayload};
-use netlink_transport::{BatchLimits, Frame, OnError, Transport, TransportError, frames};
+use netlink_transport::{
+    BatchLimits as SendLimits, Frame, OnError, Transport, TransportError, frames,
+};
 
 use crate::{
     Error,
@@ -11,7 +13,7 @@ use crate::{
 };
 
 /// Most bytes of one ADD/DEL message, whatever
-/// [`BatchConfig::elements_per_message`] says. The kernel echoes a whole
+/// [`BatchLimits::elements_per_message`] says. The kernel echoes a whole
 /// failed element message back in its error (with the failing line number),
 /// so a message must stay well inside the send window and the transport's
 /// 128 KiB receive buffer; 32 KiB is about 300 of the largest elements
@@ -23,9 +25,9 @@ pub const MAX_MESSAGE_BYTES: usize = 32 << 10;
 /// receive buffer: small enough that it never overflows (ENOBUFS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct BatchConfig {
+pub struct BatchLimits {
     /// Elements per ADD/DEL message (inside `IPSET_ATTR_ADT`); a message
-    /// also stops at [`BatchConfig::bytes_per_message`].
+    /// also stops at [`BatchLimits::bytes_per_message`].
     pub elements_per_message: usize,
     /// Most bytes per ADD/DEL message (capped at [`MAX_MESSAGE_BYTES`]).
     pub bytes_per_message: usize,
@@ -35,7 +37,7 @@ pub struct BatchConfig {
     pub bytes_per_send: usize,
 }
 
-impl Default for BatchConfig {
+impl Default for BatchLimits {
     fn default() -> Self {
         Self {
             elements_per_message: 128,
@@ -46,7 +48,7 @@ impl Default for BatchConfig {
     }
 }
 
-impl BatchConfig {
+impl BatchLimits {
     /// The elements-per-message and bytes-per-message bounds in force
     /// (at least one element, at most [`MAX_MESSAGE_BYTES`]).
     pub(crate) fn message_bounds(&self) -> (usize, usize) {
@@ -57,8 +59,8 @@ impl BatchConfig {
     }
 
     /// The send window.
-    pub(crate) fn limits(&self) -> BatchLimits {
-        BatchLimits::new(self.messages_per_send, self.bytes_per_send)
+    pub(crate) fn limits(&self) -> SendLimits {
+        SendLimits::new(self.messages_per_send, self.bytes_per_send)
     }
 }
 

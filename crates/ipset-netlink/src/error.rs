@@ -10,9 +10,12 @@ use netlink_transport::TransportError;
 use crate::{EntryError, packet::constants::*};
 
 /// Errors from [`IpsetHandle`](crate::IpsetHandle) operations.
+///
+/// Named after the crate, like `ipvs_netlink::IpvsError`, so that a program
+/// using both (the proxier) needs no renaming imports.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum Error {
+pub enum IpsetError {
     /// CREATE of a set that exists (without `-exist`), or RENAME/SWAP onto
     /// an existing name.
     #[error("set {set:?} already exists")]
@@ -118,32 +121,34 @@ pub(crate) struct ErrorContext {
     pub entry: Option<String>,
 }
 
-impl Error {
+impl IpsetError {
     /// The typed error for kernel code `code` (positive).
     pub(crate) fn from_kernel(code: i32, ctx: ErrorContext) -> Self {
         use crate::packet::IpsetCommand as C;
         let set = ctx.set;
         let entry = ctx.entry.unwrap_or_else(|| "?".to_owned());
         match code {
-            ENOENT => Error::SetNotFound { set },
-            EEXIST => Error::SetExists { set },
-            IPSET_ERR_EXIST_SETNAME2 => Error::SetExists { set: ctx.other },
-            IPSET_ERR_BUSY | IPSET_ERR_REFERENCED => Error::SetInUse { set },
-            IPSET_ERR_TYPE_MISMATCH => Error::TypeMismatch {
+            ENOENT => IpsetError::SetNotFound { set },
+            EEXIST => IpsetError::SetExists { set },
+            IPSET_ERR_EXIST_SETNAME2 => IpsetError::SetExists { set: ctx.other },
+            IPSET_ERR_BUSY | IPSET_ERR_REFERENCED => IpsetError::SetInUse { set },
+            IPSET_ERR_TYPE_MISMATCH => IpsetError::TypeMismatch {
                 set,
                 other: ctx.other,
             },
-            IPSET_ERR_EXIST if ctx.command == Some(C::Add) => Error::ElementExists { set, entry },
-            IPSET_ERR_EXIST => Error::ElementMissing { set, entry },
-            IPSET_ERR_IPADDR_IPV4 | IPSET_ERR_IPADDR_IPV6 | IPSET_ERR_INVALID_FAMILY => {
-                Error::FamilyMismatch { set, entry }
+            IPSET_ERR_EXIST if ctx.command == Some(C::Add) => {
+                IpsetError::ElementExists { set, entry }
             }
-            IPSET_ERR_PROTOCOL => Error::Protocol { set },
-            IPSET_ERR_FIND_TYPE => Error::TypeNotSupported {
+            IPSET_ERR_EXIST => IpsetError::ElementMissing { set, entry },
+            IPSET_ERR_IPADDR_IPV4 | IPSET_ERR_IPADDR_IPV6 | IPSET_ERR_INVALID_FAMILY => {
+                IpsetError::FamilyMismatch { set, entry }
+            }
+            IPSET_ERR_PROTOCOL => IpsetError::Protocol { set },
+            IPSET_ERR_FIND_TYPE => IpsetError::TypeNotSupported {
                 set,
                 type_name: ctx.other,
             },
-            code => Error::Kernel {
+            code => IpsetError::Kernel {
                 set,
                 code,
                 message: message(code),

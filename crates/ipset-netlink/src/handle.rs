@@ -10,7 +10,7 @@ use tokio::sync::Mutex;
 
 use crate::{
     CreateOptions, Entry, Error, SetInfo, SetType,
-    batch::{self, BatchConfig, Outcome},
+    batch::{self, BatchLimits, Outcome},
     error::ErrorContext,
     packet::{
         IpsetAttribute,
@@ -25,7 +25,7 @@ use crate::{
 #[derive(Clone)]
 pub struct IpsetHandle {
     transport: Transport,
-    config: BatchConfig,
+    config: BatchLimits,
     protocol: u8,
     revisions: Arc<Mutex<HashMap<SetType, u8>>>,
 }
@@ -86,13 +86,13 @@ pub(crate) fn outcome_error(
 
 impl IpsetHandle {
     /// Opens a socket and negotiates the protocol (7, or 6 on old
-    /// kernels). Uses the default [`BatchConfig`].
+    /// kernels). Uses the default [`BatchLimits`].
     pub async fn connect() -> Result<Self, Error> {
-        Self::connect_with(BatchConfig::default()).await
+        Self::connect_with(BatchLimits::default()).await
     }
 
     /// Like [`connect`](Self::connect) with explicit batch limits.
-    pub async fn connect_with(config: BatchConfig) -> Result<Self, Error> {
+    pub async fn connect_with(config: BatchLimits) -> Result<Self, Error> {
         let mut transport = Transport::open(NETLINK_NETFILTER)?;
         transport.set_limits(config.limits());
         let request = request::protocol(IPSET_PROTOCOL);

@@ -41,64 +41,105 @@
 //!   `NLMSG_DONE` and run again when flagged `NLM_F_DUMP_INTR`. The socket
 //!   has `NETLINK_CAP_ACK` and a large `SO_RCVBUF`. A private `batch`
 //!   module adds what is ipset's own: many elements per message
-//!   (`IPSET_ATTR_ADT`, at most [`BatchConfig::elements_per_message`] and
+//!   (`IPSET_ATTR_ADT`, at most [`BatchLimits::elements_per_message`] and
 //!   [`MAX_MESSAGE_BYTES`]) and the line number of a failed element read
-//!   back from the kernel's copy of the request ([`BatchConfig`]).
+//!   back from the kernel's copy of the request ([`BatchLimits`]).
 //!
 //! * On the handle sit the higher-level helpers: [`IpsetHandle::sync`]
 //!   (make a set hold exactly a list of members with the fewest adds and
 //!   deletes, in one batch) and [`IpsetHandle::replace`] (fill a temporary
-//!   set, swap, destroy).
+//!   set, swap, destroy), and rtnetlink-shaped sub-handles:
+//!   [`IpsetHandle::sets`] ([`SetHandle`]) and [`IpsetHandle::entries`]
+//!   ([`EntryHandle`]), whose methods return request values run with
+//!   `execute()`.
 //!
-//! * [`Error`] maps kernel codes to typed variants that name the set and,
+//! * [`IpsetError`] maps kernel codes to typed variants that name the set and,
 //!   for element errors, the element.
 //!
 //! # Protocol
 //!
 //! [`IpsetHandle::connect`] asks the kernel with `IPSET_CMD_PROTOCOL` and
-//! uses protocol 7, or 6 if the kernel rejects 7 ([`negotiate_protocol`]).
+//! uses protocol 7, or 6 if the kernel rejects 7.
 //! Before creating a set of a type for the first time it asks
 //! `IPSET_CMD_TYPE` and uses the highest revision both sides support.
 //! `-exist` is the absence of `NLM_F_EXCL`.
 //!
+//! # Features
+//!
+//! `tokio` (default) is the client: [`IpsetHandle`], the sub-handles and
+//! requests, [`BatchLimits`], [`SyncStats`] and the socket engine. With
+//! `default-features = false` the crate is [`packet`], the typed model,
+//! [`IpsetError`] and the [`request`] builders, with no tokio or socket
+//! dependency.
+//!
 //! # Example
 //!
 //! ```no_run
-//! use ipset_netlink::{CreateOptions, Entry, Family, IpsetHandle, SetType};
+//! use ipset_netlink::{Entry, Family, IpsetHandle, SetType};
 //!
-//! # async fn example() -> Result<(), ipset_netlink::Error> {
+//! # async fn example() -> Result<(), ipset_netlink::IpsetError> {
 //! let ipset = IpsetHandle::connect().await?;
-//! let options = CreateOptions::new(Family::Inet).hashsize(1024).maxelem(65536);
-//! ipset.ensure("KUBE-CLUSTER-IP", SetType::HashIpPort, &options).await?;
-//! let wanted: Vec<Entry> = ["10.96.0.1,tcp:443", "10.96.0.10,udp:53"]
-//!     .iter()
-//!     .map(|s| Entry::parse(SetType::HashIpPort, s))
-//!     .collect::<Result<_, _>>()?;
-//! let changes = ipset.sync("KUBE-CLUSTER-IP", &wanted).await?;
+//! ipset
+//!     .sets()
+//!     .create("KUBE-CLUSTER-IP", SetType::HashIpPort)
+//!     .family(Family::Inet)
+//!     .hashsize(1024)
+//!     .maxelem(65536)
+//!     .exist(true)
+//!     .execute()
+//!     .await?;
+//! let members = ipset.entries("KUBE-CLUSTER-IP");
+//! let dns = Entry::parse(SetType::HashIpPort, "10.96.0.10,udp:53")?;
+//! members.add(dns).exist(true).execute().await?;
+//! let wanted = vec![Entry::parse(SetType::HashIpPort, "10.96.0.1,tcp:443")?, dns];
+//! let changes = members.sync(wanted).execute().await?;
 //! println!("added {}, deleted {}", changes.added, changes.deleted);
+//! for member in members.list().execute().await? {
+//!     println!("{member}"); // 10.96.0.1,tcp:443 ...
+//! }
 //! # Ok(())
 //! # }
 //! ```
 
+// Without the client, the readers and errno mappings only the socket engine
+// uses are unused.
+#![cfg_attr(not(feature = "tokio"), allow(dead_code))]
+
+#[cfg(feature = "tokio")]
 mod batch;
 mod entry;
 mod error;
 mod family;
+#[cfg(feature = "tokio")]
+#[doc(hidden)]
+pub mod fuzzing;
+#[cfg(feature = "tokio")]
 mod handle;
+#[cfg(feature = "tokio")]
+mod handles;
 pub mod packet;
 pub mod request;
 mod set;
 mod set_type;
+#[cfg(feature = "tokio")]
 mod sync;
 
-pub use batch::{BatchConfig, MAX_MESSAGE_BYTES, split_datagram};
+#[cfg(feature = "tokio")]
+pub use batch::{BatchLimits, MAX_MESSAGE_BYTES};
 pub use entry::{Entry, EntryError, Net, Protocol};
-pub use error::Error;
+pub use error::IpsetError;
+/// The socket engine's name for [`IpsetError`].
+#[cfg(feature = "tokio")]
+pub(crate) use error::IpsetError as Error;
 pub use family::{Family, FamilyError};
-pub use handle::{IpsetHandle, negotiate_protocol};
+#[cfg(feature = "tokio")]
+pub use handle::IpsetHandle;
+#[cfg(feature = "tokio")]
+pub use handles::*;
 pub use set::{CreateOptions, SetHeader, SetInfo, collect_sets};
 pub use set_type::{SetType, SetTypeError};
-pub use sync::{SyncStats, diff, temporary_name};
+#[cfg(feature = "tokio")]
+pub use sync::SyncStats;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "tokio"))]
 mod tests;

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use crate::{CreateOptions, Entry, Error, IpsetHandle, SetType, request::ElementOp};
+use crate::{CreateOptions, Entry, IpsetError, IpsetHandle, SetType, request::ElementOp};
 
 /// What [`IpsetHandle::sync`] changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -17,7 +17,7 @@ pub struct SyncStats {
 
 /// The minimal changes that turn `current` into `desired`: (to delete,
 /// to add), each in input order and without duplicates.
-pub fn diff(current: &[Entry], desired: &[Entry]) -> (Vec<Entry>, Vec<Entry>) {
+pub(crate) fn diff(current: &[Entry], desired: &[Entry]) -> (Vec<Entry>, Vec<Entry>) {
     let want: HashSet<&Entry> = desired.iter().collect();
     let have: HashSet<&Entry> = current.iter().collect();
     let mut seen = HashSet::new();
@@ -36,7 +36,7 @@ pub fn diff(current: &[Entry], desired: &[Entry]) -> (Vec<Entry>, Vec<Entry>) {
 
 /// Name of the temporary set of [`IpsetHandle::replace`]: the name cut to
 /// fit, plus `-tmp`.
-pub fn temporary_name(name: &str) -> String {
+pub(crate) fn temporary_name(name: &str) -> String {
     let mut cut = name.len().min(27);
     while !name.is_char_boundary(cut) {
         cut -= 1;
@@ -48,7 +48,7 @@ impl IpsetHandle {
     /// Makes the set hold exactly `desired`: lists it, then deletes the
     /// extra members and adds the missing ones, all in one pipelined
     /// batch (with `-exist`, so a concurrent change does not fail it).
-    pub async fn sync(&self, name: &str, desired: &[Entry]) -> Result<SyncStats, Error> {
+    pub async fn sync(&self, name: &str, desired: &[Entry]) -> Result<SyncStats, IpsetError> {
         let current = self.list(name).await?.members;
         let (delete, add) = diff(&current, desired);
         let mut requests = self
@@ -81,11 +81,11 @@ impl IpsetHandle {
         set_type: SetType,
         options: &CreateOptions,
         entries: &[Entry],
-    ) -> Result<(), Error> {
+    ) -> Result<(), IpsetError> {
         let tmp = temporary_name(name);
         // A leftover from an interrupted replace is discarded.
         match self.destroy(&tmp).await {
-            Ok(()) | Err(Error::SetNotFound { .. }) => {}
+            Ok(()) | Err(IpsetError::SetNotFound { .. }) => {}
             Err(e) => return Err(e),
         }
         self.create(&tmp, set_type, options).await?;

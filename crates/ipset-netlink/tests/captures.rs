@@ -11,9 +11,9 @@ use std::{fs, net::IpAddr, path::PathBuf};
 
 use ipset_netlink::{
     CreateOptions, Entry, Family, SetType, collect_sets,
+    fuzzing::split_datagram,
     packet::{IpsetAttribute as A, IpsetCommand, IpsetMessage},
     request::{self, ElementOp, ListScope, Request},
-    split_datagram,
 };
 use netlink_packet_core::NetlinkPayload;
 

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use ipset_netlink::{CreateOptions, Entry, Error, Family, IpsetHandle, SetType};
+use ipset_netlink::{CreateOptions, Entry, Family, IpsetError, IpsetHandle, SetType};
 
 const IGNORE: &str = "kernel: needs root in a fresh netns or the VM; run tests/run";
 
@@ -179,7 +179,7 @@ fn create_options_exist_rename_swap() {
         assert_eq!(info.header.timeout, Some(600));
         assert!(info.header.counters && info.header.comment);
         h.ensure("k-opts", SetType::HashIp, &opts).await.expect("create -exist");
-        assert!(matches!(h.create("k-opts", SetType::HashIp, &opts).await, Err(Error::SetExists { set }) if set == "k-opts"));
+        assert!(matches!(h.create("k-opts", SetType::HashIp, &opts).await, Err(IpsetError::SetExists { set }) if set == "k-opts"));
         let bitmap = CreateOptions::default().range(1024, 2047);
         h.create("k-bm", SetType::BitmapPort, &bitmap).await.expect("create bitmap");
         assert_eq!(h.header("k-bm").await.expect("header").header.range, Some((1024, 2047)));
@@ -190,7 +190,7 @@ fn create_options_exist_rename_swap() {
         h.swap("k-opts", "k-opts2").await.expect("swap");
         assert_eq!(saved_members("k-opts"), vec!["10.9.9.9".to_string()]);
         let err = h.swap("k-opts", "k-bm2").await.expect_err("swap mismatch");
-        assert!(matches!(err, Error::TypeMismatch { .. }), "{err}");
+        assert!(matches!(err, IpsetError::TypeMismatch { .. }), "{err}");
         for n in ["k-opts", "k-opts2", "k-bm2"] {
             h.destroy(n).await.expect("destroy");
         }
@@ -230,7 +230,7 @@ fn batches_of_thousands() {
             .await
             .expect_err("duplicates");
         assert!(
-            matches!(&err, Error::ElementExists { entry, .. } if *entry == es[100].to_string()),
+            matches!(&err, IpsetError::ElementExists { entry, .. } if *entry == es[100].to_string()),
             "{err}"
         );
         h.add_all("k-batch", &es, true)
@@ -303,24 +303,27 @@ fn error_paths() {
         h.del("k-err", &e).await.expect("del");
         assert!(matches!(
             h.del("k-err", &e).await,
-            Err(Error::ElementMissing { .. })
+            Err(IpsetError::ElementMissing { .. })
         ));
         h.del_exist("k-err", &e).await.expect("del -exist");
         let v6: Entry = "fd00::1".parse().expect("entry");
         let err = h.add("k-err", &v6).await.expect_err("wrong family");
         assert!(
-            matches!(err, Error::FamilyMismatch { .. } | Error::Protocol { .. }),
+            matches!(
+                err,
+                IpsetError::FamilyMismatch { .. } | IpsetError::Protocol { .. }
+            ),
             "{err}"
         );
         let err = h.destroy("k-nosuch").await.expect_err("unknown set");
         assert_eq!(err.to_string(), "set \"k-nosuch\" does not exist");
         assert!(matches!(
             h.add("k-nosuch", &e).await,
-            Err(Error::SetNotFound { .. })
+            Err(IpsetError::SetNotFound { .. })
         ));
         assert!(matches!(
             h.list("k-nosuch").await,
-            Err(Error::SetNotFound { .. })
+            Err(IpsetError::SetNotFound { .. })
         ));
         h.destroy("k-err").await.expect("destroy");
     });
@@ -349,7 +352,7 @@ fn destroy_referenced_by_iptables_rule() {
         assert!(ok.success(), "iptables -A failed");
         let err = h.destroy("k-ref").await.expect_err("referenced");
         assert!(
-            matches!(&err, Error::SetInUse { set } if set == "k-ref"),
+            matches!(&err, IpsetError::SetInUse { set } if set == "k-ref"),
             "{err}"
         );
         assert_eq!(
@@ -395,7 +398,7 @@ fn dumps_and_byte_bounded_batches_on_the_shared_transport() {
     rt().block_on(async {
         // Messages of at most 600 bytes: a few elements each, and the
         // failing element is still named by its position.
-        let mut config = ipset_netlink::BatchConfig::default();
+        let mut config = ipset_netlink::BatchLimits::default();
         config.bytes_per_message = 600;
         let h = IpsetHandle::connect_with(config).await.expect("connect");
         let es = many(5000);
@@ -408,7 +411,7 @@ fn dumps_and_byte_bounded_batches_on_the_shared_transport() {
             .await
             .expect_err("duplicates");
         assert!(
-            matches!(&err, Error::ElementExists { entry, .. } if *entry == es[4321].to_string()),
+            matches!(&err, IpsetError::ElementExists { entry, .. } if *entry == es[4321].to_string()),
             "{err}"
         );
         let mut fresh = many(5100)[5000..].to_vec();
@@ -418,7 +421,7 @@ fn dumps_and_byte_bounded_batches_on_the_shared_transport() {
             .await
             .expect_err("last one");
         assert!(
-            matches!(&err, Error::ElementExists { entry, .. } if *entry == es[0].to_string()),
+            matches!(&err, IpsetError::ElementExists { entry, .. } if *entry == es[0].to_string()),
             "{err}"
         );
         // Two clones dump the same multi-datagram set at once: the calls
@@ -434,5 +437,151 @@ fn dumps_and_byte_bounded_batches_on_the_shared_transport() {
         let listed = b.iter().find(|s| s.name == "k-dump").expect("in list_all");
         assert_eq!(listed.members.len(), 5100);
         h.destroy("k-dump").await.expect("destroy");
+    });
+}
+
+/// The sub-handles and request builders, checked with `ipset save`.
+#[test]
+#[ignore = "kernel: needs root in a fresh netns or the VM; run tests/run"]
+fn sub_handles_and_requests() {
+    rt().block_on(async {
+        let h = IpsetHandle::connect().await.expect("connect");
+        let sets = h.sets();
+        let create = || {
+            sets.create("k-sub", SetType::HashIpPort)
+                .family(Family::Inet6)
+                .hashsize(2048)
+                .maxelem(5000)
+        };
+        create().execute().await.expect("create");
+        let save = ipset(&["save", "k-sub"]);
+        assert!(
+            save.starts_with("create k-sub hash:ip,port family inet6 hashsize 2048 maxelem 5000"),
+            "{save}"
+        );
+        let again = create().execute().await;
+        assert!(
+            matches!(&again, Err(IpsetError::SetExists { set }) if set == "k-sub"),
+            "{again:?}"
+        );
+        create().exist(true).execute().await.expect("create -exist");
+
+        let members = h.entries("k-sub");
+        let one = Entry::parse(SetType::HashIpPort, "fd00::1,tcp:80").expect("entry");
+        members.add(one).execute().await.expect("add");
+        let dup = members.add(one).execute().await;
+        assert!(
+            matches!(dup, Err(IpsetError::ElementExists { .. })),
+            "{dup:?}"
+        );
+        members
+            .add(one)
+            .exist(true)
+            .execute()
+            .await
+            .expect("add -exist");
+        assert!(members.test(one).execute().await.expect("test"));
+        let more = entries(
+            SetType::HashIpPort,
+            &["fd00::2,udp:53", "fd00::3,tcp:443", "fd00::4,sctp:9"],
+        );
+        members
+            .add_all(more.clone())
+            .execute()
+            .await
+            .expect("add many");
+        assert_eq!(
+            saved_members("k-sub"),
+            sorted(&[
+                "fd00::1,tcp:80",
+                "fd00::2,udp:53",
+                "fd00::3,tcp:443",
+                "fd00::4,sctp:9"
+            ])
+        );
+        members
+            .del_all(more[..2].to_vec())
+            .execute()
+            .await
+            .expect("del many");
+        let gone = members.del(more[0]).execute().await;
+        assert!(
+            matches!(gone, Err(IpsetError::ElementMissing { .. })),
+            "{gone:?}"
+        );
+        members
+            .del(more[0])
+            .exist(true)
+            .execute()
+            .await
+            .expect("del -exist");
+        assert!(!members.test(more[0]).execute().await.expect("test"));
+        let mut listed: Vec<String> = members
+            .list()
+            .execute()
+            .await
+            .expect("list")
+            .iter()
+            .map(Entry::to_string)
+            .collect();
+        listed.sort();
+        assert_eq!(listed, saved_members("k-sub"));
+
+        let wanted = entries(SetType::HashIpPort, &["fd00::4,sctp:9", "fd00::5,tcp:8080"]);
+        let stats = members.sync(wanted).execute().await.expect("sync");
+        assert_eq!((stats.added, stats.deleted), (1, 1));
+        assert_eq!(
+            saved_members("k-sub"),
+            sorted(&["fd00::4,sctp:9", "fd00::5,tcp:8080"])
+        );
+
+        let header = sets.get("k-sub").terse().execute().await.expect("header");
+        assert!(
+            header.members.is_empty() && header.header.hashsize == Some(2048),
+            "{header:?}"
+        );
+        assert_eq!(
+            sets.get("k-sub")
+                .execute()
+                .await
+                .expect("list")
+                .members
+                .len(),
+            2
+        );
+        sets.create("k-sub2", SetType::HashIpPort)
+            .family(Family::Inet6)
+            .execute()
+            .await
+            .expect("create");
+        sets.swap("k-sub", "k-sub2").execute().await.expect("swap");
+        assert!(saved_members("k-sub").is_empty());
+        sets.flush("k-sub2").execute().await.expect("flush");
+        assert!(saved_members("k-sub2").is_empty());
+        sets.rename("k-sub2", "k-sub3")
+            .execute()
+            .await
+            .expect("rename");
+        let names = sets.names().execute().await.expect("names");
+        assert!(
+            names.contains(&"k-sub3".to_string()) && !names.contains(&"k-sub2".to_string()),
+            "{names:?}"
+        );
+        assert!(
+            sets.list()
+                .execute()
+                .await
+                .expect("all")
+                .iter()
+                .any(|s| s.name == "k-sub")
+        );
+        for n in ["k-sub", "k-sub3"] {
+            sets.destroy(n).execute().await.expect("destroy");
+        }
+        let missing = sets.destroy("k-sub").execute().await;
+        assert!(
+            matches!(missing, Err(IpsetError::SetNotFound { .. })),
+            "{missing:?}"
+        );
     });
 }

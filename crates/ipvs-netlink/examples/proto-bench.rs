@@ -27,7 +27,9 @@ use futures::StreamExt;
 use ipvs_netlink::{
     Command, ForwardMethod, IpvsHandle, RealServer, Scheduler, ServiceKey, VirtualService,
 };
-use netlink_packet_core::{NLM_F_ACK, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload};
+use netlink_packet_core::{
+    NLM_F_ACK, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
+};
 use netlink_packet_generic::GenlMessage;
 use netlink_proto::sys::{AsyncSocket, SocketAddr as NetlinkAddr, protocols::NETLINK_GENERIC};
 

@@ -384,7 +384,7 @@ impl Persistence {
 
 /// ipvsadm's `print_largenum` without `--exact`: nine columns, with K/M/G/T
 /// above 100 million.
-pub fn large_number(value: u64) -> String {
+pub(crate) fn large_number(value: u64) -> String {
     match value {
         v if v < 100_000_000 => format!("{v:>9}"),
         v if v < 1_000_000_000 => format!("{:>8}K", v / 1_000),

@@ -67,7 +67,7 @@ pub fn parse_datagram(datagram: &[u8], family_id: u16) {
 }
 
 /// Reads the first netlink message of `datagram` the way
-/// `IpvsHandle::services` reads a dump entry (for benchmarks).
+/// `IpvsHandle::list_services` reads a dump entry (for benchmarks).
 pub fn read_service(datagram: &[u8], family_id: u16) -> Option<VirtualService> {
     let frame = genl::frames(datagram).next()?.ok()?;
     match genl::decode_with(&frame, family_id, |attrs, header| {
@@ -79,7 +79,7 @@ pub fn read_service(datagram: &[u8], family_id: u16) -> Option<VirtualService> {
 }
 
 /// Reads the first netlink message of `datagram` the way
-/// `IpvsHandle::real_servers` reads a dump entry (for benchmarks).
+/// `IpvsHandle::list_real_servers` reads a dump entry (for benchmarks).
 pub fn read_real_server(datagram: &[u8], family_id: u16, family: Family) -> Option<RealServer> {
     let frame = genl::frames(datagram).next()?.ok()?;
     match genl::decode_with(&frame, family_id, |attrs, header| {

@@ -81,7 +81,7 @@ impl IpvsHandle {
     }
 
     /// All virtual services, in kernel dump order.
-    pub async fn services(&self) -> Result<Vec<VirtualService>, IpvsError> {
+    pub async fn list_services(&self) -> Result<Vec<VirtualService>, IpvsError> {
         self.dump(query::dump_services(), "list services", |attrs, header| {
             VirtualService::from_message_bytes(attrs, IpvsCmd::from(header.cmd))
         })
@@ -102,7 +102,7 @@ impl IpvsHandle {
 
     /// The real servers of a service, in kernel dump order. The kernel
     /// answers an empty list for a service that does not exist.
-    pub async fn real_servers(&self, key: &ServiceKey) -> Result<Vec<RealServer>, IpvsError> {
+    pub async fn list_real_servers(&self, key: &ServiceKey) -> Result<Vec<RealServer>, IpvsError> {
         let family = key.family();
         let operation = format!("list real servers of service {key}");
         self.dump(query::dump_destinations(key), operation, |attrs, header| {
@@ -119,10 +119,10 @@ impl IpvsHandle {
     /// one is in progress, so they go back to back.
     pub async fn table(&self) -> Result<Table, IpvsError> {
         let info = self.info().await?;
-        let services = self.services().await?;
+        let services = self.list_services().await?;
         let mut entries = Vec::with_capacity(services.len());
         for service in services {
-            let real_servers = self.real_servers(&service.key).await?;
+            let real_servers = self.list_real_servers(&service.key).await?;
             entries.push(TableEntry {
                 service,
                 real_servers,

@@ -39,6 +39,11 @@
 //!   Framing, sequence matching and extended acks are the transport's; a
 //!   private `genl` module puts IPVS messages into generic-netlink requests
 //!   and reads them back, with no I/O.
+//! * On the handle sit rtnetlink-shaped sub-handles:
+//!   [`IpvsHandle::services`] ([`ServiceHandle`]),
+//!   [`IpvsHandle::real_servers`] ([`RealServerHandle`]) and
+//!   [`IpvsHandle::batch`] ([`BatchRequest`]), whose methods return request
+//!   values run with `execute()`.
 //! * [`Table`] prints a dumped table exactly like `ipvsadm -Ln` and
 //!   `ipvsadm -Ln --stats` ([`ListFormat`]).
 //!
@@ -59,29 +64,42 @@
 //! bytes are drained before the next is sent, so the acknowledgements never
 //! overflow the socket's receive buffer.
 //!
+//! # Features
+//!
+//! `tokio` (default) is the client: [`IpvsHandle`], the sub-handles and
+//! requests, [`BatchLimits`] and the socket engine. With
+//! `default-features = false` the crate is [`packet`], the model,
+//! [`Command`], [`IpvsError`] and [`Table`], with no tokio or socket
+//! dependency.
+//!
 //! # Example
 //!
 //! ```no_run
-//! use ipvs_netlink::{
-//!     Command, ForwardMethod, IpvsHandle, RealServer, Scheduler, ServiceKey, VirtualService,
-//! };
+//! use ipvs_netlink::{ForwardMethod, IpvsHandle, RealServer, Scheduler, ServiceKey, VirtualService};
 //!
 //! # async fn run() -> Result<(), ipvs_netlink::IpvsError> {
 //! let ipvs = IpvsHandle::connect().await?;
 //! let key = ServiceKey::tcp("10.96.0.1:443".parse().unwrap());
-//! let service = VirtualService::new(key, Scheduler::RR);
-//! let backends = ["10.244.0.5:6443", "10.244.1.7:6443"].map(|addr| {
-//!     RealServer::new(addr.parse().unwrap(), ForwardMethod::Masq, 1)
-//! });
 //!
-//! // One send for the service and its real servers.
-//! let mut batch = vec![Command::AddService(service)];
-//! batch.extend(backends.into_iter().map(|rs| Command::AddRealServer(key, rs)));
-//! for result in ipvs.execute(&batch).await? {
+//! // One request at a time: add the service, or update it if it exists.
+//! ipvs.services()
+//!     .add(VirtualService::new(key, Scheduler::RR))
+//!     .replace()
+//!     .execute()
+//!     .await?;
+//!
+//! // One send for many real servers, one result each.
+//! let mut batch = ipvs.batch();
+//! for addr in ["10.244.0.5:6443", "10.244.1.7:6443"] {
+//!     let server = RealServer::new(addr.parse().unwrap(), ForwardMethod::Masq, 1);
+//!     batch = batch.add_real_server(key, server);
+//! }
+//! for result in batch.execute().await? {
 //!     if let Err(err) = result {
 //!         eprintln!("{err}");
 //!     }
 //! }
+//! println!("{:?}", ipvs.real_servers(key).list().execute().await?);
 //!
 //! // `ipvsadm -Ln`.
 //! print!("{}", ipvs.table().await?);
@@ -89,23 +107,36 @@
 //! # }
 //! ```
 
+// Without the client, the readers and errno mappings only the socket engine
+// uses are unused.
+#![cfg_attr(not(feature = "tokio"), allow(dead_code))]
+
 mod command;
 mod error;
 mod format;
+#[cfg(feature = "tokio")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod genl;
+#[cfg(feature = "tokio")]
 mod handle;
+#[cfg(feature = "tokio")]
+mod handles;
 pub mod model;
 pub mod packet;
-#[cfg(test)]
+#[cfg(all(test, feature = "tokio"))]
 mod robustness;
-#[cfg(all(test, target_endian = "little"))]
+#[cfg(all(test, feature = "tokio", target_endian = "little"))]
 mod vectors;
 
 pub use command::{Command, requests};
 pub use error::IpvsError;
-pub use format::{ListFormat, Table, TableDisplay, TableEntry, large_number};
+pub use format::{ListFormat, Table, TableDisplay, TableEntry};
+#[cfg(feature = "tokio")]
 pub use handle::IpvsHandle;
+#[cfg(feature = "tokio")]
+pub use handles::*;
 pub use model::*;
-pub use netlink_transport::{BatchLimits, TransportError};
+#[cfg(feature = "tokio")]
+pub use netlink_transport::BatchLimits;
+pub use netlink_transport::TransportError;

@@ -84,7 +84,7 @@ async fn services_round_trip_every_kind() {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     }
-    let dumped = ipvs.services().await.expect("dump");
+    let dumped = ipvs.list_services().await.expect("dump");
     assert_eq!(dumped.len(), services.len());
     for want in &services {
         let got = dumped
@@ -113,7 +113,7 @@ async fn services_round_trip_every_kind() {
         );
     }
     ipvs.flush().await.expect("flush");
-    assert!(ipvs.services().await.expect("dump").is_empty());
+    assert!(ipvs.list_services().await.expect("dump").is_empty());
 }
 
 #[tokio::test]
@@ -173,7 +173,7 @@ async fn real_servers_every_forward_method() {
             .unwrap_or_else(|e| panic!("{e}"));
     }
     for key in [udp, v6, mark] {
-        let got = ipvs.real_servers(&key).await.expect("dump");
+        let got = ipvs.list_real_servers(&key).await.expect("dump");
         let want: Vec<_> = servers
             .iter()
             .filter(|(k, _)| *k == key)
@@ -235,7 +235,7 @@ async fn updates_weight_scheduler_and_deletes() {
     let got = ipvs.service(&key).await.unwrap().expect("exists");
     assert!(got.same_config(&service), "{got:?}");
     assert!(saved().contains("-A -t 10.96.197.40:8000 -s wrr -p 10800"));
-    let servers = ipvs.real_servers(&key).await.unwrap();
+    let servers = ipvs.list_real_servers(&key).await.unwrap();
     let weights: Vec<_> = servers.iter().map(|r| (r.addr, r.weight)).collect();
     assert!(weights.contains(&(sa("10.244.1.2:80"), 0)), "{weights:?}");
     assert!(weights.contains(&(sa("10.244.1.3:80"), 1)), "{weights:?}");
@@ -243,7 +243,7 @@ async fn updates_weight_scheduler_and_deletes() {
     ipvs.delete_real_server(&key, sa("10.244.1.2:80"))
         .await
         .unwrap();
-    assert_eq!(ipvs.real_servers(&key).await.unwrap().len(), 1);
+    assert_eq!(ipvs.list_real_servers(&key).await.unwrap().len(), 1);
     ipvs.delete_service(&key).await.unwrap();
     assert!(ipvs.service(&key).await.unwrap().is_none());
     assert_eq!(saved(), "");
@@ -344,7 +344,7 @@ async fn errors_have_meaning() {
         "{no_svc:?}"
     );
     // Nothing above changed the table.
-    assert_eq!(ipvs.services().await.unwrap().len(), 1);
+    assert_eq!(ipvs.list_services().await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -737,6 +737,123 @@ async fn ipvsadm_example_sets_timeouts() {
     ipvs.set_timeouts(&before).await.unwrap();
 }
 
+/// The sub-handles and request builders do what the flat methods do, as
+/// `ipvsadm -Sn` sees it; `replace()` updates what exists.
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn sub_handles_and_requests() {
+    let ipvs = clean().await;
+    let key = ServiceKey::tcp(sa("10.96.5.5:80"));
+    let services = ipvs.services();
+    services
+        .add(VirtualService::new(key, Scheduler::RR))
+        .execute()
+        .await
+        .unwrap();
+    let again = services
+        .add(VirtualService::new(key, Scheduler::WRR))
+        .execute()
+        .await;
+    assert!(
+        matches!(again, Err(IpvsError::ServiceExists(k)) if k == key),
+        "{again:?}"
+    );
+    services
+        .add(VirtualService::new(key, Scheduler::WRR))
+        .replace()
+        .execute()
+        .await
+        .unwrap();
+    let got = services.get(key).execute().await.unwrap().expect("exists");
+    assert_eq!(got.scheduler, Scheduler::WRR);
+
+    let real_servers = ipvs.real_servers(key);
+    let rs = |addr: &str, weight| RealServer::new(sa(addr), ForwardMethod::Masq, weight);
+    real_servers
+        .add(rs("10.244.5.1:80", 1))
+        .execute()
+        .await
+        .unwrap();
+    real_servers
+        .add(rs("10.244.5.1:80", 4))
+        .replace()
+        .execute()
+        .await
+        .unwrap();
+    real_servers
+        .add(rs("10.244.5.2:80", 1))
+        .execute()
+        .await
+        .unwrap();
+    real_servers
+        .update(rs("10.244.5.2:80", 0))
+        .execute()
+        .await
+        .unwrap();
+    assert_eq!(
+        saved(),
+        "-A -t 10.96.5.5:80 -s wrr\n\
+         -a -t 10.96.5.5:80 -r 10.244.5.1:80 -m -w 4\n\
+         -a -t 10.96.5.5:80 -r 10.244.5.2:80 -m -w 0\n"
+    );
+    real_servers
+        .del(sa("10.244.5.1:80"))
+        .execute()
+        .await
+        .unwrap();
+    let listed = real_servers.list().execute().await.unwrap();
+    assert_eq!(
+        listed.iter().map(|r| r.addr).collect::<Vec<_>>(),
+        [sa("10.244.5.2:80")]
+    );
+    let missing = real_servers.del(sa("10.244.5.1:80")).execute().await;
+    assert!(
+        matches!(missing, Err(IpvsError::RealServerNotFound { .. })),
+        "{missing:?}"
+    );
+
+    // A batch: one result per command, the failing one in its place.
+    let other = ServiceKey::udp(sa("10.96.5.6:53"));
+    let results = ipvs
+        .batch()
+        .add_service(VirtualService::new(other, Scheduler::RR))
+        .add_real_server(
+            other,
+            RealServer::new(sa("10.244.5.3:53"), ForwardMethod::Masq, 1),
+        )
+        .delete_service(ServiceKey::tcp(sa("10.96.5.7:80")))
+        .delete_service(key)
+        .execute()
+        .await
+        .unwrap();
+    assert_eq!(results.len(), 4);
+    assert!(
+        results[0].is_ok() && results[1].is_ok() && results[3].is_ok(),
+        "{results:?}"
+    );
+    assert!(
+        matches!(results[2], Err(IpvsError::ServiceNotFound(_))),
+        "{results:?}"
+    );
+    assert_eq!(
+        services
+            .list()
+            .execute()
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.key)
+            .collect::<Vec<_>>(),
+        [other]
+    );
+    assert_eq!(
+        saved(),
+        "-A -u 10.96.5.6:53 -s rr\n-a -u 10.96.5.6:53 -r 10.244.5.3:53 -m -w 1\n"
+    );
+    services.flush().execute().await.unwrap();
+    assert_eq!(saved(), "");
+}
+
 /// The error a user gets when the module is not loaded, and that the
 /// library works again once it is. Unloads ip_vs, so it runs last.
 #[tokio::test]
@@ -769,5 +886,5 @@ async fn zz_not_loaded_says_what_to_do() {
     assert!(matches!(err, IpvsError::NotLoaded), "{err:?}");
     assert!(err.to_string().contains("modprobe ip_vs"), "{err}");
     let ipvs = IpvsHandle::connect().await.expect("loaded again");
-    assert!(ipvs.services().await.unwrap().is_empty());
+    assert!(ipvs.list_services().await.unwrap().is_empty());
 }

@@ -26,20 +26,26 @@
 //!   `Decode`. Each library maps it to its own error enum, which gives
 //!   kernel codes their meaning.
 //!
+//! The `tokio` feature (default) is [`Transport`] and [`BatchLimits`]; with
+//! `default-features = false` the crate is the framing, the sequence
+//! matching and the errors, with no I/O.
+//!
 //! The messages themselves (generic netlink, nfnetlink) are the libraries'
 //! business: a request is anything that implements [`Request`], and data
 //! messages reach the caller as raw [`Frame`]s.
 
 mod error;
 pub mod frame;
+#[cfg(feature = "tokio")]
 mod transport;
 mod window;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "tokio"))]
 mod tests;
 
 pub use error::{KernelError, TransportError};
 pub use frame::{Expect, Frame, Reply, classify, frames, push};
+#[cfg(feature = "tokio")]
 pub use transport::{
     BatchLimits, DEFAULT_REPLY_TIMEOUT, DUMP_ATTEMPTS, OnError, Request, Transport,
 };

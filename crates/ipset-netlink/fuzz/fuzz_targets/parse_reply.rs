@@ -1,7 +1,7 @@
 //! Feeds arbitrary datagrams to the reply parser: it must never panic.
 #![no_main]
 
-use ipset_netlink::{collect_sets, split_datagram};
+use ipset_netlink::{collect_sets, fuzzing::split_datagram};
 use libfuzzer_sys::fuzz_target;
 use netlink_packet_core::NetlinkPayload;
 

@@ -1,4 +1,7 @@
-use crate::{Entry, EntryError, Family, SetType, diff, temporary_name};
+use crate::{
+    Entry, EntryError, Family, SetType,
+    sync::{diff, temporary_name},
+};
 
 #[test]
 fn parse_and_display_round_trip() {

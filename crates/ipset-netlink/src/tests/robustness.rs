@@ -1,7 +1,7 @@
 //! Random and mutated bytes fed to the reply parser must never panic
 //! (the same check as the cargo-fuzz target, runnable on stable in CI).
 
-use crate::{collect_sets, split_datagram};
+use crate::{batch::split_datagram, collect_sets};
 
 /// A real LIST reply (header, one hash:ip,port member) and an error reply.
 const SEEDS: &[&[u8]] = &[

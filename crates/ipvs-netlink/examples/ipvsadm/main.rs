@@ -135,7 +135,7 @@ async fn list(out: &mut impl Write, listing: &Listing) -> Result<(), Failure> {
                 .service(&key)
                 .await?
                 .ok_or(IpvsError::ServiceNotFound(key))?;
-            let real_servers = ipvs.real_servers(&key).await?;
+            let real_servers = ipvs.list_real_servers(&key).await?;
             Table::new(
                 Info::default(),
                 vec![TableEntry::new(service, real_servers)],

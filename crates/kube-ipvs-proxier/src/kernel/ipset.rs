@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ipset_netlink::{BatchConfig, CreateOptions, Entry, Error, Family, IpsetHandle, SetType};
+use ipset_netlink::{BatchLimits, CreateOptions, Entry, Family, IpsetError, IpsetHandle, SetType};
 
 use crate::plan::IpFamily;
 
@@ -16,7 +16,7 @@ use crate::plan::IpFamily;
 pub enum IpsetWriterError {
     /// The ipset subsystem could not be reached.
     #[error("cannot open ipset (is the ip_set module loaded? `modprobe ip_set`): {0}")]
-    Connect(#[source] Error),
+    Connect(#[source] IpsetError),
     /// The kernel lacks a set type.
     #[error("set {set}: the kernel has no {type_name} support (`modprobe {module}`)")]
     TypeMissing {
@@ -34,14 +34,14 @@ pub enum IpsetWriterError {
         set: String,
         /// The library error.
         #[source]
-        source: Error,
+        source: IpsetError,
     },
 }
 
 impl IpsetWriterError {
-    fn on(set: &str, source: Error) -> Self {
+    fn on(set: &str, source: IpsetError) -> Self {
         match source {
-            Error::TypeNotSupported { type_name, .. } => IpsetWriterError::TypeMissing {
+            IpsetError::TypeNotSupported { type_name, .. } => IpsetWriterError::TypeMissing {
                 set: set.to_owned(),
                 module: format!("ip_set_{}", type_name.replace(':', "_").replace(',', "")),
                 type_name,
@@ -96,7 +96,7 @@ pub struct IpsetWriter {
 impl IpsetWriter {
     /// Opens the ipset subsystem.
     pub async fn connect() -> Result<Self, IpsetWriterError> {
-        let config = BatchConfig::default();
+        let config = BatchLimits::default();
         let per_message = config.elements_per_message.max(1);
         let handle = IpsetHandle::connect_with(config)
             .await
@@ -155,7 +155,7 @@ impl IpsetWriter {
     pub async fn destroy(&mut self, name: &str) -> Result<(), IpsetWriterError> {
         self.messages += 1;
         match self.handle.destroy(name).await {
-            Ok(()) | Err(Error::SetNotFound { .. }) => Ok(()),
+            Ok(()) | Err(IpsetError::SetNotFound { .. }) => Ok(()),
             Err(e) => Err(IpsetWriterError::on(name, e)),
         }
     }
@@ -203,7 +203,7 @@ mod tests {
     fn missing_type_names_the_module() {
         let err = IpsetWriterError::on(
             "KUBE-CLUSTER-IP",
-            Error::TypeNotSupported {
+            IpsetError::TypeNotSupported {
                 set: "KUBE-CLUSTER-IP".into(),
                 type_name: "hash:ip,port".into(),
             },

@@ -90,7 +90,10 @@ impl IpvsWriter {
 
     /// Every service, without real servers (one dump).
     pub async fn services(&mut self) -> Result<Vec<VirtualService>, IpvsWriterError> {
-        self.handle.services().await.map_err(IpvsWriterError::Dump)
+        self.handle
+            .list_services()
+            .await
+            .map_err(IpvsWriterError::Dump)
     }
 
     /// kube-proxy's scheduler check (see the module docs): `Ok` at once if
@@ -141,7 +144,7 @@ impl IpvsWriter {
         &mut self,
         key: &ServiceKey,
     ) -> Result<Option<Vec<RealServer>>, IpvsWriterError> {
-        match self.handle.real_servers(key).await {
+        match self.handle.list_real_servers(key).await {
             Ok(list) => Ok(Some(list)),
             Err(IpvsError::ServiceNotFound(_)) => Ok(None),
             Err(err) => Err(IpvsWriterError::Dump(err)),

@@ -1,0 +1,39 @@
+//! rtnetlink-shaped sub-handles on [`IpvsHandle`]: [`ServiceHandle`],
+//! [`RealServerHandle`] and [`BatchRequest`], whose methods return request
+//! values run with `execute()`. Each holds a clone of the handle and calls
+//! its methods, so both styles share one socket and one behaviour.
+
+mod batch;
+mod real_servers;
+mod services;
+
+pub use self::{
+    batch::BatchRequest,
+    real_servers::{
+        RealServerAddRequest, RealServerDelRequest, RealServerHandle, RealServerListRequest,
+        RealServerUpdateRequest,
+    },
+    services::{
+        ServiceAddRequest, ServiceDelRequest, ServiceFlushRequest, ServiceGetRequest,
+        ServiceHandle, ServiceListRequest, ServiceUpdateRequest,
+    },
+};
+use crate::{IpvsHandle, ServiceKey};
+
+impl IpvsHandle {
+    /// The virtual services (`ipvsadm -A`, `-E`, `-D`, `-C`, `-L`).
+    pub fn services(&self) -> ServiceHandle {
+        ServiceHandle::new(self.clone())
+    }
+
+    /// The real servers of the service `key` (`ipvsadm -a`, `-e`, `-d`,
+    /// `-L -t key`).
+    pub fn real_servers(&self, key: ServiceKey) -> RealServerHandle {
+        RealServerHandle::new(self.clone(), key)
+    }
+
+    /// An empty pipelined batch (see [`IpvsHandle::execute`]).
+    pub fn batch(&self) -> BatchRequest {
+        BatchRequest::new(self.clone())
+    }
+}
