@@ -117,6 +117,7 @@ mod format;
 #[cfg(feature = "tokio")]
 #[doc(hidden)]
 pub mod fuzzing;
+#[cfg(feature = "tokio")]
 mod genl;
 #[cfg(feature = "tokio")]
 mod handle;
