@@ -60,11 +60,15 @@ fn main() -> ExitCode {
 }
 
 fn block_on(future: impl Future<Output = Result<(), String>>) -> Result<(), String> {
-    tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("tokio runtime: {e}"))?
-        .block_on(future)
+        .map_err(|e| format!("tokio runtime: {e}"))?;
+    let result = runtime.block_on(future);
+    // Dropping the runtime would wait for a manifests read in progress
+    // (minutes for a large directory under emulation): exit without it.
+    runtime.shutdown_background();
+    result
 }
 
 fn run_plan(settings: &Settings, path: &Path) -> Result<(), String> {

@@ -1,17 +1,12 @@
-//! Feeds arbitrary datagrams to the reply parser: it must never panic.
+//! Feeds arbitrary datagrams to the reply parser (`checks::parse_reply`):
+//! it must never panic.
+//!
+//! Run with `tests/fuzz.sh --libfuzzer` (bounded, stable toolchain) or
+//! `cargo fuzz run parse_reply` from `crates/ipset-netlink`.
+
 #![no_main]
 
-use ipset_netlink::{collect_sets, fuzzing::split_datagram};
-use libfuzzer_sys::fuzz_target;
-use netlink_packet_core::NetlinkPayload;
+#[path = "../checks.rs"]
+mod checks;
 
-fuzz_target!(|data: &[u8]| {
-    let messages: Vec<_> = split_datagram(data)
-        .filter_map(Result::ok)
-        .filter_map(|m| match m.payload {
-            NetlinkPayload::InnerMessage(m) => Some(m),
-            _ => None,
-        })
-        .collect();
-    let _ = collect_sets(&messages);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::parse_reply(data));

@@ -1,17 +1,12 @@
-//! Feeds arbitrary datagrams to every reply parser of ipvs-netlink.
+//! Feeds arbitrary datagrams to every reply parser of ipvs-netlink
+//! (`checks::parse_reply`).
 //!
-//! Run with `cargo +nightly fuzz run parse_reply` from `crates/ipvs-netlink`.
+//! Run with `tests/fuzz.sh --libfuzzer` (bounded, stable toolchain) or
+//! `cargo fuzz run parse_reply` from `crates/ipvs-netlink`.
 
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
+#[path = "../checks.rs"]
+mod checks;
 
-fuzz_target!(|data: &[u8]| {
-    // The first two bytes pick the family id the datagram is decoded for,
-    // so the fuzzer can reach both the IPVS and the "other family" paths.
-    let (family, datagram) = match data {
-        [a, b, rest @ ..] => (u16::from_ne_bytes([*a, *b]), rest),
-        _ => (0x25, data),
-    };
-    ipvs_netlink::fuzzing::parse_datagram(datagram, family);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::parse_reply(data));

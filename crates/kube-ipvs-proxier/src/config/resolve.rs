@@ -238,7 +238,9 @@ pub fn set_defaults(cfg: &mut KubeProxyConfiguration) {
 /// (after [`set_defaults`]).
 fn unsupported(cfg: &KubeProxyConfiguration, warnings: &mut Vec<String>) {
     if !cfg.feature_gates.is_empty() {
-        let gates: Vec<&str> = cfg.feature_gates.keys().map(String::as_str).collect();
+        // Quoted and escaped: a gate's name is the file's text, and a
+        // control character in it would forge a log line.
+        let gates: Vec<String> = cfg.feature_gates.keys().map(|g| format!("{g:?}")).collect();
         warnings.push(format!(
             "featureGates ({}) are not used by this proxier; ignored",
             gates.join(", ")

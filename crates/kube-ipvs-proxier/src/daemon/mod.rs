@@ -14,8 +14,9 @@
 //! * The node context (addresses, labels) is resolved at every sync; the
 //!   Node being deleted or changing addresses ends the daemon with an
 //!   error, as kube-proxy exits (the DaemonSet restarts it).
-//! * `shutdown` (SIGTERM in the binary) ends the loop; the kernel state
-//!   is left in place (a restart adopts it).
+//! * `shutdown` (SIGTERM in the binary) ends the loop, also while the
+//!   kernel is adopted at start or in the middle of a sync (dropped at its
+//!   next await); the kernel state is left in place (a restart adopts it).
 
 pub mod runner;
 
@@ -86,30 +87,18 @@ pub async fn run(
     settings: Settings,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
+    tokio::pin!(shutdown);
     apply_oom_score_adj(settings.oom_score_adj);
     apply_sysctls(&settings.proxy);
-    let mut reconciler = Reconciler::start(ReconcilerOptions {
-        bind_mode: settings.proxy.bind_mode,
-        exclude_cidrs: ExcludeCidrs::new(settings.proxy.exclude_cidrs.iter().copied()),
-        ..ReconcilerOptions::default()
-    })
-    .await?;
-    let config = &settings.proxy;
-    // kube-proxy's CanUseIPVSProxier: an unknown scheduler is fatal at
-    // start, not an error on every sync.
-    reconciler
-        .ipvs_mut()
-        .probe_scheduler(&config.scheduler)
-        .await
-        .map_err(DaemonError::Scheduler)?;
-    let timeouts = Timeouts::new(
-        config.tcp_timeout,
-        config.tcp_fin_timeout,
-        config.udp_timeout,
-    );
-    if let Err(err) = reconciler.ipvs_mut().set_timeouts(timeouts).await {
-        warn!("IPVS timeouts: {err}");
-    }
+    // Adopting a large kernel state takes a while: a shutdown meanwhile
+    // ends it.
+    let reconciler = tokio::select! {
+        started = start_reconciler(&settings.proxy) => started?,
+        _ = &mut shutdown => {
+            info!("stopping before the first sync");
+            return Ok(());
+        }
+    };
 
     let (tx, rx) = mpsc::channel(1024);
     let health = ProxyHealth::new(2 * settings.sync_period);
@@ -174,6 +163,33 @@ pub async fn run(
     }
     info!("stopping; the kernel state stays for the next start");
     result
+}
+
+/// The kernel writers, started on the kernel as it is, with the
+/// scheduler checked and the IPVS timeouts set.
+async fn start_reconciler(config: &ProxyConfig) -> Result<Reconciler, DaemonError> {
+    let mut reconciler = Reconciler::start(ReconcilerOptions {
+        bind_mode: config.bind_mode,
+        exclude_cidrs: ExcludeCidrs::new(config.exclude_cidrs.iter().copied()),
+        ..ReconcilerOptions::default()
+    })
+    .await?;
+    // kube-proxy's CanUseIPVSProxier: an unknown scheduler is fatal at
+    // start, not an error on every sync.
+    reconciler
+        .ipvs_mut()
+        .probe_scheduler(&config.scheduler)
+        .await
+        .map_err(DaemonError::Scheduler)?;
+    let timeouts = Timeouts::new(
+        config.tcp_timeout,
+        config.tcp_fin_timeout,
+        config.udp_timeout,
+    );
+    if let Err(err) = reconciler.ipvs_mut().set_timeouts(timeouts).await {
+        warn!("IPVS timeouts: {err}");
+    }
+    Ok(reconciler)
 }
 
 /// The loop's state.
@@ -250,7 +266,16 @@ impl Daemon {
                 _ = tokio::time::sleep_until(deadline.into()) => {}
                 _ = &mut shutdown => return Ok(()),
             }
-            self.tick().await;
+            // A sync of a large change takes long: a shutdown drops it at
+            // its next await (between netlink batches, before or after an
+            // iptables-restore); the next start adopts whatever it wrote.
+            tokio::select! {
+                _ = self.tick() => {}
+                _ = &mut shutdown => {
+                    info!("stopping in the middle of a sync");
+                    return Ok(());
+                }
+            }
         }
     }
 
