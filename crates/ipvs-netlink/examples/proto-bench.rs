@@ -12,11 +12,12 @@
 //! (K = 256 messages per `request_batch`, each drained before the next, so
 //! the acks never overflow the receive buffer) and the same socket options
 //! (`NETLINK_CAP_ACK`, 4 MiB `SO_RCVBUF`). netlink-proto writes every
-//! message of a `request_batch` into one datagram and streams back the
-//! answers of all of them in kernel order; the i-th ACK or error of a window
-//! is the answer to its i-th command. Prints
+//! message of a `request_batch` into one datagram; the stream of a window
+//! ends once every message is answered, and carries the errors (not the
+//! ACKs: netlink-proto swallows those), each naming its message only by
+//! the sequence number netlink-proto assigned. Prints
 //! `RESULT proto create <seconds> messages=M errors=E chunk=K answers=A other=O`
-//! (A: ACKs and errors received; O: other replies).
+//! (A: `NLMSG_ERROR` replies the stream carried; O: other replies).
 
 use std::{
     net::{Ipv4Addr, SocketAddr, SocketAddrV4},
@@ -100,8 +101,6 @@ async fn main() -> Result<(), Error> {
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
-    // Answers that never came (netlink-proto drops what it cannot decode or
-    // match) are reported, not hidden.
     println!(
         "RESULT proto create {elapsed:.3} messages={} errors={errors} chunk={chunk} answers={answers} other={other}",
         commands.len()

@@ -181,32 +181,41 @@ impl Transport {
         let socket = &mut *guard;
         let mut outcomes = Vec::with_capacity(requests.len());
         let mut start = 0;
+        // Whether `send_buf` already holds `requests[start]`: the request that
+        // did not fit in the previous window, written with the sequence
+        // number it has as the first of this one.
+        let mut carried = false;
+        socket.send_buf.clear();
         while start < requests.len() {
             let first_seq = socket.next_seq;
             let mut expects = Vec::new();
-            socket.send_buf.clear();
-            for request in requests.get(start..).unwrap_or_default() {
-                if expects.len() >= self.limits.max_messages {
+            let mut overflow = None;
+            if carried {
+                expects.push(Expect::of_request(&socket.send_buf));
+            }
+            let rest = requests.get(start + expects.len()..).unwrap_or_default();
+            for request in rest {
+                if expects.len() >= self.limits.max_messages
+                    || expects.last() == Some(&Expect::Dump)
+                {
                     break;
                 }
                 let before = socket.send_buf.len();
                 let seq = first_seq.wrapping_add(expects.len() as u32);
                 request.write(seq, &mut socket.send_buf);
                 if !expects.is_empty() && socket.send_buf.len() > self.limits.max_bytes {
-                    socket.send_buf.truncate(before);
+                    overflow = Some(before);
                     break;
                 }
                 let expect = Expect::of_request(socket.send_buf.get(before..).unwrap_or_default());
                 expects.push(expect);
-                if expect == Expect::Dump {
-                    // The kernel runs one dump per socket at a time.
-                    break;
-                }
             }
             let count = expects.len();
             socket.next_seq = first_seq.wrapping_add(count as u32);
             let mut window = Window::new(first_seq, expects);
-            socket.send().await?;
+            socket
+                .send(overflow.unwrap_or(socket.send_buf.len()))
+                .await?;
             while !window.is_complete() {
                 socket.recv(self.reply_timeout).await?;
                 window.feed(&socket.recv_buf, &mut |index, frame| {
@@ -217,6 +226,18 @@ impl Transport {
             let failed = results.iter().any(Result::is_err);
             outcomes.extend(results);
             start += count;
+            // Keep the request that did not fit: it opens the next window
+            // (a carried dump is alone in its window).
+            match overflow {
+                Some(at) => {
+                    socket.send_buf.drain(..at);
+                    carried = true;
+                }
+                None => {
+                    socket.send_buf.clear();
+                    carried = false;
+                }
+            }
             if failed && on_error == OnError::Stop {
                 break;
             }
@@ -266,13 +287,14 @@ impl Transport {
 }
 
 impl Socket {
-    /// Writes `send_buf` in one datagram.
-    async fn send(&mut self) -> Result<(), TransportError> {
-        let sent = self.socket.send(&self.send_buf).await?;
-        if sent != self.send_buf.len() {
+    /// Writes the first `len` bytes of `send_buf` in one datagram.
+    async fn send(&mut self, len: usize) -> Result<(), TransportError> {
+        let datagram = self.send_buf.get(..len).unwrap_or(&self.send_buf);
+        let sent = self.socket.send(datagram).await?;
+        if sent != datagram.len() {
             return Err(io::Error::new(
                 io::ErrorKind::WriteZero,
-                format!("netlink send wrote {sent} of {} bytes", self.send_buf.len()),
+                format!("netlink send wrote {sent} of {} bytes", datagram.len()),
             )
             .into());
         }
