@@ -65,13 +65,51 @@ fn service(key: ServiceKey, servers: &[&str]) -> PlannedService {
     }
 }
 
-const NAT: &str = "*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-POSTROUTING - [0:0]\n\
-    :KUBE-MARK-MASQ - [0:0]\n\
-    -A KUBE-SERVICES -m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT\n\
-    -A KUBE-MARK-MASQ -j MARK --or-mark 0x4000\nCOMMIT\n";
-const FILTER: &str = "*filter\n:KUBE-FORWARD - [0:0]\n:KUBE-NODE-PORT - [0:0]\n\
-    :KUBE-PROXY-FIREWALL - [0:0]\n:KUBE-IPVS-FILTER - [0:0]\n:KUBE-IPVS-OUT-FILTER - [0:0]\n\
-    -A KUBE-FORWARD -m mark --mark 0x4000/0x4000 -j ACCEPT\nCOMMIT\n";
+/// A small rule set: a few of kube-proxy's chains and rules, and all its
+/// jumps.
+fn small_rules() -> IptablesPlan {
+    use kube_ipvs_proxier::{
+        kernel::iptables::rules::{Match, Rule, Table, Target},
+        plan::iptables::JUMP_RULES,
+    };
+    let mut rules = IptablesPlan::default();
+    for jump in JUMP_RULES {
+        let table = if jump.table == "nat" {
+            Table::Nat
+        } else {
+            Table::Filter
+        };
+        rules.table_mut(table).jumps.push(jump.rule());
+    }
+    rules.nat.chains = vec!["KUBE-SERVICES", "KUBE-POSTROUTING", "KUBE-MARK-MASQ"];
+    rules.nat.rules = vec![
+        Rule::new(
+            "KUBE-SERVICES",
+            vec![Match::Set {
+                name: "KUBE-CLUSTER-IP".into(),
+                flags: "dst,dst",
+            }],
+            Target::Jump("ACCEPT"),
+        ),
+        Rule::new("KUBE-MARK-MASQ", vec![], Target::OrMark(0x4000)),
+    ];
+    rules.filter.chains = vec![
+        "KUBE-FORWARD",
+        "KUBE-NODE-PORT",
+        "KUBE-PROXY-FIREWALL",
+        "KUBE-IPVS-FILTER",
+        "KUBE-IPVS-OUT-FILTER",
+    ];
+    rules.filter.rules = vec![Rule::new(
+        "KUBE-FORWARD",
+        vec![Match::Mark {
+            mark: 0x4000,
+            negated: false,
+        }],
+        Target::Jump("ACCEPT"),
+    )];
+    rules
+}
 
 /// A plan of `n` ClusterIP services 10.96.x.y:80, each with `reals` real
 /// servers, their VIPs bound, the KUBE-CLUSTER-IP set and a small rule set.
@@ -104,13 +142,7 @@ fn cluster_plan(n: usize, reals: usize) -> KernelPlan {
     };
     plan.ipsets.insert("KUBE-CLUSTER-IP".into(), cluster);
     plan.ipsets.insert("KUBE-IPVS-IPS".into(), ips);
-    plan.iptables.insert(
-        IpFamily::V4,
-        IptablesPlan {
-            nat: NAT.into(),
-            filter: FILTER.into(),
-        },
-    );
+    plan.iptables.insert(IpFamily::V4, small_rules());
     plan
 }
 
