@@ -56,6 +56,7 @@
 mod diff;
 mod graceful;
 mod reconciler;
+mod recover;
 mod report;
 mod state;
 #[cfg(test)]
@@ -67,5 +68,6 @@ pub use diff::{
 };
 pub use graceful::GracefulQueue;
 pub use reconciler::{Reconciler, ReconcilerOptions, StartError};
+pub use recover::{Failure, recover};
 pub use report::{Counters, SyncError, SyncReport};
-pub use state::{ExcludeCidrs, KnownService, KnownState, claimed_by_ipsets};
+pub use state::{Cached, ExcludeCidrs, KnownService, KnownState, claimed_by_ipsets};

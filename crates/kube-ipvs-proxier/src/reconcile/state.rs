@@ -13,26 +13,61 @@ use ipvs_netlink::{Protocol, RealServer, ServiceKey, TableEntry, VirtualService}
 
 use crate::kernel::{Bindings, SetState};
 
+/// What the cache holds for one kernel object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cached<T> {
+    /// The object exists with these settings.
+    Known(T),
+    /// The object exists with settings the reconciler does not know (an
+    /// add met an object already there): the next diff sends the planned
+    /// settings.
+    Unknown,
+}
+
+impl<T: PartialEq> Cached<T> {
+    /// Whether the object is known to have exactly `settings`.
+    pub fn is(&self, settings: &T) -> bool {
+        matches!(self, Cached::Known(have) if have == settings)
+    }
+
+    /// The settings, if known.
+    pub fn known(&self) -> Option<&T> {
+        match self {
+            Cached::Known(settings) => Some(settings),
+            Cached::Unknown => None,
+        }
+    }
+}
+
 /// One IPVS service as written (or dumped), with its real servers by
 /// address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KnownService {
     /// The service.
-    pub service: VirtualService,
+    pub service: Cached<VirtualService>,
     /// Its real servers.
-    pub real_servers: BTreeMap<SocketAddr, RealServer>,
+    pub real_servers: BTreeMap<SocketAddr, Cached<RealServer>>,
+}
+
+impl KnownService {
+    /// A service with known settings and real servers.
+    pub fn new(
+        service: VirtualService,
+        real_servers: impl IntoIterator<Item = RealServer>,
+    ) -> Self {
+        KnownService {
+            service: Cached::Known(service),
+            real_servers: real_servers
+                .into_iter()
+                .map(|rs| (rs.addr, Cached::Known(rs)))
+                .collect(),
+        }
+    }
 }
 
 impl From<TableEntry> for KnownService {
     fn from(entry: TableEntry) -> Self {
-        KnownService {
-            service: entry.service,
-            real_servers: entry
-                .real_servers
-                .into_iter()
-                .map(|rs| (rs.addr, rs))
-                .collect(),
-        }
+        KnownService::new(entry.service, entry.real_servers)
     }
 }
 
