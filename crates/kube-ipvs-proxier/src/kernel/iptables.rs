@@ -26,8 +26,9 @@
 //!
 //! # Lock and hangs
 //!
-//! `iptables-restore` runs with kube-proxy's `-w 5 -W 100000` (wait at
-//! most 5 s for the xtables lock, polling every 100 ms), and every tool
+//! `iptables-restore` runs with kube-proxy's `-w 5` (wait at most 5 s for
+//! the xtables lock; kube-proxy's `-W 100000` is left out: iptables 1.8
+//! ignores it and says so on stderr), and every tool
 //! runs under a timeout (15 s by default): a tool still running then is
 //! killed and the write fails with [`IptablesError::Timeout`], so a held
 //! lock or a hung binary costs one bounded wait per sync and never stops
@@ -44,9 +45,6 @@ use rules::{IptablesRules, Rule, Table, TableRules};
 
 /// kube-proxy's `-w` (seconds to wait for the xtables lock).
 pub const LOCK_WAIT_SECONDS: u32 = 5;
-
-/// kube-proxy's `-W` (microseconds between lock attempts).
-pub const LOCK_WAIT_INTERVAL_US: u32 = 100_000;
 
 /// How long a tool may run before it is killed, by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -238,17 +236,14 @@ impl IptablesWriter {
         self.run(&tools.save, &[], None).await
     }
 
-    /// Feeds `input` to `iptables-restore -w 5 -W 100000 --noflush` (or
+    /// Feeds `input` to `iptables-restore -w 5 --noflush` (or
     /// `ip6tables-restore`), one fork. Does not change what
     /// [`write`](Self::write) remembers; call [`invalidate`](Self::invalidate)
     /// if the input touched the written chains.
     pub async fn restore(&mut self, family: IpFamily, input: &str) -> Result<(), IptablesError> {
         let tools = self.tools_of(family);
-        let (wait, interval) = (
-            LOCK_WAIT_SECONDS.to_string(),
-            LOCK_WAIT_INTERVAL_US.to_string(),
-        );
-        let args = ["-w", wait.as_str(), "-W", interval.as_str(), "--noflush"];
+        let wait = LOCK_WAIT_SECONDS.to_string();
+        let args = ["-w", wait.as_str(), "--noflush"];
         self.run(&tools.restore, &args, Some(input)).await.map(drop)
     }
 

@@ -92,8 +92,9 @@ pub struct Reconciler {
 impl Reconciler {
     /// Warm start: opens the writers (creating `kube-ipvs0` if missing),
     /// dumps the kernel once (IPVS table, the interface's addresses and
-    /// routes, the `KUBE-*` ipsets) and adopts it as the cache, so a plan
-    /// equal to what the kernel holds sends nothing.
+    /// routes, the node's other addresses, the `KUBE-*` ipsets) and adopts
+    /// it as the cache, so a plan equal to what the kernel holds sends
+    /// nothing.
     pub async fn start(options: ReconcilerOptions) -> Result<Self, StartError> {
         let ipvs = IpvsWriter::connect().await?;
         let ipset = IpsetWriter::connect().await?;
@@ -113,6 +114,7 @@ impl Reconciler {
             .dump(&reconciler.options.ipset_prefix)
             .await?;
         reconciler.known.bindings = reconciler.link.bindings().await?;
+        reconciler.known.node_addrs = reconciler.link.local_addresses().await?;
         let table = reconciler.ipvs.dump().await?;
         reconciler.known.adopt_table(table, &BTreeSet::new());
         Ok(reconciler)
@@ -208,6 +210,10 @@ impl Reconciler {
         }
         match self.link.bindings().await {
             Ok(bindings) => self.known.bindings = bindings,
+            Err(err) => report.error("link", err),
+        }
+        match self.link.local_addresses().await {
+            Ok(addrs) => self.known.node_addrs = addrs,
             Err(err) => report.error("link", err),
         }
         match self.ipvs.dump().await {
