@@ -1473,6 +1473,7 @@ async fn wait(what: &str, done: &dyn Fn() -> bool, limit: Duration) -> Duration 
 async fn the_daemon_resync_repairs_rules_and_rereads_node_addresses() {
     use clap::Parser;
     use kube_ipvs_proxier::config::cli::{Cli, Invocation};
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
     reset_both_families();
     sh("ip link del kpvs-node1 2>/dev/null; ip link add kpvs-node1 type dummy");
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/manifests/rich.yaml");
@@ -1494,9 +1495,16 @@ async fn the_daemon_resync_repairs_rules_and_rereads_node_addresses() {
     let Invocation::Run(settings) = Cli::parse_from(args).resolve().expect("flags") else {
         panic!("not a run");
     };
+    // The daemon on its own thread and runtime: the checks below block.
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let daemon = kube_ipvs_proxier::daemon::run(settings, async {
-        let _ = stopped.await;
+    let daemon = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(kube_ipvs_proxier::daemon::run(settings, async {
+                let _ = stopped.await;
+            }))
     });
     let test = async move {
         let programmed = || {
@@ -1504,13 +1512,33 @@ async fn the_daemon_resync_repairs_rules_and_rereads_node_addresses() {
                 && try_sh("ipvsadm -Sn").is_some_and(|s| s.contains(":30080"))
         };
         wait("first sync", &programmed, Duration::from_secs(60)).await;
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        // Both families written, nothing moving.
+        let settled = || {
+            let first = saved_rules();
+            std::thread::sleep(Duration::from_millis(500));
+            first.iter().any(|l| l.contains("KUBE-6-")) && saved_rules() == first
+        };
+        wait("rules settled", &settled, Duration::from_secs(30)).await;
         let before = saved_rules();
         sh("iptables -t nat -D KUBE-SERVICES -s 127.0.0.0/8 -j RETURN");
         sh("iptables -t filter -F KUBE-NODE-PORT");
         sh("ip addr add 198.51.100.77/32 dev kpvs-node1");
         let repaired = || saved_rules() == before;
-        let took = wait("rules repaired", &repaired, Duration::from_secs(20)).await;
+        let limit = Duration::from_secs(20);
+        let started = Instant::now();
+        while !repaired() && started.elapsed() < limit {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let now = saved_rules();
+        let missing: Vec<_> = before.iter().filter(|l| !now.contains(l)).collect();
+        let extra: Vec<_> = now.iter().filter(|l| !before.contains(l)).collect();
+        assert!(
+            repaired(),
+            "not repaired within {limit:?}: missing {missing:#?}, extra {extra:#?}, \
+             iptables-save: {:?}",
+            try_sh("iptables-save 2>&1 >/dev/null")
+        );
+        let took = started.elapsed();
         println!("rules repaired by the resync after {took:?}");
         let addressed =
             || try_sh("ipvsadm -Sn").is_some_and(|s| s.contains("198.51.100.77:30080"));
@@ -1518,7 +1546,7 @@ async fn the_daemon_resync_repairs_rules_and_rereads_node_addresses() {
         println!("NodePort on the new node address after {took:?}");
         let _ = stop.send(());
     };
-    let (result, ()) = tokio::join!(daemon, test);
-    result.expect("daemon");
+    test.await;
+    daemon.join().expect("daemon thread").expect("daemon");
     sh("ip link del kpvs-node1");
 }
