@@ -196,12 +196,10 @@ pub async fn cleanup(options: &CleanupOptions) -> CleanupReport {
         None => BTreeSet::new(),
     };
 
-    let node_addrs = host_addresses(link.as_ref())
-        .await
-        .unwrap_or_else(|err| {
-            report.errors.push(err.into());
-            BTreeSet::new()
-        });
+    let node_addrs = host_addresses(link.as_ref()).await.unwrap_or_else(|err| {
+        report.errors.push(err.into());
+        BTreeSet::new()
+    });
 
     ipvs::remove_services(options, &sets, &node_addrs, &bound, &mut report).await;
 

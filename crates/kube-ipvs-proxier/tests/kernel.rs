@@ -1241,7 +1241,10 @@ fn assert_kernel_holds(family: IpFamily, rules: &IptablesPlan) {
         }
         for jump in &part.jumps {
             let line = jump.line(Op::Append);
-            sh(&format!("{tool} -t {table} -C {}", line.strip_prefix("-A ").unwrap()));
+            sh(&format!(
+                "{tool} -t {table} -C {}",
+                line.strip_prefix("-A ").unwrap()
+            ));
         }
     }
 }
@@ -1253,7 +1256,10 @@ fn rich_plan() -> KernelPlan {
     use kube_ipvs_proxier::{
         config::ProxyConfig, model::NodeContext, plan::plan, source::manifests,
     };
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/manifests/rich.yaml");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/manifests/rich.yaml"
+    );
     let (snapshot, _) = manifests::load(std::path::Path::new(path)).expect("rich.yaml");
     let mut node = NodeContext::new("node-1");
     node.node_ips = vec![ip("192.168.10.11"), ip("fd00:10::11")];
@@ -1311,7 +1317,9 @@ async fn rendered_rules_are_what_iptables_holds_and_the_resync_restores_them() {
 #[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
 async fn a_foreign_service_on_a_node_port_number_is_not_ours() {
     reset_both_families();
-    sh("ipvsadm -A -t 192.0.2.7:30080 -s wrr && ipvsadm -a -t 192.0.2.7:30080 -r 192.0.2.8:80 -m -w 3");
+    sh(
+        "ipvsadm -A -t 192.0.2.7:30080 -s wrr && ipvsadm -a -t 192.0.2.7:30080 -r 192.0.2.8:80 -m -w 3",
+    );
     let plan = program_cluster().await;
     assert!(
         plan.services
@@ -1386,7 +1394,10 @@ async fn a_held_xtables_lock_bounds_the_sync_and_ipvs_is_still_programmed() {
     let report = rec.sync(&plan).await;
     let took = started.elapsed();
     let errors: Vec<String> = report.errors.iter().map(|e| e.to_string()).collect();
-    println!("lock held: sync took {took:?}, ipvs {:?}, errors {errors:#?}", report.elapsed);
+    println!(
+        "lock held: sync took {took:?}, ipvs {:?}, errors {errors:#?}",
+        report.elapsed
+    );
     assert_eq!(report.services_added, 20, "{report:?}");
     assert_eq!(report.real_servers_added, 40);
     assert_eq!(report.iptables_failed, vec![IpFamily::V4]);
@@ -1437,9 +1448,15 @@ async fn a_hung_iptables_is_killed_and_does_not_stop_ipvs_syncs() {
     println!("hung iptables: sync took {took:?}: {:?}", report.errors);
     assert_eq!(report.services_added, 5, "{report:?}");
     assert_eq!(report.iptables_failed, vec![IpFamily::V4]);
-    assert!(report.errors[0].to_string().contains("was killed"), "{report:?}");
+    assert!(
+        report.errors[0].to_string().contains("was killed"),
+        "{report:?}"
+    );
     assert!(took < Duration::from_secs(8), "{took:?}");
-    assert!(!sh("ps -eo args").contains("sleep 600"), "the hung tool was killed");
+    assert!(
+        !sh("ps -eo args").contains("sleep 600"),
+        "the hung tool was killed"
+    );
     // IPVS changes go on while iptables hangs.
     let mut more = cluster_plan(6, 1);
     more.iptables = plan.iptables.clone();
@@ -1476,7 +1493,10 @@ async fn the_daemon_resync_repairs_rules_and_rereads_node_addresses() {
     let _ = tracing_subscriber::fmt().with_test_writer().try_init();
     reset_both_families();
     sh("ip link del kpvs-node1 2>/dev/null; ip link add kpvs-node1 type dummy");
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/manifests/rich.yaml");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/manifests/rich.yaml"
+    );
     let args = [
         "kube-ipvs-proxier",
         "--manifests",
@@ -1540,9 +1560,13 @@ async fn the_daemon_resync_repairs_rules_and_rereads_node_addresses() {
         );
         let took = started.elapsed();
         println!("rules repaired by the resync after {took:?}");
-        let addressed =
-            || try_sh("ipvsadm -Sn").is_some_and(|s| s.contains("198.51.100.77:30080"));
-        let took = wait("NodePort on the new address", &addressed, Duration::from_secs(20)).await;
+        let addressed = || try_sh("ipvsadm -Sn").is_some_and(|s| s.contains("198.51.100.77:30080"));
+        let took = wait(
+            "NodePort on the new address",
+            &addressed,
+            Duration::from_secs(20),
+        )
+        .await;
         println!("NodePort on the new node address after {took:?}");
         let _ = stop.send(());
     };
