@@ -1492,7 +1492,11 @@ async fn the_daemon_resync_repairs_rules_and_rereads_node_addresses() {
     use kube_ipvs_proxier::config::cli::{Cli, Invocation};
     let _ = tracing_subscriber::fmt().with_test_writer().try_init();
     reset_both_families();
-    sh("ip link del kpvs-node1 2>/dev/null; ip link add kpvs-node1 type dummy");
+    // The Node's address is local (NodePorts go on local addresses).
+    sh(
+        "ip link del kpvs-node1 2>/dev/null; ip link add kpvs-node1 type dummy \
+        && ip addr add 192.168.10.11/32 dev kpvs-node1",
+    );
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../examples/manifests/rich.yaml"
