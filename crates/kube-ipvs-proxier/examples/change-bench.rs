@@ -131,10 +131,9 @@ impl Cache {
     /// Brings the listed keys to `plan` (what a sync records).
     fn copy(&mut self, plan: &KernelPlan, changes: &PlanChanges) {
         let known = |key: &ServiceKey| {
-            plan.services.get(key).map(|p| KnownService {
-                service: p.service.clone(),
-                real_servers: p.real_servers.iter().map(|r| (r.addr, r.clone())).collect(),
-            })
+            plan.services
+                .get(key)
+                .map(|p| KnownService::new(p.service.clone(), p.real_servers.iter().cloned()))
         };
         let set = |name: &String| {
             plan.ipsets.get(name).map(|s| SetState {

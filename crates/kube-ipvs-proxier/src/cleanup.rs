@@ -11,7 +11,8 @@
 //!   ones other software made and ones inside `--ipvs-exclude-cidrs`. Here a
 //!   virtual server is deleted only if it is ours ([`owned_services`]):
 //!   the reconciler's ownership rule ([`claimed_by_ipsets`](crate::reconcile::claimed_by_ipsets), read with the
-//!   `KUBE-*` ipsets as they are before the cleanup), **or** its address is
+//!   `KUBE-*` ipsets as they are before the cleanup and the host's
+//!   addresses, so a NodePort is claimed only on one of those), **or** its address is
 //!   bound on `kube-ipvs0` (as an address or as a local route). The second
 //!   rule catches what the sets no longer name (a service whose set entry
 //!   was lost, or a port added by hand on a service VIP): those addresses
@@ -139,6 +140,21 @@ pub fn owned_set_names() -> BTreeSet<String> {
         .collect()
 }
 
+/// Every address of the host outside the dummy `link` (all of them when
+/// there is no dummy): the addresses NodePort virtual servers can be on.
+async fn host_addresses(link: Option<&LinkWriter>) -> Result<BTreeSet<IpAddr>, LinkError> {
+    if let Some(link) = link {
+        return link.local_addresses().await;
+    }
+    // No dummy: the addresses of every interface, `lo`'s included.
+    let Some(lo) = LinkWriter::open("lo").await? else {
+        return Ok(BTreeSet::new());
+    };
+    let mut addrs = lo.local_addresses().await?;
+    addrs.extend(lo.addresses().await?);
+    Ok(addrs)
+}
+
 /// Removes this proxier's kernel state (see the module docs): IPVS virtual
 /// servers, `kube-ipvs0`, the iptables jumps and chains of both families,
 /// then the ipsets. Never stops at a failed step.
@@ -180,7 +196,12 @@ pub async fn cleanup(options: &CleanupOptions) -> CleanupReport {
         None => BTreeSet::new(),
     };
 
-    ipvs::remove_services(options, &sets, &bound, &mut report).await;
+    let node_addrs = host_addresses(link.as_ref()).await.unwrap_or_else(|err| {
+        report.errors.push(err.into());
+        BTreeSet::new()
+    });
+
+    ipvs::remove_services(options, &sets, &node_addrs, &bound, &mut report).await;
 
     if let Some(link) = &mut link {
         match link.delete_interface().await {

@@ -65,13 +65,51 @@ fn service(key: ServiceKey, servers: &[&str]) -> PlannedService {
     }
 }
 
-const NAT: &str = "*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-POSTROUTING - [0:0]\n\
-    :KUBE-MARK-MASQ - [0:0]\n\
-    -A KUBE-SERVICES -m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT\n\
-    -A KUBE-MARK-MASQ -j MARK --or-mark 0x4000\nCOMMIT\n";
-const FILTER: &str = "*filter\n:KUBE-FORWARD - [0:0]\n:KUBE-NODE-PORT - [0:0]\n\
-    :KUBE-PROXY-FIREWALL - [0:0]\n:KUBE-IPVS-FILTER - [0:0]\n:KUBE-IPVS-OUT-FILTER - [0:0]\n\
-    -A KUBE-FORWARD -m mark --mark 0x4000/0x4000 -j ACCEPT\nCOMMIT\n";
+/// A small rule set: a few of kube-proxy's chains and rules, and all its
+/// jumps.
+fn small_rules() -> IptablesPlan {
+    use kube_ipvs_proxier::{
+        kernel::iptables::rules::{Match, Rule, Table, Target},
+        plan::iptables::JUMP_RULES,
+    };
+    let mut rules = IptablesPlan::default();
+    for jump in JUMP_RULES {
+        let table = if jump.table == "nat" {
+            Table::Nat
+        } else {
+            Table::Filter
+        };
+        rules.table_mut(table).jumps.push(jump.rule());
+    }
+    rules.nat.chains = vec!["KUBE-SERVICES", "KUBE-POSTROUTING", "KUBE-MARK-MASQ"];
+    rules.nat.rules = vec![
+        Rule::new(
+            "KUBE-SERVICES",
+            vec![Match::Set {
+                name: "KUBE-CLUSTER-IP".into(),
+                flags: "dst,dst",
+            }],
+            Target::Jump("ACCEPT"),
+        ),
+        Rule::new("KUBE-MARK-MASQ", vec![], Target::OrMark(0x4000)),
+    ];
+    rules.filter.chains = vec![
+        "KUBE-FORWARD",
+        "KUBE-NODE-PORT",
+        "KUBE-PROXY-FIREWALL",
+        "KUBE-IPVS-FILTER",
+        "KUBE-IPVS-OUT-FILTER",
+    ];
+    rules.filter.rules = vec![Rule::new(
+        "KUBE-FORWARD",
+        vec![Match::Mark {
+            mark: 0x4000,
+            negated: false,
+        }],
+        Target::Jump("ACCEPT"),
+    )];
+    rules
+}
 
 /// A plan of `n` ClusterIP services 10.96.x.y:80, each with `reals` real
 /// servers, their VIPs bound, the KUBE-CLUSTER-IP set and a small rule set.
@@ -104,13 +142,7 @@ fn cluster_plan(n: usize, reals: usize) -> KernelPlan {
     };
     plan.ipsets.insert("KUBE-CLUSTER-IP".into(), cluster);
     plan.ipsets.insert("KUBE-IPVS-IPS".into(), ips);
-    plan.iptables.insert(
-        IpFamily::V4,
-        IptablesPlan {
-            nat: NAT.into(),
-            filter: FILTER.into(),
-        },
-    );
+    plan.iptables.insert(IpFamily::V4, small_rules());
     plan
 }
 
@@ -647,8 +679,11 @@ fn reset_both_families() {
 }
 
 /// Plans [`CLEANUP_CLUSTER`] with the planner and programs it with the
-/// reconciler; returns the plan.
+/// reconciler; returns the plan. The node's IPv4 address is put on `lo`,
+/// so it is one of the host's addresses (NodePorts are claimed only
+/// there).
 async fn program_cluster() -> KernelPlan {
+    sh("ip addr replace 192.168.10.11/32 dev lo");
     use kube_ipvs_proxier::{
         config::ProxyConfig, model::NodeContext, plan::plan, source::manifests,
     };
@@ -1123,4 +1158,423 @@ async fn sync_changes_of_one_endpoint_sends_two_ipvs_messages() {
     println!("full no-op sync at {n} services: {:?}", started.elapsed());
     ok(&again);
     assert_eq!((again.mutating_messages(), again.iptables_forks), (0, 0));
+}
+
+// --- iptables: the rendering against the real iptables, drift, faults ---
+
+/// The tool of a family (`iptables`, `ip6tables`).
+fn tool(family: IpFamily) -> &'static str {
+    match family {
+        IpFamily::V4 => "iptables",
+        IpFamily::V6 => "ip6tables",
+    }
+}
+
+/// Runs a shell command; its stdout, or `None` if it failed.
+fn try_sh(command: &str) -> Option<String> {
+    let out = Process::new("sh")
+        .args(["-c", command])
+        .output()
+        .expect("run sh");
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The rule lines of one chain as iptables prints them (`-S`; none if
+/// it cannot be read, e.g. during another process's restore).
+fn chain_rules(tool: &str, table: &str, chain: &str) -> Vec<String> {
+    try_sh(&format!("{tool} -t {table} -S {chain}"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("-A "))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The rule lines of both families (`iptables-save`, `ip6tables-save`;
+/// counters and comments left out; a tool that fails gives none).
+fn saved_rules() -> Vec<String> {
+    ["iptables-save", "ip6tables-save"]
+        .iter()
+        .flat_map(|t| {
+            try_sh(t)
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| l.starts_with("-A ") || l.starts_with('*'))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Checks, with iptables itself deciding what equals what, that every
+/// declared chain holds exactly the rendered rules in their order: each
+/// rendered rule is deleted by its specification (`-D CHAIN <matches>
+/// -j <target>`), and the rule deleted must be the chain's first one.
+/// Leaves the chains empty. Each jump must exist (`-C`).
+fn assert_kernel_holds(family: IpFamily, rules: &IptablesPlan) {
+    use kube_ipvs_proxier::kernel::iptables::rules::Op;
+    let tool = tool(family);
+    for part in [&rules.nat, &rules.filter] {
+        let table = part.table.name();
+        for chain in &part.chains {
+            let mine: Vec<String> = part
+                .rules
+                .iter()
+                .filter(|r| r.chain == *chain)
+                .map(|r| r.line(Op::Append))
+                .collect();
+            let mut held = chain_rules(tool, table, chain);
+            assert_eq!(held.len(), mine.len(), "{tool} {table} {chain}: {held:#?}");
+            for line in &mine {
+                let spec = line.strip_prefix("-A ").unwrap();
+                sh(&format!("{tool} -t {table} -D {spec}"));
+                let after = chain_rules(tool, table, chain);
+                assert_eq!(
+                    after,
+                    held[1..],
+                    "{tool} {table}: `{line}` is not the first of {held:#?}"
+                );
+                held = after;
+            }
+        }
+        for jump in &part.jumps {
+            let line = jump.line(Op::Append);
+            sh(&format!(
+                "{tool} -t {table} -C {}",
+                line.strip_prefix("-A ").unwrap()
+            ));
+        }
+    }
+}
+
+/// The planner's plan of examples/manifests/rich.yaml for node-1 (every
+/// kind of rule: node ports, load balancer with source ranges and the
+/// `-m ipvs` filter, external IPs, both families).
+fn rich_plan() -> KernelPlan {
+    use kube_ipvs_proxier::{
+        config::ProxyConfig, model::NodeContext, plan::plan, source::manifests,
+    };
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/manifests/rich.yaml"
+    );
+    let (snapshot, _) = manifests::load(std::path::Path::new(path)).expect("rich.yaml");
+    let mut node = NodeContext::new("node-1");
+    node.node_ips = vec![ip("192.168.10.11"), ip("fd00:10::11")];
+    node.primary_ips = node.node_ips.clone();
+    let (plan, _) = plan(&snapshot, &node, &ProxyConfig::default());
+    assert_eq!(plan.iptables.len(), 2);
+    plan
+}
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn rendered_rules_are_what_iptables_holds_and_the_resync_restores_them() {
+    reset_both_families();
+    let plan = rich_plan();
+    let mut rec = start(ReconcilerOptions::default()).await;
+    let first = rec.sync(&plan).await;
+    ok(&first);
+    assert_eq!(first.iptables_written, 2);
+    assert_eq!(first.iptables_forks, 6, "save, restore, save per family");
+    let before = saved_rules();
+    for (family, rules) in &plan.iptables {
+        assert_kernel_holds(*family, rules);
+    }
+    println!("rendered rules match iptables rule by rule, in order");
+
+    // Our chains are empty now. A sync trusts its cache; the resync
+    // compares with the kernel and restores them.
+    assert_eq!(rec.sync(&plan).await.iptables_forks, 0);
+    let repaired = rec.resync(&plan).await;
+    ok(&repaired);
+    assert_eq!(repaired.iptables_written, 2, "{repaired:?}");
+    assert_eq!(saved_rules(), before);
+
+    // One rule deleted, a chain flushed, a rule edited, a foreign rule
+    // appended to one of our chains: all repaired by one resync.
+    sh("iptables -t nat -D KUBE-SERVICES -s 127.0.0.0/8 -j RETURN");
+    sh("iptables -F KUBE-NODE-PORT");
+    sh("iptables -t nat -R KUBE-MARK-MASQ 1 -j MARK --or-mark 0x8000");
+    sh("ip6tables -A KUBE-FORWARD -j ACCEPT");
+    let repaired = rec.resync(&plan).await;
+    ok(&repaired);
+    assert_eq!(repaired.iptables_written, 2, "{repaired:?}");
+    assert_eq!(saved_rules(), before);
+    let clean = rec.resync(&plan).await;
+    ok(&clean);
+    assert_eq!(clean.iptables_written, 0, "{clean:?}");
+    assert_eq!(clean.iptables_forks, 2, "one save per family");
+}
+
+/// A foreign virtual server on an address that is not the node's, on the
+/// port of one of our NodePorts: neither the reconciler (after a restart
+/// with an empty plan) nor the cleanup touches it; our NodePort on the
+/// node's address goes.
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn a_foreign_service_on_a_node_port_number_is_not_ours() {
+    reset_both_families();
+    sh(
+        "ipvsadm -A -t 192.0.2.7:30080 -s wrr && ipvsadm -a -t 192.0.2.7:30080 -r 192.0.2.8:80 -m -w 3",
+    );
+    let plan = program_cluster().await;
+    assert!(
+        plan.services
+            .contains_key(&ServiceKey::tcp(sa("192.168.10.11:30080")))
+    );
+    assert!(sh("ipset list KUBE-NODE-PORT-TCP").contains("30080"));
+    let foreign = || {
+        sh("ipvsadm -Sn")
+            .lines()
+            .filter(|l| l.contains("192.0.2.7:30080"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let before = foreign();
+    assert_eq!(before.len(), 2, "{before:?}");
+
+    // A restart adopts by the sets: the node's NodePort is ours, the
+    // foreign one is not.
+    let mut rec = start(ReconcilerOptions::default()).await;
+    let node_port = ServiceKey::tcp(sa("192.168.10.11:30080"));
+    let stranger = ServiceKey::tcp(sa("192.0.2.7:30080"));
+    assert!(rec.known().services.contains_key(&node_port));
+    assert!(rec.known().foreign.contains_key(&stranger));
+    let mut empty = plan.clone();
+    empty.services.clear();
+    let report = rec.sync(&empty).await;
+    ok(&report);
+    let ipvs = sh("ipvsadm -Sn");
+    assert!(!ipvs.contains("192.168.10.11:30080"), "{ipvs}");
+    assert_eq!(foreign(), before, "{ipvs}");
+    let resync = rec.resync(&empty).await;
+    ok(&resync);
+    assert_eq!(resync.mutating_messages(), 0, "{resync:?}");
+    drop(rec);
+
+    // The cleanup spares it too.
+    let _ = program_cluster().await;
+    let report = kube_ipvs_proxier::cleanup::cleanup(&cleanup_options()).await;
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert!(report.ipvs_services_deleted.contains(&node_port));
+    assert!(!report.ipvs_services_deleted.contains(&stranger));
+    assert_eq!(foreign(), before);
+    sh("ipvsadm -D -t 192.0.2.7:30080");
+}
+
+/// The legacy binaries (they take the xtables lock; the nft ones do not).
+fn legacy() -> kube_ipvs_proxier::kernel::IptablesWriter {
+    kube_ipvs_proxier::kernel::IptablesWriter::new().with_tools(
+        IpFamily::V4,
+        kube_ipvs_proxier::kernel::iptables::Tools {
+            save: "iptables-legacy-save".into(),
+            restore: "iptables-legacy-restore".into(),
+        },
+    )
+}
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn a_held_xtables_lock_bounds_the_sync_and_ipvs_is_still_programmed() {
+    reset();
+    let plan = cluster_plan(20, 2);
+    // --no-fork: the process killed below is the one holding the lock.
+    let mut holder = Process::new("flock")
+        .args(["--no-fork", "/run/xtables.lock", "sleep", "30"])
+        .spawn()
+        .expect("flock");
+    std::thread::sleep(Duration::from_millis(500));
+    let mut rec = start(ReconcilerOptions::default())
+        .await
+        .with_iptables(legacy());
+    let started = Instant::now();
+    let report = rec.sync(&plan).await;
+    let took = started.elapsed();
+    let errors: Vec<String> = report.errors.iter().map(|e| e.to_string()).collect();
+    println!(
+        "lock held: sync took {took:?}, ipvs {:?}, errors {errors:#?}",
+        report.elapsed
+    );
+    assert_eq!(report.services_added, 20, "{report:?}");
+    assert_eq!(report.real_servers_added, 40);
+    assert_eq!(report.iptables_failed, vec![IpFamily::V4]);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("iptables-legacy-restore"), "{errors:?}");
+    assert!(took < Duration::from_secs(12), "{took:?}");
+    assert!(took >= Duration::from_secs(4), "-w 5 waited: {took:?}");
+    assert_eq!(ipvs_services().len(), 20);
+    assert!(sh("ipset list KUBE-CLUSTER-IP").contains("10.96.0.20,tcp:80"));
+    // The lock released, the next sync writes the rules.
+    holder.kill().expect("kill flock");
+    let _ = holder.wait();
+    let retry = rec.sync(&plan).await;
+    ok(&retry);
+    assert_eq!(retry.iptables_written, 1, "{retry:?}");
+    assert_eq!(retry.mutating_messages(), 0, "{retry:?}");
+    assert!(sh("iptables-legacy-save -t nat").contains("-A KUBE-MARK-MASQ"));
+    sh("for t in nat filter; do iptables-legacy -t $t -F; iptables-legacy -t $t -X; done");
+}
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn a_hung_iptables_is_killed_and_does_not_stop_ipvs_syncs() {
+    use std::os::unix::fs::PermissionsExt;
+    reset();
+    let dir = std::env::temp_dir().join("kpvs-hung-iptables");
+    std::fs::create_dir_all(&dir).unwrap();
+    let hung = dir.join("iptables-hung");
+    std::fs::write(&hung, "#!/bin/sh\nexec sleep 600\n").unwrap();
+    std::fs::set_permissions(&hung, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let hung = hung.display().to_string();
+    let writer = kube_ipvs_proxier::kernel::IptablesWriter::new()
+        .with_timeout(Duration::from_secs(2))
+        .with_tools(
+            IpFamily::V4,
+            kube_ipvs_proxier::kernel::iptables::Tools {
+                save: hung.clone(),
+                restore: hung.clone(),
+            },
+        );
+    let mut rec = start(ReconcilerOptions::default())
+        .await
+        .with_iptables(writer);
+    let plan = cluster_plan(5, 1);
+    let started = Instant::now();
+    let report = rec.sync(&plan).await;
+    let took = started.elapsed();
+    println!("hung iptables: sync took {took:?}: {:?}", report.errors);
+    assert_eq!(report.services_added, 5, "{report:?}");
+    assert_eq!(report.iptables_failed, vec![IpFamily::V4]);
+    assert!(
+        report.errors[0].to_string().contains("was killed"),
+        "{report:?}"
+    );
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    assert!(
+        !sh("ps -eo args").contains("sleep 600"),
+        "the hung tool was killed"
+    );
+    // IPVS changes go on while iptables hangs.
+    let mut more = cluster_plan(6, 1);
+    more.iptables = plan.iptables.clone();
+    let report = rec.sync(&more).await;
+    assert_eq!(report.services_added, 1, "{report:?}");
+    assert_eq!(ipvs_services().len(), 6);
+    // A working iptables again: the next sync writes the rules.
+    let mut rec = rec.with_iptables(kube_ipvs_proxier::kernel::IptablesWriter::new());
+    let fixed = rec.sync(&more).await;
+    ok(&fixed);
+    assert_eq!(fixed.iptables_written, 1, "{fixed:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Polls `done` every 200 ms until it holds; panics after `limit`.
+/// Returns how long it took.
+async fn wait(what: &str, done: &dyn Fn() -> bool, limit: Duration) -> Duration {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    started.elapsed()
+}
+
+/// The daemon's periodic resync (a short `--ipvs-sync-period`, nothing
+/// changing in the manifests) repairs rules deleted from our chains and
+/// picks up a new node address (a NodePort appears on it).
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn the_daemon_resync_repairs_rules_and_rereads_node_addresses() {
+    use clap::Parser;
+    use kube_ipvs_proxier::config::cli::{Cli, Invocation};
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
+    reset_both_families();
+    // The Node's address is local (NodePorts go on local addresses).
+    sh(
+        "ip link del kpvs-node1 2>/dev/null; ip link add kpvs-node1 type dummy \
+        && ip addr add 192.168.10.11/32 dev kpvs-node1",
+    );
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/manifests/rich.yaml"
+    );
+    let args = [
+        "kube-ipvs-proxier",
+        "--manifests",
+        path,
+        "--hostname-override",
+        "node-1",
+        "--ipvs-sync-period",
+        "4s",
+        "--ipvs-min-sync-period",
+        "0s",
+        "--healthz-bind-address",
+        "127.0.0.1:20256",
+        "--metrics-bind-address",
+        "127.0.0.1:20249",
+    ];
+    let Invocation::Run(settings) = Cli::parse_from(args).resolve().expect("flags") else {
+        panic!("not a run");
+    };
+    // The daemon on its own thread and runtime: the checks below block.
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let daemon = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(kube_ipvs_proxier::daemon::run(settings, async {
+                let _ = stopped.await;
+            }))
+    });
+    let test = async move {
+        let programmed = || {
+            !chain_rules("iptables", "filter", "KUBE-NODE-PORT").is_empty()
+                && try_sh("ipvsadm -Sn").is_some_and(|s| s.contains(":30080"))
+        };
+        wait("first sync", &programmed, Duration::from_secs(60)).await;
+        // Both families written, nothing moving.
+        let settled = || {
+            let first = saved_rules();
+            std::thread::sleep(Duration::from_millis(500));
+            first.iter().any(|l| l.contains("KUBE-6-")) && saved_rules() == first
+        };
+        wait("rules settled", &settled, Duration::from_secs(30)).await;
+        let before = saved_rules();
+        sh("iptables -t nat -D KUBE-SERVICES -s 127.0.0.0/8 -j RETURN");
+        sh("iptables -t filter -F KUBE-NODE-PORT");
+        sh("ip addr add 198.51.100.77/32 dev kpvs-node1");
+        let repaired = || saved_rules() == before;
+        let limit = Duration::from_secs(20);
+        let started = Instant::now();
+        while !repaired() && started.elapsed() < limit {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let now = saved_rules();
+        let missing: Vec<_> = before.iter().filter(|l| !now.contains(l)).collect();
+        let extra: Vec<_> = now.iter().filter(|l| !before.contains(l)).collect();
+        assert!(
+            repaired(),
+            "not repaired within {limit:?}: missing {missing:#?}, extra {extra:#?}, \
+             iptables-save: {:?}",
+            try_sh("iptables-save 2>&1 >/dev/null")
+        );
+        let took = started.elapsed();
+        println!("rules repaired by the resync after {took:?}");
+        let addressed = || try_sh("ipvsadm -Sn").is_some_and(|s| s.contains("198.51.100.77:30080"));
+        let took = wait(
+            "NodePort on the new address",
+            &addressed,
+            Duration::from_secs(20),
+        )
+        .await;
+        println!("NodePort on the new node address after {took:?}");
+        let _ = stop.send(());
+    };
+    test.await;
+    daemon.join().expect("daemon thread").expect("daemon");
+    sh("ip link del kpvs-node1");
 }

@@ -190,7 +190,11 @@ pub(super) async fn remove_rules(
             }
             return;
         }
-        Err(err @ (IptablesError::MissingTool { .. } | IptablesError::Spawn { .. })) => {
+        Err(
+            err @ (IptablesError::MissingTool { .. }
+            | IptablesError::Spawn { .. }
+            | IptablesError::Timeout { .. }),
+        ) => {
             return report.errors.push(CleanupError::Iptables {
                 step: format!("{}: remove the rules", family_label(family)),
                 source: err,

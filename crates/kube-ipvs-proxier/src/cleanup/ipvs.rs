@@ -15,12 +15,14 @@ use crate::{
 };
 
 /// The virtual servers of `services` the cleanup deletes: those the
-/// `KUBE-*` ipsets claim ([`claimed_by_ipsets`]) or whose address is in
-/// `bound` (the VIPs on `kube-ipvs0`), minus those `exclude` protects.
-/// Firewall-mark services are never selected. In the order given.
+/// `KUBE-*` ipsets claim ([`claimed_by_ipsets`], NodePorts only on
+/// `node_addrs`, the host's addresses) or whose address is in `bound` (the
+/// VIPs on `kube-ipvs0`), minus those `exclude` protects. Firewall-mark
+/// services are never selected. In the order given.
 pub fn owned_services(
     services: &[ServiceKey],
     ipsets: &BTreeMap<String, SetState>,
+    node_addrs: &BTreeSet<IpAddr>,
     bound: &BTreeSet<IpAddr>,
     exclude: &ExcludeCidrs,
 ) -> Vec<ServiceKey> {
@@ -31,7 +33,7 @@ pub fn owned_services(
                 ServiceKey::Inet { addr, .. } => bound.contains(&addr.ip()),
                 _ => false,
             };
-            (on_vip || claimed_by_ipsets(key, ipsets)) && !exclude.protects(key)
+            (on_vip || claimed_by_ipsets(key, ipsets, node_addrs)) && !exclude.protects(key)
         })
         .copied()
         .collect()
@@ -42,6 +44,7 @@ pub fn owned_services(
 pub(super) async fn remove_services(
     options: &CleanupOptions,
     ipsets: &BTreeMap<String, SetState>,
+    node_addrs: &BTreeSet<IpAddr>,
     bound: &BTreeSet<IpAddr>,
     report: &mut CleanupReport,
 ) {
@@ -63,7 +66,7 @@ pub(super) async fn remove_services(
             return;
         }
     };
-    let owned = owned_services(&keys, ipsets, bound, &options.exclude_cidrs);
+    let owned = owned_services(&keys, ipsets, node_addrs, bound, &options.exclude_cidrs);
     let commands: Vec<Command> = owned.iter().copied().map(Command::DeleteService).collect();
     let results = match ipvs.apply(&commands).await {
         Ok(results) => results,
@@ -126,6 +129,7 @@ mod tests {
             key("tcp [fd00:96::20]:8080"),  // IPv6 set
             key("tcp 192.168.10.11:30080"), // node port bitmap
             key("udp 192.168.10.11:30080"), // bitmap is TCP only
+            key("tcp 192.0.2.7:30080"),     // node port, not a node address
             key("tcp 192.0.2.1:80"),        // foreign
             key("tcp 10.200.0.5:80"),       // bound but excluded
             ServiceKey::Fwmark {
@@ -138,10 +142,11 @@ mod tests {
             .map(|a| a.parse().unwrap())
             .collect();
         let exclude = ExcludeCidrs::new(["10.200.0.0/16".parse().unwrap()]);
-        let owned = owned_services(&all, &sets(), &bound, &exclude);
+        let node: BTreeSet<IpAddr> = ["192.168.10.11".parse().unwrap()].into();
+        let owned = owned_services(&all, &sets(), &node, &bound, &exclude);
         assert_eq!(owned, all[..4].to_vec());
         // Nothing bound and no sets: nothing is ours.
-        let none = owned_services(&all, &BTreeMap::new(), &BTreeSet::new(), &exclude);
+        let none = owned_services(&all, &BTreeMap::new(), &node, &BTreeSet::new(), &exclude);
         assert!(none.is_empty());
     }
 }

@@ -1,35 +1,53 @@
-//! iptables writer: the plan's rules through `iptables-restore --noflush`
-//! (`ip6tables-restore` for IPv6), only when the text changed since the
-//! last successful write.
+//! iptables writer: structured rules ([`rules`]) rendered and fed to
+//! `iptables-restore --noflush` (`ip6tables-restore` for IPv6), only when
+//! they changed since the last successful write.
 //!
-//! # JumpRule rules
+//! # Jump rules
 //!
-//! kube-proxy's chains are reached from the base chains by the jumps in
-//! [`JUMP_RULES`](crate::plan::iptables::JUMP_RULES) (`-I PREROUTING -m comment --comment "kubernetes service
-//! portals" -j KUBE-SERVICES`, ...). Before each write the writer runs
-//! `iptables-save` once and adds the missing jumps to the restore input as
-//! `-I` lines, just before the table's `COMMIT`: the chains and the jumps
-//! land in one atomic restore and a jump is never duplicated. A write
-//! therefore costs two forks per family (`iptables-save`, then
-//! `iptables-restore`); an unchanged plan costs none. [`IptablesWriter::check`]
-//! (for the periodic resync) costs one fork per family and rewrites only
-//! when a jump or a declared chain is missing.
+//! kube-proxy's chains are reached from the built-in chains by the jumps
+//! each table lists ([`TableRules::jumps`]: `-I PREROUTING -m comment
+//! --comment "kubernetes service portals" -j KUBE-SERVICES`, ...). Before
+//! each write the writer runs `iptables-save` once and adds the missing
+//! jumps to the restore input as `-I` lines, just before the table's
+//! `COMMIT`: the chains and the jumps land in one atomic restore and a jump
+//! is never duplicated.
+//!
+//! # Drift
+//!
+//! After a write the writer runs `iptables-save` again and keeps the lines
+//! of its chains as the kernel prints them. [`IptablesWriter::check`] (the
+//! periodic resync) runs one `iptables-save` and rewrites when a jump or a
+//! chain is missing or when the lines of a chain differ from the kept ones
+//! (a rule deleted, edited or added by someone else). So a write costs
+//! three forks per family (save, restore, save), an unchanged plan none,
+//! a check one, and the check compares the kernel with the kernel's own
+//! printing of our rules: no second renderer has to match `iptables-save`'s
+//! canonical form.
+//!
+//! # Lock and hangs
+//!
+//! `iptables-restore` runs with kube-proxy's `-w 5` (wait at most 5 s for
+//! the xtables lock; kube-proxy's `-W 100000` is left out: iptables 1.8
+//! ignores it and says so on stderr), and every tool
+//! runs under a timeout (15 s by default): a tool still running then is
+//! killed and the write fails with [`IptablesError::Timeout`], so a held
+//! lock or a hung binary costs one bounded wait per sync and never stops
+//! the IPVS part of a sync.
 
-use std::{collections::BTreeMap, io, process::Stdio};
+pub mod rules;
+
+use std::{collections::BTreeMap, io, process::Stdio, time::Duration};
 
 use tokio::{io::AsyncWriteExt, process::Command};
 
-use crate::plan::{IpFamily, IptablesPlan};
+use super::IpFamily;
+use rules::{IptablesRules, Rule, Table, TableRules};
 
-use crate::plan::iptables::{JUMP_RULES, JumpRule};
+/// kube-proxy's `-w` (seconds to wait for the xtables lock).
+pub const LOCK_WAIT_SECONDS: u32 = 5;
 
-/// The restore line that inserts a jump.
-pub fn insert_line(jump: &JumpRule) -> String {
-    format!(
-        "-I {} -m comment --comment \"{}\" -j {}",
-        jump.from, jump.comment, jump.to
-    )
-}
+/// How long a tool may run before it is killed, by default.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Errors of the iptables writer.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +77,14 @@ pub enum IptablesError {
         /// What it printed on stderr.
         stderr: String,
     },
+    /// The tool did not finish in time and was killed.
+    #[error("{tool} did not finish within {} ms and was killed (a hung binary, or the xtables lock held)", after.as_millis())]
+    Timeout {
+        /// The binary.
+        tool: String,
+        /// The time it was given.
+        after: Duration,
+    },
 }
 
 /// The binaries of one family.
@@ -84,12 +110,21 @@ impl Tools {
     }
 }
 
+/// A successful write: the rules, and the lines of their chains as the
+/// kernel printed them right after.
+#[derive(Debug, Clone)]
+struct Written {
+    rules: IptablesRules,
+    saved: BTreeMap<Table, Vec<String>>,
+}
+
 /// Writer of the iptables rules of both families.
 #[derive(Debug)]
 pub struct IptablesWriter {
     tools: BTreeMap<IpFamily, Tools>,
-    written: BTreeMap<IpFamily, IptablesPlan>,
+    written: BTreeMap<IpFamily, Written>,
     forks: u64,
+    timeout: Duration,
 }
 
 impl Default for IptablesWriter {
@@ -109,6 +144,7 @@ impl IptablesWriter {
             tools,
             written: BTreeMap::new(),
             forks: 0,
+            timeout: DEFAULT_TIMEOUT,
         }
     }
 
@@ -116,6 +152,13 @@ impl IptablesWriter {
     #[must_use]
     pub fn with_tools(mut self, family: IpFamily, tools: Tools) -> Self {
         self.tools.insert(family, tools);
+        self
+    }
+
+    /// Kills a tool still running after `timeout`.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
         self
     }
 
@@ -135,36 +178,55 @@ impl IptablesWriter {
     pub async fn write(
         &mut self,
         family: IpFamily,
-        plan: &IptablesPlan,
+        rules: &IptablesRules,
     ) -> Result<bool, IptablesError> {
-        if self.written.get(&family) == Some(plan) {
+        if self.written.get(&family).is_some_and(|w| w.rules == *rules) {
             return Ok(false);
         }
-        let tools = self.tools_of(family);
-        let saved = self.run(&tools.save, &[], None).await?;
-        let input = restore_input(plan, &saved);
-        self.run(&tools.restore, &["--noflush"], Some(&input))
-            .await?;
-        self.written.insert(family, plan.clone());
+        self.written.remove(&family);
+        let saved = self.save(family).await?;
+        self.rewrite(family, rules, &saved).await?;
         Ok(true)
     }
 
-    /// Checks that the jumps and the chains of the last write are still in
-    /// the kernel (one `iptables-save`); rewrites them if not. Returns
-    /// whether it wrote.
+    /// Checks that the jumps, the chains and the chains' rules of the last
+    /// write are still in the kernel as written (one `iptables-save`);
+    /// rewrites them if not. Returns whether it wrote.
     pub async fn check(&mut self, family: IpFamily) -> Result<bool, IptablesError> {
-        let Some(plan) = self.written.get(&family).cloned() else {
+        let Some(written) = self.written.get(&family).cloned() else {
             return Ok(false);
         };
-        let tools = self.tools_of(family);
-        let saved = self.run(&tools.save, &[], None).await?;
-        if is_intact(&plan, &saved) {
+        let saved = self.save(family).await?;
+        if is_intact(&written.rules, &written.saved, &saved) {
             return Ok(false);
         }
-        let input = restore_input(&plan, &saved);
-        self.run(&tools.restore, &["--noflush"], Some(&input))
-            .await?;
+        self.written.remove(&family);
+        self.rewrite(family, &written.rules, &saved).await?;
         Ok(true)
+    }
+
+    /// Restores `rules` with the jumps `saved` lacks, then records the
+    /// kernel's printing of the chains.
+    async fn rewrite(
+        &mut self,
+        family: IpFamily,
+        rules: &IptablesRules,
+        saved: &str,
+    ) -> Result<(), IptablesError> {
+        self.restore(family, &restore_input(rules, saved)).await?;
+        let after = self.save(family).await?;
+        let saved = Table::ALL
+            .into_iter()
+            .map(|t| (t, chain_lines(&after, t, &rules.table(t).chains)))
+            .collect();
+        self.written.insert(
+            family,
+            Written {
+                rules: rules.clone(),
+                saved,
+            },
+        );
+        Ok(())
     }
 
     /// `iptables-save` (or `ip6tables-save`) output: the current rules of
@@ -174,15 +236,15 @@ impl IptablesWriter {
         self.run(&tools.save, &[], None).await
     }
 
-    /// Feeds `input` to `iptables-restore --noflush` (or
+    /// Feeds `input` to `iptables-restore -w 5 --noflush` (or
     /// `ip6tables-restore`), one fork. Does not change what
     /// [`write`](Self::write) remembers; call [`invalidate`](Self::invalidate)
     /// if the input touched the written chains.
     pub async fn restore(&mut self, family: IpFamily, input: &str) -> Result<(), IptablesError> {
         let tools = self.tools_of(family);
-        self.run(&tools.restore, &["--noflush"], Some(input))
-            .await
-            .map(drop)
+        let wait = LOCK_WAIT_SECONDS.to_string();
+        let args = ["-w", wait.as_str(), "--noflush"];
+        self.run(&tools.restore, &args, Some(input)).await.map(drop)
     }
 
     fn tools_of(&self, family: IpFamily) -> Tools {
@@ -223,13 +285,24 @@ impl IptablesWriter {
             .kill_on_drop(true)
             .spawn()
             .map_err(spawn_error)?;
-        if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
-            stdin
-                .write_all(input.as_bytes())
-                .await
-                .map_err(spawn_error)?;
-        }
-        let output = child.wait_with_output().await.map_err(spawn_error)?;
+        let stdin = child.stdin.take();
+        // Dropping the child on timeout kills it (`kill_on_drop`).
+        let finished = tokio::time::timeout(self.timeout, async move {
+            if let (Some(input), Some(mut stdin)) = (input, stdin) {
+                stdin.write_all(input.as_bytes()).await?;
+            }
+            child.wait_with_output().await
+        })
+        .await;
+        let output = match finished {
+            Ok(output) => output.map_err(spawn_error)?,
+            Err(_) => {
+                return Err(IptablesError::Timeout {
+                    tool: tool.to_owned(),
+                    after: self.timeout,
+                });
+            }
+        };
         if !output.status.success() {
             return Err(IptablesError::Failed {
                 tool: tool.to_owned(),
@@ -253,113 +326,120 @@ pub fn saved_table<'a>(saved: &'a str, table: &str) -> Vec<&'a str> {
         .collect()
 }
 
-/// Whether the saved table already jumps from `chain` to `target`.
-fn has_jump(table: &[&str], jump: &JumpRule) -> bool {
-    let prefix = format!("-A {} ", jump.from);
-    table.iter().any(|line| {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        line.starts_with(&prefix) && words.windows(2).any(|w| w == ["-j", jump.to])
-    })
-}
-
-/// The jumps of `table` missing from the saved rules.
-pub fn missing_jumps(saved: &str, table: &str) -> Vec<JumpRule> {
-    let lines = saved_table(saved, table);
-    JUMP_RULES
-        .iter()
-        .filter(|j| j.table == table && !has_jump(&lines, j))
-        .copied()
+/// The rule lines of `chains` in a table of `iptables-save` output, in
+/// the order printed.
+pub fn chain_lines(saved: &str, table: Table, chains: &[&str]) -> Vec<String> {
+    saved_table(saved, table.name())
+        .into_iter()
+        .filter(|line| {
+            let mut words = line.split_whitespace();
+            words.next() == Some("-A") && words.next().is_some_and(|c| chains.contains(&c))
+        })
+        .map(|line| line.trim().to_owned())
         .collect()
 }
 
-/// The chains a table text declares (`:KUBE-SERVICES - [0:0]`).
-fn declared_chains(text: &str) -> impl Iterator<Item = &str> {
-    text.lines()
-        .filter_map(|l| l.strip_prefix(':'))
-        .filter_map(|l| l.split_whitespace().next())
+/// The jumps of a table missing from the saved rules.
+pub fn missing_jumps<'a>(saved: &str, table: Table, rules: &'a TableRules) -> Vec<&'a Rule> {
+    let lines = saved_table(saved, table.name());
+    rules
+        .jumps
+        .iter()
+        .filter(|jump| !lines.iter().any(|line| jump.is_saved_as(line)))
+        .collect()
 }
 
-/// Whether every jump and every declared chain is in the saved rules.
-pub fn is_intact(plan: &IptablesPlan, saved: &str) -> bool {
-    [("nat", &plan.nat), ("filter", &plan.filter)]
+/// Whether every jump and every declared chain is in the saved rules, and
+/// the chains hold the lines `kept` (per table) and nothing else.
+pub fn is_intact(rules: &IptablesRules, kept: &BTreeMap<Table, Vec<String>>, saved: &str) -> bool {
+    Table::ALL
         .into_iter()
-        .filter(|(_, text)| !text.trim().is_empty())
-        .all(|(table, text)| {
-            let lines = saved_table(saved, table);
-            missing_jumps(saved, table).is_empty()
-                && declared_chains(text).all(|chain| {
+        .filter(|t| !rules.table(*t).is_empty())
+        .all(|table| {
+            let part = rules.table(table);
+            let lines = saved_table(saved, table.name());
+            missing_jumps(saved, table, part).is_empty()
+                && part.chains.iter().all(|chain| {
                     let declared = format!(":{chain} ");
                     lines.iter().any(|l| l.starts_with(&declared))
                 })
+                && kept
+                    .get(&table)
+                    .is_some_and(|kept| *kept == chain_lines(saved, table, &part.chains))
         })
 }
 
-/// The restore input: each table's text with the missing jumps inserted
-/// before its last `COMMIT`.
-pub fn restore_input(plan: &IptablesPlan, saved: &str) -> String {
-    let mut input = String::new();
-    for (table, text) in [("nat", &plan.nat), ("filter", &plan.filter)] {
-        if text.trim().is_empty() {
-            continue;
-        }
-        let jumps: Vec<String> = missing_jumps(saved, table)
-            .iter()
-            .map(insert_line)
-            .collect();
-        let body = text.trim_end();
-        match body.strip_suffix("COMMIT") {
-            Some(head) => {
-                input.push_str(head);
-                for line in &jumps {
-                    input.push_str(line);
-                    input.push('\n');
-                }
-                input.push_str("COMMIT\n");
-            }
-            None => {
-                input.push_str(body);
-                input.push('\n');
-                for line in &jumps {
-                    input.push_str(line);
-                    input.push('\n');
-                }
-                input.push_str("COMMIT\n");
-            }
-        }
-    }
-    input
+/// The restore input: each non-empty table's block with the jumps
+/// `saved` lacks inserted before its `COMMIT`.
+pub fn restore_input(rules: &IptablesRules, saved: &str) -> String {
+    Table::ALL
+        .into_iter()
+        .filter(|t| !rules.table(*t).is_empty())
+        .map(|table| {
+            let part = rules.table(table);
+            part.render(&missing_jumps(saved, table, part))
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{
+        rules::{Match, Target},
+        *,
+    };
 
     const SAVED: &str = "# Generated\n*nat\n:PREROUTING ACCEPT [0:0]\n\
         :KUBE-SERVICES - [0:0]\n\
         -A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n\
         COMMIT\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n";
 
-    fn plan() -> IptablesPlan {
-        IptablesPlan {
-            nat: "*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-POSTROUTING - [0:0]\nCOMMIT\n".into(),
-            filter: String::new(),
-        }
+    fn jump(from: &'static str, comment: &'static str, to: &'static str) -> Rule {
+        Rule::new(from, vec![Match::Comment(comment)], Target::Jump(to))
+    }
+
+    fn rules() -> IptablesRules {
+        let mut rules = IptablesRules::default();
+        rules.nat = TableRules {
+            table: Table::Nat,
+            chains: vec!["KUBE-SERVICES", "KUBE-POSTROUTING"],
+            rules: vec![Rule::new(
+                "KUBE-SERVICES",
+                vec![Match::Source {
+                    addr: "127.0.0.0/8".into(),
+                    negated: false,
+                }],
+                Target::Jump("RETURN"),
+            )],
+            jumps: vec![
+                jump("OUTPUT", "kubernetes service portals", "KUBE-SERVICES"),
+                jump("PREROUTING", "kubernetes service portals", "KUBE-SERVICES"),
+                jump(
+                    "POSTROUTING",
+                    "kubernetes postrouting rules",
+                    "KUBE-POSTROUTING",
+                ),
+            ],
+        };
+        rules
     }
 
     #[test]
     fn finds_missing_jumps() {
-        let missing = missing_jumps(SAVED, "nat");
-        let chains: Vec<_> = missing.iter().map(|j| j.from).collect();
+        let rules = rules();
+        let missing = missing_jumps(SAVED, Table::Nat, &rules.nat);
+        let chains: Vec<_> = missing.iter().map(|j| j.chain).collect();
         assert_eq!(chains, ["OUTPUT", "POSTROUTING"]);
-        assert_eq!(missing_jumps(SAVED, "filter").len(), 6);
+        assert!(missing_jumps(SAVED, Table::Filter, &rules.filter).is_empty());
     }
 
     #[test]
-    fn inserts_missing_jumps_before_commit() {
-        let input = restore_input(&plan(), SAVED);
+    fn inserts_missing_jumps_before_commit_and_skips_empty_tables() {
+        let input = restore_input(&rules(), SAVED);
         assert_eq!(
             input,
             "*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-POSTROUTING - [0:0]\n\
+             -A KUBE-SERVICES -s 127.0.0.0/8 -j RETURN\n\
              -I OUTPUT -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n\
              -I POSTROUTING -m comment --comment \"kubernetes postrouting rules\" -j KUBE-POSTROUTING\n\
              COMMIT\n"
@@ -367,12 +447,29 @@ mod tests {
     }
 
     #[test]
-    fn intact_needs_jumps_and_chains() {
-        assert!(!is_intact(&plan(), SAVED));
+    fn intact_needs_jumps_chains_and_the_kept_lines() {
+        let rules = rules();
+        let kept: BTreeMap<Table, Vec<String>> = [(
+            Table::Nat,
+            vec!["-A KUBE-SERVICES -s 127.0.0.0/8 -j RETURN".to_owned()],
+        )]
+        .into();
+        assert!(!is_intact(&rules, &kept, SAVED), "jumps missing");
         let saved = "*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-POSTROUTING - [0:0]\n\
             -A PREROUTING -j KUBE-SERVICES\n-A OUTPUT -j KUBE-SERVICES\n\
-            -A POSTROUTING -m comment --comment x -j KUBE-POSTROUTING\nCOMMIT\n";
-        assert!(is_intact(&plan(), saved));
+            -A POSTROUTING -m comment --comment x -j KUBE-POSTROUTING\n\
+            -A KUBE-SERVICES -s 127.0.0.0/8 -j RETURN\nCOMMIT\n";
+        assert!(is_intact(&rules, &kept, saved));
+        // A rule deleted from our chain, or one added to it: not intact.
+        let deleted = saved.replace("-A KUBE-SERVICES -s 127.0.0.0/8 -j RETURN\n", "");
+        assert!(!is_intact(&rules, &kept, &deleted));
+        let added = saved.replace("COMMIT", "-A KUBE-POSTROUTING -j ACCEPT\nCOMMIT");
+        assert!(!is_intact(&rules, &kept, &added));
+        // A foreign chain's rules do not matter.
+        let foreign = saved.replace("COMMIT", "-A FOREIGN -j ACCEPT\nCOMMIT");
+        assert!(is_intact(&rules, &kept, &foreign));
+        let undeclared = saved.replace(":KUBE-POSTROUTING - [0:0]\n", "");
+        assert!(!is_intact(&rules, &kept, &undeclared));
     }
 
     #[tokio::test]
@@ -384,8 +481,57 @@ mod tests {
                 restore: "/nonexistent/iptables-restore".into(),
             },
         );
-        let err = writer.write(IpFamily::V4, &plan()).await.unwrap_err();
+        let err = writer.write(IpFamily::V4, &rules()).await.unwrap_err();
         assert!(err.to_string().contains("install iptables"), "{err}");
         assert_eq!(writer.forks(), 1);
+    }
+
+    /// A tool that never ends is killed at the timeout, with an error
+    /// naming it; a failing one reports its status and stderr.
+    #[tokio::test]
+    async fn hung_tool_is_killed_at_the_timeout() {
+        let dir = std::env::temp_dir().join(format!("kpvs-ipt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = |name: &str, body: &str| {
+            use std::os::unix::fs::PermissionsExt;
+            let path = dir.join(name);
+            std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+            path.display().to_string()
+        };
+        let hung = script("hung", "exec sleep 600");
+        let failing = script(
+            "failing",
+            "echo 'Another app is holding the lock' >&2; exit 4",
+        );
+        let mut writer = IptablesWriter::new()
+            .with_timeout(Duration::from_millis(300))
+            .with_tools(
+                IpFamily::V4,
+                Tools {
+                    save: hung.clone(),
+                    restore: hung.clone(),
+                },
+            )
+            .with_tools(
+                IpFamily::V6,
+                Tools {
+                    save: failing.clone(),
+                    restore: failing,
+                },
+            );
+        let started = std::time::Instant::now();
+        let err = writer.write(IpFamily::V4, &rules()).await.unwrap_err();
+        let took = started.elapsed();
+        assert!(matches!(err, IptablesError::Timeout { .. }), "{err}");
+        assert!(err.to_string().contains(&hung), "{err}");
+        assert!(took < Duration::from_secs(5), "{took:?}");
+        let err = writer.write(IpFamily::V6, &rules()).await.unwrap_err();
+        assert!(err.to_string().contains("exit status: 4"), "{err}");
+        assert!(err.to_string().contains("holding the lock"), "{err}");
+        // Nothing was written: the next write tries again.
+        assert!(writer.write(IpFamily::V6, &rules()).await.is_err());
+        assert_eq!(writer.forks(), 3);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

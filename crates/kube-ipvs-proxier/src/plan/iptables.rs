@@ -1,16 +1,22 @@
 //! kube-proxy's IPVS-mode iptables rules (`writeIptablesRules` in
-//! pkg/proxy/ipvs/proxier.go), as `iptables-restore --noflush` input.
+//! pkg/proxy/ipvs/proxier.go), as structured rules
+//! ([`crate::kernel::iptables::rules`]) that the writer renders to
+//! `iptables-restore --noflush` input.
 //!
-//! The jump rules from the built-in chains are not part of the restore text
-//! (kube-proxy ensures them one by one with `-I`); they are listed in
-//! [`JUMP_RULES`] for the writer.
+//! The jump rules from the built-in chains ([`JUMP_RULES`]; kube-proxy
+//! ensures them one by one with `-I`) go into each table's
+//! [`TableRules::jumps`]: the writer inserts the missing ones.
 
-use std::{collections::BTreeMap, fmt::Write, net::IpAddr};
+use std::{collections::BTreeMap, net::IpAddr};
 
 use ipset_netlink::SetType;
 
 use super::{IpFamily, IptablesPlan, PlannedSet, ipsets::*};
-use crate::{config::ProxyConfig, model::Protocol};
+use crate::{
+    config::ProxyConfig,
+    kernel::iptables::rules::{Match, Rule, Table, TableRules, Target},
+    model::Protocol,
+};
 
 /// One jump from a built-in chain to a kube-proxy chain, ensured with
 /// `-I FROM -m comment --comment COMMENT -j TO` (`-t TABLE`).
@@ -24,6 +30,17 @@ pub struct JumpRule {
     pub to: &'static str,
     /// The comment.
     pub comment: &'static str,
+}
+
+impl JumpRule {
+    /// The jump as a rule of its built-in chain.
+    pub fn rule(&self) -> Rule {
+        Rule::new(
+            self.from,
+            vec![Match::Comment(self.comment)],
+            Target::Jump(self.to),
+        )
+    }
 }
 
 const fn jump(
@@ -240,6 +257,44 @@ pub struct NoNodeAccess {
     pub port: u16,
 }
 
+fn set(name: String, flags: &'static str) -> Match {
+    Match::Set { name, flags }
+}
+
+fn source(addr: impl ToString, negated: bool) -> Match {
+    Match::Source {
+        addr: addr.to_string(),
+        negated,
+    }
+}
+
+const fn addrtype(source: bool, negated: bool) -> Match {
+    Match::AddrType {
+        source,
+        kind: "LOCAL",
+        negated,
+    }
+}
+
+/// Appends a rule to a table.
+fn push(table: &mut TableRules, chain: &'static str, matches: Vec<Match>, target: Target) {
+    table.rules.push(Rule::new(chain, matches, target));
+}
+
+/// A table with kube-proxy's chains declared and its jumps.
+fn table(table: Table, chains: &[&'static str]) -> TableRules {
+    TableRules {
+        table,
+        chains: chains.to_vec(),
+        rules: Vec::new(),
+        jumps: JUMP_RULES
+            .iter()
+            .filter(|j| j.table == table.name())
+            .map(JumpRule::rule)
+            .collect(),
+    }
+}
+
 /// The rules of one family. `sets` holds that family's sets (by their
 /// family name); a `-m set` rule is written only when its set is
 /// non-empty, except the fixed `KUBE-IPVS-FILTER` and health-check rules.
@@ -252,139 +307,189 @@ pub fn rules(
     let name = |base: &str| set_name(base, family);
     let non_empty = |base: &str| sets.get(&name(base)).is_some_and(|s| !s.entries.is_empty());
     let comment = |base: &str| def_of(base).map(|d| d.comment).unwrap_or_default();
-    let mark = format!("0x{:08x}", config.masquerade_mark());
+    let mark = config.masquerade_mark();
 
-    let mut nat = String::from("*nat\n");
-    let mut filter = String::from("*filter\n");
-    for chain in NAT_CHAINS {
-        let _ = writeln!(nat, ":{chain} - [0:0]");
-    }
-    for chain in FILTER_CHAINS {
-        let _ = writeln!(filter, ":{chain} - [0:0]");
-    }
+    let mut nat = table(Table::Nat, &NAT_CHAINS);
+    let mut filter = table(Table::Filter, &FILTER_CHAINS);
     let lo = match family {
         IpFamily::V4 => "127.0.0.0/8",
         IpFamily::V6 => "::1/128",
     };
-    let _ = writeln!(nat, "-A KUBE-SERVICES -s {lo} -j RETURN");
-    for (set, in_filter, from, to, match_type, proto) in SET_RULES {
-        if !non_empty(set) {
+    push(
+        &mut nat,
+        "KUBE-SERVICES",
+        vec![source(lo, false)],
+        Target::Jump("RETURN"),
+    );
+    for (set_base, in_filter, from, to, flags, proto) in SET_RULES {
+        if !non_empty(set_base) {
             continue;
         }
         let out = if in_filter { &mut filter } else { &mut nat };
-        let proto = proto.map(|p| format!(" -p {p}")).unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "-A {from}{proto} -m comment --comment \"{}\" -m set --match-set {} {match_type} -j {to}",
-            comment(set),
-            name(set)
-        );
+        let mut matches: Vec<Match> = proto.map(Match::Protocol).into_iter().collect();
+        matches.push(Match::Comment(comment(set_base)));
+        matches.push(set(name(set_base), flags));
+        push(out, from, matches, Target::Jump(to));
     }
     if non_empty(CLUSTER_IP) {
-        let head = format!(
-            "-A KUBE-SERVICES -m comment --comment \"{}\" -m set --match-set {}",
-            comment(CLUSTER_IP),
-            name(CLUSTER_IP)
-        );
-        let _ = match (config.masquerade_all, config.cluster_cidr(family)) {
-            (true, _) => writeln!(nat, "{head} dst,dst -j KUBE-MARK-MASQ"),
-            (false, Some(cidr)) => writeln!(nat, "{head} dst,dst ! -s {cidr} -j KUBE-MARK-MASQ"),
-            (false, None) => writeln!(nat, "{head} src,dst -j KUBE-MARK-MASQ"),
+        let head = Match::Comment(comment(CLUSTER_IP));
+        let matches = match (config.masquerade_all, config.cluster_cidr(family)) {
+            (true, _) => vec![head, set(name(CLUSTER_IP), "dst,dst")],
+            (false, Some(cidr)) => vec![head, set(name(CLUSTER_IP), "dst,dst"), source(cidr, true)],
+            (false, None) => vec![head, set(name(CLUSTER_IP), "src,dst")],
         };
-    }
-    let external_rules = |nat: &mut String, head: &str| {
-        let _ = writeln!(
-            nat,
-            "{head} -m physdev ! --physdev-is-in -m addrtype ! --src-type LOCAL -j ACCEPT"
+        push(
+            &mut nat,
+            "KUBE-SERVICES",
+            matches,
+            Target::Jump("KUBE-MARK-MASQ"),
         );
-        let _ = writeln!(nat, "{head} -m addrtype --dst-type LOCAL -j ACCEPT");
-    };
-    for (set, masquerade) in [(EXTERNAL_IP, true), (EXTERNAL_IP_LOCAL, false)] {
-        if non_empty(set) {
-            let head = format!(
-                "-A KUBE-SERVICES -m comment --comment \"{}\" -m set --match-set {} dst,dst",
-                comment(set),
-                name(set)
-            );
+    }
+    for (set_base, masquerade) in [(EXTERNAL_IP, true), (EXTERNAL_IP_LOCAL, false)] {
+        if non_empty(set_base) {
+            let head = vec![
+                Match::Comment(comment(set_base)),
+                set(name(set_base), "dst,dst"),
+            ];
+            let with = |extra: &[Match]| [head.clone(), extra.to_vec()].concat();
             if masquerade {
-                let _ = writeln!(nat, "{head} -j KUBE-MARK-MASQ");
+                push(
+                    &mut nat,
+                    "KUBE-SERVICES",
+                    head.clone(),
+                    Target::Jump("KUBE-MARK-MASQ"),
+                );
             }
-            external_rules(&mut nat, &head);
-        }
-    }
-    nat.push_str("-A KUBE-SERVICES -m addrtype --dst-type LOCAL -j KUBE-NODE-PORT\n");
-    nat.push_str("-A KUBE-LOAD-BALANCER -j KUBE-MARK-MASQ\n");
-    filter.push_str("-A KUBE-SOURCE-RANGES-FIREWALL -j DROP\n");
-    for entry in no_node_access {
-        let _ = writeln!(
-            filter,
-            "-A KUBE-IPVS-OUT-FILTER -s {ip} -m ipvs --vaddr {ip} --vproto {} --vport {} -j DROP",
-            entry.protocol.lower(),
-            entry.port,
-            ip = entry.ip
-        );
-    }
-    for set in [CLUSTER_IP, LOAD_BALANCER] {
-        if non_empty(set) {
-            let _ = writeln!(
-                nat,
-                "-A KUBE-SERVICES -m set --match-set {} dst,dst -j ACCEPT",
-                name(set)
+            push(
+                &mut nat,
+                "KUBE-SERVICES",
+                with(&[Match::NotBridged, addrtype(true, true)]),
+                Target::Jump("ACCEPT"),
+            );
+            push(
+                &mut nat,
+                "KUBE-SERVICES",
+                with(&[addrtype(false, false)]),
+                Target::Jump("ACCEPT"),
             );
         }
     }
-    let _ = writeln!(
-        filter,
-        "-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding rules\" -m mark --mark {mark}/{mark} -j ACCEPT"
+    push(
+        &mut nat,
+        "KUBE-SERVICES",
+        vec![addrtype(false, false)],
+        Target::Jump("KUBE-NODE-PORT"),
     );
-    filter.push_str(
-        "-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding conntrack rule\" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n",
+    push(
+        &mut nat,
+        "KUBE-LOAD-BALANCER",
+        vec![],
+        Target::Jump("KUBE-MARK-MASQ"),
     );
-    let _ = writeln!(
-        filter,
-        "-A KUBE-NODE-PORT -m comment --comment \"{}\" -m set --match-set {} dst -j ACCEPT",
-        comment(HEALTH_CHECK_NODE_PORT),
-        name(HEALTH_CHECK_NODE_PORT)
+    push(
+        &mut filter,
+        "KUBE-SOURCE-RANGES-FIREWALL",
+        vec![],
+        Target::Jump("DROP"),
     );
-    for set in [
+    for entry in no_node_access {
+        push(
+            &mut filter,
+            "KUBE-IPVS-OUT-FILTER",
+            vec![
+                source(entry.ip, false),
+                Match::Ipvs {
+                    vaddr: entry.ip,
+                    vproto: entry.protocol.lower(),
+                    vport: entry.port,
+                },
+            ],
+            Target::Jump("DROP"),
+        );
+    }
+    for set_base in [CLUSTER_IP, LOAD_BALANCER] {
+        if non_empty(set_base) {
+            push(
+                &mut nat,
+                "KUBE-SERVICES",
+                vec![set(name(set_base), "dst,dst")],
+                Target::Jump("ACCEPT"),
+            );
+        }
+    }
+    push(
+        &mut filter,
+        "KUBE-FORWARD",
+        vec![
+            Match::Comment("kubernetes forwarding rules"),
+            Match::Mark {
+                mark,
+                negated: false,
+            },
+        ],
+        Target::Jump("ACCEPT"),
+    );
+    push(
+        &mut filter,
+        "KUBE-FORWARD",
+        vec![
+            Match::Comment("kubernetes forwarding conntrack rule"),
+            Match::CtState("RELATED,ESTABLISHED"),
+        ],
+        Target::Jump("ACCEPT"),
+    );
+    push(
+        &mut filter,
+        "KUBE-NODE-PORT",
+        vec![
+            Match::Comment(comment(HEALTH_CHECK_NODE_PORT)),
+            set(name(HEALTH_CHECK_NODE_PORT), "dst"),
+        ],
+        Target::Jump("ACCEPT"),
+    );
+    for set_base in [
         LOAD_BALANCER,
         CLUSTER_IP,
         EXTERNAL_IP,
         EXTERNAL_IP_LOCAL,
         HEALTH_CHECK_NODE_PORT,
     ] {
-        let match_type = if def_of(set).is_some_and(|d| d.set_type == SetType::BitmapPort) {
+        let flags = if def_of(set_base).is_some_and(|d| d.set_type == SetType::BitmapPort) {
             "dst"
         } else {
             "dst,dst"
         };
-        let _ = writeln!(
-            filter,
-            "-A KUBE-IPVS-FILTER -m set --match-set {} {match_type} -j RETURN",
-            name(set)
+        push(
+            &mut filter,
+            "KUBE-IPVS-FILTER",
+            vec![set(name(set_base), flags)],
+            Target::Jump("RETURN"),
         );
     }
-    let _ = writeln!(
-        filter,
-        "-A KUBE-IPVS-FILTER -m conntrack --ctstate NEW -m set --match-set {} dst -j REJECT",
-        name(IPVS_IPS)
+    push(
+        &mut filter,
+        "KUBE-IPVS-FILTER",
+        vec![Match::CtState("NEW"), set(name(IPVS_IPS), "dst")],
+        Target::Jump("REJECT"),
     );
-    let _ = writeln!(
-        nat,
-        "-A KUBE-POSTROUTING -m mark ! --mark {mark}/{mark} -j RETURN"
+    push(
+        &mut nat,
+        "KUBE-POSTROUTING",
+        vec![Match::Mark {
+            mark,
+            negated: true,
+        }],
+        Target::Jump("RETURN"),
     );
-    let _ = writeln!(nat, "-A KUBE-POSTROUTING -j MARK --xor-mark {mark}");
-    let random = if config.random_fully {
-        " --random-fully"
-    } else {
-        ""
-    };
-    let _ = writeln!(
-        nat,
-        "-A KUBE-POSTROUTING -m comment --comment \"kubernetes service traffic requiring SNAT\" -j MASQUERADE{random}"
+    push(&mut nat, "KUBE-POSTROUTING", vec![], Target::XorMark(mark));
+    push(
+        &mut nat,
+        "KUBE-POSTROUTING",
+        vec![Match::Comment("kubernetes service traffic requiring SNAT")],
+        Target::Masquerade {
+            random_fully: config.random_fully,
+        },
     );
-    let _ = writeln!(nat, "-A KUBE-MARK-MASQ -j MARK --or-mark {mark}");
-    nat.push_str("COMMIT\n");
-    filter.push_str("COMMIT\n");
+    push(&mut nat, "KUBE-MARK-MASQ", vec![], Target::OrMark(mark));
     IptablesPlan { nat, filter }
 }

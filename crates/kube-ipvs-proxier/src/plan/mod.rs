@@ -29,15 +29,7 @@ pub use incremental::{IncrementalPlanner, NoLocalEndpoints};
 use ipset_netlink::{Entry, SetType};
 use ipvs_netlink::{RealServer, ServiceKey, VirtualService};
 
-/// An IP family, for the parts of the plan kept per family (ipsets named
-/// `KUBE-6-…`, iptables vs ip6tables).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum IpFamily {
-    /// IPv4.
-    V4,
-    /// IPv6.
-    V6,
-}
+pub use crate::kernel::IpFamily;
 
 /// Everything the kernel of a node must hold for the cluster's Services.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -78,16 +70,10 @@ pub struct PlannedSet {
     pub entries: BTreeSet<Entry>,
 }
 
-/// The iptables rules of one family, in `iptables-restore --noflush` input
-/// form: the `*nat` and `*filter` tables with kube-proxy's chains, chain
-/// declarations and rules, each ending with `COMMIT`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct IptablesPlan {
-    /// The `*nat` table text.
-    pub nat: String,
-    /// The `*filter` table text.
-    pub filter: String,
-}
+/// The iptables rules of one family: kube-proxy's chains, their rules
+/// and the jumps to them, as structured values the iptables writer
+/// renders ([`crate::kernel::iptables::rules`]).
+pub type IptablesPlan = crate::kernel::IptablesRules;
 
 #[cfg(test)]
 mod tests;

@@ -62,8 +62,8 @@ pub fn render_iptables(plan: &KernelPlan) -> String {
             super::IpFamily::V6 => "ip6tables",
         };
         let _ = writeln!(out, "# {tool}-restore --noflush --counters");
-        out.push_str(&rules.nat);
-        out.push_str(&rules.filter);
+        out.push_str(&rules.nat.text());
+        out.push_str(&rules.filter.text());
     }
     out
 }

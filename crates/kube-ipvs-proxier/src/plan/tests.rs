@@ -209,6 +209,7 @@ ports: [{name: p80, port: 80}]
     assert!(
         plan.iptables[&IpFamily::V6]
             .nat
+            .text()
             .contains("-A KUBE-SERVICES -s ::1/128 -j RETURN\n")
     );
 }
@@ -234,7 +235,7 @@ fn only_local_external_ips_and_node_ports() {
         plan.bind_addrs
             .contains(&"50.60.70.81".parse::<IpAddr>().unwrap())
     );
-    let nat = &plan.iptables[&IpFamily::V4].nat;
+    let nat = &plan.iptables[&IpFamily::V4].nat.text();
     assert!(nat.contains(
         "-A KUBE-SERVICES -m comment --comment \"Kubernetes service external ip + port with externalTrafficPolicy=local\" -m set --match-set KUBE-EXTERNAL-IP-LOCAL dst,dst -m physdev ! --physdev-is-in -m addrtype ! --src-type LOCAL -j ACCEPT\n"
     ));
@@ -260,7 +261,7 @@ fn load_balancer_source_ranges() {
         ["1.2.3.4,tcp:80,10.0.0.0/8"]
     );
     assert!(set(&plan, "KUBE-LOAD-BALANCER-SOURCE-IP").is_empty());
-    let filter = &plan.iptables[&IpFamily::V4].filter;
+    let filter = &plan.iptables[&IpFamily::V4].filter.text();
     assert!(filter.contains(
         "-A KUBE-PROXY-FIREWALL -m comment --comment \"Kubernetes service load balancer ip + port for load balancer with sourceRange\" -m set --match-set KUBE-LOAD-BALANCER-FW dst,dst -j KUBE-SOURCE-RANGES-FIREWALL\n"
     ));
@@ -274,6 +275,7 @@ fn load_balancer_source_ranges() {
     assert!(
         !plan.iptables[&IpFamily::V4]
             .filter
+            .text()
             .contains("KUBE-IPVS-OUT-FILTER -s")
     );
 }
@@ -320,7 +322,10 @@ fn masquerade_rule_variants() {
     ];
     for (config, want) in cases {
         let plan = run(&yaml, &node(&["100.101.102.103"]), &config);
-        assert!(plan.iptables[&IpFamily::V4].nat.contains(&want), "{want}");
+        assert!(
+            plan.iptables[&IpFamily::V4].nat.text().contains(&want),
+            "{want}"
+        );
     }
     let config = ProxyConfig {
         random_fully: false,
@@ -328,7 +333,7 @@ fn masquerade_rule_variants() {
     };
     let nat = run(&yaml, &node(&[]), &config).iptables[&IpFamily::V4]
         .nat
-        .clone();
+        .text();
     assert!(
         nat.contains("-j MASQUERADE\n-A KUBE-MARK-MASQ -j MARK --or-mark 0x00004000\nCOMMIT\n")
     );
@@ -341,7 +346,7 @@ fn no_match_set_rule_for_an_empty_set() {
         &node(&[]),
         &ProxyConfig::default(),
     );
-    let nat = &plan.iptables[&IpFamily::V4].nat;
+    let nat = &plan.iptables[&IpFamily::V4].nat.text();
     assert!(!nat.contains("--match-set KUBE-LOAD-BALANCER "));
     assert!(!nat.contains("--match-set KUBE-LOOP-BACK"));
     assert!(

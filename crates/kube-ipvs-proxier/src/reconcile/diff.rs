@@ -9,7 +9,7 @@ use std::{
 use ipset_netlink::{Entry, Family, SetType};
 use ipvs_netlink::{Command, Protocol, RealServer, ServiceKey};
 
-use super::state::{ExcludeCidrs, KnownService};
+use super::state::{Cached, ExcludeCidrs, KnownService};
 use crate::{
     kernel::{BindMode, Bindings, SetState, ipset::family_of},
     plan::{KernelPlan, PlannedService, PlannedSet},
@@ -24,6 +24,9 @@ pub struct IpvsDiff {
     /// Real servers that left the plan while their service stays: each is
     /// deleted or quiesced by [`graceful_commands`].
     pub removed: Vec<(ServiceKey, RealServer)>,
+    /// The same, for real servers whose settings the cache does not know
+    /// ([`Cached::Unknown`]): the kernel's are needed first.
+    pub removed_unknown: Vec<(ServiceKey, SocketAddr)>,
     /// Queued (quiesced) real servers that are back in the plan.
     pub restored: Vec<(ServiceKey, SocketAddr)>,
 }
@@ -119,14 +122,14 @@ fn diff_service(
         );
         return;
     };
-    if have.service != planned.service {
+    if !have.service.is(&planned.service) {
         diff.commands
             .push(Command::UpdateService(planned.service.clone()));
     }
     for (addr, rs) in &wanted {
         match have.real_servers.get(addr) {
             None => servers.push(Command::AddRealServer(*key, (*rs).clone())),
-            Some(current) if current != *rs => {
+            Some(current) if !current.is(rs) => {
                 servers.push(Command::UpdateRealServer(*key, (*rs).clone()))
             }
             Some(_) => {}
@@ -137,7 +140,10 @@ fn diff_service(
     }
     for (addr, rs) in &have.real_servers {
         if !wanted.contains_key(addr) && !queued.contains(&(*key, *addr)) {
-            diff.removed.push((*key, rs.clone()));
+            match rs {
+                Cached::Known(rs) => diff.removed.push((*key, rs.clone())),
+                Cached::Unknown => diff.removed_unknown.push((*key, *addr)),
+            }
         }
     }
 }

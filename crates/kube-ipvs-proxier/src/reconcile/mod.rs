@@ -26,8 +26,11 @@
 //!    ipsets (as the previous run of this proxier, or kube-proxy itself,
 //!    left them) name: `ip,proto:port` in a `KUBE-*` hash:ip,port set
 //!    (cluster IPs, external IPs, load balancers, SCTP node ports), or
-//!    proto and port in a `KUBE-NODE-PORT-[LOCAL-]TCP|UDP` bitmap. This is
-//!    how services removed while the proxier was down are still cleaned;
+//!    proto and port in a `KUBE-NODE-PORT-[LOCAL-]TCP|UDP` bitmap *and*
+//!    the address one of the node's (the bitmaps hold ports only: a
+//!    foreign `192.0.2.7:30080` is not claimed because 30080 is one of our
+//!    NodePorts). This is how services removed while the proxier was down
+//!    are still cleaned;
 //! 4. across a resync, what it owned before.
 //!
 //! Everything else — firewall-mark services, services created with
@@ -48,14 +51,19 @@
 //!
 //! # iptables
 //!
-//! Written only when a family's text differs from the last successful
-//! write (so the first sync after a start writes once, 2 forks per
-//! family); the resync checks with one `iptables-save` per family that
-//! the jumps and chains are still there.
+//! Written only when a family's rules differ from the last successful
+//! write (so the first sync after a start writes once, 3 forks per
+//! family: save, restore, save); the resync checks with one
+//! `iptables-save` per family that the jumps, the chains and the chains'
+//! rules are still as written, and rewrites them otherwise. A failing or
+//! hung `iptables-restore` (bounded by `-w 5` and a timeout) is reported
+//! after the IPVS, VIP and ipset changes are applied, and retried by the
+//! next sync.
 
 mod diff;
 mod graceful;
 mod reconciler;
+mod recover;
 mod report;
 mod state;
 #[cfg(test)]
@@ -67,5 +75,6 @@ pub use diff::{
 };
 pub use graceful::GracefulQueue;
 pub use reconciler::{Reconciler, ReconcilerOptions, StartError};
+pub use recover::{Failure, recover};
 pub use report::{Counters, SyncError, SyncReport};
-pub use state::{ExcludeCidrs, KnownService, KnownState, claimed_by_ipsets};
+pub use state::{Cached, ExcludeCidrs, KnownService, KnownState, claimed_by_ipsets};

@@ -6,7 +6,7 @@ use std::{
     time::Instant,
 };
 
-use ipvs_netlink::{Command, IpvsError, RealServer, ServiceKey};
+use ipvs_netlink::{Command, RealServer, ServiceKey};
 
 use super::{
     diff::{
@@ -14,8 +14,9 @@ use super::{
         diff_ipvs, diff_ipvs_keys, graceful_commands, needs_counters,
     },
     graceful::GracefulQueue,
+    recover::{Failure, recover},
     report::{Counters, SyncReport},
-    state::{ExcludeCidrs, KnownService, KnownState},
+    state::{Cached, ExcludeCidrs, KnownService, KnownState},
 };
 use crate::{
     kernel::{
@@ -63,17 +64,6 @@ pub enum StartError {
     Link(#[from] LinkError),
 }
 
-/// What to do after a command failed.
-enum Failure {
-    /// The cache was corrected; a second pass will fix it.
-    Retry,
-    /// Nothing to report (already done, or a consequence of another
-    /// reported failure).
-    Silent,
-    /// Report it.
-    Report,
-}
-
 /// Which part of a plan a pass looks at.
 #[derive(Debug, Clone, Copy)]
 enum Scope<'a> {
@@ -102,8 +92,9 @@ pub struct Reconciler {
 impl Reconciler {
     /// Warm start: opens the writers (creating `kube-ipvs0` if missing),
     /// dumps the kernel once (IPVS table, the interface's addresses and
-    /// routes, the `KUBE-*` ipsets) and adopts it as the cache, so a plan
-    /// equal to what the kernel holds sends nothing.
+    /// routes, the node's other addresses, the `KUBE-*` ipsets) and adopts
+    /// it as the cache, so a plan equal to what the kernel holds sends
+    /// nothing.
     pub async fn start(options: ReconcilerOptions) -> Result<Self, StartError> {
         let ipvs = IpvsWriter::connect().await?;
         let ipset = IpsetWriter::connect().await?;
@@ -123,6 +114,7 @@ impl Reconciler {
             .dump(&reconciler.options.ipset_prefix)
             .await?;
         reconciler.known.bindings = reconciler.link.bindings().await?;
+        reconciler.known.node_addrs = reconciler.link.local_addresses().await?;
         let table = reconciler.ipvs.dump().await?;
         reconciler.known.adopt_table(table, &BTreeSet::new());
         Ok(reconciler)
@@ -220,6 +212,10 @@ impl Reconciler {
             Ok(bindings) => self.known.bindings = bindings,
             Err(err) => report.error("link", err),
         }
+        match self.link.local_addresses().await {
+            Ok(addrs) => self.known.node_addrs = addrs,
+            Err(err) => report.error("link", err),
+        }
         match self.ipvs.dump().await {
             Ok(table) => {
                 let owned = self.known.services.keys().copied().collect();
@@ -290,11 +286,11 @@ impl Reconciler {
 
     async fn sync_all(&mut self, plan: &KernelPlan, scope: Scope<'_>, report: &mut SyncReport) {
         let errors = report.errors.len();
-        self.sync_ipvs(plan, scope, report).await;
+        let settled = self.sync_ipvs(plan, scope, report).await;
         self.sync_bindings(plan, scope, report).await;
         self.sync_ipsets(plan, scope, report).await;
         self.sync_iptables(plan, scope, report).await;
-        let clean = report.errors.len() == errors;
+        let clean = settled && report.errors.len() == errors;
         match scope {
             Scope::All => self.needs_full = !clean,
             Scope::Keys(_) => self.needs_full |= !clean,
@@ -310,7 +306,14 @@ impl Reconciler {
         }
     }
 
-    async fn sync_ipvs(&mut self, plan: &KernelPlan, scope: Scope<'_>, report: &mut SyncReport) {
+    /// Returns whether the cache is settled (no failure left an object in
+    /// an unknown state after the second pass).
+    async fn sync_ipvs(
+        &mut self,
+        plan: &KernelPlan,
+        scope: Scope<'_>,
+        report: &mut SyncReport,
+    ) -> bool {
         // A foreign service with a planned key becomes ours.
         let adopt: Vec<_> = match scope {
             Scope::All => plan.services.keys().collect(),
@@ -329,10 +332,13 @@ impl Reconciler {
         for (key, addr) in &diff.restored {
             self.graceful.remove(key, addr);
         }
-        let removed = self.live_counters(&diff.removed, report).await;
+        let (removed, deletions) = self
+            .live_counters(&diff.removed, &diff.removed_unknown, report)
+            .await;
         let (graceful, queue) = graceful_commands(&removed);
         let mut commands = diff.commands;
         commands.extend(graceful);
+        commands.extend(deletions);
         let retry = self.execute(&commands, report).await;
         for (key, addr) in queue {
             let quiet = self
@@ -340,29 +346,36 @@ impl Reconciler {
                 .services
                 .get(&key)
                 .and_then(|s| s.real_servers.get(&addr))
+                .and_then(Cached::known)
                 .is_some_and(|rs| rs.weight == 0);
             if quiet {
                 self.graceful.push(key, addr);
                 report.real_servers_queued += 1;
             }
         }
-        if retry {
-            let second = self.diff_ipvs(plan, scope);
-            self.execute(&second.commands, report).await;
+        if !retry {
+            return true;
         }
+        let second = self.diff_ipvs(plan, scope);
+        !self.execute(&second.commands, report).await
     }
 
     /// The removed real servers with live connection counters (one
     /// destination dump per service with removed TCP real servers);
-    /// vanished ones are dropped from the cache.
+    /// vanished ones are dropped from the cache. `unknown` are removed
+    /// real servers whose settings the cache does not know: TCP ones get
+    /// the kernel's (and are left for the next sync without them), the
+    /// others are deleted at once (the second list returned).
     async fn live_counters(
         &mut self,
         removed: &[(ServiceKey, RealServer)],
+        unknown: &[(ServiceKey, SocketAddr)],
         report: &mut SyncReport,
-    ) -> Vec<(ServiceKey, RealServer)> {
+    ) -> (Vec<(ServiceKey, RealServer)>, Vec<Command>) {
         let keys: BTreeSet<ServiceKey> = removed
             .iter()
             .map(|(k, _)| *k)
+            .chain(unknown.iter().map(|(k, _)| *k))
             .filter(needs_counters)
             .collect();
         let mut live: BTreeMap<ServiceKey, Option<BTreeMap<SocketAddr, RealServer>>> =
@@ -398,7 +411,24 @@ impl Reconciler {
                 },
             }
         }
-        out
+        let mut deletions = Vec::new();
+        for (key, addr) in unknown {
+            match live.get(key) {
+                None if !needs_counters(key) => {
+                    deletions.push(Command::DeleteRealServer(*key, *addr))
+                }
+                // No counters (reported): the next sync decides.
+                None => {}
+                Some(None) => {
+                    self.known.services.remove(key);
+                }
+                Some(Some(list)) => match list.get(addr) {
+                    Some(current) => out.push((*key, current.clone())),
+                    None => self.forget_real_server(key, addr),
+                },
+            }
+        }
+        (out, deletions)
     }
 
     fn forget_real_server(&mut self, key: &ServiceKey, addr: &SocketAddr) {
@@ -422,11 +452,13 @@ impl Reconciler {
         for (command, result) in commands.iter().zip(results) {
             match result {
                 Ok(()) => self.record(command, report),
-                Err(err) => match self.recover(command, &err) {
-                    Failure::Retry => retry = true,
-                    Failure::Silent => {}
-                    Failure::Report => report.error("ipvs", err),
-                },
+                Err(err) => {
+                    match recover(&mut self.known.services, &mut self.graceful, command, &err) {
+                        Failure::Retry => retry = true,
+                        Failure::Silent => {}
+                        Failure::Report => report.error("ipvs", err),
+                    }
+                }
             }
         }
         retry
@@ -436,18 +468,12 @@ impl Reconciler {
         let services = &mut self.known.services;
         match command {
             Command::AddService(service) => {
-                services.insert(
-                    service.key,
-                    KnownService {
-                        service: service.clone(),
-                        real_servers: BTreeMap::new(),
-                    },
-                );
+                services.insert(service.key, KnownService::new(service.clone(), []));
                 report.services_added += 1;
             }
             Command::UpdateService(service) => {
                 if let Some(known) = services.get_mut(&service.key) {
-                    known.service = service.clone();
+                    known.service = Cached::Known(service.clone());
                 }
                 report.services_updated += 1;
             }
@@ -458,7 +484,9 @@ impl Reconciler {
             }
             Command::AddRealServer(key, rs) | Command::UpdateRealServer(key, rs) => {
                 if let Some(known) = services.get_mut(key) {
-                    known.real_servers.insert(rs.addr, rs.clone());
+                    known
+                        .real_servers
+                        .insert(rs.addr, Cached::Known(rs.clone()));
                 }
                 if matches!(command, Command::AddRealServer(..)) {
                     report.real_servers_added += 1;
@@ -472,59 +500,6 @@ impl Reconciler {
                 report.real_servers_deleted += 1;
             }
             _ => {}
-        }
-    }
-
-    /// Corrects the cache after a failure the kernel state explains.
-    fn recover(&mut self, command: &Command, err: &IpvsError) -> Failure {
-        let services = &mut self.known.services;
-        match (command, err) {
-            // It exists with unknown settings: make the next diff update it.
-            (Command::AddService(service), IpvsError::ServiceExists(_)) => {
-                let mut unknown = service.clone();
-                unknown.timeout = unknown.timeout.wrapping_add(1);
-                services.insert(
-                    service.key,
-                    KnownService {
-                        service: unknown,
-                        real_servers: BTreeMap::new(),
-                    },
-                );
-                Failure::Retry
-            }
-            (Command::AddRealServer(key, rs), IpvsError::RealServerExists { .. }) => {
-                if let Some(known) = services.get_mut(key) {
-                    let mut unknown = rs.clone();
-                    unknown.weight = unknown.weight.wrapping_add(1);
-                    known.real_servers.insert(rs.addr, unknown);
-                }
-                Failure::Retry
-            }
-            (Command::UpdateRealServer(key, rs), IpvsError::RealServerNotFound { .. }) => {
-                if let Some(known) = services.get_mut(key) {
-                    known.real_servers.remove(&rs.addr);
-                }
-                Failure::Retry
-            }
-            (Command::DeleteService(key), IpvsError::ServiceNotFound(_)) => {
-                services.remove(key);
-                self.graceful.remove_service(key);
-                Failure::Silent
-            }
-            (Command::DeleteRealServer(key, addr), IpvsError::RealServerNotFound { .. }) => {
-                self.forget_real_server(key, addr);
-                self.graceful.remove(key, addr);
-                Failure::Silent
-            }
-            // The service vanished: forget it, the next diff re-adds it.
-            (_, IpvsError::ServiceNotFound(key)) => {
-                if services.remove(key).is_some() {
-                    Failure::Retry
-                } else {
-                    Failure::Silent
-                }
-            }
-            _ => Failure::Report,
         }
     }
 

@@ -13,26 +13,61 @@ use ipvs_netlink::{Protocol, RealServer, ServiceKey, TableEntry, VirtualService}
 
 use crate::kernel::{Bindings, SetState};
 
+/// What the cache holds for one kernel object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cached<T> {
+    /// The object exists with these settings.
+    Known(T),
+    /// The object exists with settings the reconciler does not know (an
+    /// add met an object already there): the next diff sends the planned
+    /// settings.
+    Unknown,
+}
+
+impl<T: PartialEq> Cached<T> {
+    /// Whether the object is known to have exactly `settings`.
+    pub fn is(&self, settings: &T) -> bool {
+        matches!(self, Cached::Known(have) if have == settings)
+    }
+
+    /// The settings, if known.
+    pub fn known(&self) -> Option<&T> {
+        match self {
+            Cached::Known(settings) => Some(settings),
+            Cached::Unknown => None,
+        }
+    }
+}
+
 /// One IPVS service as written (or dumped), with its real servers by
 /// address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KnownService {
     /// The service.
-    pub service: VirtualService,
+    pub service: Cached<VirtualService>,
     /// Its real servers.
-    pub real_servers: BTreeMap<SocketAddr, RealServer>,
+    pub real_servers: BTreeMap<SocketAddr, Cached<RealServer>>,
+}
+
+impl KnownService {
+    /// A service with known settings and real servers.
+    pub fn new(
+        service: VirtualService,
+        real_servers: impl IntoIterator<Item = RealServer>,
+    ) -> Self {
+        KnownService {
+            service: Cached::Known(service),
+            real_servers: real_servers
+                .into_iter()
+                .map(|rs| (rs.addr, Cached::Known(rs)))
+                .collect(),
+        }
+    }
 }
 
 impl From<TableEntry> for KnownService {
     fn from(entry: TableEntry) -> Self {
-        KnownService {
-            service: entry.service,
-            real_servers: entry
-                .real_servers
-                .into_iter()
-                .map(|rs| (rs.addr, rs))
-                .collect(),
-        }
+        KnownService::new(entry.service, entry.real_servers)
     }
 }
 
@@ -49,21 +84,25 @@ pub struct KnownState {
     pub bindings: Bindings,
     /// The `KUBE-*` ipsets.
     pub ipsets: BTreeMap<String, SetState>,
+    /// The node's local addresses (on other interfaces than the dummy):
+    /// only services on these are claimed as NodePorts by the node-port
+    /// bitmaps.
+    pub node_addrs: BTreeSet<IpAddr>,
 }
 
 impl KnownState {
     /// Replaces the services with a kernel dump. A dumped service is
     /// owned when `owned` lists it (it was owned before a resync) or when
     /// the `KUBE-*` ipsets in the cache mark it as a kube-proxy service
-    /// ([`claimed_by_ipsets`]); every other service is foreign. Load the
-    /// ipsets first.
+    /// ([`claimed_by_ipsets`], with the cached node addresses); every other
+    /// service is foreign. Load the ipsets and the node addresses first.
     pub fn adopt_table(&mut self, table: Vec<TableEntry>, owned: &BTreeSet<ServiceKey>) {
         self.services.clear();
         self.foreign.clear();
         for entry in table {
             let key = entry.service.key;
             let known = KnownService::from(entry);
-            if owned.contains(&key) || claimed_by_ipsets(&key, &self.ipsets) {
+            if owned.contains(&key) || claimed_by_ipsets(&key, &self.ipsets, &self.node_addrs) {
                 self.services.insert(key, known);
             } else {
                 self.foreign.insert(key, known);
@@ -81,10 +120,16 @@ fn ipset_protocol(protocol: Protocol) -> Option<ipset_netlink::Protocol> {
 /// Whether kube-proxy's ipsets (as a previous run of this proxier or
 /// kube-proxy itself left them) name this service: its `ip,proto:port` is
 /// in a `KUBE-*` hash:ip,port set (cluster IPs, external IPs, load
-/// balancers, SCTP node ports), or its protocol and port are in a
-/// `KUBE-NODE-PORT-[LOCAL-]TCP|UDP` bitmap. Firewall-mark services are
-/// never claimed.
-pub fn claimed_by_ipsets(key: &ServiceKey, ipsets: &BTreeMap<String, SetState>) -> bool {
+/// balancers, SCTP node ports), or its address is one of `node_addrs`
+/// and its protocol and port are in a `KUBE-NODE-PORT-[LOCAL-]TCP|UDP`
+/// bitmap (the bitmaps hold ports only: a service on another address with
+/// the same port is not a NodePort). Firewall-mark services are never
+/// claimed.
+pub fn claimed_by_ipsets(
+    key: &ServiceKey,
+    ipsets: &BTreeMap<String, SetState>,
+    node_addrs: &BTreeSet<IpAddr>,
+) -> bool {
     let ServiceKey::Inet { protocol, addr } = *key else {
         return false;
     };
@@ -97,6 +142,7 @@ pub fn claimed_by_ipsets(key: &ServiceKey, ipsets: &BTreeMap<String, SetState>) 
         port: addr.port(),
     };
     let suffix = match proto {
+        _ if !node_addrs.contains(&addr.ip()) => None,
         ipset_netlink::Protocol::Tcp => Some("-TCP"),
         ipset_netlink::Protocol::Udp => Some("-UDP"),
         ipset_netlink::Protocol::Sctp => None,
@@ -159,12 +205,20 @@ mod tests {
             set(&["10.96.0.1,tcp:443".parse().unwrap()]),
         );
         sets.insert("KUBE-NODE-PORT-UDP".to_owned(), set(&[Entry::Port(30053)]));
-        let claimed = |s: &str| claimed_by_ipsets(&s.parse_key(), &sets);
+        let node: BTreeSet<IpAddr> = ["192.168.1.5".parse().unwrap()].into();
+        let claimed = |s: &str| claimed_by_ipsets(&s.parse_key(), &sets, &node);
         assert!(claimed("tcp 10.96.0.1:443"));
         assert!(!claimed("udp 10.96.0.1:443"));
         assert!(!claimed("tcp 10.96.0.1:80"));
         assert!(claimed("udp 192.168.1.5:30053"));
         assert!(!claimed("tcp 192.168.1.5:30053"));
+        // The node port on an address that is not the node's: foreign.
+        assert!(!claimed("udp 192.0.2.7:30053"));
+        assert!(!claimed_by_ipsets(
+            &"udp 192.168.1.5:30053".parse_key(),
+            &sets,
+            &BTreeSet::new()
+        ));
     }
 
     trait ParseKey {

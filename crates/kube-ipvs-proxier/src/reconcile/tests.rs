@@ -7,7 +7,9 @@ use std::{
 };
 
 use ipset_netlink::{Entry, Family, SetType};
-use ipvs_netlink::{Command, ForwardMethod, RealServer, Scheduler, ServiceKey, VirtualService};
+use ipvs_netlink::{
+    Command, ForwardMethod, IpvsError, RealServer, Scheduler, ServiceKey, VirtualService,
+};
 
 use super::*;
 use crate::{
@@ -58,10 +60,7 @@ fn known(plan: &KernelPlan) -> BTreeMap<ServiceKey, KnownService> {
     plan.services
         .iter()
         .map(|(k, p)| {
-            let known = KnownService {
-                service: p.service.clone(),
-                real_servers: p.real_servers.iter().map(|r| (r.addr, r.clone())).collect(),
-            };
+            let known = KnownService::new(p.service.clone(), p.real_servers.iter().cloned());
             (*k, known)
         })
         .collect()
@@ -78,11 +77,10 @@ fn draining() -> (ServiceKey, KernelPlan, Cache, Queue) {
     let a = tcp("10.96.0.1:443");
     let old = plan(&[(a, &["10.244.0.5:6443", "10.244.0.6:6443"])]);
     let mut cache = known(&old);
-    cache
-        .get_mut(&a)
-        .unwrap()
-        .real_servers
-        .insert(sa("10.244.0.6:6443"), rs("10.244.0.6:6443", 0));
+    cache.get_mut(&a).unwrap().real_servers.insert(
+        sa("10.244.0.6:6443"),
+        Cached::Known(rs("10.244.0.6:6443", 0)),
+    );
     let queued: BTreeSet<_> = [(a, sa("10.244.0.6:6443"))].into();
     (a, old, cache, queued)
 }
@@ -443,4 +441,77 @@ fn partial_ipset_diff_looks_at_listed_members_only() {
     assert_eq!(diff[0].add.len(), 2);
     let gone = BTreeMap::from([("KUBE-NOT-PLANNED".to_owned(), BTreeSet::new())]);
     assert!(diff_ipsets_keys(&cache, &new, &gone).is_empty());
+}
+
+/// An add that meets an existing object leaves it `Unknown` in the cache
+/// (no made-up settings): the next diff sends exactly that object's
+/// planned settings, once; a removed unknown real server is listed apart.
+#[test]
+fn a_failed_add_makes_the_next_diff_resend_exactly_that_object() {
+    let a = tcp("10.96.0.1:443");
+    let wanted = plan(&[(a, &["10.244.0.5:6443", "10.244.0.6:6443"])]);
+    let planned = &wanted.services[&a];
+    let (mut cache, mut queue) = (Cache::new(), GracefulQueue::default());
+    let exclude = ExcludeCidrs::default();
+
+    let add = Command::AddService(planned.service.clone());
+    let failure = recover(&mut cache, &mut queue, &add, &IpvsError::ServiceExists(a));
+    assert_eq!(failure, Failure::Retry);
+    assert_eq!(cache[&a].service, Cached::Unknown);
+    let diff = diff_ipvs(&cache, &wanted, &none(), &exclude);
+    assert_eq!(
+        diff.commands,
+        vec![
+            Command::UpdateService(planned.service.clone()),
+            Command::AddRealServer(a, rs("10.244.0.5:6443", 1)),
+            Command::AddRealServer(a, rs("10.244.0.6:6443", 1)),
+        ]
+    );
+
+    // The update and the second add succeed; the first add meets an
+    // existing real server.
+    cache.get_mut(&a).unwrap().service = Cached::Known(planned.service.clone());
+    let second = rs("10.244.0.6:6443", 1);
+    let servers = &mut cache.get_mut(&a).unwrap().real_servers;
+    servers.insert(second.addr, Cached::Known(second));
+    let first = Command::AddRealServer(a, rs("10.244.0.5:6443", 1));
+    let exists = IpvsError::RealServerExists {
+        service: a,
+        server: sa("10.244.0.5:6443"),
+    };
+    assert_eq!(
+        recover(&mut cache, &mut queue, &first, &exists),
+        Failure::Retry
+    );
+    let diff = diff_ipvs(&cache, &wanted, &none(), &exclude);
+    assert_eq!(
+        diff.commands,
+        vec![Command::UpdateRealServer(a, rs("10.244.0.5:6443", 1))]
+    );
+    assert_eq!(
+        diff_ipvs_keys(&cache, &wanted, &[a].into(), &none(), &exclude),
+        diff
+    );
+
+    // Once sent, nothing more.
+    let servers = &mut cache.get_mut(&a).unwrap().real_servers;
+    servers.insert(
+        sa("10.244.0.5:6443"),
+        Cached::Known(rs("10.244.0.5:6443", 1)),
+    );
+    assert!(
+        diff_ipvs(&cache, &wanted, &none(), &exclude)
+            .commands
+            .is_empty()
+    );
+
+    // An unknown real server that leaves the plan needs the kernel's
+    // settings before the graceful decision.
+    let servers = &mut cache.get_mut(&a).unwrap().real_servers;
+    servers.insert(sa("10.244.0.5:6443"), Cached::Unknown);
+    let smaller = plan(&[(a, &["10.244.0.6:6443"])]);
+    let diff = diff_ipvs(&cache, &smaller, &none(), &exclude);
+    assert!(diff.commands.is_empty(), "{diff:?}");
+    assert!(diff.removed.is_empty(), "{diff:?}");
+    assert_eq!(diff.removed_unknown, vec![(a, sa("10.244.0.5:6443"))]);
 }

@@ -168,8 +168,8 @@ spec:
     );
     let tables = &plan.iptables[&IpFamily::V4];
     let node_port_chain = [
-        chain(&tables.nat, "KUBE-NODE-PORT"),
-        chain(&tables.filter, "KUBE-NODE-PORT"),
+        chain(&tables.nat.text(), "KUBE-NODE-PORT"),
+        chain(&tables.filter.text(), "KUBE-NODE-PORT"),
     ]
     .concat();
     assert_eq!(
@@ -215,7 +215,7 @@ ports: [{name: p80, port: 80, protocol: TCP}]
     );
     assert_eq!(set(&plan, "KUBE-LOAD-BALANCER"), ["1.2.3.4,tcp:80"]);
     assert_eq!(set(&plan, "KUBE-LOAD-BALANCER-LOCAL"), ["1.2.3.4,tcp:80"]);
-    let nat = &plan.iptables[&IpFamily::V4].nat;
+    let nat = &plan.iptables[&IpFamily::V4].nat.text();
     assert_eq!(
         chain(nat, "KUBE-SERVICES"),
         [

@@ -141,10 +141,7 @@ fn cache_of(
         .services
         .iter()
         .map(|(k, p)| {
-            let known = KnownService {
-                service: p.service.clone(),
-                real_servers: p.real_servers.iter().map(|r| (r.addr, r.clone())).collect(),
-            };
+            let known = KnownService::new(p.service.clone(), p.real_servers.iter().cloned());
             (*k, known)
         })
         .collect();
