@@ -101,9 +101,11 @@ table_check() { # table_check NAME CHANGE-FILES...: ipvsadm -Sn = the expected t
     fi
 }
 
-s=$(now)
-cp -r "$INPUTS/manifests" "$M"
-result copy-s "$(sub "$(now)" "$s")"
+if has cold || has warm; then
+    s=$(now)
+    cp -r "$INPUTS/manifests" "$M"
+    result copy-s "$(sub "$(now)" "$s")"
+fi
 CHANGE_FILES=()
 
 if has cold; then
@@ -125,7 +127,7 @@ FIRST=0
 if has changes; then
     since=$(wc -l <"$W/cold.log")
     $CHURN changes "$M" "$N" "$R" "$SPLIT" "$FIRST" "$CHANGES" "$W/cold.log" "$W/changes"
-    grep ': sync done' "$W/cold.log" | tail -n +2 | head -n 3 | sed 's/^/LINE change /'
+    grep ': sync done' "$W/cold.log" | sed -n '2,4s/^/LINE change /p'
     $CHURN match "$W/cold.log" "$W/changes" "$since" 60 | sed 's/^/changes /'
     CHANGE_FILES+=("$W/changes")
     FIRST=$((FIRST + CHANGES))
@@ -157,11 +159,10 @@ fi
 grep -hE ' (WARN|ERROR) ' "$W"/*.log 2>/dev/null | head -n 5 | sed 's/^/PROXIER-WARN /' || true
 
 if has trio; then
-    if ipvsadm -Ln | grep -q '^TCP'; then
-        "$PROXIER" --cleanup >"$W/cleanup.log" 2>&1 || echo "CHECK cleanup: FAILED ($(tail -n 1 "$W/cleanup.log"))"
-        ip link del kube-ipvs0 2>/dev/null || true
-    fi
+    # Everything the proxier made (nothing when there was no proxier).
+    "$PROXIER" --cleanup >"$W/cleanup.log" 2>&1 || echo "CHECK cleanup: FAILED ($(tail -n 1 "$W/cleanup.log"))"
     check "trio: virtual servers before" "$(ipvsadm -Ln | grep -c '^TCP' || true)" 0
+    check "trio: KUBE- ipsets before" "$(ipset list -n | grep -c '^KUBE-' || true)" 0
     sleep "$TRASH_WAIT"
     cp "$INPUTS"/ipvsadm.restore "$INPUTS"/ipset.restore "$INPUTS"/ip.batch "$INPUTS"/iptables.restore "$W/"
     echo "INPUT trio ipvsadm=$(wc -l <"$W/ipvsadm.restore") ipset=$(wc -l <"$W/ipset.restore")" \
@@ -182,4 +183,6 @@ if has trio; then
     check "trio: ipvsadm TCP services" "$(ipvsadm -Ln | grep -c '^TCP' || true)" "$N"
     check "trio: real servers" "$(ipvsadm -Ln | grep -c -- '-> [0-9]' || true)" "$((N * R))"
 fi
+# The proxier's logs and the change files, for a look afterwards.
+[ -n "${KPVS_VM_OUT:-}" ] && cp "$W"/*.log "$W"/changes "$W"/churn "$KPVS_VM_OUT/" 2>/dev/null
 echo "DONE"

@@ -54,12 +54,14 @@ for n in $SIZES; do
     } >"$inputs/ip.batch"
     sed -n '/^# iptables-restore/,$p' "$inputs/plan" | sed 1d >"$inputs/iptables.restore"
     rm "$inputs/plan"
+    # The guest runs copies, so that the scripts can be edited meanwhile.
+    cp bench/scale-vm.sh bench/churn.py "$inputs/"
     echo "== N=$n steps: $steps (load: $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$LOG"
     vm/run.sh --mem "$MEM" --smp 2 -- env \
         KPVS_BENCH_CHANGES="${KPVS_BENCH_CHANGES:-20}" KPVS_BENCH_RATE="${KPVS_BENCH_RATE:-100}" \
         KPVS_BENCH_SECONDS="${KPVS_BENCH_SECONDS:-60}" KPVS_BENCH_TRASH_WAIT="${KPVS_BENCH_TRASH_WAIT:-200}" \
         KPVS_BENCH_POLL="${KPVS_BENCH_POLL:-100ms}" \
-        bench/scale-vm.sh "$n" "$R" "$SPLIT" "$PROXIER" "$inputs" $steps | tr -d '\r' | tee -a "$LOG"
+        "$inputs/scale-vm.sh" "$n" "$R" "$SPLIT" "$PROXIER" "$inputs" $steps | tr -d '\r' | tee -a "$LOG"
     echo "== N=$n done (load: $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$LOG"
 done
 echo "results: $LOG"
