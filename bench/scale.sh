@@ -16,7 +16,8 @@
 #     back to a Service every SPLIT changes, 10 s at 100/s)
 #   KPVS_BENCH_CHANGES, KPVS_BENCH_RATE, KPVS_BENCH_SECONDS,
 #     KPVS_BENCH_TRASH_WAIT, KPVS_BENCH_POLL: see bench/scale-vm.sh
-#   KPVS_BENCH_MEM (default 6144 MiB), KPVS_BENCH_LOG (append to this file)
+#   KPVS_BENCH_MEM (default 6144 MiB), KPVS_BENCH_LOG (append to this file);
+#   KPVS_VM_TIMEOUT (vm/run.sh, 3000 s) is too short for 10k on a busy host
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
