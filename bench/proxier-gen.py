@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Manifests for the proxier benchmark (bench/proxier.sh).
 
-    proxier-gen.py manifests DIR N R   N ClusterIP TCP Services (port 80) x R
+    proxier-gen.py manifests DIR N R [SPLIT]
+                                       N ClusterIP TCP Services (port 80) x R
                                        ready endpoints on node-2, port 80
     proxier-gen.py change DIR N R      rewrite Service 0's EndpointSlice file
                                        with its first endpoint replaced
@@ -10,7 +11,8 @@
 Service i gets ClusterIP 10.96.x.y (k = i + 10, x = k >> 8, y = k & 255),
 endpoint j of Service i is 10.(244 + (e >> 16)).x.y with e = i * R + j + 1.
 Files: services.yaml (every Service), slices.yaml (the EndpointSlices of
-Services 1..N-1), slice-0.yaml (Service 0's, the one `change` rewrites).
+Services SPLIT..N-1), slice-I.yaml for I < SPLIT (default 1: slice-0.yaml,
+Service 0's, the one `change` rewrites; bench/churn.py rewrites the others).
 Every file is written to a temporary name and renamed into place.
 """
 
@@ -84,11 +86,13 @@ def main(argv):
     os.makedirs(directory, exist_ok=True)
     if what == "manifests":
         write(os.path.join(directory, "services.yaml"), (service(i) for i in range(n)))
+        split = int(argv[4]) if len(argv) > 4 else 1
         write(
             os.path.join(directory, "slices.yaml"),
-            (endpoint_slice(i, endpoints(i, r)) for i in range(1, n)),
+            (endpoint_slice(i, endpoints(i, r)) for i in range(split, n)),
         )
-        write(os.path.join(directory, "slice-0.yaml"), [endpoint_slice(0, endpoints(0, r))])
+        for i in range(min(split, n)):
+            write(os.path.join(directory, f"slice-{i}.yaml"), [endpoint_slice(i, endpoints(i, r))])
     elif what == "change":
         write(
             os.path.join(directory, "slice-0.yaml"),

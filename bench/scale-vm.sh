@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# The in-VM half of the scale benchmark (bench/scale.sh runs it in one
+# test-bed VM per size): the proxier in manifests mode and the stock tools
+# on one kernel, one after the other.
+#
+#   scale-vm.sh N R SPLIT PROXIER INPUTS STEPS...
+#     INPUTS: made by bench/scale.sh on the host: manifests/ (proxier-gen.py
+#       manifests N R SPLIT), ipvsadm.restore, ipset.restore, ip.batch,
+#       iptables.restore.
+#     STEPS, in this order, any subset:
+#       cold      the proxier on an empty kernel to its first `sync done`
+#                 (wall from process start, the logged sync, /metrics)
+#       changes   KPVS_BENCH_CHANGES (20) endpoint changes one at a time,
+#                 each to the next `sync done` (bench/churn.py changes)
+#       churn     KPVS_BENCH_RATE (100) changes/s for KPVS_BENCH_SECONDS
+#                 (60), then the kernel compared with the expected table
+#       warm      SIGTERM, a second proxier on the same kernel to its first
+#                 `sync done` (should send nothing)
+#       trio      the proxier's --cleanup, KPVS_BENCH_TRASH_WAIT s (200:
+#                 the kernel frees deleted real servers), then ipvsadm -R,
+#                 ipset restore and ip -batch of the same state, and
+#                 iptables-restore apart
+# Prints `RESULT KEY VALUE`, `LINE ...` (the proxier's sync lines), `MATCH`,
+# `LATENCY_MS`, `SYNCS`, `CHURN` (bench/churn.py) and `CHECK ... ok|FAILED`.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+[ "${KPVS_IN_VM:-}" = 1 ] || { echo "scale-vm.sh: run me inside the VM (vm/run.sh)" >&2; exit 2; }
+N=$1 R=$2 SPLIT=$3 PROXIER=$4 INPUTS=$5
+shift 5
+STEPS=" $* "
+CHANGES=${KPVS_BENCH_CHANGES:-20}
+RATE=${KPVS_BENCH_RATE:-100}
+SECONDS_CHURN=${KPVS_BENCH_SECONDS:-60}
+TRASH_WAIT=${KPVS_BENCH_TRASH_WAIT:-200}
+POLL=${KPVS_BENCH_POLL:-100ms}
+CHURN="python3 $HERE/churn.py"
+W=/tmp/scale
+M=$W/manifests
+mkdir -p "$W"
+echo "KERNEL $(uname -r)"
+echo "RESULT size $N"
+
+now() { date +%s.%N; }
+sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
+result() { echo "RESULT $1 $2"; }
+has() { [[ $STEPS == *" $1 "* ]]; }
+check() { # check NAME GOT WANT
+    if [ "$2" = "$3" ]; then echo "CHECK $1 = $3: ok"; else echo "CHECK $1 = $3: FAILED ($2)"; fi
+}
+
+# wait_line FILE PATTERN NTH TIMEOUT_S PID: the NTH matching line, once there.
+wait_line() {
+    local file=$1 pattern=$2 nth=$3 deadline=$(($(date +%s) + $4)) pid=$5 line
+    while :; do
+        line=$(grep -e "$pattern" "$file" | sed -n "${nth}p")
+        if [ -n "$line" ]; then
+            echo "$line"
+            return 0
+        fi
+        if [ "$(date +%s)" -ge "$deadline" ] || ! kill -0 "$pid" 2>/dev/null; then
+            echo "wait_line: no [$pattern] #$nth in $file" >&2
+            tail -n 20 "$file" >&2
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$2"; }
+line_time() { date -d "${1%% *}" +%s.%N; }
+# report PHASE LINE T0: a logged sync's figures, and the wall time from T0.
+report() {
+    echo "LINE $1 $2"
+    result "$1-wall" "$(sub "$(line_time "$2")" "$3")"
+    result "$1-elapsed-ms" "$(field elapsed_ms "$2")"
+    result "$1-messages" "$(field mutating_messages "$2")"
+    result "$1-forks" "$(field iptables_forks "$2")"
+}
+hwm() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
+stop() { kill -TERM "$1"; wait "$1" || true; }
+metric() { # metric NAME: its IPv4 sample from /metrics
+    curl -s -m 10 http://127.0.0.1:10249/metrics | awk -v n="$1" '$1 ~ "^" n "\\{" && /IPv4/ { print $2 }'
+}
+PID=
+start() { # start LOG: the proxier in the background, T0 its start
+    T0=$(now)
+    "$PROXIER" run --manifests "$M" --hostname-override node-1 --node-ip 192.168.100.1 \
+        --vip-bind-mode route --ipvs-sync-period 1h --manifests-poll-period "$POLL" \
+        --metrics-bind-address 127.0.0.1:10249 2>"$1" &
+    PID=$!
+}
+table_check() { # table_check NAME CHANGE-FILES...: ipvsadm -Sn = the expected table
+    local name=$1
+    shift
+    $CHURN expect "$N" "$R" "$@" >"$W/expected"
+    ipvsadm -Sn | sort >"$W/kernel"
+    if cmp -s "$W/expected" "$W/kernel"; then
+        echo "CHECK $name: ipvsadm -Sn = expected ($(wc -l <"$W/kernel") lines): ok"
+    else
+        echo "CHECK $name: ipvsadm -Sn = expected: FAILED ($(diff "$W/expected" "$W/kernel" | grep -c '^[<>]') lines differ)"
+        diff "$W/expected" "$W/kernel" | head -n 6
+    fi
+}
+
+if has cold || has warm; then
+    s=$(now)
+    cp -r "$INPUTS/manifests" "$M"
+    result copy-s "$(sub "$(now)" "$s")"
+fi
+CHANGE_FILES=()
+
+if has cold; then
+    start "$W/cold.log"
+    report cold "$(wait_line "$W/cold.log" ': sync done' 1 5400 "$PID")" "$T0"
+    started=$(grep -m1 'started; kernel state adopted' "$W/cold.log")
+    result cold-started-wall "$(sub "$(line_time "$started")" "$T0")"
+    result cold-metric-sync-sum-s "$(metric kubeproxy_sync_proxy_rules_duration_seconds_sum)"
+    result cold-metric-sync-count "$(metric kubeproxy_sync_proxy_rules_duration_seconds_count)"
+    result cold-vmhwm-kib "$(hwm "$PID")"
+    check "cold: ipvsadm TCP services" "$(ipvsadm -Ln | grep -c '^TCP' || true)" "$N"
+    check "cold: real servers" "$(ipvsadm -Ln | grep -c -- '-> [0-9]' || true)" "$((N * R))"
+    check "cold: local routes on kube-ipvs0" \
+        "$(ip route show table local dev kube-ipvs0 | grep -c '^local' || true)" "$N"
+    check "cold: KUBE-CLUSTER-IP entries" "$(ipset list KUBE-CLUSTER-IP | grep -c ',tcp:80' || true)" "$N"
+fi
+
+FIRST=0
+if has changes; then
+    since=$(wc -l <"$W/cold.log")
+    $CHURN changes "$M" "$N" "$R" "$SPLIT" "$FIRST" "$CHANGES" "$W/cold.log" "$W/changes"
+    grep ': sync done' "$W/cold.log" | sed -n '2,4s/^/LINE change /p'
+    $CHURN match "$W/cold.log" "$W/changes" "$since" 60 | sed 's/^/changes /'
+    CHANGE_FILES+=("$W/changes")
+    FIRST=$((FIRST + CHANGES))
+    table_check changes "${CHANGE_FILES[@]}"
+fi
+
+if has churn; then
+    since=$(wc -l <"$W/cold.log")
+    $CHURN churn "$M" "$N" "$R" "$SPLIT" "$FIRST" "$RATE" "$SECONDS_CHURN" "$W/churn" "${CHANGE_FILES[@]}"
+    $CHURN match "$W/cold.log" "$W/churn" "$since" 900 | sed 's/^/churn /'
+    CHANGE_FILES+=("$W/churn")
+    table_check churn "${CHANGE_FILES[@]}"
+    result churn-vmhwm-kib "$(hwm "$PID")"
+fi
+
+if [ -n "$PID" ]; then
+    stop "$PID"
+    PID=
+fi
+
+if has warm; then
+    start "$W/warm.log"
+    report warm "$(wait_line "$W/warm.log" ': sync done' 1 5400 "$PID")" "$T0"
+    result warm-vmhwm-kib "$(hwm "$PID")"
+    table_check warm "${CHANGE_FILES[@]}"
+    stop "$PID"
+    PID=
+fi
+grep -hE ' (WARN|ERROR) ' "$W"/*.log 2>/dev/null | head -n 5 | sed 's/^/PROXIER-WARN /' || true
+
+if has trio; then
+    # Everything the proxier made (nothing when there was no proxier).
+    "$PROXIER" --cleanup >"$W/cleanup.log" 2>&1 || echo "CHECK cleanup: FAILED ($(tail -n 1 "$W/cleanup.log"))"
+    check "trio: virtual servers before" "$(ipvsadm -Ln | grep -c '^TCP' || true)" 0
+    check "trio: KUBE- ipsets before" "$(ipset list -n | grep -c '^KUBE-' || true)" 0
+    sleep "$TRASH_WAIT"
+    cp "$INPUTS"/ipvsadm.restore "$INPUTS"/ipset.restore "$INPUTS"/ip.batch "$INPUTS"/iptables.restore "$W/"
+    echo "INPUT trio ipvsadm=$(wc -l <"$W/ipvsadm.restore") ipset=$(wc -l <"$W/ipset.restore")" \
+        "ip=$(wc -l <"$W/ip.batch") iptables=$(wc -l <"$W/iptables.restore") lines"
+    timed() { # timed KEY COMMAND...
+        local key=$1 s
+        shift
+        s=$(now)
+        "$@"
+        result "$key" "$(sub "$(now)" "$s")"
+    }
+    s=$(now)
+    timed trio-ipvsadm ipvsadm -R <"$W/ipvsadm.restore"
+    timed trio-ipset ipset restore <"$W/ipset.restore"
+    timed trio-ip ip -batch "$W/ip.batch"
+    result trio-total "$(sub "$(now)" "$s")"
+    timed trio-iptables iptables-restore --noflush --counters <"$W/iptables.restore"
+    check "trio: ipvsadm TCP services" "$(ipvsadm -Ln | grep -c '^TCP' || true)" "$N"
+    check "trio: real servers" "$(ipvsadm -Ln | grep -c -- '-> [0-9]' || true)" "$((N * R))"
+fi
+# The proxier's logs and the change files, for a look afterwards.
+[ -n "${KPVS_VM_OUT:-}" ] && cp "$W"/*.log "$W"/changes "$W"/churn "$KPVS_VM_OUT/" 2>/dev/null
+echo "DONE"
