@@ -40,6 +40,16 @@ impl NodeContext {
         self.labels.get(ZONE_LABEL).map(String::as_str)
     }
 
+    /// Whether `ip` is one of the node's own addresses (a local address or
+    /// a primary IP).
+    pub fn owns(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.node_ips
+            .iter()
+            .chain(&self.primary_ips)
+            .any(|own| own.to_canonical() == ip)
+    }
+
     /// The primary address of a family.
     pub fn primary_ip(&self, family: IpFamily) -> Option<IpAddr> {
         self.primary_ips
