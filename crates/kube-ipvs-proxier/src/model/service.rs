@@ -177,8 +177,11 @@ fn spec_port(i: usize, port: &SpecPort) -> Result<(Protocol, u16, Option<u16>), 
 }
 
 /// `spec.clusterIPs` (or `spec.clusterIP`), at most one per family:
-/// `None` for a headless Service; an address refused by
-/// [`address::virtual_problem`] is a problem and its family is skipped.
+/// `None` for a headless Service (a first entry `None` or empty). Another
+/// entry that is not an address, or is refused by
+/// [`address::virtual_problem`], is a problem and skipped, as kube-proxy
+/// picks each family's ClusterIP from the entries it can read; a second
+/// address of a family skips the Service.
 fn cluster_ips(
     spec: &ServiceSpec,
     problems: &mut Vec<FieldError>,
@@ -188,25 +191,23 @@ fn cluster_ips(
             Some(list) => ("spec.clusterIPs", list.iter().collect()),
             None => ("spec.clusterIP", spec.cluster_ip.iter().collect()),
         };
-    let many = list.len() > 1 || field == "spec.clusterIPs";
+    let indexed = field == "spec.clusterIPs";
     let mut ips: Vec<IpAddr> = Vec::new();
     let mut families = Vec::new();
     for (i, text) in list.into_iter().enumerate() {
-        let field = if many {
+        let field = if indexed {
             format!("{field}[{i}]")
         } else {
             field.to_owned()
         };
         let text = text.trim();
-        if text.is_empty() || text == "None" {
+        if i == 0 && (text.is_empty() || text == "None") {
             return Ok(None);
         }
-        let ip: IpAddr = text.parse().map_err(|_| {
-            (
-                field.clone(),
-                format!("{} is not an IP address", quoted(text)),
-            )
-        })?;
+        let Ok(ip) = text.parse::<IpAddr>() else {
+            problems.push((field, format!("{} is not an IP address", quoted(text))));
+            continue;
+        };
         if families.contains(&IpFamily::of(ip)) {
             return Err((field, "more than one address of a family".into()));
         }
@@ -216,7 +217,7 @@ fn cluster_ips(
             None => ips.push(ip),
         }
     }
-    Ok((!families.is_empty()).then_some(ips))
+    Ok(Some(ips))
 }
 
 /// The addresses of a list field, each checked by `check`; an entry that
@@ -283,7 +284,7 @@ fn source_ranges(spec: &ServiceSpec, problems: &mut Vec<FieldError>) -> (Vec<Cid
                 bad = true;
                 problems.push((
                     format!("spec.loadBalancerSourceRanges[{i}]"),
-                    format!("{}: {e}; skipped", quoted(range)),
+                    format!("{} is not a CIDR ({}); skipped", quoted(range), e.reason),
                 ));
             }
         }

@@ -114,10 +114,7 @@ fn every_bad_service_entry_is_its_own_warning_and_the_rest_is_proxied() {
             ),
             ext_warning(
                 "spec.loadBalancerSourceRanges[1]",
-                &format!(
-                    "\"bogus\": {}; skipped",
-                    "bogus".parse::<crate::config::Cidr>().unwrap_err()
-                )
+                "\"bogus\" is not a CIDR (not an IP address); skipped"
             ),
             ext_warning("spec.ports[1].protocol", "unsupported protocol \"ICMP\""),
             ext_warning("spec.ports[2].port", "70000 is not within 1-65535"),
