@@ -122,11 +122,12 @@ pub struct ServicePort {
     pub port: u16,
     /// The node port, if any.
     pub node_port: Option<u16>,
-    /// `spec.externalIPs` of this family.
+    /// `spec.externalIPs` of this family (without the refused ones).
     pub external_ips: Vec<IpAddr>,
-    /// Load-balancer ingress IPs of this family (not `ipMode: Proxy`).
+    /// Load-balancer ingress IPs of this family (not `ipMode: Proxy`,
+    /// without the refused ones).
     pub load_balancer_ips: Vec<IpAddr>,
-    /// `spec.loadBalancerSourceRanges` of this family.
+    /// `spec.loadBalancerSourceRanges` of this family (the valid ones).
     pub source_ranges: Vec<Cidr>,
     /// ClientIP session affinity timeout in seconds, if affinity is on.
     pub affinity_timeout: Option<u32>,
