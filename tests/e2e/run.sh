@@ -147,6 +147,50 @@ check "externalTrafficPolicy Local: the client source IP is preserved" \
 check "hairpin: pod a reaches itself through its ClusterIP" \
     eq "$(names a 10.96.197.40 8000 3)" "a b c "
 
+# --- 2b. hostile input: bad entries are skipped, their siblings kept ------------
+# One Service with a loopback external IP, the node IP as an external IP at
+# port 22 (SSH) and a good external IP; its slice has an unparsable and a
+# loopback endpoint between two good ones. Another Service has a loopback
+# ClusterIP.
+{
+    service hostile 10.96.0.60 22 80 TCP - \
+        "externalIPs: [127.0.0.1, $NODE_IP, 203.0.113.60]"
+    cat <<EOF
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: hostile-1, namespace: e2e, labels: {kubernetes.io/service-name: hostile}}
+addressType: IPv4
+ports: [{name: p, port: 80, protocol: TCP}]
+endpoints:
+- {addresses: ["$(pod_ip a)"], nodeName: node-1}
+- {addresses: ["not-an-ip"]}
+- {addresses: ["127.0.0.1"]}
+- {addresses: ["$(pod_ip b)"], nodeName: node-1}
+EOF
+    service loopvip 127.0.0.2 80 80 TCP
+    slice loopvip 80 TCP a
+} | write hostile.yaml
+check "hostile: the good external IP is programmed" eventually has_vs "203.0.113.60:22 "
+check "hostile: externalIP 127.0.0.1 is rejected" no_vs "127.0.0.1:22 "
+check "hostile: externalIP = node IP at port 22 is rejected" no_vs "$NODE_IP:22 "
+check "hostile: ClusterIP 127.0.0.2 is rejected" no_vs "127.0.0.2:80 "
+check "hostile: the bad endpoints are skipped, both good siblings serve" \
+    eq "$(names client 10.96.0.60 22 4)" "a a b b "
+warned() {
+    local p
+    for p in "Service e2e/hostile spec.externalIPs\[0\]: 127.0.0.1 is a loopback address" \
+        "Service e2e/hostile spec.externalIPs: $NODE_IP is an address of this node" \
+        "EndpointSlice e2e/hostile-1 endpoints\[1\].addresses\[0\]: \"not-an-ip\"" \
+        "EndpointSlice e2e/hostile-1 endpoints\[2\].addresses\[0\]: 127.0.0.1" \
+        "Service e2e/loopvip spec.clusterIP: 127.0.0.2 is a loopback address"; do
+        grep -q -- "$p" "$LOG" || { echo "     no warning: $p"; return 1; }
+    done
+}
+check "hostile: each bad entry is named in its own warning" warned
+rm "$M/hostile.yaml"
+check "hostile: its Services go with the file" eventually no_vs "203.0.113.60:22 "
+
 # --- 3. scale up, scale down with an open connection ---------------------
 { service demo 10.96.197.40 8000 80 TCP; slice demo 80 TCP a b c d; } | write demo.yaml
 check "scale-up: the new endpoint is added" eventually has_vs "10.244.4.5:80"

@@ -9,6 +9,9 @@ use kube_ipvs_proxier::{
         file,
         resolve::{self, Origin, Overrides},
     },
+    config::ProxyConfig,
+    model::NodeContext,
+    plan,
     source::manifests,
 };
 
@@ -17,15 +20,22 @@ fn printable(line: &str) {
     assert!(!line.chars().any(char::is_control), "{line:?}");
 }
 
-/// Feeds text to the manifest parser (`manifests::parse`); no warning it
-/// returns may print a control character.
+/// Feeds text to the manifest parser (`manifests::parse`), then plans what
+/// it read for a node (`plan::plan`, which builds the model); nothing may
+/// panic and no warning of either may print a control character.
 pub fn parse_manifests(data: &[u8]) {
     // Manifest files are read as UTF-8 only; anything else is refused
     // before parsing.
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let (_snapshot, warnings) = manifests::parse(text, "fuzz.yaml");
+    let (snapshot, mut warnings) = manifests::parse(text, "fuzz.yaml");
+    // A node whose address the corpus uses as an external IP (port 22).
+    let mut node = NodeContext::new("node-1");
+    node.node_ips = vec!["192.168.1.10".parse().unwrap()];
+    node.primary_ips = node.node_ips.clone();
+    let (_plan, planned) = plan::plan(&snapshot, &node, &ProxyConfig::default());
+    warnings.extend(planned);
     for warning in &warnings {
         printable(&warning.to_string());
     }

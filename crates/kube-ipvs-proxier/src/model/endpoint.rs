@@ -1,5 +1,11 @@
 //! [`Endpoint`]s from EndpointSlices, keyed by service port, like
 //! kube-proxy's endpoint slice cache.
+//!
+//! A bad port or endpoint of a slice is skipped with its own warning and
+//! the rest of the slice is used, as kube-proxy skips them; an endpoint
+//! address the API server would refuse ([`address::special_problem`]) is
+//! skipped too. A slice without a Service or with an unknown address type
+//! is skipped whole.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -8,13 +14,11 @@ use std::{
 
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 
-use super::{Protocol, Warning};
+use super::{Protocol, Warning, address, selector, service::quoted};
 use crate::plan::IpFamily;
 
 /// The label naming the Service of an EndpointSlice.
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
-/// EndpointSlices with this label are not watched by kube-proxy.
-pub const HEADLESS_LABEL: &str = "service.kubernetes.io/headless";
 
 /// One endpoint of one service port.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +44,7 @@ pub struct Endpoint {
 pub type PortKey = (String, String, String, Protocol, IpFamily);
 
 /// All endpoints, by service port, in slice-name then endpoint order,
-/// without duplicate addresses.
+/// without duplicate addresses. Every problem becomes a warning.
 pub fn collect<'a>(
     slices: impl IntoIterator<Item = &'a EndpointSlice>,
     node_name: &str,
@@ -52,22 +56,16 @@ pub fn collect<'a>(
     });
     let mut map: BTreeMap<PortKey, Vec<Endpoint>> = BTreeMap::new();
     for slice in sorted {
-        match read_slice(slice, node_name) {
-            Ok(Some(entries)) => {
-                for (key, endpoint) in entries {
-                    let list = map.entry(key).or_default();
-                    if !list.iter().any(|e| e.addr == endpoint.addr) {
-                        list.push(endpoint);
-                    }
-                }
+        let mut problems = Vec::new();
+        let entries = read_slice(slice, node_name, &mut problems);
+        warnings.extend(problems.into_iter().map(|(field, message)| {
+            Warning::new("EndpointSlice", object_name(slice), field, message)
+        }));
+        for (key, endpoint) in entries {
+            let list = map.entry(key).or_default();
+            if !list.iter().any(|e| e.addr == endpoint.addr) {
+                list.push(endpoint);
             }
-            Ok(None) => {}
-            Err((field, message)) => warnings.push(Warning::new(
-                "EndpointSlice",
-                object_name(slice),
-                field,
-                message,
-            )),
         }
     }
     map
@@ -82,15 +80,29 @@ fn object_name(slice: &EndpointSlice) -> String {
 }
 
 type SliceEntries = Vec<(PortKey, Endpoint)>;
+type FieldError = (String, String);
 
-/// The endpoints of one slice, `None` if kube-proxy ignores the slice, or
-/// the first invalid field.
+/// The endpoints of one slice (none if kube-proxy ignores the slice);
+/// every problem is added to `problems`.
 fn read_slice(
     slice: &EndpointSlice,
     node_name: &str,
-) -> Result<Option<SliceEntries>, (String, String)> {
-    let labels = slice.metadata.labels.clone().unwrap_or_default();
-    if labels.contains_key(HEADLESS_LABEL) {
+    problems: &mut Vec<FieldError>,
+) -> SliceEntries {
+    match read_header(slice) {
+        Ok(Some((family, service))) => read_endpoints(slice, family, service, node_name, problems),
+        Ok(None) => Vec::new(),
+        Err(problem) => {
+            problems.push(problem);
+            Vec::new()
+        }
+    }
+}
+
+/// The family and Service of a slice, `None` if kube-proxy ignores it.
+fn read_header(slice: &EndpointSlice) -> Result<Option<(IpFamily, &str)>, FieldError> {
+    let labels = slice.metadata.labels.as_ref();
+    if !selector::selected(labels) {
         return Ok(None);
     }
     let family = match slice.address_type.as_str() {
@@ -100,68 +112,104 @@ fn read_slice(
         other => {
             return Err((
                 "addressType".into(),
-                format!("unknown address type {other:?}"),
+                format!("unknown address type {}", quoted(other)),
             ));
         }
     };
-    let Some(service) = labels.get(SERVICE_NAME_LABEL).filter(|s| !s.is_empty()) else {
+    let service = labels
+        .and_then(|l| l.get(SERVICE_NAME_LABEL))
+        .filter(|s| !s.is_empty());
+    let Some(service) = service else {
         return Err((
             format!("metadata.labels[{SERVICE_NAME_LABEL}]"),
             "missing: the slice belongs to no Service".into(),
         ));
     };
-    let namespace = slice
-        .metadata
-        .namespace
-        .clone()
-        .unwrap_or_else(|| "default".into());
+    Ok(Some((family, service.as_str())))
+}
+
+/// The slice's ports: name, protocol, number; a bad one is a problem and
+/// skipped.
+fn read_ports(
+    slice: &EndpointSlice,
+    problems: &mut Vec<FieldError>,
+) -> Vec<(String, Protocol, u16)> {
     let mut ports = Vec::new();
     for (i, port) in slice.ports.iter().flatten().enumerate() {
-        let protocol = Protocol::parse(port.protocol.as_deref()).ok_or_else(|| {
-            (
+        let Some(protocol) = Protocol::parse(port.protocol.as_deref()) else {
+            problems.push((
                 format!("ports[{i}].protocol"),
                 format!(
-                    "unsupported protocol {:?}",
-                    port.protocol.as_deref().unwrap_or("")
+                    "unsupported protocol {}; skipped",
+                    quoted(port.protocol.as_deref().unwrap_or(""))
                 ),
-            )
-        })?;
+            ));
+            continue;
+        };
         let number = port
             .port
             .and_then(|p| u16::try_from(p).ok())
-            .filter(|p| *p != 0)
-            .ok_or_else(|| {
-                (
-                    format!("ports[{i}].port"),
-                    "missing or out of range".to_owned(),
-                )
-            })?;
+            .filter(|p| *p != 0);
+        let Some(number) = number else {
+            problems.push((
+                format!("ports[{i}].port"),
+                match port.port {
+                    Some(p) => format!("{p} is not within 1-65535; skipped"),
+                    None => "missing; skipped".to_owned(),
+                },
+            ));
+            continue;
+        };
         ports.push((port.name.clone().unwrap_or_default(), protocol, number));
     }
+    ports
+}
+
+/// The address of one endpoint (its first), or the problem with it.
+fn endpoint_ip(text: &str, family: IpFamily, slice: &EndpointSlice) -> Result<IpAddr, String> {
+    let ip: IpAddr = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{} is not an IP address; skipped", quoted(text)))?;
+    if IpFamily::of(ip) != family {
+        return Err(format!(
+            "{ip} does not match addressType {}; skipped",
+            slice.address_type
+        ));
+    }
+    match address::special_problem(ip) {
+        Some(why) => Err(format!("{ip} is {why}; skipped")),
+        None => Ok(ip),
+    }
+}
+
+fn read_endpoints(
+    slice: &EndpointSlice,
+    family: IpFamily,
+    service: &str,
+    node_name: &str,
+    problems: &mut Vec<FieldError>,
+) -> SliceEntries {
+    let namespace = slice.metadata.namespace.as_deref().unwrap_or("default");
+    let ports = read_ports(slice, problems);
     let mut entries = Vec::new();
     for (i, endpoint) in slice.endpoints.iter().enumerate() {
         let Some(first) = endpoint.addresses.first() else {
             continue;
         };
-        let ip: IpAddr = first.trim().parse().map_err(|_| {
-            (
-                format!("endpoints[{i}].addresses[0]"),
-                format!("{first:?} is not an IP address"),
-            )
-        })?;
-        if IpFamily::of(ip) != family {
-            return Err((
-                format!("endpoints[{i}].addresses[0]"),
-                format!("{ip} does not match addressType {}", slice.address_type),
-            ));
-        }
+        let ip = match endpoint_ip(first, family, slice) {
+            Ok(ip) => ip,
+            Err(problem) => {
+                problems.push((format!("endpoints[{i}].addresses[0]"), problem));
+                continue;
+            }
+        };
         let conditions = endpoint.conditions.clone().unwrap_or_default();
-        let ready = conditions.ready.unwrap_or(true);
         let hints = endpoint.hints.clone().unwrap_or_default();
         for (name, protocol, number) in &ports {
             let key = (
-                namespace.clone(),
-                service.clone(),
+                namespace.to_owned(),
+                service.to_owned(),
                 name.clone(),
                 *protocol,
                 family,
@@ -170,7 +218,7 @@ fn read_slice(
                 key,
                 Endpoint {
                     addr: SocketAddr::new(ip, *number),
-                    ready,
+                    ready: conditions.ready.unwrap_or(true),
                     serving: conditions.serving.unwrap_or(true),
                     terminating: conditions.terminating.unwrap_or(false),
                     local: endpoint.node_name.as_deref() == Some(node_name),
@@ -190,5 +238,5 @@ fn read_slice(
             ));
         }
     }
-    Ok(Some(entries))
+    entries
 }

@@ -4,12 +4,16 @@
 //!
 //! * `service`: Services to ports (ClusterIPs per family, NodePort,
 //!   externalIPs, load-balancer ingress without `ipMode: Proxy`, source
-//!   ranges, session affinity, traffic policies); headless, ExternalName and
-//!   other proxies' Services (`service.kubernetes.io/service-proxy-name`)
-//!   are skipped.
+//!   ranges, session affinity, traffic policies); headless and
+//!   ExternalName Services are skipped.
 //! * `endpoint`: EndpointSlices (by label `kubernetes.io/service-name`)
 //!   to [`Endpoint`]s matched to service ports by port name and protocol —
 //!   which is how named target ports resolve.
+//! * [`selector`]: kube-proxy's label selector; Services and slices it
+//!   does not select (`service.kubernetes.io/service-proxy-name`,
+//!   `service.kubernetes.io/headless`) are skipped.
+//! * [`address`]: the addresses refused as Service addresses and as
+//!   endpoints.
 //! * [`topology`]: kube-proxy's endpoint selection (ready, else
 //!   serving-and-terminating; local; topology hints).
 //!
@@ -17,12 +21,17 @@
 //! (by its [`ServiceName`]) from its own EndpointSlices, with the same
 //! result for its ports, for the incremental planner.
 //!
-//! An invalid object becomes one [`Warning`] and is skipped; the others go
-//! on.
+//! Every problem becomes its own [`Warning`] naming the object, the field
+//! (`spec.externalIPs[1]`, `endpoints[3].addresses[0]`) and the value. A
+//! bad entry of a list (an address, a range, a port, an endpoint) skips
+//! only that entry; a bad object-wide field skips the object. The other
+//! objects always go on.
 
+pub mod address;
 mod endpoint;
 mod name;
 mod node;
+pub mod selector;
 mod service;
 pub mod topology;
 mod warning;
@@ -33,11 +42,12 @@ use std::{
 };
 
 use endpoint::PortKey;
-pub use endpoint::{Endpoint, HEADLESS_LABEL, SERVICE_NAME_LABEL};
+pub use endpoint::{Endpoint, SERVICE_NAME_LABEL};
 use k8s_openapi::api::{core::v1::Service, discovery::v1::EndpointSlice};
 pub use name::ServiceName;
 pub use node::{AddressSources, NodeContext, ZONE_LABEL, node_addresses};
-pub use service::{DEFAULT_AFFINITY_TIMEOUT, SERVICE_PROXY_NAME_LABEL};
+pub use selector::{HEADLESS_LABEL, LABEL_SELECTOR, SERVICE_PROXY_NAME_LABEL};
+pub use service::DEFAULT_AFFINITY_TIMEOUT;
 pub use topology::Categorized;
 pub use warning::Warning;
 
@@ -112,11 +122,12 @@ pub struct ServicePort {
     pub port: u16,
     /// The node port, if any.
     pub node_port: Option<u16>,
-    /// `spec.externalIPs` of this family.
+    /// `spec.externalIPs` of this family (without the refused ones).
     pub external_ips: Vec<IpAddr>,
-    /// Load-balancer ingress IPs of this family (not `ipMode: Proxy`).
+    /// Load-balancer ingress IPs of this family (not `ipMode: Proxy`,
+    /// without the refused ones).
     pub load_balancer_ips: Vec<IpAddr>,
-    /// `spec.loadBalancerSourceRanges` of this family.
+    /// `spec.loadBalancerSourceRanges` of this family (the valid ones).
     pub source_ranges: Vec<Cidr>,
     /// ClientIP session affinity timeout in seconds, if affinity is on.
     pub affinity_timeout: Option<u32>,
@@ -254,8 +265,8 @@ pub fn build_service(
     (ports, warnings)
 }
 
-/// The ports of one Service, or a warning (a missing name, an invalid
-/// field) and none.
+/// The ports of one Service, with a warning for each problem (a missing
+/// name skips the Service).
 fn ports_of(svc: &Service, warnings: &mut Vec<Warning>) -> Vec<ServicePort> {
     if svc.metadata.name.as_deref().unwrap_or("").is_empty() {
         warnings.push(service::warning(
@@ -264,13 +275,10 @@ fn ports_of(svc: &Service, warnings: &mut Vec<Warning>) -> Vec<ServicePort> {
         ));
         return Vec::new();
     }
-    match service::service_ports(svc) {
-        Ok(found) => found,
-        Err(err) => {
-            warnings.push(service::warning(svc, err));
-            Vec::new()
-        }
-    }
+    let mut problems = Vec::new();
+    let ports = service::service_ports(svc, &mut problems);
+    warnings.extend(problems.into_iter().map(|p| service::warning(svc, p)));
+    ports
 }
 
 /// Gives each port the endpoints of its namespace, Service, port name,

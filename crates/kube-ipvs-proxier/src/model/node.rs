@@ -17,8 +17,8 @@ pub struct NodeContext {
     /// The node's labels (for the zone).
     pub labels: BTreeMap<String, String>,
     /// The node's local addresses not on `kube-ipvs0`: NodePort virtual
-    /// servers listen on (some of) them, and external / load-balancer IPs
-    /// already among them are not bound to `kube-ipvs0`.
+    /// servers listen on (some of) them, and a ClusterIP, external or
+    /// load-balancer IP among them is refused ([`NodeContext::owns`]).
     pub node_ips: Vec<IpAddr>,
     /// The node's primary address per family (kube-proxy's `nodeIPs`):
     /// `--nodeport-addresses primary`, and the load-balancer source-range
@@ -38,6 +38,16 @@ impl NodeContext {
     /// The zone label, if any.
     pub fn zone(&self) -> Option<&str> {
         self.labels.get(ZONE_LABEL).map(String::as_str)
+    }
+
+    /// Whether `ip` is one of the node's own addresses (a local address or
+    /// a primary IP).
+    pub fn owns(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.node_ips
+            .iter()
+            .chain(&self.primary_ips)
+            .any(|own| own.to_canonical() == ip)
     }
 
     /// The primary address of a family.

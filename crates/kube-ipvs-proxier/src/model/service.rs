@@ -1,31 +1,56 @@
 //! Services to [`ServicePort`]s, one per port and IP family, like
 //! kube-proxy's service change tracker.
+//!
+//! A bad entry of a list (a ClusterIP, an external IP, a load-balancer
+//! ingress IP, a source range, a port) is skipped with its own problem and
+//! the rest of the Service is proxied, as kube-proxy skips entries it
+//! cannot use; a bad Service-wide field (the type, session affinity, the
+//! health-check node port) skips the Service. Service addresses are also
+//! checked by [`super::address`]: loopback, unspecified, multicast and
+//! broadcast are refused, and external IPs also get the API server's
+//! checks.
 
 use std::net::IpAddr;
 
-use k8s_openapi::api::core::v1::{Service, ServiceSpec};
+use k8s_openapi::api::core::v1::{Service, ServicePort as SpecPort, ServiceSpec};
 
-use super::{Protocol, ServicePort, Warning};
+use super::{Protocol, ServicePort, Warning, address, selector};
 use crate::{config::Cidr, plan::IpFamily};
-
-/// Services with this label belong to another proxy.
-pub const SERVICE_PROXY_NAME_LABEL: &str = "service.kubernetes.io/service-proxy-name";
 
 /// The default `sessionAffinityConfig.clientIP.timeoutSeconds`.
 pub const DEFAULT_AFFINITY_TIMEOUT: u32 = 10800;
 
-/// A field error: the field and the message.
-type FieldError = (String, String);
+/// A field problem: the field and the message.
+pub type FieldError = (String, String);
 
-/// The ports of a Service, or `Ok(empty)` for a Service kube-proxy skips
-/// (headless, ExternalName, another proxy's), or the first invalid field.
-pub fn service_ports(service: &Service) -> Result<Vec<ServicePort>, FieldError> {
+/// The ports of a Service: none for a Service kube-proxy skips (headless,
+/// ExternalName, not [`selector::selected`]). Every problem found is added
+/// to `problems`: a problem with an entry skips only the entry, one with
+/// the Service skips it all.
+pub fn service_ports(service: &Service, problems: &mut Vec<FieldError>) -> Vec<ServicePort> {
+    read(service, problems).unwrap_or_else(|problem| {
+        problems.push(problem);
+        Vec::new()
+    })
+}
+
+/// `text` quoted for a message: cut to [`Warning::MAX_VALUE_CHARS`] and
+/// escaped.
+pub fn quoted(text: &str) -> String {
+    format!("{:?}", Warning::shorten(text))
+}
+
+/// What a Service has in one family.
+struct FamilyAddresses {
+    cluster_ip: IpAddr,
+    external_ips: Vec<IpAddr>,
+    load_balancer_ips: Vec<IpAddr>,
+    source_ranges: Vec<Cidr>,
+}
+
+fn read(service: &Service, problems: &mut Vec<FieldError>) -> Result<Vec<ServicePort>, FieldError> {
     let meta = &service.metadata;
-    if meta
-        .labels
-        .as_ref()
-        .is_some_and(|l| l.contains_key(SERVICE_PROXY_NAME_LABEL))
-    {
+    if !selector::selected(meta.labels.as_ref()) {
         return Ok(Vec::new());
     }
     let Some(spec) = service.spec.as_ref() else {
@@ -36,31 +61,24 @@ pub fn service_ports(service: &Service) -> Result<Vec<ServicePort>, FieldError> 
         return Ok(Vec::new());
     }
     if !matches!(service_type, "ClusterIP" | "NodePort" | "LoadBalancer") {
-        return Err(("spec.type".into(), format!("unknown type {service_type:?}")));
+        return Err((
+            "spec.type".into(),
+            format!("unknown type {}", quoted(service_type)),
+        ));
     }
-    let cluster_ips = cluster_ips(spec)?;
-    if cluster_ips.is_empty() {
+    let Some(cluster_ips) = cluster_ips(spec, problems)? else {
         // Headless (None) or not yet allocated: nothing to proxy.
         return Ok(Vec::new());
-    }
-    let external_ips = parse_ips("spec.externalIPs", spec.external_ips.iter().flatten())?;
-    let lb_ips = load_balancer_ips(service)?;
-    let mut source_ranges = Vec::new();
-    for (i, range) in spec
-        .load_balancer_source_ranges
-        .iter()
-        .flatten()
-        .enumerate()
-    {
-        let cidr: Cidr = range
-            .trim()
-            .parse()
-            .map_err(|e: crate::config::CidrError| {
-                (format!("spec.loadBalancerSourceRanges[{i}]"), e.to_string())
-            })?;
-        source_ranges.push(cidr);
-    }
+    };
     let affinity_timeout = affinity(spec)?;
+    let external_ips = addresses(
+        |i| format!("spec.externalIPs[{i}]"),
+        spec.external_ips.iter().flatten().map(|t| Some(t.as_str())),
+        address::external_problem,
+        problems,
+    );
+    let lb_ips = load_balancer_ips(service, problems);
+    let (source_ranges, any_bad_range) = source_ranges(spec, problems);
     let externally_accessible = service_type != "ClusterIP" || !external_ips.is_empty();
     let external_policy_local =
         externally_accessible && spec.external_traffic_policy.as_deref() == Some("Local");
@@ -70,48 +88,64 @@ pub fn service_ports(service: &Service) -> Result<Vec<ServicePort>, FieldError> 
     } else {
         None
     };
+    let mut families = Vec::new();
+    for cluster_ip in cluster_ips {
+        let family = IpFamily::of(cluster_ip);
+        let same = |ip: &&IpAddr| IpFamily::of(**ip) == family;
+        let source_ranges: Vec<Cidr> = source_ranges
+            .iter()
+            .filter(|c| c.family() == family)
+            .copied()
+            .collect();
+        let mut load_balancer_ips: Vec<IpAddr> = lb_ips.iter().filter(same).copied().collect();
+        if any_bad_range && source_ranges.is_empty() && !load_balancer_ips.is_empty() {
+            // A range that could not be read may have been this family's:
+            // no load balancer rather than one open to every source.
+            let family = match family {
+                IpFamily::V4 => "IPv4",
+                IpFamily::V6 => "IPv6",
+            };
+            problems.push((
+                "spec.loadBalancerSourceRanges".into(),
+                format!(
+                    "no valid {family} range left: the {family} load-balancer IPs are skipped, not opened to every source"
+                ),
+            ));
+            load_balancer_ips.clear();
+        }
+        families.push(FamilyAddresses {
+            cluster_ip,
+            external_ips: external_ips.iter().filter(same).copied().collect(),
+            load_balancer_ips,
+            source_ranges,
+        });
+    }
     let namespace = meta.namespace.clone().unwrap_or_else(|| "default".into());
     let name = meta.name.clone().unwrap_or_default();
     let mut ports = Vec::new();
     for (i, port) in spec.ports.iter().flatten().enumerate() {
-        let protocol = Protocol::parse(port.protocol.as_deref()).ok_or_else(|| {
-            (
-                format!("spec.ports[{i}].protocol"),
-                format!(
-                    "unsupported protocol {:?}",
-                    port.protocol.as_deref().unwrap_or("")
-                ),
-            )
-        })?;
-        let number =
-            optional_port(&format!("spec.ports[{i}].port"), Some(port.port))?.ok_or_else(|| {
-                (
-                    format!("spec.ports[{i}].port"),
-                    "must be 1-65535".to_owned(),
-                )
-            })?;
+        let (protocol, number, node_port) = match spec_port(i, port) {
+            Ok(read) => read,
+            Err(problem) => {
+                problems.push(problem);
+                continue;
+            }
+        };
         // The API server allows a nodePort only on NodePort and LoadBalancer.
-        let node_port = optional_port(&format!("spec.ports[{i}].nodePort"), port.node_port)?
-            .filter(|_| service_type != "ClusterIP");
-        for &cluster_ip in &cluster_ips {
-            let family = IpFamily::of(cluster_ip);
-            let same = |ip: &&IpAddr| IpFamily::of(**ip) == family;
+        let node_port = node_port.filter(|_| service_type != "ClusterIP");
+        for addresses in &families {
             ports.push(ServicePort {
                 namespace: namespace.clone(),
                 name: name.clone(),
                 port_name: port.name.clone().unwrap_or_default(),
-                family,
+                family: IpFamily::of(addresses.cluster_ip),
                 protocol,
-                cluster_ip,
+                cluster_ip: addresses.cluster_ip,
                 port: number,
                 node_port,
-                external_ips: external_ips.iter().filter(same).copied().collect(),
-                load_balancer_ips: lb_ips.iter().filter(same).copied().collect(),
-                source_ranges: source_ranges
-                    .iter()
-                    .filter(|c| c.family() == family)
-                    .copied()
-                    .collect(),
+                external_ips: addresses.external_ips.clone(),
+                load_balancer_ips: addresses.load_balancer_ips.clone(),
+                source_ranges: addresses.source_ranges.clone(),
                 affinity_timeout,
                 external_policy_local,
                 internal_policy_local,
@@ -124,75 +158,138 @@ pub fn service_ports(service: &Service) -> Result<Vec<ServicePort>, FieldError> 
     Ok(ports)
 }
 
-/// `spec.clusterIPs` (or `spec.clusterIP`), at most one per family; empty
-/// for a headless Service.
-fn cluster_ips(spec: &ServiceSpec) -> Result<Vec<IpAddr>, FieldError> {
+/// The protocol, port and node port of `spec.ports[i]`.
+fn spec_port(i: usize, port: &SpecPort) -> Result<(Protocol, u16, Option<u16>), FieldError> {
+    let protocol = Protocol::parse(port.protocol.as_deref()).ok_or_else(|| {
+        (
+            format!("spec.ports[{i}].protocol"),
+            format!(
+                "unsupported protocol {}",
+                quoted(port.protocol.as_deref().unwrap_or(""))
+            ),
+        )
+    })?;
+    let field = format!("spec.ports[{i}].port");
+    let number = optional_port(&field, Some(port.port))?
+        .ok_or_else(|| (field, "must be 1-65535".to_owned()))?;
+    let node_port = optional_port(&format!("spec.ports[{i}].nodePort"), port.node_port)?;
+    Ok((protocol, number, node_port))
+}
+
+/// `spec.clusterIPs` (or `spec.clusterIP`), at most one per family:
+/// `None` for a headless Service (a first entry `None` or empty). Another
+/// entry that is not an address, or is refused by
+/// [`address::virtual_problem`], is a problem and skipped, as kube-proxy
+/// picks each family's ClusterIP from the entries it can read; a second
+/// address of a family skips the Service.
+fn cluster_ips(
+    spec: &ServiceSpec,
+    problems: &mut Vec<FieldError>,
+) -> Result<Option<Vec<IpAddr>>, FieldError> {
     let (field, list): (&str, Vec<&String>) =
         match spec.cluster_ips.as_ref().filter(|l| !l.is_empty()) {
             Some(list) => ("spec.clusterIPs", list.iter().collect()),
             None => ("spec.clusterIP", spec.cluster_ip.iter().collect()),
         };
+    let indexed = field == "spec.clusterIPs";
     let mut ips: Vec<IpAddr> = Vec::new();
-    for text in list {
+    let mut families = Vec::new();
+    for (i, text) in list.into_iter().enumerate() {
+        let field = if indexed {
+            format!("{field}[{i}]")
+        } else {
+            field.to_owned()
+        };
         let text = text.trim();
-        if text.is_empty() || text == "None" {
-            return Ok(Vec::new());
+        if i == 0 && (text.is_empty() || text == "None") {
+            return Ok(None);
         }
-        let ip: IpAddr = text
-            .parse()
-            .map_err(|_| (field.to_owned(), format!("{text:?} is not an IP address")))?;
-        if ips
-            .iter()
-            .any(|other| IpFamily::of(*other) == IpFamily::of(ip))
-        {
-            return Err((field.to_owned(), "more than one address of a family".into()));
+        let Ok(ip) = text.parse::<IpAddr>() else {
+            problems.push((field, format!("{} is not an IP address", quoted(text))));
+            continue;
+        };
+        if families.contains(&IpFamily::of(ip)) {
+            return Err((field, "more than one address of a family".into()));
         }
-        ips.push(ip);
+        families.push(IpFamily::of(ip));
+        match address::virtual_problem(ip) {
+            Some(why) => problems.push((field, format!("{ip} is {why}; skipped"))),
+            None => ips.push(ip),
+        }
     }
-    Ok(ips)
+    Ok(Some(ips))
 }
 
-fn parse_ips<'a>(
-    field: &str,
-    texts: impl Iterator<Item = &'a String>,
-) -> Result<Vec<IpAddr>, FieldError> {
-    texts
-        .enumerate()
-        .map(|(i, text)| {
-            text.trim().parse::<IpAddr>().map_err(|_| {
-                (
-                    format!("{field}[{i}]"),
-                    format!("{text:?} is not an IP address"),
-                )
-            })
-        })
-        .collect()
+/// The addresses of a list field, each checked by `check`; an entry that
+/// is not an address or is refused is a problem naming `field(i)` and is
+/// skipped. `None` entries are skipped silently.
+fn addresses<'a>(
+    field: impl Fn(usize) -> String,
+    texts: impl Iterator<Item = Option<&'a str>>,
+    check: fn(IpAddr) -> Option<&'static str>,
+    problems: &mut Vec<FieldError>,
+) -> Vec<IpAddr> {
+    let mut ips = Vec::new();
+    for (i, text) in texts.enumerate() {
+        let Some(text) = text else { continue };
+        let problem = match text.trim().parse::<IpAddr>() {
+            Err(_) => format!("{} is not an IP address; skipped", quoted(text)),
+            Ok(ip) => match check(ip) {
+                Some(why) => format!("{ip} is {why}; skipped"),
+                None => {
+                    ips.push(ip);
+                    continue;
+                }
+            },
+        };
+        problems.push((field(i), problem));
+    }
+    ips
 }
 
 /// `status.loadBalancer.ingress[].ip`, without `ipMode: Proxy` entries.
-fn load_balancer_ips(service: &Service) -> Result<Vec<IpAddr>, FieldError> {
+fn load_balancer_ips(service: &Service, problems: &mut Vec<FieldError>) -> Vec<IpAddr> {
     let ingress = service
         .status
         .as_ref()
         .and_then(|s| s.load_balancer.as_ref())
         .and_then(|lb| lb.ingress.as_ref());
-    let mut ips = Vec::new();
-    for (i, entry) in ingress.into_iter().flatten().enumerate() {
-        let Some(text) = entry.ip.as_deref().filter(|t| !t.is_empty()) else {
-            continue;
-        };
-        if entry.ip_mode.as_deref() == Some("Proxy") {
-            continue;
+    let texts = ingress.into_iter().flatten().map(|entry| {
+        entry
+            .ip
+            .as_deref()
+            .filter(|t| !t.is_empty() && entry.ip_mode.as_deref() != Some("Proxy"))
+    });
+    addresses(
+        |i| format!("status.loadBalancer.ingress[{i}].ip"),
+        texts,
+        address::virtual_problem,
+        problems,
+    )
+}
+
+/// `spec.loadBalancerSourceRanges`, and whether an entry was skipped.
+fn source_ranges(spec: &ServiceSpec, problems: &mut Vec<FieldError>) -> (Vec<Cidr>, bool) {
+    let mut ranges = Vec::new();
+    let mut bad = false;
+    for (i, range) in spec
+        .load_balancer_source_ranges
+        .iter()
+        .flatten()
+        .enumerate()
+    {
+        match range.trim().parse::<Cidr>() {
+            Ok(cidr) => ranges.push(cidr),
+            Err(e) => {
+                bad = true;
+                problems.push((
+                    format!("spec.loadBalancerSourceRanges[{i}]"),
+                    format!("{} is not a CIDR ({}); skipped", quoted(range), e.reason),
+                ));
+            }
         }
-        let ip = text.trim().parse::<IpAddr>().map_err(|_| {
-            (
-                format!("status.loadBalancer.ingress[{i}].ip"),
-                format!("{text:?} is not an IP address"),
-            )
-        })?;
-        ips.push(ip);
     }
-    Ok(ips)
+    (ranges, bad)
 }
 
 fn affinity(spec: &ServiceSpec) -> Result<Option<u32>, FieldError> {
@@ -215,7 +312,7 @@ fn affinity(spec: &ServiceSpec) -> Result<Option<u32>, FieldError> {
         }
         other => Err((
             "spec.sessionAffinity".into(),
-            format!("unknown value {other:?}"),
+            format!("unknown value {}", quoted(other)),
         )),
     }
 }
@@ -230,7 +327,7 @@ fn optional_port(field: &str, value: Option<i32>) -> Result<Option<u16>, FieldEr
     }
 }
 
-/// Turns a field error of a Service into a [`Warning`].
+/// Turns a field problem of a Service into a [`Warning`].
 pub fn warning(service: &Service, (field, message): FieldError) -> Warning {
     Warning::new(
         "Service",

@@ -1,6 +1,9 @@
 use super::*;
 use crate::source::manifests;
 
+mod hostile;
+mod hostile_matrix;
+
 fn build_model(yaml: &str, node: &NodeContext) -> (ClusterModel, Vec<Warning>) {
     let (snapshot, warnings) = manifests::parse(yaml, "test.yaml");
     assert!(warnings.is_empty(), "{warnings:?}");

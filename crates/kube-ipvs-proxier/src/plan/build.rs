@@ -156,6 +156,7 @@ impl<'a> FamilyPlan<'a> {
             node_port_ips: &self.node_port_ips,
         };
         let planned = planner.plan(port);
+        warnings.extend(planned.warnings);
         for (set, entry) in planned.entries {
             self.add(set, entry);
         }

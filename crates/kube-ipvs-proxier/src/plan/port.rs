@@ -67,6 +67,8 @@ pub(crate) struct PortPlan {
     pub no_node_access: Vec<NoNodeAccess>,
     /// The "no local endpoints" marks.
     pub no_local: NoLocal,
+    /// The addresses refused for this node ([`own_address_warning`]).
+    pub warnings: Vec<Warning>,
 }
 
 /// Plans the ports of one family for one node.
@@ -122,9 +124,38 @@ impl PortPlanner<'_> {
         }
     }
 
-    /// What `port` (of this planner's family) contributes.
+    /// What `port` (of this planner's family) contributes. A ClusterIP,
+    /// external IP or load-balancer IP that is one of the node's own
+    /// addresses ([`NodeContext::owns`]) is refused with a warning: its
+    /// virtual server would take over the node's own service on that port
+    /// (an external IP at the node IP with port 22 would capture SSH). A
+    /// refused ClusterIP refuses the whole port.
     pub fn plan(&self, port: &ServicePort) -> PortPlan {
         let mut out = PortPlan::default();
+        if self.node.owns(port.cluster_ip) {
+            out.warnings
+                .push(own_address_warning(port, "spec.clusterIP", port.cluster_ip));
+            return out;
+        }
+        let mut allowed = |field: &str, ip: IpAddr| {
+            let own = self.node.owns(ip);
+            if own {
+                out.warnings.push(own_address_warning(port, field, ip));
+            }
+            !own
+        };
+        let external_ips: Vec<IpAddr> = port
+            .external_ips
+            .iter()
+            .copied()
+            .filter(|ip| allowed("spec.externalIPs", *ip))
+            .collect();
+        let load_balancer_ips: Vec<IpAddr> = port
+            .load_balancer_ips
+            .iter()
+            .copied()
+            .filter(|ip| allowed("status.loadBalancer.ingress", *ip))
+            .collect();
         let proto = port.protocol.ipset();
         let ip_port = |ip: IpAddr| Entry::IpPort {
             ip,
@@ -157,8 +188,8 @@ impl PortPlanner<'_> {
             }
         };
         mark(port.internal_policy_local);
-        let has_external = !port.external_ips.is_empty()
-            || !port.load_balancer_ips.is_empty()
+        let has_external = !external_ips.is_empty()
+            || !load_balancer_ips.is_empty()
             || (port.node_port.is_some() && !self.node_port_ips.is_empty());
         if has_external {
             mark(port.external_policy_local);
@@ -168,19 +199,18 @@ impl PortPlanner<'_> {
         out.claims
             .push(self.claim(port.cluster_ip, port.port, port, &internal, true));
 
-        for &ip in &port.external_ips {
+        for &ip in &external_ips {
             let set = if port.external_policy_local {
                 EXTERNAL_IP_LOCAL
             } else {
                 EXTERNAL_IP
             };
             out.entries.push((set, ip_port(ip)));
-            let bind = !self.node.node_ips.contains(&ip);
             out.claims
-                .push(self.claim(ip, port.port, port, &external, bind));
+                .push(self.claim(ip, port.port, port, &external, true));
         }
 
-        for &ip in &port.load_balancer_ips {
+        for &ip in &load_balancer_ips {
             let entry = ip_port(ip);
             out.entries.push((LOAD_BALANCER, entry));
             if port.external_policy_local {
@@ -222,9 +252,8 @@ impl PortPlanner<'_> {
                     });
                 }
             }
-            let bind = !self.node.node_ips.contains(&ip);
             out.claims
-                .push(self.claim(ip, port.port, port, &external, bind));
+                .push(self.claim(ip, port.port, port, &external, true));
         }
 
         if let Some(node_port) = port.node_port
@@ -264,6 +293,22 @@ impl PortPlanner<'_> {
         }
         out
     }
+}
+
+/// The warning for a Service address of `port` that is one of the node's
+/// own addresses (`field` names where it came from).
+pub(crate) fn own_address_warning(port: &ServicePort, field: &str, ip: IpAddr) -> Warning {
+    Warning::new(
+        "Service",
+        format!("{}/{}", port.namespace, port.name),
+        field,
+        format!(
+            "{ip} is an address of this node: a virtual server at {} would take over the node's own port {}/{}; skipped",
+            SocketAddr::new(ip, port.port),
+            port.port,
+            port.protocol.lower()
+        ),
+    )
 }
 
 /// The warning for a claim that lost its virtual server to an earlier

@@ -12,6 +12,7 @@ use crate::{
 
 mod kube_proxy_endpoints;
 mod kube_proxy_services;
+mod own_addresses;
 
 fn node(ips: &[&str]) -> NodeContext {
     let mut node = NodeContext::new("test-hostname");

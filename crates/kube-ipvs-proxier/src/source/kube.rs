@@ -1,10 +1,12 @@
 //! The API-server source: kube-rs watchers for the three kinds kube-proxy
 //! watches, feeding [`SourceEvent`]s into a channel.
 //!
-//! * Services: label `!service.kubernetes.io/service-proxy-name`, field
+//! * Services: label `!service.kubernetes.io/service-proxy-name,
+//!   !service.kubernetes.io/headless` ([`LABEL_SELECTOR`]), field
 //!   `spec.clusterIP!=None`. An API server that rejects the field selector
 //!   (400) is watched without it; the store filters the same way.
-//! * EndpointSlices: label `!service.kubernetes.io/headless`.
+//! * EndpointSlices: the same label selector (kube-proxy through 1.34 used
+//!   one for both kinds).
 //! * Nodes: `metadata.name=<node>`.
 //!
 //! Each watcher relists on a 410 in the stream, resumes dropped streams
@@ -35,7 +37,7 @@ use tokio::{sync::mpsc, task::JoinHandle};
 use tracing::{info, warn};
 
 use super::store::{SourceEvent, TRIGGER_TIME_ANNOTATION};
-use crate::model::{HEADLESS_LABEL, SERVICE_PROXY_NAME_LABEL};
+use crate::model::LABEL_SELECTOR;
 
 /// Why the API client could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -118,10 +120,10 @@ pub async fn client(
         .build())
 }
 
-/// The Services watch: label `!service-proxy-name`, and the field
-/// selector `spec.clusterIP!=None` unless the server rejected it.
+/// The Services watch: [`LABEL_SELECTOR`], and the field selector
+/// `spec.clusterIP!=None` unless the server rejected it.
 fn service_config(field_selector: bool) -> watcher::Config {
-    let config = watcher::Config::default().labels(&format!("!{SERVICE_PROXY_NAME_LABEL}"));
+    let config = watcher::Config::default().labels(LABEL_SELECTOR);
     if field_selector {
         config.fields("spec.clusterIP!=None")
     } else {
@@ -136,7 +138,7 @@ pub fn spawn(
     node_name: &str,
     events: mpsc::Sender<SourceEvent>,
 ) -> Vec<JoinHandle<()>> {
-    let slices = watcher::Config::default().labels(&format!("!{HEADLESS_LABEL}"));
+    let slices = watcher::Config::default().labels(LABEL_SELECTOR);
     let node = watcher::Config::default().fields(&format!("metadata.name={node_name}"));
     vec![
         tokio::spawn(watch_services(Api::all(client.clone()), events.clone())),

@@ -27,7 +27,7 @@ use k8s_openapi::api::{core::v1::Node, core::v1::Service, discovery::v1::Endpoin
 use kube::runtime::watcher::Event;
 
 use super::Snapshot;
-use crate::model::{HEADLESS_LABEL, SERVICE_PROXY_NAME_LABEL, ServiceName, node_addresses};
+use crate::model::{ServiceName, node_addresses, selector};
 
 /// The annotation an EndpointSlice controller sets to the time of the
 /// change that triggered the slice update (for the network-programming
@@ -134,19 +134,11 @@ fn slice_key(slice: &EndpointSlice) -> (String, String) {
     )
 }
 
-fn has_label<K: kube::Resource>(object: &K, label: &str) -> bool {
-    object
-        .meta()
-        .labels
-        .as_ref()
-        .is_some_and(|l| l.contains_key(label))
-}
-
-/// Whether kube-proxy watches this Service: no `service-proxy-name`
-/// label, and a ClusterIP that is not `None` (the field selector, applied
-/// here too in case the API server ignored or rejected it).
+/// Whether kube-proxy watches this Service: [`selector::selected`], and
+/// a ClusterIP that is not `None` (the field selector, applied here too in
+/// case the API server ignored or rejected it).
 pub fn wanted_service(service: &Service) -> bool {
-    !has_label(service, SERVICE_PROXY_NAME_LABEL)
+    selector::selected(service.metadata.labels.as_ref())
         && service
             .spec
             .as_ref()
@@ -154,9 +146,10 @@ pub fn wanted_service(service: &Service) -> bool {
             .is_none_or(|ip| ip != "None")
 }
 
-/// Whether kube-proxy watches this EndpointSlice (no `headless` label).
+/// Whether kube-proxy watches this EndpointSlice
+/// ([`selector::selected`]).
 pub fn wanted_slice(slice: &EndpointSlice) -> bool {
-    !has_label(slice, HEADLESS_LABEL)
+    selector::selected(slice.metadata.labels.as_ref())
 }
 
 /// Whether two versions of an object differ: by `resourceVersion` when

@@ -92,10 +92,15 @@ fn some_flags_apply_with_config() {
 
 #[test]
 fn empty_hostname_override_is_an_error() {
-    for value in ["--hostname-override=", "--hostname-override=  "] {
-        let err = run(&[value]).unwrap_err();
+    let forms: [&[&str]; 3] = [
+        &["--hostname-override="],
+        &["--hostname-override=  "],
+        &["--hostname-override", ""],
+    ];
+    for args in forms {
+        let err = run(args).unwrap_err();
         assert!(err.to_string().contains("--hostname-override"), "{err}");
-        let err = run_file("empty-override", "", &[value]).unwrap_err();
+        let err = run_file("empty-override", "", args).unwrap_err();
         assert!(err.to_string().contains("--hostname-override"), "{err}");
     }
 }

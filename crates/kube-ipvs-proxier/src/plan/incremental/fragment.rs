@@ -89,7 +89,7 @@ impl Context<'_> {
         service: Option<&Service>,
         slices: &[&EndpointSlice],
     ) -> Built {
-        let (ports, warnings) = model::build_service(name, service, slices, &self.node.name);
+        let (ports, mut warnings) = model::build_service(name, service, slices, &self.node.name);
         let mut fragment = Fragment::default();
         let mut planned = Vec::new();
         let mut local_ready = BTreeSet::new();
@@ -102,6 +102,7 @@ impl Context<'_> {
                 node_port_ips: self.node_port_ips.get(&port.family).unwrap_or(&empty),
             };
             let plan = planner.plan(port);
+            warnings.extend(plan.warnings);
             if !fragment.families.contains(&port.family) {
                 fragment.families.push(port.family);
             }

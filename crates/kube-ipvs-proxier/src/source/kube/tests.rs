@@ -102,7 +102,9 @@ async fn watches_as_kube_proxy_does_and_forwards_events() {
         let response = match path.as_str() {
             "/api/v1/services" => {
                 assert!(
-                    q.contains("labelSelector=!service.kubernetes.io/service-proxy-name"),
+                    q.contains(
+                        "labelSelector=!service.kubernetes.io/service-proxy-name,!service.kubernetes.io/headless"
+                    ),
                     "{q}"
                 );
                 assert!(q.contains("fieldSelector=spec.clusterIP!=None"), "{q}");
@@ -110,7 +112,9 @@ async fn watches_as_kube_proxy_does_and_forwards_events() {
             }
             "/apis/discovery.k8s.io/v1/endpointslices" => {
                 assert!(
-                    q.contains("labelSelector=!service.kubernetes.io/headless"),
+                    q.contains(
+                        "labelSelector=!service.kubernetes.io/service-proxy-name,!service.kubernetes.io/headless"
+                    ),
                     "{q}"
                 );
                 list("EndpointSliceList", "discovery.k8s.io/v1", "10", vec![])

@@ -2,6 +2,7 @@ use k8s_openapi::api::{core::v1::Node, core::v1::Service, discovery::v1::Endpoin
 use kube::runtime::watcher::Event;
 
 use super::*;
+use crate::model::{HEADLESS_LABEL, SERVICE_PROXY_NAME_LABEL};
 
 fn service(ns: &str, name: &str, rv: &str) -> Service {
     serde_json::from_value(serde_json::json!({
