@@ -5,11 +5,11 @@
 #![allow(dead_code)]
 
 use kube_ipvs_proxier::{
+    config::ProxyConfig,
     config::{
         file,
         resolve::{self, Origin, Overrides},
     },
-    config::ProxyConfig,
     model::NodeContext,
     plan,
     source::manifests,
