@@ -40,25 +40,10 @@ pub fn diff_ipvs(
     queued: &BTreeSet<(ServiceKey, SocketAddr)>,
     exclude: &ExcludeCidrs,
 ) -> IpvsDiff {
-    let mut diff = IpvsDiff::default();
-    let mut servers = Vec::new();
-    for (key, planned) in &plan.services {
-        diff_service(
-            key,
-            planned,
-            known.get(key),
-            queued,
-            &mut diff,
-            &mut servers,
-        );
-    }
-    diff.commands.extend(servers);
-    for key in known.keys() {
-        if !plan.services.contains_key(key) && !exclude.protects(key) {
-            diff.commands.push(Command::DeleteService(*key));
-        }
-    }
-    diff
+    // Every key either side has: the restricted diff over all of them is
+    // the full diff (service commands, then real servers, then deletions).
+    let keys: BTreeSet<ServiceKey> = plan.services.keys().chain(known.keys()).copied().collect();
+    diff_ipvs_keys(known, plan, &keys, queued, exclude)
 }
 
 /// [`diff_ipvs`] restricted to `keys`: the same commands, in the same
