@@ -21,6 +21,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 use serde_saphyr::{DuplicateKeyPolicy, Options};
 
 use super::{ConfigError, GoDuration};
+use crate::model::Warning;
 
 /// The `apiVersion` kube-proxy reads.
 pub const API_VERSION: &str = "kubeproxy.config.k8s.io/v1alpha1";
@@ -482,25 +483,10 @@ fn decode_pass(text: &str, duplicates: DuplicateKeyPolicy) -> Pass {
     }
 }
 
-/// `text` with its control characters escaped (`\n`, `\u{85}`): a
-/// parser's message quotes the file, and a control character in it would
-/// forge a log line.
-fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_debug().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
 /// `file: path: message` for a decoding error.
 fn decode_error(file: &str, (error, path): (serde_saphyr::Error, String)) -> ConfigError {
-    let message = printable(&error.without_snippet().to_string());
-    let path = printable(&path);
+    let message = Warning::clean(&error.without_snippet().to_string());
+    let path = Warning::clean(&path);
     ConfigError::Decode {
         path: file.to_owned(),
         message: if path.is_empty() || path == "." {
@@ -522,7 +508,7 @@ pub fn decode(
     };
     let head: Head =
         serde_saphyr::from_str_with_options(text, parse_options(DuplicateKeyPolicy::LastWins))
-            .map_err(|e| fatal(printable(&e.without_snippet().to_string())))?;
+            .map_err(|e| fatal(Warning::clean(&e.without_snippet().to_string())))?;
     if head.kind.is_empty() {
         return Err(fatal("kind: Object 'Kind' is missing".to_owned()));
     }

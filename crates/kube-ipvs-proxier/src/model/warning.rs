@@ -44,6 +44,13 @@ impl Warning {
     /// The most characters of one field that `Display` shows.
     pub const MAX_FIELD_CHARS: usize = 4 * Self::MAX_VALUE_CHARS;
 
+    /// `text` for a log line or an error message: control and other
+    /// invisible characters escaped, cut at [`Warning::MAX_FIELD_CHARS`]
+    /// (as a warning's fields are shown).
+    pub fn clean(text: &str) -> String {
+        Clean(text).to_string()
+    }
+
     /// `value` cut to [`Warning::MAX_VALUE_CHARS`] characters and `…`, for
     /// quoting input in a warning.
     pub fn shorten(value: &str) -> Cow<'_, str> {
