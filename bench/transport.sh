@@ -21,7 +21,8 @@
 #       --release -p ipvs-netlink --example ipvs-bench \
 #       -p ipset-netlink --example ipset-bench)
 #   KPVS_BENCH_SERVICES (default 10000), KPVS_BENCH_REALS (default 10),
-#   KPVS_BENCH_MEM (default 4096 MiB).
+#   KPVS_BENCH_MEM (default 4096 MiB), KPVS_BENCH_ORDER (the IPVS runs,
+#   default "old new proto new old proto"), KPVS_BENCH_IPSET=0 skips ipset.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -51,7 +52,7 @@ run_ipvs() {
     fi
 }
 script="set -e; echo KERNEL \$(uname -r)"
-for variant in old new proto new old proto; do
+for variant in ${KPVS_BENCH_ORDER:-old new proto new old proto}; do
     script="$script
 $(run_ipvs "$variant")"
 done
@@ -59,7 +60,9 @@ echo "== IPVS: one VM" >&2
 vm/run.sh --mem "$MEM" -- bash -c "$script" | tr -d '\r' | tee -a "$LOG"
 
 echo "== ipset: host, fresh network namespaces" >&2
-for variant in old new old new; do
+IPSET_ORDER="old new old new"
+[ "${KPVS_BENCH_IPSET:-1}" = 0 ] && IPSET_ORDER=
+for variant in $IPSET_ORDER; do
     bin=$OLD/ipset-bench
     [ "$variant" = new ] && bin=$NEW/ipset-bench
     unshare -n "$bin" | sed "s/^|/IPSET $variant |/" | tee -a "$LOG"
