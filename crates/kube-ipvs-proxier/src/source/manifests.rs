@@ -27,8 +27,8 @@
 //! warning). A file removed from a directory that still has others removes
 //! its objects: that is a deliberate delete (a name the directory read did
 //! not return is looked up by itself first: a read racing a rename can
-//! miss the renamed file, see [`files::add_missed`]). To empty a file on purpose,
-//! leave a comment or a `---` in it. A file cut inside a plain value is
+//! miss the renamed file, see [`files::add_missed`]). To empty a file on
+//! purpose, leave a comment or a `---` in it. A file cut inside a plain value is
 //! valid YAML and cannot be told from a complete one: write manifests to a
 //! temporary name and rename them into place (editors, `kubectl` tooling
 //! and ConfigMap volumes do).

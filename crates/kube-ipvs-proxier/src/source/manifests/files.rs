@@ -109,11 +109,11 @@ pub fn list(path: &Path) -> Result<Vec<Entry>, std::io::Error> {
 /// that is really gone stays out.
 pub fn add_missed<'a>(listing: &mut Vec<Entry>, known: impl IntoIterator<Item = &'a PathBuf>) {
     let listed = listing.len();
+    let gone = |err: &std::io::Error| err.kind() == std::io::ErrorKind::NotFound;
     for path in known {
         let missing = listing[..listed]
             .binary_search_by(|(p, _)| p.cmp(path))
             .is_err();
-        let gone = |err: &std::io::Error| err.kind() == std::io::ErrorKind::NotFound;
         if missing && !std::fs::symlink_metadata(path).as_ref().is_err_and(gone) {
             listing.push(entry_of(path.clone()));
         }
