@@ -19,6 +19,9 @@ use kube_ipvs_proxier::{
     reconcile::{ExcludeCidrs, Reconciler, ReconcilerOptions, SyncReport},
 };
 
+#[path = "kernel/manifests.rs"]
+mod manifests;
+
 /// Runs a shell command, returns its stdout; panics on failure.
 fn sh(command: &str) -> String {
     let out = Process::new("sh")

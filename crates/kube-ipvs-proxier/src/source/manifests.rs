@@ -25,8 +25,10 @@
 //! replaces its objects (kinds that are not used are skipped, not
 //! errors). A directory that becomes empty keeps everything too (with a
 //! warning). A file removed from a directory that still has others removes
-//! its objects: that is a deliberate delete. To empty a file on purpose,
-//! leave a comment or a `---` in it. A file cut inside a plain value is
+//! its objects: that is a deliberate delete (a name the directory read did
+//! not return is looked up by itself first: a read racing a rename can
+//! miss the renamed file, see [`files::add_missed`]). To empty a file on
+//! purpose, leave a comment or a `---` in it. A file cut inside a plain value is
 //! valid YAML and cannot be told from a complete one: write manifests to a
 //! temporary name and rename them into place (editors, `kubectl` tooling
 //! and ConfigMap volumes do).

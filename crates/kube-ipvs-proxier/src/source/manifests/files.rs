@@ -92,15 +92,44 @@ pub fn list(path: &Path) -> Result<Vec<Entry>, std::io::Error> {
             .and_then(|e| e.to_str())
             .is_some_and(|e| EXTENSIONS.contains(&e));
         if wanted {
-            let found = std::fs::metadata(&file)
-                .map_err(FileError::from)
-                .and_then(|meta| stamp(&meta))
-                .map_err(|e| e.to_string());
-            files.push((file, found));
+            files.push(entry_of(file));
         }
     }
     files.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(files)
+}
+
+/// Adds to a [`list`]ing the `known` files it lacks that are still there.
+/// A read of a directory that races a rename over one of its files can
+/// miss that file: Linux 6.1's tmpfs moves the renamed entry to the front
+/// of the directory, behind the read position, and drops the replaced one,
+/// and a read of more names than one buffer holds (glibc's 32 KiB: about
+/// 800 names) is several system calls. A file left out of a listing counts
+/// as deleted, so each known name missing is looked up by itself; only one
+/// that is really gone stays out.
+pub fn add_missed<'a>(listing: &mut Vec<Entry>, known: impl IntoIterator<Item = &'a PathBuf>) {
+    let listed = listing.len();
+    let gone = |err: &std::io::Error| err.kind() == std::io::ErrorKind::NotFound;
+    for path in known {
+        let missing = listing[..listed]
+            .binary_search_by(|(p, _)| p.cmp(path))
+            .is_err();
+        if missing && !std::fs::symlink_metadata(path).as_ref().is_err_and(gone) {
+            listing.push(entry_of(path.clone()));
+        }
+    }
+    if listing.len() > listed {
+        listing.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+}
+
+/// One file of a listing, with its stamp or why it cannot be read.
+fn entry_of(file: PathBuf) -> Entry {
+    let found = std::fs::metadata(&file)
+        .map_err(FileError::from)
+        .and_then(|meta| stamp(&meta))
+        .map_err(|e| e.to_string());
+    (file, found)
 }
 
 /// The stamp of a regular file, or why it is not one.

@@ -121,8 +121,15 @@ impl ManifestsSource {
     /// Re-reads the files whose stamps changed; whether any did.
     fn refresh(&mut self) -> Result<bool, std::io::Error> {
         let listing = files::list(&self.path)?;
+        Ok(self.refresh_from(listing))
+    }
+
+    /// [`refresh`](Self::refresh) from a listing of the path.
+    fn refresh_from(&mut self, mut listing: Vec<Entry>) -> bool {
+        // A file the directory read missed is not deleted if it is there.
+        files::add_missed(&mut listing, self.files.keys());
         if self.listing.as_ref() == Some(&listing) {
-            return Ok(false);
+            return false;
         }
         self.emptied = listing.is_empty() && !self.files.is_empty();
         if !self.emptied {
@@ -134,7 +141,7 @@ impl ManifestsSource {
             }
         }
         self.listing = Some(listing);
-        Ok(true)
+        true
     }
 
     /// Reads one file again if the listing shows it changed.
