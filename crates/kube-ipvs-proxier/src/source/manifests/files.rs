@@ -96,6 +96,8 @@ pub fn list(path: &Path) -> Result<Vec<Entry>, std::io::Error> {
         }
     }
     files.sort_by(|a, b| a.0.cmp(&b.0));
+    // A rename during the read can also show one name twice.
+    files.dedup_by(|a, b| a.0 == b.0);
     Ok(files)
 }
 
