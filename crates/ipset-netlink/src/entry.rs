@@ -9,7 +9,7 @@ use std::{
     str::FromStr,
 };
 
-use crate::{Family, SetType, packet::ElementAttribute};
+use crate::{Family, Protocol, SetType, packet::ElementAttribute};
 
 /// Errors from parsing or decoding an entry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,61 +46,6 @@ pub enum EntryError {
         /// The missing attribute.
         attribute: &'static str,
     },
-}
-
-/// The L4 protocol of a port entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Protocol {
-    /// TCP (6).
-    Tcp,
-    /// UDP (17).
-    Udp,
-    /// SCTP (132).
-    Sctp,
-}
-
-impl Protocol {
-    /// The IP protocol number.
-    pub fn number(self) -> u8 {
-        match self {
-            Protocol::Tcp => 6,
-            Protocol::Udp => 17,
-            Protocol::Sctp => 132,
-        }
-    }
-
-    /// The protocol with the given IP protocol number, if supported.
-    pub fn from_number(number: u8) -> Option<Self> {
-        match number {
-            6 => Some(Protocol::Tcp),
-            17 => Some(Protocol::Udp),
-            132 => Some(Protocol::Sctp),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Protocol::Tcp => "tcp",
-            Protocol::Udp => "udp",
-            Protocol::Sctp => "sctp",
-        })
-    }
-}
-
-impl FromStr for Protocol {
-    type Err = EntryError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "tcp" => Ok(Protocol::Tcp),
-            "udp" => Ok(Protocol::Udp),
-            "sctp" => Ok(Protocol::Sctp),
-            other => Err(EntryError::Protocol(other.to_owned())),
-        }
-    }
 }
 
 /// A network: an address with its host bits cleared and a prefix length.
@@ -170,6 +115,9 @@ impl FromStr for Net {
 }
 
 /// One member of a set, in the shape of its set type.
+///
+/// The protocol of a parsed or decoded entry is tcp, udp or sctp; others
+/// are refused with [`EntryError::Protocol`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Entry {
@@ -366,7 +314,10 @@ impl Entry {
         let port = || port.ok_or_else(|| missing("PORT"));
         let proto = || {
             let number = proto.ok_or_else(|| missing("PROTO"))?;
-            Protocol::from_number(number).ok_or_else(|| EntryError::Protocol(number.to_string()))
+            match Protocol::from_number(number) {
+                proto @ (Protocol::Tcp | Protocol::Udp | Protocol::Sctp) => Ok(proto),
+                _ => Err(EntryError::Protocol(number.to_string())),
+            }
         };
         let net = |addr: IpAddr, prefix: Option<u8>| {
             Net::new(addr, prefix.unwrap_or(Family::of(addr).max_prefix()))
@@ -452,7 +403,12 @@ fn parse_port(s: &str) -> Result<u16, EntryError> {
 /// `tcp:80`, or a bare port meaning tcp as in the ipset tool.
 fn parse_proto_port(s: &str) -> Result<(Protocol, u16), EntryError> {
     match s.split_once(':') {
-        Some((proto, port)) => Ok((proto.parse()?, parse_port(port)?)),
+        Some((proto, port)) => {
+            let proto = proto
+                .parse()
+                .map_err(|_| EntryError::Protocol(proto.to_owned()))?;
+            Ok((proto, parse_port(port)?))
+        }
         None => Ok((Protocol::Tcp, parse_port(s)?)),
     }
 }

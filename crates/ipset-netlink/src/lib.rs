@@ -23,9 +23,11 @@
 //!
 //! * The typed model turns packets into values a caller works with:
 //!   [`Entry`] (one set member, parsed from and displayed as the ipset CLI
-//!   syntax, exactly as `ipset save` prints it), [`SetType`], [`Family`],
+//!   syntax, exactly as `ipset save` prints it), [`SetType`],
 //!   [`CreateOptions`] and [`SetInfo`] (a listed set, built from the
-//!   messages of a dump by [`collect_sets`]).
+//!   messages of a dump by [`collect_sets`]). [`Family`] and [`Protocol`]
+//!   are `netlink-transport`'s, re-exported: the same types as
+//!   `ipvs-netlink`'s.
 //!
 //! * [`request`] holds one pure builder per ipset command. Each returns a
 //!   [`request::Request`] (message plus netlink flags) with the attribute
@@ -109,7 +111,6 @@
 mod batch;
 mod entry;
 mod error;
-mod family;
 #[cfg(feature = "tokio")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -126,16 +127,17 @@ mod sync;
 
 #[cfg(feature = "tokio")]
 pub use batch::{BatchLimits, MAX_MESSAGE_BYTES};
-pub use entry::{Entry, EntryError, Net, Protocol};
+pub use entry::{Entry, EntryError, Net};
 pub use error::IpsetError;
 /// The socket engine's name for [`IpsetError`].
 #[cfg(feature = "tokio")]
 pub(crate) use error::IpsetError as Error;
-pub use family::{Family, FamilyError};
 #[cfg(feature = "tokio")]
 pub use handle::IpsetHandle;
 #[cfg(feature = "tokio")]
 pub use handles::*;
+/// The address family and protocol types shared with `ipvs-netlink`.
+pub use netlink_transport::{Family, InetError, Protocol};
 pub use set::{CreateOptions, SetHeader, SetInfo, collect_sets};
 pub use set_type::{SetType, SetTypeError};
 #[cfg(feature = "tokio")]

@@ -20,7 +20,8 @@
 //! * [`model`] (re-exported at the root) is what users handle:
 //!   [`ServiceKey`], [`VirtualService`], [`RealServer`], [`Stats`],
 //!   [`Timeouts`], [`Info`] on std `IpAddr`/`SocketAddr`, with conversions
-//!   to and from attribute lists. Its `encode` module is the single place
+//!   to and from attribute lists; [`Family`] and [`Protocol`] are
+//!   `netlink-transport`'s, the same types as `ipset-netlink`'s. Its `encode` module is the single place
 //!   that fixes which attributes a request carries and in which order
 //!   (ipvsadm's order).
 //! * [`Command`] is one mutation as a value (add/update/delete a service or

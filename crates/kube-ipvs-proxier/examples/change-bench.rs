@@ -33,7 +33,7 @@ use k8s_openapi::{
 };
 use kube_ipvs_proxier::{
     config::ProxyConfig,
-    kernel::{BindMode, Bindings, SetState, ipset::family_of},
+    kernel::{BindMode, Bindings, SetState},
     model::{NodeContext, SERVICE_NAME_LABEL, ServiceName},
     plan::{self, IncrementalPlanner, KernelPlan, PlanChanges},
     reconcile::{
@@ -138,7 +138,7 @@ impl Cache {
         let set = |name: &String| {
             plan.ipsets.get(name).map(|s| SetState {
                 set_type: Some(s.set_type),
-                family: (!s.set_type.is_bitmap()).then(|| family_of(s.family)),
+                family: (!s.set_type.is_bitmap()).then_some(s.family),
                 entries: s.entries.clone(),
             })
         };

@@ -55,7 +55,7 @@ use std::{
     net::IpAddr,
 };
 
-use ipvs_netlink::{IpvsError, ServiceKey};
+use ipvs_netlink::{Family, IpvsError, ServiceKey};
 
 pub use iptables::{RuleRemoval, removal_input};
 pub use ipvs::owned_services;
@@ -66,10 +66,7 @@ use crate::{
         IpsetWriter, IpsetWriterError, IptablesError, IptablesWriter, IpvsWriterError, LinkError,
         LinkWriter, SetState, iptables::Tools, link::INTERFACE,
     },
-    plan::{
-        IpFamily,
-        ipsets::{SETS, set_name},
-    },
+    plan::ipsets::{SETS, set_name},
     reconcile::ExcludeCidrs,
 };
 
@@ -83,7 +80,7 @@ pub struct CleanupOptions {
     /// `--ipvs-exclude-cidrs`: virtual servers there are kept.
     pub exclude_cidrs: ExcludeCidrs,
     /// The iptables binaries per family (both families by default).
-    pub iptables: BTreeMap<IpFamily, Tools>,
+    pub iptables: BTreeMap<Family, Tools>,
 }
 
 impl Default for CleanupOptions {
@@ -92,7 +89,7 @@ impl Default for CleanupOptions {
             interface: INTERFACE.to_owned(),
             ipset_prefix: "KUBE-".to_owned(),
             exclude_cidrs: ExcludeCidrs::default(),
-            iptables: IpFamily::ALL
+            iptables: Family::ALL
                 .into_iter()
                 .map(|family| (family, Tools::of(family)))
                 .collect(),
@@ -136,7 +133,7 @@ pub enum CleanupError {
 /// `KUBE-6-` copies.
 pub fn owned_set_names() -> BTreeSet<String> {
     SETS.iter()
-        .flat_map(|def| IpFamily::ALL.map(|family| set_name(def.name, family)))
+        .flat_map(|def| Family::ALL.map(|family| set_name(def.name, family)))
         .collect()
 }
 
@@ -250,7 +247,7 @@ mod tests {
         let options = CleanupOptions::default();
         assert_eq!(options.interface, "kube-ipvs0");
         assert_eq!(options.ipset_prefix, "KUBE-");
-        assert_eq!(options.iptables[&IpFamily::V6].save, "ip6tables-save");
-        assert_eq!(options.iptables[&IpFamily::V4].restore, "iptables-restore");
+        assert_eq!(options.iptables[&Family::Inet6].save, "ip6tables-save");
+        assert_eq!(options.iptables[&Family::Inet].restore, "iptables-restore");
     }
 }

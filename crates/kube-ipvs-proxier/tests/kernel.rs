@@ -12,10 +12,10 @@ use std::{
 };
 
 use ipset_netlink::{Entry, SetType};
-use ipvs_netlink::{ForwardMethod, RealServer, Scheduler, ServiceKey, VirtualService};
+use ipvs_netlink::{Family, ForwardMethod, RealServer, Scheduler, ServiceKey, VirtualService};
 use kube_ipvs_proxier::{
     kernel::BindMode,
-    plan::{IpFamily, IptablesPlan, KernelPlan, PlannedService, PlannedSet},
+    plan::{IptablesPlan, KernelPlan, PlannedService, PlannedSet},
     reconcile::{ExcludeCidrs, Reconciler, ReconcilerOptions, SyncReport},
 };
 
@@ -120,7 +120,7 @@ fn cluster_plan(n: usize, reals: usize) -> KernelPlan {
     let mut plan = KernelPlan::default();
     let mut cluster = PlannedSet {
         set_type: SetType::HashIpPort,
-        family: IpFamily::V4,
+        family: Family::Inet,
         comment: "Kubernetes service cluster ip + port for masquerade purpose",
         entries: BTreeSet::new(),
     };
@@ -139,13 +139,13 @@ fn cluster_plan(n: usize, reals: usize) -> KernelPlan {
     }
     let ips = PlannedSet {
         set_type: SetType::HashIp,
-        family: IpFamily::V4,
+        family: Family::Inet,
         comment: "Addresses on the ipvs interface",
         entries: plan.bind_addrs.iter().map(|a| Entry::Ip(*a)).collect(),
     };
     plan.ipsets.insert("KUBE-CLUSTER-IP".into(), cluster);
     plan.ipsets.insert("KUBE-IPVS-IPS".into(), ips);
-    plan.iptables.insert(IpFamily::V4, small_rules());
+    plan.iptables.insert(Family::Inet, small_rules());
     plan
 }
 
@@ -533,7 +533,7 @@ async fn failures_are_readable_and_do_not_stop_the_others() {
     plan.services.insert(bad, broken);
     let mut rec = start(ReconcilerOptions::default()).await.with_iptables(
         kube_ipvs_proxier::kernel::IptablesWriter::new().with_tools(
-            IpFamily::V4,
+            Family::Inet,
             kube_ipvs_proxier::kernel::iptables::Tools {
                 save: "/nonexistent/iptables-save".into(),
                 restore: "/nonexistent/iptables-restore".into(),
@@ -697,7 +697,7 @@ async fn program_cluster() -> KernelPlan {
     node.primary_ips = node.node_ips.clone();
     let (plan, warnings) = plan(&snapshot, &node, &ProxyConfig::default());
     assert!(warnings.is_empty(), "{warnings:?}");
-    assert!(plan.iptables.contains_key(&IpFamily::V6));
+    assert!(plan.iptables.contains_key(&Family::Inet6));
     assert!(plan.ipsets.contains_key("KUBE-6-CLUSTER-IP"));
     let mut rec = start(ReconcilerOptions::default()).await;
     ok(&rec.sync(&plan).await);
@@ -1166,10 +1166,10 @@ async fn sync_changes_of_one_endpoint_sends_two_ipvs_messages() {
 // --- iptables: the rendering against the real iptables, drift, faults ---
 
 /// The tool of a family (`iptables`, `ip6tables`).
-fn tool(family: IpFamily) -> &'static str {
+fn tool(family: Family) -> &'static str {
     match family {
-        IpFamily::V4 => "iptables",
-        IpFamily::V6 => "ip6tables",
+        Family::Inet => "iptables",
+        Family::Inet6 => "ip6tables",
     }
 }
 
@@ -1216,7 +1216,7 @@ fn saved_rules() -> Vec<String> {
 /// rendered rule is deleted by its specification (`-D CHAIN <matches>
 /// -j <target>`), and the rule deleted must be the chain's first one.
 /// Leaves the chains empty. Each jump must exist (`-C`).
-fn assert_kernel_holds(family: IpFamily, rules: &IptablesPlan) {
+fn assert_kernel_holds(family: Family, rules: &IptablesPlan) {
     use kube_ipvs_proxier::kernel::iptables::rules::Op;
     let tool = tool(family);
     for part in [&rules.nat, &rules.filter] {
@@ -1371,7 +1371,7 @@ async fn a_foreign_service_on_a_node_port_number_is_not_ours() {
 /// The legacy binaries (they take the xtables lock; the nft ones do not).
 fn legacy() -> kube_ipvs_proxier::kernel::IptablesWriter {
     kube_ipvs_proxier::kernel::IptablesWriter::new().with_tools(
-        IpFamily::V4,
+        Family::Inet,
         kube_ipvs_proxier::kernel::iptables::Tools {
             save: "iptables-legacy-save".into(),
             restore: "iptables-legacy-restore".into(),
@@ -1403,7 +1403,7 @@ async fn a_held_xtables_lock_bounds_the_sync_and_ipvs_is_still_programmed() {
     );
     assert_eq!(report.services_added, 20, "{report:?}");
     assert_eq!(report.real_servers_added, 40);
-    assert_eq!(report.iptables_failed, vec![IpFamily::V4]);
+    assert_eq!(report.iptables_failed, vec![Family::Inet]);
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(errors[0].contains("iptables-legacy-restore"), "{errors:?}");
     assert!(took < Duration::from_secs(12), "{took:?}");
@@ -1435,7 +1435,7 @@ async fn a_hung_iptables_is_killed_and_does_not_stop_ipvs_syncs() {
     let writer = kube_ipvs_proxier::kernel::IptablesWriter::new()
         .with_timeout(Duration::from_secs(2))
         .with_tools(
-            IpFamily::V4,
+            Family::Inet,
             kube_ipvs_proxier::kernel::iptables::Tools {
                 save: hung.clone(),
                 restore: hung.clone(),
@@ -1450,7 +1450,7 @@ async fn a_hung_iptables_is_killed_and_does_not_stop_ipvs_syncs() {
     let took = started.elapsed();
     println!("hung iptables: sync took {took:?}: {:?}", report.errors);
     assert_eq!(report.services_added, 5, "{report:?}");
-    assert_eq!(report.iptables_failed, vec![IpFamily::V4]);
+    assert_eq!(report.iptables_failed, vec![Family::Inet]);
     assert!(
         report.errors[0].to_string().contains("was killed"),
         "{report:?}"

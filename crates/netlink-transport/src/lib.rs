@@ -25,10 +25,14 @@
 //!   `Kernel` (errno and extended-ack message), `DumpInterrupted`,
 //!   `Decode`. Each library maps it to its own error enum, which gives
 //!   kernel codes their meaning.
+//! * [`Family`] (IPv4, IPv6) and [`Protocol`] (TCP, UDP, SCTP, or another
+//!   IP protocol number) are the one address family and the one protocol
+//!   type of both libraries, which re-export them: their kernel numbers
+//!   (`AF_*`, `NFPROTO_*`, `IPPROTO_*`) and names.
 //!
 //! The `tokio` feature (default) is [`Transport`] and [`BatchLimits`]; with
 //! `default-features = false` the crate is the framing, the sequence
-//! matching and the errors, with no I/O.
+//! matching, the errors and the family and protocol types, with no I/O.
 //!
 //! The messages themselves (generic netlink, nfnetlink) are the libraries'
 //! business: a request is anything that implements [`Request`], and data
@@ -36,6 +40,7 @@
 
 mod error;
 pub mod frame;
+mod inet;
 #[cfg(feature = "tokio")]
 mod transport;
 mod window;
@@ -45,6 +50,7 @@ mod tests;
 
 pub use error::{KernelError, TransportError};
 pub use frame::{Expect, Frame, Reply, classify, frames, push};
+pub use inet::{Family, InetError, Protocol};
 #[cfg(feature = "tokio")]
 pub use transport::{
     BatchLimits, DEFAULT_REPLY_TIMEOUT, DUMP_ATTEMPTS, OnError, Request, Transport,

@@ -600,7 +600,7 @@ impl State {
         } else {
             port.unwrap_or(self.svc.port)
         };
-        if Family::of(&ip) != key.family() && !tunnel {
+        if Family::of(ip) != key.family() && !tunnel {
             return Err(ParseError::Refused(
                 "Different address family is allowed only for tunneling servers".into(),
             ));

@@ -26,7 +26,7 @@ pub(crate) fn service_key(key: &ServiceKey) -> Vec<ServiceAttribute> {
     match key {
         ServiceKey::Fwmark { mark, .. } => attrs.push(ServiceAttribute::Fwmark(*mark)),
         ServiceKey::Inet { protocol, addr } => {
-            attrs.push(ServiceAttribute::Protocol(protocol.number()));
+            attrs.push(ServiceAttribute::Protocol(u16::from(protocol.number())));
             attrs.push(ServiceAttribute::Address(InetAddr::from(addr.ip())));
             attrs.push(ServiceAttribute::Port(addr.port()));
         }
@@ -94,7 +94,7 @@ pub(crate) fn destination_full(rs: &RealServer) -> Vec<DestinationAttribute> {
     };
     let ip = rs.addr.ip();
     vec![
-        DestinationAttribute::AddressFamily(Family::of(&ip).af()),
+        DestinationAttribute::AddressFamily(Family::of(ip).af()),
         DestinationAttribute::Address(InetAddr::from(ip)),
         DestinationAttribute::Port(rs.addr.port()),
         DestinationAttribute::FwdMethod(rs.forward.raw()),

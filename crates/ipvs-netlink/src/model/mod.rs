@@ -13,9 +13,11 @@ mod stats;
 pub(crate) use self::encode::{
     destination_reference, service_key, service_lookup, service_reference,
 };
+/// The address family and protocol types shared with `ipset-netlink`.
+pub use netlink_transport::{Family, InetError, Protocol};
+
 pub use self::{
     config::{Info, Timeouts},
-    family::{Family, Protocol},
     flags::ServiceFlags,
     real_server::{ForwardMethod, RealServer, Tunnel, TunnelType},
     scheduler::Scheduler,

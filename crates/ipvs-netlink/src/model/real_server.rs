@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use netlink_packet_core::{DecodeError, ErrorContext};
 
-use super::{Family, Stats, encode};
+use super::{Family, Stats, encode, family::decode_family};
 use crate::packet::{
     DestinationAttribute, IpvsAttribute, IpvsCmd, IpvsMessage, NestKind, nla::NestItem,
 };
@@ -265,7 +265,7 @@ impl Builder {
         let server = &mut self.server;
         match attr {
             DestinationAttribute::AddressFamily(af) => {
-                self.family = Family::from_af(*af).context("destination ADDR_FAMILY")?
+                self.family = decode_family(*af).context("destination ADDR_FAMILY")?
             }
             DestinationAttribute::Address(v) => self.addr = Some(*v),
             DestinationAttribute::Port(v) => self.port = Some(*v),

@@ -7,7 +7,10 @@ use std::{
 
 use netlink_packet_core::{DecodeError, ErrorContext};
 
-use super::{Family, Protocol, Scheduler, ServiceFlags, Stats, encode};
+use super::{
+    Family, Protocol, Scheduler, ServiceFlags, Stats, encode,
+    family::{decode_family, decode_protocol},
+};
 use crate::packet::{
     InetAddr, IpvsAttribute, IpvsCmd, IpvsMessage, NestKind, ServiceAttribute, nla::NestItem,
 };
@@ -65,7 +68,7 @@ impl ServiceKey {
     /// The service's address family.
     pub fn family(&self) -> Family {
         match self {
-            ServiceKey::Inet { addr, .. } => Family::of(&addr.ip()),
+            ServiceKey::Inet { addr, .. } => Family::of(addr.ip()),
             ServiceKey::Fwmark { family, .. } => *family,
         }
     }
@@ -112,11 +115,12 @@ impl KeyParts {
     }
 
     fn key(&self) -> Result<ServiceKey, DecodeError> {
-        let family = Family::from_af(self.af.ok_or("service without AF")?).context("service AF")?;
+        let af = self.af.ok_or("service without AF")?;
+        let family = decode_family(af).context("service AF")?;
         match (self.fwmark, self.protocol, self.addr, self.port) {
             (Some(mark), ..) if mark != 0 => Ok(ServiceKey::Fwmark { family, mark }),
             (_, Some(protocol), Some(addr), Some(port)) => Ok(ServiceKey::Inet {
-                protocol: Protocol::from_number(protocol),
+                protocol: decode_protocol(protocol).context("service PROTOCOL")?,
                 addr: SocketAddr::new(addr.to_ip(family.is_v6()), port),
             }),
             _ => Err("service with neither FWMARK nor PROTOCOL, ADDR and PORT".into()),
@@ -128,7 +132,10 @@ impl fmt::Display for ServiceKey {
     /// `TCP 10.0.0.1:80`, `UDP [2001:db8::1]:53`, `FWM 5`, `FWM 5 IPv6`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ServiceKey::Inet { protocol, addr } => write!(f, "{protocol} {addr}"),
+            ServiceKey::Inet { protocol, addr } => match protocol.upper_name() {
+                Some(name) => write!(f, "{name} {addr}"),
+                None => write!(f, "proto {} {addr}", protocol.number()),
+            },
             ServiceKey::Fwmark {
                 family: Family::Inet,
                 mark,

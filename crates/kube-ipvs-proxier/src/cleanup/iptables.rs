@@ -5,12 +5,11 @@
 use std::fmt::Write;
 
 use super::{CleanupError, CleanupReport, RemovedChain, RemovedJump};
+use ipvs_netlink::Family;
+
 use crate::{
     kernel::{IptablesError, IptablesWriter, iptables::saved_table},
-    plan::{
-        IpFamily,
-        iptables::{FILTER_CHAINS, JUMP_RULES, JumpRule, NAT_CHAINS},
-    },
+    plan::iptables::{FILTER_CHAINS, JUMP_RULES, JumpRule, NAT_CHAINS},
 };
 
 /// The tables, with kube-proxy's chains in each.
@@ -49,7 +48,7 @@ impl Step<'_> {
         }
     }
 
-    fn describe(&self, family: IpFamily) -> String {
+    fn describe(&self, family: Family) -> String {
         let family = family_label(family);
         match self {
             Step::Jump(jump, _) => format!(
@@ -142,14 +141,14 @@ pub fn removal_input(table: &str, lines: &[String]) -> String {
     input
 }
 
-fn family_label(family: IpFamily) -> &'static str {
+fn family_label(family: Family) -> &'static str {
     match family {
-        IpFamily::V4 => "IPv4",
-        IpFamily::V6 => "IPv6",
+        Family::Inet => "IPv4",
+        Family::Inet6 => "IPv6",
     }
 }
 
-fn record(step: &Step<'_>, family: IpFamily, report: &mut CleanupReport) {
+fn record(step: &Step<'_>, family: Family, report: &mut CleanupReport) {
     match *step {
         Step::Jump(jump, _) => report.jumps_deleted.push(RemovedJump {
             family,
@@ -168,7 +167,7 @@ fn record(step: &Step<'_>, family: IpFamily, report: &mut CleanupReport) {
 /// one when there is nothing to remove).
 pub(super) async fn remove_rules(
     writer: &mut IptablesWriter,
-    family: IpFamily,
+    family: Family,
     report: &mut CleanupReport,
 ) {
     let read_error = |source| CleanupError::Iptables {
@@ -312,14 +311,14 @@ COMMIT
     #[tokio::test]
     async fn a_missing_tool_is_one_error() {
         let mut writer = IptablesWriter::new().with_tools(
-            IpFamily::V6,
+            Family::Inet6,
             crate::kernel::iptables::Tools {
                 save: "/nonexistent/ip6tables-save".into(),
                 restore: "/nonexistent/ip6tables-restore".into(),
             },
         );
         let mut report = CleanupReport::default();
-        remove_rules(&mut writer, IpFamily::V6, &mut report).await;
+        remove_rules(&mut writer, Family::Inet6, &mut report).await;
         assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
         let message = report.errors[0].to_string();
         assert!(message.starts_with("IPv6: read the rules"), "{message}");

@@ -2,16 +2,16 @@
 
 use std::fmt;
 
-use ipvs_netlink::ServiceKey;
+use ipvs_netlink::{Family, ServiceKey};
 
 use super::CleanupError;
-use crate::plan::{IpFamily, iptables::JumpRule};
+use crate::plan::iptables::JumpRule;
 
 /// A deleted jump rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RemovedJump {
     /// The family (iptables or ip6tables).
-    pub family: IpFamily,
+    pub family: Family,
     /// The rule.
     pub jump: JumpRule,
 }
@@ -20,7 +20,7 @@ pub struct RemovedJump {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RemovedChain {
     /// The family (iptables or ip6tables).
-    pub family: IpFamily,
+    pub family: Family,
     /// `nat` or `filter`.
     pub table: &'static str,
     /// The chain.

@@ -2,7 +2,7 @@
 
 use std::{fmt, net::IpAddr, str::FromStr};
 
-use crate::plan::IpFamily;
+use ipvs_netlink::Family;
 
 /// A network: an address with its host bits cleared and a prefix length,
 /// parsed from `10.244.0.0/16` or `fd00::/64` (a bare address is a host
@@ -55,8 +55,8 @@ impl Cidr {
     }
 
     /// The family of the network.
-    pub fn family(&self) -> IpFamily {
-        IpFamily::of(self.addr)
+    pub fn family(&self) -> Family {
+        Family::of(self.addr)
     }
 
     /// Whether `ip` is inside the network (always false across families).

@@ -23,7 +23,7 @@ pub use cidr::{Cidr, CidrError};
 pub use duration::{DurationError, GoDuration, parse_duration};
 pub use settings::Settings;
 
-use crate::plan::IpFamily;
+use ipvs_netlink::Family;
 
 /// kube-proxy's default IPVS scheduler.
 pub const DEFAULT_SCHEDULER: &str = "rr";
@@ -241,7 +241,7 @@ impl ProxyConfig {
                 "must be within [0, 31]",
             ));
         }
-        for family in [IpFamily::V4, IpFamily::V6] {
+        for family in [Family::Inet, Family::Inet6] {
             if self
                 .cluster_cidrs
                 .iter()
@@ -270,7 +270,7 @@ impl ProxyConfig {
     }
 
     /// The cluster CIDR of a family, if configured.
-    pub fn cluster_cidr(&self, family: IpFamily) -> Option<Cidr> {
+    pub fn cluster_cidr(&self, family: Family) -> Option<Cidr> {
         self.cluster_cidrs
             .iter()
             .copied()

@@ -27,7 +27,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use ipvs_netlink::Timeouts;
+use ipvs_netlink::{Family, Timeouts};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
@@ -35,7 +35,7 @@ use crate::{
     config::{ProxyConfig, Settings},
     kernel::sysctl::{self, SysctlWriter},
     model::{AddressSources, NodeContext, Warning},
-    plan::{IncrementalPlanner, IpFamily},
+    plan::IncrementalPlanner,
     reconcile::{ExcludeCidrs, Reconciler, ReconcilerOptions, StartError, SyncReport},
     serve::{Metrics, ProxyHealth, ServiceHealth, serve_healthz, serve_metrics},
     source::{
@@ -216,7 +216,7 @@ impl Daemon {
     ) -> Self {
         let now = Instant::now();
         // kube-proxy stamps the health server when its sync loop starts.
-        for family in IpFamily::ALL {
+        for family in Family::ALL {
             health.updated(family);
         }
         Daemon {
@@ -322,12 +322,12 @@ impl Daemon {
     }
 
     /// The families the node runs (those of the last plan; IPv4 before).
-    fn families(&self) -> Vec<IpFamily> {
+    fn families(&self) -> Vec<Family> {
         match &self.planner {
             Some(planner) if !planner.plan().iptables.is_empty() => {
                 planner.plan().iptables.keys().copied().collect()
             }
-            _ => vec![IpFamily::V4],
+            _ => vec![Family::Inet],
         }
     }
 
@@ -407,7 +407,7 @@ impl Daemon {
                 .await
         };
         log_report(if full { "resync" } else { "sync" }, &report);
-        let families: Vec<IpFamily> = planner.plan().iptables.keys().copied().collect();
+        let families: Vec<Family> = planner.plan().iptables.keys().copied().collect();
         for family in &report.iptables_failed {
             self.metrics.iptables_restore_failed(*family);
         }

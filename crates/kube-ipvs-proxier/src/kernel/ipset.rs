@@ -9,8 +9,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ipset_netlink::{BatchLimits, CreateOptions, Entry, Family, IpsetError, IpsetHandle, SetType};
 
-use crate::plan::IpFamily;
-
 /// Errors of the ipset writer.
 #[derive(Debug, thiserror::Error)]
 pub enum IpsetWriterError {
@@ -66,22 +64,12 @@ pub struct SetState {
     pub entries: BTreeSet<Entry>,
 }
 
-/// The ipset family of a plan family.
-pub fn family_of(family: IpFamily) -> Family {
-    match family {
-        IpFamily::V4 => Family::Inet,
-        IpFamily::V6 => Family::Inet6,
-    }
-}
-
 /// kube-proxy's create options for a set type and family.
-pub fn create_options(set_type: SetType, family: IpFamily) -> CreateOptions {
+pub fn create_options(set_type: SetType, family: Family) -> CreateOptions {
     if set_type.is_bitmap() {
         CreateOptions::new(Family::Inet).range(0, u16::MAX)
     } else {
-        CreateOptions::new(family_of(family))
-            .hashsize(1024)
-            .maxelem(65536)
+        CreateOptions::new(family).hashsize(1024).maxelem(65536)
     }
 }
 
@@ -141,7 +129,7 @@ impl IpsetWriter {
         &mut self,
         name: &str,
         set_type: SetType,
-        family: IpFamily,
+        family: Family,
     ) -> Result<(), IpsetWriterError> {
         self.messages += 1;
         self.handle
@@ -192,10 +180,10 @@ mod tests {
 
     #[test]
     fn kube_proxy_options() {
-        let o = create_options(SetType::HashIpPort, IpFamily::V6);
+        let o = create_options(SetType::HashIpPort, Family::Inet6);
         assert_eq!(o.family, Family::Inet6);
         assert_eq!((o.hashsize, o.maxelem), (Some(1024), Some(65536)));
-        let o = create_options(SetType::BitmapPort, IpFamily::V6);
+        let o = create_options(SetType::BitmapPort, Family::Inet6);
         assert_eq!(o.range, (0, 65535));
     }
 

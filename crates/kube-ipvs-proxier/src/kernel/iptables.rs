@@ -36,11 +36,12 @@
 
 pub mod rules;
 
+use ipvs_netlink::Family;
+
 use std::{collections::BTreeMap, io, process::Stdio, time::Duration};
 
 use tokio::{io::AsyncWriteExt, process::Command};
 
-use super::IpFamily;
 use rules::{IptablesRules, Rule, Table, TableRules};
 
 /// kube-proxy's `-w` (seconds to wait for the xtables lock).
@@ -98,10 +99,10 @@ pub struct Tools {
 
 impl Tools {
     /// The standard names for a family, from `PATH`.
-    pub fn of(family: IpFamily) -> Self {
+    pub fn of(family: Family) -> Self {
         let prefix = match family {
-            IpFamily::V4 => "iptables",
-            IpFamily::V6 => "ip6tables",
+            Family::Inet => "iptables",
+            Family::Inet6 => "ip6tables",
         };
         Tools {
             save: format!("{prefix}-save"),
@@ -121,8 +122,8 @@ struct Written {
 /// Writer of the iptables rules of both families.
 #[derive(Debug)]
 pub struct IptablesWriter {
-    tools: BTreeMap<IpFamily, Tools>,
-    written: BTreeMap<IpFamily, Written>,
+    tools: BTreeMap<Family, Tools>,
+    written: BTreeMap<Family, Written>,
     forks: u64,
     timeout: Duration,
 }
@@ -136,7 +137,7 @@ impl Default for IptablesWriter {
 impl IptablesWriter {
     /// A writer using the standard binaries from `PATH`.
     pub fn new() -> Self {
-        let tools = [IpFamily::V4, IpFamily::V6]
+        let tools = [Family::Inet, Family::Inet6]
             .into_iter()
             .map(|f| (f, Tools::of(f)))
             .collect();
@@ -150,7 +151,7 @@ impl IptablesWriter {
 
     /// Uses other binaries for a family (tests, `iptables-legacy`).
     #[must_use]
-    pub fn with_tools(mut self, family: IpFamily, tools: Tools) -> Self {
+    pub fn with_tools(mut self, family: Family, tools: Tools) -> Self {
         self.tools.insert(family, tools);
         self
     }
@@ -177,7 +178,7 @@ impl IptablesWriter {
     /// write; returns whether it wrote.
     pub async fn write(
         &mut self,
-        family: IpFamily,
+        family: Family,
         rules: &IptablesRules,
     ) -> Result<bool, IptablesError> {
         if self.written.get(&family).is_some_and(|w| w.rules == *rules) {
@@ -192,7 +193,7 @@ impl IptablesWriter {
     /// Checks that the jumps, the chains and the chains' rules of the last
     /// write are still in the kernel as written (one `iptables-save`);
     /// rewrites them if not. Returns whether it wrote.
-    pub async fn check(&mut self, family: IpFamily) -> Result<bool, IptablesError> {
+    pub async fn check(&mut self, family: Family) -> Result<bool, IptablesError> {
         let Some(written) = self.written.get(&family).cloned() else {
             return Ok(false);
         };
@@ -209,7 +210,7 @@ impl IptablesWriter {
     /// kernel's printing of the chains.
     async fn rewrite(
         &mut self,
-        family: IpFamily,
+        family: Family,
         rules: &IptablesRules,
         saved: &str,
     ) -> Result<(), IptablesError> {
@@ -231,7 +232,7 @@ impl IptablesWriter {
 
     /// `iptables-save` (or `ip6tables-save`) output: the current rules of
     /// a family (one fork).
-    pub async fn save(&mut self, family: IpFamily) -> Result<String, IptablesError> {
+    pub async fn save(&mut self, family: Family) -> Result<String, IptablesError> {
         let tools = self.tools_of(family);
         self.run(&tools.save, &[], None).await
     }
@@ -240,14 +241,14 @@ impl IptablesWriter {
     /// `ip6tables-restore`), one fork. Does not change what
     /// [`write`](Self::write) remembers; call [`invalidate`](Self::invalidate)
     /// if the input touched the written chains.
-    pub async fn restore(&mut self, family: IpFamily, input: &str) -> Result<(), IptablesError> {
+    pub async fn restore(&mut self, family: Family, input: &str) -> Result<(), IptablesError> {
         let tools = self.tools_of(family);
         let wait = LOCK_WAIT_SECONDS.to_string();
         let args = ["-w", wait.as_str(), "--noflush"];
         self.run(&tools.restore, &args, Some(input)).await.map(drop)
     }
 
-    fn tools_of(&self, family: IpFamily) -> Tools {
+    fn tools_of(&self, family: Family) -> Tools {
         self.tools
             .get(&family)
             .cloned()
@@ -475,13 +476,13 @@ mod tests {
     #[tokio::test]
     async fn missing_binary_is_readable() {
         let mut writer = IptablesWriter::new().with_tools(
-            IpFamily::V4,
+            Family::Inet,
             Tools {
                 save: "/nonexistent/iptables-save".into(),
                 restore: "/nonexistent/iptables-restore".into(),
             },
         );
-        let err = writer.write(IpFamily::V4, &rules()).await.unwrap_err();
+        let err = writer.write(Family::Inet, &rules()).await.unwrap_err();
         assert!(err.to_string().contains("install iptables"), "{err}");
         assert_eq!(writer.forks(), 1);
     }
@@ -507,30 +508,30 @@ mod tests {
         let mut writer = IptablesWriter::new()
             .with_timeout(Duration::from_millis(300))
             .with_tools(
-                IpFamily::V4,
+                Family::Inet,
                 Tools {
                     save: hung.clone(),
                     restore: hung.clone(),
                 },
             )
             .with_tools(
-                IpFamily::V6,
+                Family::Inet6,
                 Tools {
                     save: failing.clone(),
                     restore: failing,
                 },
             );
         let started = std::time::Instant::now();
-        let err = writer.write(IpFamily::V4, &rules()).await.unwrap_err();
+        let err = writer.write(Family::Inet, &rules()).await.unwrap_err();
         let took = started.elapsed();
         assert!(matches!(err, IptablesError::Timeout { .. }), "{err}");
         assert!(err.to_string().contains(&hung), "{err}");
         assert!(took < Duration::from_secs(5), "{took:?}");
-        let err = writer.write(IpFamily::V6, &rules()).await.unwrap_err();
+        let err = writer.write(Family::Inet6, &rules()).await.unwrap_err();
         assert!(err.to_string().contains("exit status: 4"), "{err}");
         assert!(err.to_string().contains("holding the lock"), "{err}");
         // Nothing was written: the next write tries again.
-        assert!(writer.write(IpFamily::V6, &rules()).await.is_err());
+        assert!(writer.write(Family::Inet6, &rules()).await.is_err());
         assert_eq!(writer.forks(), 3);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -24,13 +24,3 @@ pub use iptables::{IptablesError, IptablesWriter, rules::IptablesRules};
 pub use ipvs::{IpvsWriter, IpvsWriterError};
 pub use link::{BindMode, Bindings, LinkError, LinkWriter};
 pub use sysctl::{Sysctl, SysctlError, SysctlWriter};
-
-/// An IP family, for what the kernel keeps per family (ipsets named
-/// `KUBE-6-…`, iptables vs ip6tables).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum IpFamily {
-    /// IPv4.
-    V4,
-    /// IPv6.
-    V6,
-}

@@ -14,8 +14,8 @@ use std::{
 
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 
-use super::{Protocol, Warning, address, selector, service::quoted};
-use crate::plan::IpFamily;
+use super::{Warning, address, parse_protocol, selector, service::quoted};
+use ipvs_netlink::{Family, Protocol};
 
 /// The label naming the Service of an EndpointSlice.
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
@@ -41,7 +41,7 @@ pub struct Endpoint {
 
 /// What identifies a service port's endpoints: namespace, service name,
 /// port name, protocol and family.
-pub type PortKey = (String, String, String, Protocol, IpFamily);
+pub type PortKey = (String, String, String, Protocol, Family);
 
 /// All endpoints, by service port, in slice-name then endpoint order,
 /// without duplicate addresses. Every problem becomes a warning.
@@ -100,14 +100,14 @@ fn read_slice(
 }
 
 /// The family and Service of a slice, `None` if kube-proxy ignores it.
-fn read_header(slice: &EndpointSlice) -> Result<Option<(IpFamily, &str)>, FieldError> {
+fn read_header(slice: &EndpointSlice) -> Result<Option<(Family, &str)>, FieldError> {
     let labels = slice.metadata.labels.as_ref();
     if !selector::selected(labels) {
         return Ok(None);
     }
     let family = match slice.address_type.as_str() {
-        "IPv4" => IpFamily::V4,
-        "IPv6" => IpFamily::V6,
+        "IPv4" => Family::Inet,
+        "IPv6" => Family::Inet6,
         "FQDN" => return Ok(None),
         other => {
             return Err((
@@ -136,7 +136,7 @@ fn read_ports(
 ) -> Vec<(String, Protocol, u16)> {
     let mut ports = Vec::new();
     for (i, port) in slice.ports.iter().flatten().enumerate() {
-        let Some(protocol) = Protocol::parse(port.protocol.as_deref()) else {
+        let Some(protocol) = parse_protocol(port.protocol.as_deref()) else {
             problems.push((
                 format!("ports[{i}].protocol"),
                 format!(
@@ -166,12 +166,12 @@ fn read_ports(
 }
 
 /// The address of one endpoint (its first), or the problem with it.
-fn endpoint_ip(text: &str, family: IpFamily, slice: &EndpointSlice) -> Result<IpAddr, String> {
+fn endpoint_ip(text: &str, family: Family, slice: &EndpointSlice) -> Result<IpAddr, String> {
     let ip: IpAddr = text
         .trim()
         .parse()
         .map_err(|_| format!("{} is not an IP address; skipped", quoted(text)))?;
-    if IpFamily::of(ip) != family {
+    if Family::of(ip) != family {
         return Err(format!(
             "{ip} does not match addressType {}; skipped",
             slice.address_type
@@ -185,7 +185,7 @@ fn endpoint_ip(text: &str, family: IpFamily, slice: &EndpointSlice) -> Result<Ip
 
 fn read_endpoints(
     slice: &EndpointSlice,
-    family: IpFamily,
+    family: Family,
     service: &str,
     node_name: &str,
     problems: &mut Vec<FieldError>,

@@ -51,55 +51,18 @@ pub use service::DEFAULT_AFFINITY_TIMEOUT;
 pub use topology::Categorized;
 pub use warning::Warning;
 
-use crate::{config::Cidr, plan::IpFamily, source::Snapshot};
+use ipvs_netlink::{Family, Protocol};
 
-/// A transport protocol of a Service port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Protocol {
-    /// TCP (the default).
-    Tcp,
-    /// UDP.
-    Udp,
-    /// SCTP.
-    Sctp,
-}
+use crate::{config::Cidr, source::Snapshot};
 
-impl Protocol {
-    /// Parses a Kubernetes protocol (`TCP`, `UDP`, `SCTP`; unset is TCP).
-    pub fn parse(value: Option<&str>) -> Option<Self> {
-        match value.unwrap_or("TCP") {
-            "TCP" => Some(Protocol::Tcp),
-            "UDP" => Some(Protocol::Udp),
-            "SCTP" => Some(Protocol::Sctp),
-            _ => None,
-        }
-    }
-
-    /// The lower-case name kube-proxy uses in ipsets and iptables.
-    pub fn lower(self) -> &'static str {
-        match self {
-            Protocol::Tcp => "tcp",
-            Protocol::Udp => "udp",
-            Protocol::Sctp => "sctp",
-        }
-    }
-
-    /// The IPVS protocol.
-    pub fn ipvs(self) -> ipvs_netlink::Protocol {
-        match self {
-            Protocol::Tcp => ipvs_netlink::Protocol::Tcp,
-            Protocol::Udp => ipvs_netlink::Protocol::Udp,
-            Protocol::Sctp => ipvs_netlink::Protocol::Sctp,
-        }
-    }
-
-    /// The ipset protocol.
-    pub fn ipset(self) -> ipset_netlink::Protocol {
-        match self {
-            Protocol::Tcp => ipset_netlink::Protocol::Tcp,
-            Protocol::Udp => ipset_netlink::Protocol::Udp,
-            Protocol::Sctp => ipset_netlink::Protocol::Sctp,
-        }
+/// Parses the protocol of a Service or EndpointSlice port (`TCP`, `UDP`,
+/// `SCTP`; unset is TCP): only these three, as Kubernetes spells them.
+pub fn parse_protocol(value: Option<&str>) -> Option<Protocol> {
+    match value.unwrap_or("TCP") {
+        "TCP" => Some(Protocol::Tcp),
+        "UDP" => Some(Protocol::Udp),
+        "SCTP" => Some(Protocol::Sctp),
+        _ => None,
     }
 }
 
@@ -113,7 +76,7 @@ pub struct ServicePort {
     /// The port's name (`""` when unnamed).
     pub port_name: String,
     /// The family of this port's addresses.
-    pub family: IpFamily,
+    pub family: Family,
     /// The protocol.
     pub protocol: Protocol,
     /// The ClusterIP of this family.

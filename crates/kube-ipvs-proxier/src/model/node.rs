@@ -4,7 +4,7 @@ use std::{collections::BTreeMap, net::IpAddr};
 
 use k8s_openapi::api::core::v1::Node;
 
-use crate::plan::IpFamily;
+use ipvs_netlink::Family;
 
 /// The node label holding its zone.
 pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
@@ -51,11 +51,11 @@ impl NodeContext {
     }
 
     /// The primary address of a family.
-    pub fn primary_ip(&self, family: IpFamily) -> Option<IpAddr> {
+    pub fn primary_ip(&self, family: Family) -> Option<IpAddr> {
         self.primary_ips
             .iter()
             .copied()
-            .find(|ip| IpFamily::of(*ip) == family)
+            .find(|ip| Family::of(*ip) == family)
     }
 }
 
@@ -91,11 +91,11 @@ impl NodeContext {
         let from_node = node.map(node_addresses).unwrap_or_default();
         let kernel = sources.kernel.unwrap_or_default();
         let bind: Vec<IpAddr> = sources.bind_address.into_iter().collect();
-        for family in IpFamily::ALL {
+        for family in Family::ALL {
             let first = |ips: &[IpAddr]| {
                 ips.iter()
                     .copied()
-                    .find(|ip| IpFamily::of(*ip) == family && !ip.is_loopback())
+                    .find(|ip| Family::of(*ip) == family && !ip.is_loopback())
             };
             if let Some(ip) = first(&from_node)
                 .or_else(|| first(&bind))

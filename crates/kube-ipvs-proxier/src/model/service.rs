@@ -14,8 +14,10 @@ use std::net::IpAddr;
 
 use k8s_openapi::api::core::v1::{Service, ServicePort as SpecPort, ServiceSpec};
 
-use super::{Protocol, ServicePort, Warning, address, selector};
-use crate::{config::Cidr, plan::IpFamily};
+use super::{ServicePort, Warning, address, parse_protocol, selector};
+use ipvs_netlink::{Family, Protocol};
+
+use crate::config::Cidr;
 
 /// The default `sessionAffinityConfig.clientIP.timeoutSeconds`.
 pub const DEFAULT_AFFINITY_TIMEOUT: u32 = 10800;
@@ -90,8 +92,8 @@ fn read(service: &Service, problems: &mut Vec<FieldError>) -> Result<Vec<Service
     };
     let mut families = Vec::new();
     for cluster_ip in cluster_ips {
-        let family = IpFamily::of(cluster_ip);
-        let same = |ip: &&IpAddr| IpFamily::of(**ip) == family;
+        let family = Family::of(cluster_ip);
+        let same = |ip: &&IpAddr| Family::of(**ip) == family;
         let source_ranges: Vec<Cidr> = source_ranges
             .iter()
             .filter(|c| c.family() == family)
@@ -102,8 +104,8 @@ fn read(service: &Service, problems: &mut Vec<FieldError>) -> Result<Vec<Service
             // A range that could not be read may have been this family's:
             // no load balancer rather than one open to every source.
             let family = match family {
-                IpFamily::V4 => "IPv4",
-                IpFamily::V6 => "IPv6",
+                Family::Inet => "IPv4",
+                Family::Inet6 => "IPv6",
             };
             problems.push((
                 "spec.loadBalancerSourceRanges".into(),
@@ -138,7 +140,7 @@ fn read(service: &Service, problems: &mut Vec<FieldError>) -> Result<Vec<Service
                 namespace: namespace.clone(),
                 name: name.clone(),
                 port_name: port.name.clone().unwrap_or_default(),
-                family: IpFamily::of(addresses.cluster_ip),
+                family: Family::of(addresses.cluster_ip),
                 protocol,
                 cluster_ip: addresses.cluster_ip,
                 port: number,
@@ -160,7 +162,7 @@ fn read(service: &Service, problems: &mut Vec<FieldError>) -> Result<Vec<Service
 
 /// The protocol, port and node port of `spec.ports[i]`.
 fn spec_port(i: usize, port: &SpecPort) -> Result<(Protocol, u16, Option<u16>), FieldError> {
-    let protocol = Protocol::parse(port.protocol.as_deref()).ok_or_else(|| {
+    let protocol = parse_protocol(port.protocol.as_deref()).ok_or_else(|| {
         (
             format!("spec.ports[{i}].protocol"),
             format!(
@@ -208,10 +210,10 @@ fn cluster_ips(
             problems.push((field, format!("{} is not an IP address", quoted(text))));
             continue;
         };
-        if families.contains(&IpFamily::of(ip)) {
+        if families.contains(&Family::of(ip)) {
             return Err((field, "more than one address of a family".into()));
         }
-        families.push(IpFamily::of(ip));
+        families.push(Family::of(ip));
         match address::virtual_problem(ip) {
             Some(why) => problems.push((field, format!("{ip} is {why}; skipped"))),
             None => ips.push(ip),

@@ -52,7 +52,7 @@ fn cluster_ips_per_family_and_named_target_ports() {
     let v4 = &model.ports[0];
     assert_eq!(
         (v4.family, v4.cluster_ip, v4.port),
-        (IpFamily::V4, "10.96.0.5".parse().unwrap(), 80)
+        (Family::Inet, "10.96.0.5".parse().unwrap(), 80)
     );
     assert_eq!(v4.origin(), "shop/web:http");
     // targetPort "web" resolves through the slice port named like the
@@ -63,7 +63,7 @@ fn cluster_ips_per_family_and_named_target_ports() {
     );
     assert!(v4.endpoints[0].local && !v4.endpoints[1].local);
     let v6 = &model.ports[1];
-    assert_eq!(v6.family, IpFamily::V6);
+    assert_eq!(v6.family, Family::Inet6);
     assert_eq!(
         v6.internal_destinations(&node()),
         addrs(&["[fd00:244::2]:8080"])

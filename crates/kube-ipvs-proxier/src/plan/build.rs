@@ -8,10 +8,10 @@ use std::{
 };
 
 use ipset_netlink::{Entry, SetType};
-use ipvs_netlink::ServiceKey;
+use ipvs_netlink::{Family, ServiceKey};
 
 use super::{
-    IpFamily, KernelPlan, PlannedService, PlannedSet,
+    KernelPlan, PlannedService, PlannedSet,
     ipsets::*,
     iptables::{self, NoNodeAccess},
     port::{PortPlanner, conflict_warning},
@@ -36,16 +36,16 @@ pub fn plan(
 
 /// The families a node runs: those of its addresses and of the Services'
 /// ClusterIPs (IPv4 if none).
-fn families(model: &ClusterModel, node: &NodeContext) -> BTreeSet<IpFamily> {
-    let mut families: BTreeSet<IpFamily> = node
+fn families(model: &ClusterModel, node: &NodeContext) -> BTreeSet<Family> {
+    let mut families: BTreeSet<Family> = node
         .primary_ips
         .iter()
         .chain(&node.node_ips)
-        .map(|ip| IpFamily::of(*ip))
+        .map(|ip| Family::of(*ip))
         .chain(model.ports.iter().map(|p| p.family))
         .collect();
     if families.is_empty() {
-        families.insert(IpFamily::V4);
+        families.insert(Family::Inet);
     }
     families
 }
@@ -60,12 +60,12 @@ fn valid_node_ip(ip: &IpAddr) -> bool {
 }
 
 /// The addresses NodePort virtual servers listen on in a family.
-pub fn node_port_ips(node: &NodeContext, config: &ProxyConfig, family: IpFamily) -> Vec<IpAddr> {
+pub fn node_port_ips(node: &NodeContext, config: &ProxyConfig, family: Family) -> Vec<IpAddr> {
     let local = node
         .node_ips
         .iter()
         .copied()
-        .filter(|ip| IpFamily::of(*ip) == family && valid_node_ip(ip));
+        .filter(|ip| Family::of(*ip) == family && valid_node_ip(ip));
     let mut ips: Vec<IpAddr> = match &config.node_port_addresses {
         NodePortAddresses::All => local.collect(),
         NodePortAddresses::Primary => match node.primary_ip(family) {
@@ -117,7 +117,7 @@ pub fn plan_model(
 
 /// The plan of one family being built.
 struct FamilyPlan<'a> {
-    family: IpFamily,
+    family: Family,
     node: &'a NodeContext,
     config: &'a ProxyConfig,
     node_port_ips: Vec<IpAddr>,
@@ -128,7 +128,7 @@ struct FamilyPlan<'a> {
 }
 
 impl<'a> FamilyPlan<'a> {
-    fn new(family: IpFamily, node: &'a NodeContext, config: &'a ProxyConfig) -> Self {
+    fn new(family: Family, node: &'a NodeContext, config: &'a ProxyConfig) -> Self {
         FamilyPlan {
             family,
             node,
@@ -210,7 +210,7 @@ impl<'a> FamilyPlan<'a> {
 }
 
 /// One of kube-proxy's sets of a family, empty, with its name.
-pub(crate) fn empty_set(def: &SetDef, family: IpFamily) -> (String, PlannedSet) {
+pub(crate) fn empty_set(def: &SetDef, family: Family) -> (String, PlannedSet) {
     (
         set_name(def.name, family),
         PlannedSet {

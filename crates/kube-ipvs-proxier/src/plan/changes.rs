@@ -8,9 +8,9 @@ use std::{
 };
 
 use ipset_netlink::Entry;
-use ipvs_netlink::ServiceKey;
+use ipvs_netlink::{Family, ServiceKey};
 
-use super::{IpFamily, KernelPlan};
+use super::KernelPlan;
 
 /// The keys of a plan that may have changed. Anything not listed is
 /// unchanged.
@@ -24,7 +24,7 @@ pub struct ChangedKeys {
     /// Set members added or removed, by set name.
     pub ipset_entries: BTreeMap<String, BTreeSet<Entry>>,
     /// Families whose iptables rules changed.
-    pub iptables: BTreeSet<IpFamily>,
+    pub iptables: BTreeSet<Family>,
 }
 
 impl ChangedKeys {

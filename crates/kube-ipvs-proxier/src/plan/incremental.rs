@@ -42,14 +42,14 @@ use std::{
 };
 
 use ipset_netlink::Entry;
-use ipvs_netlink::ServiceKey;
+use ipvs_netlink::{Family, Protocol, ServiceKey};
 use k8s_openapi::api::{core::v1::Service, discovery::v1::EndpointSlice};
 
 use self::fragment::{Context, Fragment};
-use super::{IpFamily, KernelPlan, PlanChanges, iptables::NoNodeAccess, node_port_ips};
+use super::{KernelPlan, PlanChanges, iptables::NoNodeAccess, node_port_ips};
 use crate::{
     config::ProxyConfig,
-    model::{NodeContext, Protocol, ServiceName, Warning},
+    model::{NodeContext, ServiceName, Warning},
 };
 
 /// How many Services have node-local traffic policies but no local
@@ -93,7 +93,7 @@ struct ServiceState {
 pub struct IncrementalPlanner {
     node: NodeContext,
     config: ProxyConfig,
-    node_port_ips: BTreeMap<IpFamily, Vec<IpAddr>>,
+    node_port_ips: BTreeMap<Family, Vec<IpAddr>>,
     services: BTreeMap<Arc<ServiceName>, ServiceState>,
     plan: KernelPlan,
     /// Every claimant of each virtual server, smallest (winner) first.
@@ -103,16 +103,16 @@ pub struct IncrementalPlanner {
     /// Winning binding claims per address.
     bound: HashMap<IpAddr, u32>,
     /// Services contributing each set member.
-    entries: HashMap<(IpFamily, &'static str, Entry), u32>,
+    entries: HashMap<(Family, &'static str, Entry), u32>,
     /// Services with ports in each family.
-    family_users: BTreeMap<IpFamily, usize>,
+    family_users: BTreeMap<Family, usize>,
     /// Blocked load-balancer addresses by (Service, rank), per family.
-    blocked: BTreeMap<IpFamily, BTreeMap<(Arc<ServiceName>, u32), NoNodeAccess>>,
+    blocked: BTreeMap<Family, BTreeMap<(Arc<ServiceName>, u32), NoNodeAccess>>,
     /// The blocked addresses as the rules list them, per family.
-    blocked_list: BTreeMap<IpFamily, Vec<NoNodeAccess>>,
+    blocked_list: BTreeMap<Family, Vec<NoNodeAccess>>,
     health_checks: BTreeMap<u16, BTreeSet<Arc<ServiceName>>>,
     local_ready: BTreeMap<ServiceName, usize>,
-    no_local: BTreeMap<IpFamily, NoLocalEndpoints>,
+    no_local: BTreeMap<Family, NoLocalEndpoints>,
     /// Services with warnings of their own.
     warned: BTreeSet<Arc<ServiceName>>,
     changes: PlanChanges,
@@ -312,7 +312,7 @@ impl IncrementalPlanner {
 
     /// Per family, how many Services use a node-local traffic policy but
     /// found no local endpoint while having endpoints elsewhere.
-    pub fn no_local_endpoints(&self) -> BTreeMap<IpFamily, NoLocalEndpoints> {
+    pub fn no_local_endpoints(&self) -> BTreeMap<Family, NoLocalEndpoints> {
         self.no_local.clone()
     }
 
@@ -326,7 +326,7 @@ impl IncrementalPlanner {
 
     /// Forgets every Service's contribution: the plan of an empty cluster.
     fn reset(&mut self) {
-        self.node_port_ips = IpFamily::ALL
+        self.node_port_ips = Family::ALL
             .iter()
             .map(|f| (*f, node_port_ips(&self.node, &self.config, *f)))
             .collect();

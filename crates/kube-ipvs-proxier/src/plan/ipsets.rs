@@ -1,8 +1,8 @@
 //! kube-proxy's ipsets: names, types and comments (pkg/proxy/ipvs/ipset.go).
 
-use ipset_netlink::SetType;
+use ipvs_netlink::Family;
 
-use super::IpFamily;
+use ipset_netlink::SetType;
 
 /// One kube-proxy ipset, by its IPv4 name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,9 +145,9 @@ pub const SETS: [SetDef; 17] = [
 
 /// The name of a set in a family: IPv6 sets replace `KUBE-` by `KUBE-6-`
 /// and are cut to ipset's 31 characters, like kube-proxy's `NewIPSet`.
-pub fn set_name(name: &str, family: IpFamily) -> String {
+pub fn set_name(name: &str, family: Family) -> String {
     match (family, name.strip_prefix("KUBE-")) {
-        (IpFamily::V6, Some(rest)) => {
+        (Family::Inet6, Some(rest)) => {
             let mut v6 = format!("KUBE-6-{rest}");
             v6.truncate(31);
             v6
@@ -167,19 +167,19 @@ mod tests {
 
     #[test]
     fn ipv6_names() {
-        assert_eq!(set_name(CLUSTER_IP, IpFamily::V4), "KUBE-CLUSTER-IP");
-        assert_eq!(set_name(CLUSTER_IP, IpFamily::V6), "KUBE-6-CLUSTER-IP");
+        assert_eq!(set_name(CLUSTER_IP, Family::Inet), "KUBE-CLUSTER-IP");
+        assert_eq!(set_name(CLUSTER_IP, Family::Inet6), "KUBE-6-CLUSTER-IP");
         assert_eq!(
-            set_name(NODE_PORT_LOCAL_SCTP, IpFamily::V6),
+            set_name(NODE_PORT_LOCAL_SCTP, Family::Inet6),
             "KUBE-6-NODE-PORT-LOCAL-SCTP-HAS"
         );
         assert_eq!(
-            set_name(LOAD_BALANCER_SOURCE_CIDR, IpFamily::V6),
+            set_name(LOAD_BALANCER_SOURCE_CIDR, Family::Inet6),
             "KUBE-6-LOAD-BALANCER-SOURCE-CID"
         );
         assert!(
             SETS.iter()
-                .all(|d| set_name(d.name, IpFamily::V6).len() <= 31)
+                .all(|d| set_name(d.name, Family::Inet6).len() <= 31)
         );
     }
 }

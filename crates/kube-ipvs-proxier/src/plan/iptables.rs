@@ -10,12 +10,13 @@
 use std::{collections::BTreeMap, net::IpAddr};
 
 use ipset_netlink::SetType;
+use ipvs_netlink::{Family, Protocol};
 
-use super::{IpFamily, IptablesPlan, PlannedSet, ipsets::*};
+use super::{IptablesPlan, PlannedSet, ipsets::*};
+
 use crate::{
     config::ProxyConfig,
     kernel::iptables::rules::{Match, Rule, Table, TableRules, Target},
-    model::Protocol,
 };
 
 /// One jump from a built-in chain to a kube-proxy chain, ensured with
@@ -299,7 +300,7 @@ fn table(table: Table, chains: &[&'static str]) -> TableRules {
 /// family name); a `-m set` rule is written only when its set is
 /// non-empty, except the fixed `KUBE-IPVS-FILTER` and health-check rules.
 pub fn rules(
-    family: IpFamily,
+    family: Family,
     sets: &BTreeMap<String, PlannedSet>,
     no_node_access: &[NoNodeAccess],
     config: &ProxyConfig,
@@ -312,8 +313,8 @@ pub fn rules(
     let mut nat = table(Table::Nat, &NAT_CHAINS);
     let mut filter = table(Table::Filter, &FILTER_CHAINS);
     let lo = match family {
-        IpFamily::V4 => "127.0.0.0/8",
-        IpFamily::V6 => "::1/128",
+        Family::Inet => "127.0.0.0/8",
+        Family::Inet6 => "::1/128",
     };
     push(
         &mut nat,
@@ -400,7 +401,7 @@ pub fn rules(
                 source(entry.ip, false),
                 Match::Ipvs {
                     vaddr: entry.ip,
-                    vproto: entry.protocol.lower(),
+                    vproto: entry.protocol,
                     vport: entry.port,
                 },
             ],

@@ -15,7 +15,6 @@ use std::{
 
 mod build;
 mod changes;
-mod family;
 mod incremental;
 pub mod ipsets;
 pub mod iptables;
@@ -27,9 +26,7 @@ pub use changes::{ChangedKeys, PlanChanges};
 pub use incremental::{IncrementalPlanner, NoLocalEndpoints};
 
 use ipset_netlink::{Entry, SetType};
-use ipvs_netlink::{RealServer, ServiceKey, VirtualService};
-
-pub use crate::kernel::IpFamily;
+use ipvs_netlink::{Family, RealServer, ServiceKey, VirtualService};
 
 /// Everything the kernel of a node must hold for the cluster's Services.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -43,7 +40,7 @@ pub struct KernelPlan {
     /// too).
     pub ipsets: BTreeMap<String, PlannedSet>,
     /// The iptables rules, per family.
-    pub iptables: BTreeMap<IpFamily, IptablesPlan>,
+    pub iptables: BTreeMap<Family, IptablesPlan>,
 }
 
 /// One IPVS virtual server and the real servers it must have.
@@ -63,7 +60,7 @@ pub struct PlannedSet {
     /// The set type.
     pub set_type: SetType,
     /// The family (ignored by bitmap:port).
-    pub family: IpFamily,
+    pub family: Family,
     /// kube-proxy's comment for the set (shown in iptables rules).
     pub comment: &'static str,
     /// The members.

@@ -10,13 +10,14 @@ use std::net::{IpAddr, SocketAddr};
 
 use ipset_netlink::{Entry, Net};
 use ipvs_netlink::{
-    ForwardMethod, RealServer, Scheduler, ServiceFlags, ServiceKey, VirtualService,
+    Family, ForwardMethod, Protocol, RealServer, Scheduler, ServiceFlags, ServiceKey,
+    VirtualService,
 };
 
-use super::{IpFamily, PlannedService, ipsets::*, iptables::NoNodeAccess};
+use super::{PlannedService, ipsets::*, iptables::NoNodeAccess};
 use crate::{
     config::ProxyConfig,
-    model::{NodeContext, Protocol, ServicePort, Warning, topology},
+    model::{NodeContext, ServicePort, Warning, topology},
 };
 
 /// One virtual server a port asks for. The first claimant of a key (in
@@ -75,7 +76,7 @@ pub(crate) struct PortPlan {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PortPlanner<'a> {
     /// The family.
-    pub family: IpFamily,
+    pub family: Family,
     /// The node.
     pub node: &'a NodeContext,
     /// The configuration.
@@ -95,10 +96,9 @@ impl PortPlanner<'_> {
         bind: bool,
     ) -> Claim {
         let socket = SocketAddr::new(addr, number);
-        let key = match port.protocol {
-            Protocol::Tcp => ServiceKey::tcp(socket),
-            Protocol::Udp => ServiceKey::udp(socket),
-            Protocol::Sctp => ServiceKey::sctp(socket),
+        let key = ServiceKey::Inet {
+            protocol: port.protocol,
+            addr: socket,
         };
         let mut service = VirtualService::new(key, Scheduler::new(self.config.scheduler.clone()));
         if let Some(timeout) = port.affinity_timeout {
@@ -156,7 +156,7 @@ impl PortPlanner<'_> {
             .copied()
             .filter(|ip| allowed("status.loadBalancer.ingress", *ip))
             .collect();
-        let proto = port.protocol.ipset();
+        let proto = port.protocol;
         let ip_port = |ip: IpAddr| Entry::IpPort {
             ip,
             proto,
@@ -257,13 +257,9 @@ impl PortPlanner<'_> {
         }
 
         if let Some(node_port) = port.node_port
+            && let Some((set, local_set)) = node_port_sets(port.protocol)
             && !self.node_port_ips.is_empty()
         {
-            let (set, local_set) = match port.protocol {
-                Protocol::Tcp => (NODE_PORT_TCP, NODE_PORT_LOCAL_TCP),
-                Protocol::Udp => (NODE_PORT_UDP, NODE_PORT_LOCAL_UDP),
-                Protocol::Sctp => (NODE_PORT_SCTP, NODE_PORT_LOCAL_SCTP),
-            };
             let entries: Vec<Entry> = match port.protocol {
                 Protocol::Sctp => self
                     .node_port_ips
@@ -295,6 +291,17 @@ impl PortPlanner<'_> {
     }
 }
 
+/// kube-proxy's NodePort set and its `Local` twin for a protocol: TCP, UDP
+/// and SCTP have them (model ports have no other protocol).
+fn node_port_sets(protocol: Protocol) -> Option<(&'static str, &'static str)> {
+    match protocol {
+        Protocol::Tcp => Some((NODE_PORT_TCP, NODE_PORT_LOCAL_TCP)),
+        Protocol::Udp => Some((NODE_PORT_UDP, NODE_PORT_LOCAL_UDP)),
+        Protocol::Sctp => Some((NODE_PORT_SCTP, NODE_PORT_LOCAL_SCTP)),
+        _ => None,
+    }
+}
+
 /// The warning for a Service address of `port` that is one of the node's
 /// own addresses (`field` names where it came from).
 pub(crate) fn own_address_warning(port: &ServicePort, field: &str, ip: IpAddr) -> Warning {
@@ -306,7 +313,7 @@ pub(crate) fn own_address_warning(port: &ServicePort, field: &str, ip: IpAddr) -
             "{ip} is an address of this node: a virtual server at {} would take over the node's own port {}/{}; skipped",
             SocketAddr::new(ip, port.port),
             port.port,
-            port.protocol.lower()
+            port.protocol
         ),
     )
 }
@@ -330,7 +337,7 @@ pub(crate) fn conflict_warning(
         "",
         format!(
             "virtual server {socket}/{} is already used by {winner_origin}; skipped",
-            protocol.lower()
+            protocol
         ),
     )
 }

@@ -12,7 +12,7 @@
 use std::fmt::Write;
 
 use ipset_netlink::SetType;
-use ipvs_netlink::{Info, Table, TableEntry};
+use ipvs_netlink::{Family, Info, Table, TableEntry};
 
 use super::KernelPlan;
 
@@ -43,7 +43,7 @@ pub fn render_ipsets(plan: &KernelPlan) -> String {
             other => writeln!(
                 out,
                 "create {name} {other} family {} hashsize 1024 maxelem 65536 bucketsize 12",
-                set.family.ipset_name()
+                set.family
             ),
         };
         for entry in &set.entries {
@@ -58,8 +58,8 @@ pub fn render_iptables(plan: &KernelPlan) -> String {
     let mut out = String::new();
     for (family, rules) in &plan.iptables {
         let tool = match family {
-            super::IpFamily::V4 => "iptables",
-            super::IpFamily::V6 => "ip6tables",
+            Family::Inet => "iptables",
+            Family::Inet6 => "ip6tables",
         };
         let _ = writeln!(out, "# {tool}-restore --noflush --counters");
         out.push_str(&rules.nat.text());

@@ -206,9 +206,9 @@ ports: [{name: p80, port: 80}]
         ]
     );
     assert_eq!(set(&plan, "KUBE-6-NODE-PORT-TCP"), ["3001"]);
-    assert_eq!(plan.ipsets["KUBE-6-CLUSTER-IP"].family, IpFamily::V6);
+    assert_eq!(plan.ipsets["KUBE-6-CLUSTER-IP"].family, Family::Inet6);
     assert!(
-        plan.iptables[&IpFamily::V6]
+        plan.iptables[&Family::Inet6]
             .nat
             .text()
             .contains("-A KUBE-SERVICES -s ::1/128 -j RETURN\n")
@@ -236,7 +236,7 @@ fn only_local_external_ips_and_node_ports() {
         plan.bind_addrs
             .contains(&"50.60.70.81".parse::<IpAddr>().unwrap())
     );
-    let nat = &plan.iptables[&IpFamily::V4].nat.text();
+    let nat = &plan.iptables[&Family::Inet].nat.text();
     assert!(nat.contains(
         "-A KUBE-SERVICES -m comment --comment \"Kubernetes service external ip + port with externalTrafficPolicy=local\" -m set --match-set KUBE-EXTERNAL-IP-LOCAL dst,dst -m physdev ! --physdev-is-in -m addrtype ! --src-type LOCAL -j ACCEPT\n"
     ));
@@ -262,7 +262,7 @@ fn load_balancer_source_ranges() {
         ["1.2.3.4,tcp:80,10.0.0.0/8"]
     );
     assert!(set(&plan, "KUBE-LOAD-BALANCER-SOURCE-IP").is_empty());
-    let filter = &plan.iptables[&IpFamily::V4].filter.text();
+    let filter = &plan.iptables[&Family::Inet].filter.text();
     assert!(filter.contains(
         "-A KUBE-PROXY-FIREWALL -m comment --comment \"Kubernetes service load balancer ip + port for load balancer with sourceRange\" -m set --match-set KUBE-LOAD-BALANCER-FW dst,dst -j KUBE-SOURCE-RANGES-FIREWALL\n"
     ));
@@ -274,7 +274,7 @@ fn load_balancer_source_ranges() {
         ["1.2.3.4,tcp:80,1.2.3.4"]
     );
     assert!(
-        !plan.iptables[&IpFamily::V4]
+        !plan.iptables[&Family::Inet]
             .filter
             .text()
             .contains("KUBE-IPVS-OUT-FILTER -s")
@@ -324,7 +324,7 @@ fn masquerade_rule_variants() {
     for (config, want) in cases {
         let plan = run(&yaml, &node(&["100.101.102.103"]), &config);
         assert!(
-            plan.iptables[&IpFamily::V4].nat.text().contains(&want),
+            plan.iptables[&Family::Inet].nat.text().contains(&want),
             "{want}"
         );
     }
@@ -332,7 +332,7 @@ fn masquerade_rule_variants() {
         random_fully: false,
         ..ProxyConfig::default()
     };
-    let nat = run(&yaml, &node(&[]), &config).iptables[&IpFamily::V4]
+    let nat = run(&yaml, &node(&[]), &config).iptables[&Family::Inet]
         .nat
         .text();
     assert!(
@@ -347,7 +347,7 @@ fn no_match_set_rule_for_an_empty_set() {
         &node(&[]),
         &ProxyConfig::default(),
     );
-    let nat = &plan.iptables[&IpFamily::V4].nat.text();
+    let nat = &plan.iptables[&Family::Inet].nat.text();
     assert!(!nat.contains("--match-set KUBE-LOAD-BALANCER "));
     assert!(!nat.contains("--match-set KUBE-LOOP-BACK"));
     assert!(

@@ -11,7 +11,7 @@ use ipvs_netlink::{Command, Protocol, RealServer, ServiceKey};
 
 use super::state::{Cached, ExcludeCidrs, KnownService};
 use crate::{
-    kernel::{BindMode, Bindings, SetState, ipset::family_of},
+    kernel::{BindMode, Bindings, SetState},
     plan::{KernelPlan, PlannedService, PlannedSet},
 };
 
@@ -232,7 +232,7 @@ pub struct SetDiff {
     /// Its type.
     pub set_type: SetType,
     /// Its family.
-    pub family: crate::plan::IpFamily,
+    pub family: Family,
     /// Create it first (it is missing).
     pub create: bool,
     /// Destroy and create it first (it exists with another type or
@@ -252,7 +252,7 @@ impl SetDiff {
 }
 
 fn same_shape(have: &SetState, want: &PlannedSet) -> bool {
-    let family: Option<Family> = (!want.set_type.is_bitmap()).then(|| family_of(want.family));
+    let family: Option<Family> = (!want.set_type.is_bitmap()).then_some(want.family);
     have.set_type == Some(want.set_type) && have.family == family
 }
 

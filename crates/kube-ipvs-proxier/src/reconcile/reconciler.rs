@@ -572,8 +572,7 @@ impl Reconciler {
                     report.error("ipset", err);
                     continue;
                 }
-                let family = (!diff.set_type.is_bitmap())
-                    .then(|| crate::kernel::ipset::family_of(diff.family));
+                let family = (!diff.set_type.is_bitmap()).then_some(diff.family);
                 self.known.ipsets.insert(
                     diff.name.clone(),
                     SetState {

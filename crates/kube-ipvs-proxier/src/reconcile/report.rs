@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::plan::IpFamily;
+use ipvs_netlink::Family;
 
 /// One object that could not be written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +62,7 @@ pub struct SyncReport {
     pub iptables_written: usize,
     /// Families whose `iptables-restore` failed (kube-proxy's
     /// `iptables_restore_failures_total`).
-    pub iptables_failed: Vec<IpFamily>,
+    pub iptables_failed: Vec<Family>,
     /// Objects that failed; the others were still written.
     pub errors: Vec<SyncError>,
     /// Wall time of the pass.

@@ -111,12 +111,6 @@ impl KnownState {
     }
 }
 
-fn ipset_protocol(protocol: Protocol) -> Option<ipset_netlink::Protocol> {
-    u8::try_from(protocol.number())
-        .ok()
-        .and_then(ipset_netlink::Protocol::from_number)
-}
-
 /// Whether kube-proxy's ipsets (as a previous run of this proxier or
 /// kube-proxy itself left them) name this service: its `ip,proto:port` is
 /// in a `KUBE-*` hash:ip,port set (cluster IPs, external IPs, load
@@ -133,19 +127,18 @@ pub fn claimed_by_ipsets(
     let ServiceKey::Inet { protocol, addr } = *key else {
         return false;
     };
-    let Some(proto) = ipset_protocol(protocol) else {
-        return false;
+    let bitmap_suffix = match protocol {
+        Protocol::Tcp => Some("-TCP"),
+        Protocol::Udp => Some("-UDP"),
+        Protocol::Sctp => None,
+        // kube-proxy's sets hold TCP, UDP and SCTP services only.
+        _ => return false,
     };
+    let suffix = bitmap_suffix.filter(|_| node_addrs.contains(&addr.ip()));
     let exact = Entry::IpPort {
         ip: addr.ip(),
-        proto,
+        proto: protocol,
         port: addr.port(),
-    };
-    let suffix = match proto {
-        _ if !node_addrs.contains(&addr.ip()) => None,
-        ipset_netlink::Protocol::Tcp => Some("-TCP"),
-        ipset_netlink::Protocol::Udp => Some("-UDP"),
-        ipset_netlink::Protocol::Sctp => None,
     };
     ipsets.iter().any(|(name, set)| {
         set.entries.contains(&exact)

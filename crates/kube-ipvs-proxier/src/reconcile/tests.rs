@@ -14,7 +14,7 @@ use ipvs_netlink::{
 use super::*;
 use crate::{
     kernel::{BindMode, Bindings, SetState},
-    plan::{IpFamily, KernelPlan, PlannedService, PlannedSet},
+    plan::{KernelPlan, PlannedService, PlannedSet},
 };
 
 fn sa(s: &str) -> SocketAddr {
@@ -231,7 +231,7 @@ fn bindings_diff_and_mode_switch() {
 fn planned_set(set_type: SetType, entries: &[&str]) -> PlannedSet {
     PlannedSet {
         set_type,
-        family: IpFamily::V4,
+        family: Family::Inet,
         comment: "test",
         entries: entries
             .iter()

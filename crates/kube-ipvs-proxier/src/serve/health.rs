@@ -28,7 +28,7 @@ use std::{
 
 use k8s_openapi::{api::core::v1::Node, jiff::Timestamp};
 
-use crate::plan::IpFamily;
+use ipvs_netlink::Family;
 
 /// The taint the Cluster Autoscaler puts on a node it is about to delete
 /// (proxy_health.go `ToBeDeletedTaint`).
@@ -77,8 +77,8 @@ struct Inner {
 
 #[derive(Default)]
 struct State {
-    last_updated: BTreeMap<IpFamily, Stamp>,
-    oldest_pending: BTreeMap<IpFamily, Stamp>,
+    last_updated: BTreeMap<Family, Stamp>,
+    oldest_pending: BTreeMap<Family, Stamp>,
     /// `None` until the first [`ProxyHealth::set_node`].
     node_eligible: Option<bool>,
 }
@@ -94,7 +94,7 @@ pub struct Health {
     /// True iff every family is healthy.
     pub healthy: bool,
     /// Per updated family.
-    pub status: BTreeMap<IpFamily, FamilyHealth>,
+    pub status: BTreeMap<Family, FamilyHealth>,
 }
 
 /// The health of one family's proxier (kube-proxy's `ProxierHealth`).
@@ -138,14 +138,14 @@ impl ProxyHealth {
 
     /// A change for `family` was received and not yet synced: starts the
     /// timeout unless an older change is already pending.
-    pub fn queued_update(&self, family: IpFamily) {
+    pub fn queued_update(&self, family: Family) {
         let now = self.now();
         self.state().oldest_pending.entry(family).or_insert(now);
     }
 
     /// `family` was synced successfully: clears its pending change and
     /// stamps its last update.
-    pub fn updated(&self, family: IpFamily) {
+    pub fn updated(&self, family: Family) {
         let now = self.now();
         let mut state = self.state();
         state.oldest_pending.remove(&family);

@@ -46,7 +46,8 @@ use prometheus_client::{
 };
 
 use super::{family_label, process::ProcessCollector};
-use crate::plan::IpFamily;
+// `Family` here is prometheus-client's metric family.
+use ipvs_netlink::Family as IpFamily;
 
 /// The `Content-Type` of [`Metrics::render`]'s text.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";

@@ -22,7 +22,7 @@
 
 use std::{io, net::SocketAddr};
 
-use crate::plan::IpFamily;
+use ipvs_netlink::Family;
 
 pub mod health;
 pub mod healthz;
@@ -68,9 +68,9 @@ pub enum ServeError {
 
 /// The Kubernetes name of a family (`v1.IPFamily`), used as the `ip_family`
 /// label and as the key of the health `status`: `IPv4` or `IPv6`.
-pub fn family_label(family: IpFamily) -> &'static str {
+pub fn family_label(family: Family) -> &'static str {
     match family {
-        IpFamily::V4 => "IPv4",
-        IpFamily::V6 => "IPv6",
+        Family::Inet => "IPv4",
+        Family::Inet6 => "IPv6",
     }
 }

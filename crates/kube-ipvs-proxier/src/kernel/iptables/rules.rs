@@ -4,6 +4,8 @@
 
 use std::{fmt::Write, net::IpAddr};
 
+use ipvs_netlink::Protocol;
+
 /// An iptables table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Table {
@@ -72,7 +74,7 @@ pub enum Match {
         /// The virtual address.
         vaddr: IpAddr,
         /// The protocol (`tcp`).
-        vproto: &'static str,
+        vproto: Protocol,
         /// The virtual port.
         vport: u16,
     },
@@ -369,7 +371,7 @@ mod tests {
                 },
                 Match::Ipvs {
                     vaddr: "203.0.113.5".parse().unwrap(),
-                    vproto: "tcp",
+                    vproto: Protocol::Tcp,
                     vport: 443,
                 },
             ],

@@ -114,7 +114,7 @@ fn slots() -> Vec<Slot> {
         .filter(|v| {
             v.trim()
                 .parse::<IpAddr>()
-                .map_or(true, |ip| IpFamily::of(ip) == IpFamily::V6)
+                .map_or(true, |ip| Family::of(ip) == Family::Inet6)
         })
         .collect();
     vec![

@@ -11,7 +11,7 @@ use std::{
 };
 
 use ipset_netlink::Entry;
-use ipvs_netlink::ServiceKey;
+use ipvs_netlink::{Family, ServiceKey};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 
 use super::{
@@ -21,7 +21,7 @@ use super::{
 use crate::{
     model::{ServiceName, Warning},
     plan::{
-        ChangedKeys, IpFamily, IptablesPlan, PlanChanges, PlannedService,
+        ChangedKeys, IptablesPlan, PlanChanges, PlannedService,
         build::empty_set,
         ipsets::{IPVS_IPS, SETS, set_name},
         iptables::{self, NoNodeAccess},
@@ -43,13 +43,13 @@ impl IncrementalPlanner {
 
     /// The families the plan must have: the node's, the Services', IPv4
     /// if none.
-    fn wanted_families(&self) -> BTreeSet<IpFamily> {
-        let mut families: BTreeSet<IpFamily> = self
+    fn wanted_families(&self) -> BTreeSet<Family> {
+        let mut families: BTreeSet<Family> = self
             .node
             .primary_ips
             .iter()
             .chain(&self.node.node_ips)
-            .map(|ip| IpFamily::of(*ip))
+            .map(|ip| Family::of(*ip))
             .chain(
                 self.family_users
                     .iter()
@@ -58,7 +58,7 @@ impl IncrementalPlanner {
             )
             .collect();
         if families.is_empty() {
-            families.insert(IpFamily::V4);
+            families.insert(Family::Inet);
         }
         families
     }
@@ -67,7 +67,7 @@ impl IncrementalPlanner {
     /// those of families no longer needed (their sets are empty then).
     pub(super) fn update_families(&mut self) {
         let wanted = self.wanted_families();
-        let have: BTreeSet<IpFamily> = self.plan.iptables.keys().copied().collect();
+        let have: BTreeSet<Family> = self.plan.iptables.keys().copied().collect();
         if wanted == have {
             return;
         }
@@ -89,7 +89,7 @@ impl IncrementalPlanner {
         self.changes = PlanChanges::All;
     }
 
-    fn rules(&self, family: IpFamily) -> IptablesPlan {
+    fn rules(&self, family: Family) -> IptablesPlan {
         let blocked = self
             .blocked_list
             .get(&family)
@@ -144,7 +144,7 @@ impl IncrementalPlanner {
         old: &Fragment,
         new: &Fragment,
         planned: Vec<PlannedService>,
-        dirty: &mut BTreeSet<IpFamily>,
+        dirty: &mut BTreeSet<Family>,
     ) -> BTreeSet<ServiceKey> {
         let affected: BTreeSet<ServiceKey> = old
             .claims
@@ -232,7 +232,7 @@ impl IncrementalPlanner {
     }
 
     /// One more (or one less) winning binding claim on `ip`.
-    fn bind(&mut self, ip: IpAddr, more: bool, dirty: &mut BTreeSet<IpFamily>) {
+    fn bind(&mut self, ip: IpAddr, more: bool, dirty: &mut BTreeSet<Family>) {
         let count = self.bound.entry(ip).or_default();
         let flipped = if more {
             *count += 1;
@@ -255,14 +255,14 @@ impl IncrementalPlanner {
         if let Some(keys) = self.changed() {
             keys.bind_addrs.insert(ip);
         }
-        self.set_member(IpFamily::of(ip), IPVS_IPS, Entry::Ip(ip), more, dirty);
+        self.set_member(Family::of(ip), IPVS_IPS, Entry::Ip(ip), more, dirty);
     }
 
     fn replace_entries(
         &mut self,
-        old: &[(IpFamily, &'static str, Entry)],
-        new: &[(IpFamily, &'static str, Entry)],
-        dirty: &mut BTreeSet<IpFamily>,
+        old: &[(Family, &'static str, Entry)],
+        new: &[(Family, &'static str, Entry)],
+        dirty: &mut BTreeSet<Family>,
     ) {
         let (mut i, mut j) = (0, 0);
         while i < old.len() || j < new.len() {
@@ -311,15 +311,15 @@ impl IncrementalPlanner {
     /// empty or non-empty marks its family's rules dirty.
     fn set_member(
         &mut self,
-        family: IpFamily,
+        family: Family,
         set: &'static str,
         entry: Entry,
         add: bool,
-        dirty: &mut BTreeSet<IpFamily>,
+        dirty: &mut BTreeSet<Family>,
     ) {
         let name: Cow<'static, str> = match family {
-            IpFamily::V4 => Cow::Borrowed(set),
-            IpFamily::V6 => Cow::Owned(set_name(set, family)),
+            Family::Inet => Cow::Borrowed(set),
+            Family::Inet6 => Cow::Owned(set_name(set, family)),
         };
         let Some(planned) = self.plan.ipsets.get_mut(name.as_ref()) else {
             return;
@@ -348,14 +348,14 @@ impl IncrementalPlanner {
         name: &Arc<ServiceName>,
         old: &Fragment,
         new: &Fragment,
-        dirty: &mut BTreeSet<IpFamily>,
+        dirty: &mut BTreeSet<Family>,
     ) {
         // Unchanged (an endpoint change): nothing to do, whatever the
         // cluster's number of blocked addresses.
         if old.blocked == new.blocked {
             return;
         }
-        let families: BTreeSet<IpFamily> = old
+        let families: BTreeSet<Family> = old
             .blocked
             .iter()
             .chain(&new.blocked)

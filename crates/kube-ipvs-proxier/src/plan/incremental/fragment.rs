@@ -9,13 +9,13 @@ use std::{
 };
 
 use ipset_netlink::Entry;
-use ipvs_netlink::ServiceKey;
+use ipvs_netlink::{Family, Protocol, ServiceKey};
 use k8s_openapi::api::{core::v1::Service, discovery::v1::EndpointSlice};
 
 use crate::{
     config::ProxyConfig,
-    model::{self, NodeContext, Protocol, ServiceName, Warning},
-    plan::{IpFamily, PlannedService, iptables::NoNodeAccess, port::PortPlanner},
+    model::{self, NodeContext, ServiceName, Warning},
+    plan::{PlannedService, iptables::NoNodeAccess, port::PortPlanner},
 };
 
 /// One virtual server the Service claims; its place in the Service's
@@ -43,20 +43,20 @@ pub(super) struct Marks {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(super) struct Fragment {
     /// The families of its ports, sorted, without duplicates.
-    pub families: Vec<IpFamily>,
+    pub families: Vec<Family>,
     /// Its virtual-server claims, in the full planner's order.
     pub claims: Vec<FragmentClaim>,
     /// Its set members (family, IPv4 set name, member), sorted, without
     /// duplicates.
-    pub entries: Vec<(IpFamily, &'static str, Entry)>,
+    pub entries: Vec<(Family, &'static str, Entry)>,
     /// Its blocked load-balancer addresses, in order (may repeat).
-    pub blocked: Vec<(IpFamily, NoNodeAccess)>,
+    pub blocked: Vec<(Family, NoNodeAccess)>,
     /// Its health-check node port.
     pub health_check: Option<u16>,
     /// Its distinct local ready endpoint addresses.
     pub local_ready: usize,
     /// Its "no local endpoints" marks per family.
-    pub marks: BTreeMap<IpFamily, Marks>,
+    pub marks: BTreeMap<Family, Marks>,
 }
 
 /// The node-dependent context a fragment is planned in.
@@ -67,7 +67,7 @@ pub(super) struct Context<'a> {
     /// The configuration.
     pub config: &'a ProxyConfig,
     /// The node-port addresses of each family.
-    pub node_port_ips: &'a BTreeMap<IpFamily, Vec<IpAddr>>,
+    pub node_port_ips: &'a BTreeMap<Family, Vec<IpAddr>>,
 }
 
 /// A fragment with the planned virtual servers of its claims (same

@@ -166,7 +166,7 @@ spec:
         set(&plan, "KUBE-HEALTH-CHECK-NODE-PORT"),
         ["30000", "30001"]
     );
-    let tables = &plan.iptables[&IpFamily::V4];
+    let tables = &plan.iptables[&Family::Inet];
     let node_port_chain = [
         chain(&tables.nat.text(), "KUBE-NODE-PORT"),
         chain(&tables.filter.text(), "KUBE-NODE-PORT"),
@@ -215,7 +215,7 @@ ports: [{name: p80, port: 80, protocol: TCP}]
     );
     assert_eq!(set(&plan, "KUBE-LOAD-BALANCER"), ["1.2.3.4,tcp:80"]);
     assert_eq!(set(&plan, "KUBE-LOAD-BALANCER-LOCAL"), ["1.2.3.4,tcp:80"]);
-    let nat = &plan.iptables[&IpFamily::V4].nat.text();
+    let nat = &plan.iptables[&Family::Inet].nat.text();
     assert_eq!(
         chain(nat, "KUBE-SERVICES"),
         [

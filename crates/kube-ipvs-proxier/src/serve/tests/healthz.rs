@@ -12,12 +12,10 @@ use k8s_openapi::{
 use tokio::task::JoinHandle;
 
 use super::{ManualClock, get, loopback};
-use crate::{
-    plan::IpFamily,
-    serve::{
-        Metrics, ProxyHealth, ServeError, health::rfc3339_nano, http, serve_healthz,
-        serve_healthz_on,
-    },
+use ipvs_netlink::Family;
+
+use crate::serve::{
+    Metrics, ProxyHealth, ServeError, health::rfc3339_nano, http, serve_healthz, serve_healthz_on,
 };
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -96,7 +94,7 @@ async fn healthy_before_the_first_sync() {
     );
 
     // A family queued but never updated is not in lastUpdatedMap: healthy.
-    health.queued_update(IpFamily::V4);
+    health.queued_update(Family::Inet);
     clock.advance(TIMEOUT * 2);
     assert_eq!(get(addr, "/healthz").await.code(), 200);
     assert!(health.is_healthy());
@@ -114,11 +112,11 @@ async fn unhealthy_when_a_queued_update_is_older_than_the_timeout() {
     let metrics = Metrics::new();
     let (addr, _task) = server(&health, &metrics).await;
 
-    health.updated(IpFamily::V4); // 03:04:05
+    health.updated(Family::Inet); // 03:04:05
     clock.advance(Duration::from_secs(10));
-    health.queued_update(IpFamily::V4); // 03:04:15, the oldest pending
+    health.queued_update(Family::Inet); // 03:04:15, the oldest pending
     clock.advance(Duration::from_secs(20));
-    health.queued_update(IpFamily::V4); // later: does not move the oldest
+    health.queued_update(Family::Inet); // later: does not move the oldest
     clock.advance(Duration::from_millis(39_900)); // 03:05:14.9, 59.9 s pending
 
     let reply = get(addr, "/healthz").await;
@@ -145,7 +143,7 @@ async fn unhealthy_when_a_queued_update_is_older_than_the_timeout() {
     );
     assert!(!health.is_healthy());
 
-    health.updated(IpFamily::V4);
+    health.updated(Family::Inet);
     clock.advance(Duration::from_secs(1));
     let reply = get(addr, "/healthz").await;
     assert_eq!(reply.code(), 200);
@@ -165,10 +163,10 @@ async fn one_late_family_of_two_is_unhealthy() {
     let metrics = Metrics::new();
     let (addr, _task) = server(&health, &metrics).await;
 
-    health.updated(IpFamily::V6); // 03:04:05
-    health.queued_update(IpFamily::V6);
+    health.updated(Family::Inet6); // 03:04:05
+    health.queued_update(Family::Inet6);
     clock.advance(Duration::from_secs(61));
-    health.updated(IpFamily::V4); // 03:05:06
+    health.updated(Family::Inet); // 03:05:06
 
     let reply = get(addr, "/livez").await;
     assert_eq!(reply.code(), 503);
@@ -188,7 +186,7 @@ async fn a_node_being_deleted_fails_healthz_but_not_livez() {
     let metrics = Metrics::new();
     let (addr, _task) = server(&health, &metrics).await;
 
-    health.updated(IpFamily::V4);
+    health.updated(Family::Inet);
     clock.advance(Duration::from_secs(1));
 
     health.set_node(Some(&node(true, None)));

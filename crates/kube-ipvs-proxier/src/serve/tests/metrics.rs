@@ -8,10 +8,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{get, loopback, unix_now};
-use crate::{
-    plan::IpFamily,
-    serve::{Metrics, serve_metrics_on},
-};
+use ipvs_netlink::Family;
+
+use crate::serve::{Metrics, serve_metrics_on};
 
 /// One sample line.
 #[derive(Debug)]
@@ -239,19 +238,19 @@ fn family_name<'a>(name: &'a str, kind: &str) -> &'a str {
 }
 
 fn exercise(metrics: &Metrics) {
-    metrics.sync_duration(IpFamily::V4, 0.003);
-    metrics.sync_duration(IpFamily::V4, 0.5);
-    metrics.sync_queued(IpFamily::V4);
-    metrics.sync_done(IpFamily::V4);
+    metrics.sync_duration(Family::Inet, 0.003);
+    metrics.sync_duration(Family::Inet, 0.5);
+    metrics.sync_queued(Family::Inet);
+    metrics.sync_done(Family::Inet);
     metrics.endpoint_changes(5, 3);
     metrics.endpoint_changes(2, 4);
     metrics.service_changes(1, 1);
-    metrics.iptables_restore_failed(IpFamily::V4);
-    metrics.iptables_restore_failed(IpFamily::V4);
-    metrics.network_programming(IpFamily::V4, 0.0);
-    metrics.network_programming(IpFamily::V4, 61.0);
-    metrics.no_local_endpoints(IpFamily::V6, 1, 2);
-    metrics.conntrack_reconciled(IpFamily::V4, 0.01, 5);
+    metrics.iptables_restore_failed(Family::Inet);
+    metrics.iptables_restore_failed(Family::Inet);
+    metrics.network_programming(Family::Inet, 0.0);
+    metrics.network_programming(Family::Inet, 61.0);
+    metrics.no_local_endpoints(Family::Inet6, 1, 2);
+    metrics.conntrack_reconciled(Family::Inet, 0.01, 5);
     metrics.proxy_healthz(200);
     metrics.proxy_livez(503);
 }

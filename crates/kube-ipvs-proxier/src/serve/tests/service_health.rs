@@ -10,9 +10,10 @@ use std::{
 use tokio::net::{TcpListener, TcpStream};
 
 use super::{ManualClock, get};
+use ipvs_netlink::Family;
+
 use crate::{
     model::ServiceName,
-    plan::IpFamily,
     serve::{ProxyHealth, ServeError, ServiceHealth},
 };
 
@@ -80,14 +81,14 @@ async fn answers_by_local_endpoints_and_proxy_health() {
     );
 
     // The proxy unhealthy: 503 whatever the endpoints.
-    health.updated(IpFamily::V4);
-    health.queued_update(IpFamily::V4);
+    health.updated(Family::Inet);
+    health.queued_update(Family::Inet);
     clock.advance(Duration::from_secs(60));
     let reply = get(addr, "/").await;
     assert_eq!(reply.code(), 503);
     assert_eq!(reply.header("X-Load-Balancing-Endpoint-Weight"), Some("3"));
     assert_eq!(reply.body, go_body("ns", "svc", 3, false));
-    health.updated(IpFamily::V4);
+    health.updated(Family::Inet);
     assert_eq!(get(addr, "/").await.code(), 200);
 
     // Absent from SyncEndpoints: back to 0.

@@ -5,14 +5,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ipset_netlink::Entry;
-use ipvs_netlink::ServiceKey;
+use ipvs_netlink::{Family, ServiceKey};
 use k8s_openapi::api::{core::v1::Service, discovery::v1::EndpointSlice};
 
 use super::sorted;
 use crate::{
     config::ProxyConfig,
     model::{NodeContext, ServiceName},
-    plan::{self, IncrementalPlanner, IpFamily, PlanChanges},
+    plan::{self, IncrementalPlanner, PlanChanges},
     source::{Snapshot, manifests},
 };
 use std::net::IpAddr;
@@ -229,7 +229,7 @@ fn a_first_ipv6_service_changes_everything() {
     planner.update(&ServiceName::new("ns", "v6"), Some(&services[0]), &[]);
     assert_eq!(planner.take_changes(), PlanChanges::All);
     assert_eq!(planner.plan().ipsets["KUBE-6-CLUSTER-IP"].entries.len(), 1);
-    assert!(planner.plan().iptables.contains_key(&IpFamily::V6));
+    assert!(planner.plan().iptables.contains_key(&Family::Inet6));
     planner.update(&ServiceName::new("ns", "v6"), None, &[]);
     assert_eq!(planner.take_changes(), PlanChanges::All);
     let (want, _) = plan::plan(&Snapshot::default(), &node(), &ProxyConfig::default());
@@ -337,7 +337,7 @@ fn no_local_endpoints_like_kube_proxy() {
         push_all(&mut planner, &services, &slices);
         let counts = planner
             .no_local_endpoints()
-            .get(&IpFamily::V4)
+            .get(&Family::Inet)
             .copied()
             .unwrap_or_default();
         assert_eq!(

@@ -10,16 +10,16 @@ use k8s_openapi::api::{core::v1::Service, discovery::v1::EndpointSlice};
 use super::{random, random::Rng, sorted};
 use crate::{
     config::ProxyConfig,
-    kernel::{Bindings, SetState, ipset::family_of},
+    kernel::{Bindings, SetState},
     model::{self, NodeContext, ServiceName, Warning},
-    plan::{self, IncrementalPlanner, IpFamily, KernelPlan, NoLocalEndpoints, PlanChanges},
+    plan::{self, IncrementalPlanner, KernelPlan, NoLocalEndpoints, PlanChanges},
     reconcile::{
         ExcludeCidrs, KnownService, diff_bindings, diff_bindings_keys, diff_ipsets,
         diff_ipsets_keys, diff_ipvs, diff_ipvs_keys,
     },
     source::Snapshot,
 };
-use ipvs_netlink::ServiceKey;
+use ipvs_netlink::{Family, ServiceKey};
 use std::{net::IpAddr, sync::Arc};
 
 /// Every Service and EndpointSlice of a random history.
@@ -71,14 +71,14 @@ impl World {
 type Facts = (
     BTreeMap<u16, ServiceName>,
     BTreeMap<ServiceName, usize>,
-    BTreeMap<IpFamily, NoLocalEndpoints>,
+    BTreeMap<Family, NoLocalEndpoints>,
 );
 
 fn reference_facts(snapshot: &Snapshot, node: &NodeContext, config: &ProxyConfig) -> Facts {
     let (model, _) = model::build(snapshot, node);
     let mut health = BTreeMap::new();
     let mut local: BTreeMap<ServiceName, BTreeSet<IpAddr>> = BTreeMap::new();
-    let mut marked: BTreeMap<(IpFamily, bool), BTreeSet<ServiceName>> = BTreeMap::new();
+    let mut marked: BTreeMap<(Family, bool), BTreeSet<ServiceName>> = BTreeMap::new();
     for port in &model.ports {
         let name = ServiceName::new(&port.namespace, &port.name);
         if let Some(hc) = port.health_check_node_port {
@@ -122,7 +122,7 @@ fn reference_facts(snapshot: &Snapshot, node: &NodeContext, config: &ProxyConfig
             }
         }
     }
-    let mut no_local: BTreeMap<IpFamily, NoLocalEndpoints> = BTreeMap::new();
+    let mut no_local: BTreeMap<Family, NoLocalEndpoints> = BTreeMap::new();
     for ((family, internal), names) in marked {
         let counts = no_local.entry(family).or_default();
         if internal {
@@ -161,7 +161,7 @@ fn cache_of(
         .map(|(name, set)| {
             let state = SetState {
                 set_type: Some(set.set_type),
-                family: (!set.set_type.is_bitmap()).then(|| family_of(set.family)),
+                family: (!set.set_type.is_bitmap()).then_some(set.family),
                 entries: set.entries.clone(),
             };
             (name.clone(), state)
@@ -336,7 +336,7 @@ fn history(seed: u64, steps: usize, tally: &mut Tally) {
         }
         tally.conflicts += usize::from(!planner.conflicts.is_empty());
         tally.warnings += usize::from(!all_warnings.is_empty());
-        tally.families_v6 += usize::from(planner.plan().iptables.contains_key(&IpFamily::V6));
+        tally.families_v6 += usize::from(planner.plan().iptables.contains_key(&Family::Inet6));
     }
 }
 
