@@ -2,7 +2,7 @@
 //! [`Snapshot`]: a file, or a directory of `*.yaml`, `*.yml` and `*.json`
 //! files (JSON is YAML; not recursive, in name order).
 //!
-//! * Each document is parsed once ([`document`]); `kind: List` (what
+//! * Each document is parsed once (`document`); `kind: List` (what
 //!   `kubectl get -o yaml` prints) is read item by item. A document that
 //!   fails, or has a kind the planner does not use, becomes a [`Warning`]
 //!   naming the file, the document index and the line of the file the
@@ -10,7 +10,7 @@
 //!   other documents are still read. Objects without a namespace get
 //!   `default`, like `kubectl apply`.
 //! * Only regular files are read (symbolic links to them are fine), at
-//!   most [`MAX_FILE_BYTES`] each, as UTF-8 ([`files`]). Anything else is a
+//!   most [`MAX_FILE_BYTES`] each, as UTF-8 (`files`). Anything else is a
 //!   warning naming the path; one bad file does not stop the others.
 //! * [`ManifestsSource`] keeps each file's objects with its stamp (device,
 //!   inode, size, modification and change times); a poll re-reads only the
@@ -27,7 +27,7 @@
 //! warning). A file removed from a directory that still has others removes
 //! its objects: that is a deliberate delete (a name the directory read did
 //! not return is looked up by itself first: a read racing a rename can
-//! miss the renamed file, see [`files::add_missed`]). To empty a file on
+//! miss the renamed file, see `files::add_missed`). To empty a file on
 //! purpose, leave a comment or a `---` in it. A file cut inside a plain value is
 //! valid YAML and cannot be told from a complete one: write manifests to a
 //! temporary name and rename them into place (editors, `kubectl` tooling
