@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use k8s_openapi::api::core::v1::{Service, ServiceSpec};
+use crate::source::objects::{Service, ServiceSpec};
 
 use super::{Protocol, ServicePort, Warning};
 use crate::{config::Cidr, plan::IpFamily};

@@ -1,12 +1,14 @@
 //! One YAML text into objects: split at document markers, each document
-//! parsed once, straight into the k8s-openapi type its `apiVersion` and
-//! `kind` name ([`Object`]). Only a document that fails is parsed a second
+//! parsed once, straight into the type its `apiVersion` and `kind` name
+//! ([`Object`]). Only a document that fails is parsed a second
 //! time, for its name (the warning names the object).
 //!
 //! `kind: List` (and `ServiceList`, …, what `kubectl get -o yaml` prints)
 //! is read item by item: the items go through generic values, so one bad
 //! item does not lose the others, with JSON's types (a plain `1` is a
 //! number, not a string), as the API server reads them.
+
+use std::sync::Arc;
 
 use serde_json::Value;
 use serde_saphyr::{Options, SnippetMode};
@@ -127,16 +129,16 @@ impl Parsed {
                     .metadata
                     .namespace
                     .get_or_insert_with(|| "default".into());
-                self.snapshot.services.push(*service);
+                self.snapshot.services.push(Arc::from(service));
             }
             Object::EndpointSlice(mut slice) => {
                 slice
                     .metadata
                     .namespace
                     .get_or_insert_with(|| "default".into());
-                self.snapshot.endpoint_slices.push(*slice);
+                self.snapshot.endpoint_slices.push(Arc::from(slice));
             }
-            Object::Node(node) => self.snapshot.nodes.push(*node),
+            Object::Node(node) => self.snapshot.nodes.push(Arc::from(node)),
             Object::List(items) => self.add_list(items, at),
             Object::Other(head) => match head.kind.as_deref() {
                 None | Some("") => self.fail(&head, at, "no kind: not a Kubernetes object".into()),
