@@ -266,7 +266,7 @@ pub struct Endpoint {
 }
 
 /// `conditions` of an endpoint.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct EndpointConditions {
     /// `ready`.
     #[serde(default)]

@@ -259,7 +259,7 @@ fn stripping_keeps_what_the_planner_reads() {
     let endpoint = &slice.endpoints[0];
     assert_eq!(&*endpoint.addresses, ["10.0.0.9".to_owned()]);
     assert_eq!(endpoint.node_name.as_deref(), Some("n"));
-    assert_eq!(endpoint.conditions.unwrap().ready, Some(false));
+    assert_eq!(endpoint.conditions.as_ref().unwrap().ready, Some(false));
     let port = &slice.ports.as_ref().unwrap()[0];
     assert_eq!((port.name.as_deref(), port.port), (Some("http"), Some(80)));
     let mut node: Node = serde_json::from_value(json!({

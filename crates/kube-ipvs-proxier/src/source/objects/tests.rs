@@ -120,7 +120,10 @@ fn keeps_what_the_model_reads() {
     let hints = slice.endpoints[0].hints.as_ref().unwrap();
     assert_eq!(hints.for_zones.as_ref().unwrap()[0].name, "zone-a");
     assert_eq!(hints.for_nodes.as_ref().unwrap()[0].name, "node-1");
-    assert_eq!(slice.endpoints[1].conditions.unwrap().ready, Some(false));
+    assert_eq!(
+        slice.endpoints[1].conditions.as_ref().unwrap().ready,
+        Some(false)
+    );
     assert!(slice.endpoints[2].addresses.is_empty());
     assert_eq!(slice.ports.as_ref().unwrap()[1].port, None);
 }
