@@ -12,7 +12,7 @@ use std::{
     net::{IpAddr, SocketAddr},
 };
 
-use k8s_openapi::api::discovery::v1::EndpointSlice;
+use crate::source::objects::EndpointSlice;
 
 use super::{Protocol, Warning, address, selector, service::quoted};
 use crate::plan::IpFamily;
