@@ -3,10 +3,12 @@
 //! (so the model reads them the same way), deserialized the way
 //! k8s-openapi deserializes them (a missing or `null` field is its
 //! default, unknown fields are skipped). Managed fields, annotations (but
-//! the EndpointSlice trigger time), owner references, selectors, target
+//! the EndpointSlice trigger time), labels but the three the proxier
+//! reads ([`KEPT_LABELS`]), owner references, selectors, target
 //! references and the rest are never kept: a manifest or a watch event is
 //! read straight into these types, and a k8s-openapi object is converted
-//! on arrival ([`From`]).
+//! on arrival ([`From`]). Lists are kept at their length (no spare
+//! capacity from parsing or converting).
 //!
 //! Nodes stay k8s-openapi objects (there is one that matters).
 
@@ -16,6 +18,11 @@ use k8s_openapi::api::{core::v1 as core, discovery::v1 as discovery};
 use serde::{Deserialize, Deserializer};
 
 use super::store::TRIGGER_TIME_ANNOTATION;
+use crate::model::{HEADLESS_LABEL, SERVICE_NAME_LABEL, SERVICE_PROXY_NAME_LABEL};
+
+/// The labels kept: the only ones the proxier reads (the owning Service
+/// of a slice, and the two of the label selector).
+pub const KEPT_LABELS: [&str; 3] = [SERVICE_NAME_LABEL, SERVICE_PROXY_NAME_LABEL, HEADLESS_LABEL];
 
 /// A field that may be missing or `null`: its default then
 /// (k8s-openapi's rule for the fields it requires).
@@ -27,9 +34,28 @@ where
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
-/// Labels (or kept annotations): sorted by key, one entry per key (the
-/// last one read wins, like a map). Reads like a `BTreeMap<String,
-/// String>` for what the model asks of it.
+/// [`or_default`] for a list, without spare capacity.
+fn list_or_default<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let mut list = Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default();
+    list.shrink_to_fit();
+    Ok(list)
+}
+
+/// A list collected without spare capacity (collecting from a
+/// `Vec::into_iter` of larger items reuses their allocation).
+fn exact<T>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut list: Vec<T> = items.into_iter().collect();
+    list.shrink_to_fit();
+    list
+}
+
+/// The [`KEPT_LABELS`] an object has: sorted by key, one entry per key
+/// (the last one read wins, like a map); other labels are dropped. Reads
+/// like a `BTreeMap<String, String>` for what the model asks of it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Labels(Vec<(String, String)>);
 
@@ -55,10 +81,11 @@ impl Labels {
 
 impl FromIterator<(String, String)> for Labels {
     fn from_iter<I: IntoIterator<Item = (String, String)>>(entries: I) -> Self {
-        let map: BTreeMap<String, String> = entries.into_iter().collect();
-        let mut labels: Vec<(String, String)> = map.into_iter().collect();
-        labels.shrink_to_fit();
-        Labels(labels)
+        let map: BTreeMap<String, String> = entries
+            .into_iter()
+            .filter(|(key, _)| KEPT_LABELS.contains(&key.as_str()))
+            .collect();
+        Labels(exact(map))
     }
 }
 
@@ -92,8 +119,8 @@ pub struct Meta {
 }
 
 fn trigger_time<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    let annotations = Option::<Labels>::deserialize(deserializer)?;
-    Ok(annotations.and_then(|a| a.get(TRIGGER_TIME_ANNOTATION).cloned()))
+    let annotations = Option::<BTreeMap<String, String>>::deserialize(deserializer)?;
+    Ok(annotations.and_then(|mut a| a.remove(TRIGGER_TIME_ANNOTATION)))
 }
 
 impl From<k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta> for Meta {
@@ -240,7 +267,7 @@ pub struct EndpointSlice {
     #[serde(default, deserialize_with = "or_default")]
     pub address_type: String,
     /// `endpoints`.
-    #[serde(default, deserialize_with = "or_default")]
+    #[serde(default, deserialize_with = "list_or_default")]
     pub endpoints: Vec<Endpoint>,
     /// `ports`.
     #[serde(default)]
@@ -321,12 +348,10 @@ impl From<core::Service> for Service {
             status: service.status.map(|status| ServiceStatus {
                 load_balancer: status.load_balancer.map(|lb| LoadBalancerStatus {
                     ingress: lb.ingress.map(|list| {
-                        list.into_iter()
-                            .map(|i| LoadBalancerIngress {
-                                ip: i.ip,
-                                ip_mode: i.ip_mode,
-                            })
-                            .collect()
+                        exact(list.into_iter().map(|i| LoadBalancerIngress {
+                            ip: i.ip,
+                            ip_mode: i.ip_mode,
+                        }))
                     }),
                 }),
             }),
@@ -339,9 +364,9 @@ impl From<core::ServiceSpec> for ServiceSpec {
         ServiceSpec {
             type_: spec.type_,
             cluster_ip: spec.cluster_ip,
-            cluster_ips: spec.cluster_ips,
-            external_ips: spec.external_ips,
-            load_balancer_source_ranges: spec.load_balancer_source_ranges,
+            cluster_ips: spec.cluster_ips.map(exact),
+            external_ips: spec.external_ips.map(exact),
+            load_balancer_source_ranges: spec.load_balancer_source_ranges.map(exact),
             session_affinity: spec.session_affinity,
             session_affinity_config: spec.session_affinity_config.map(|c| SessionAffinityConfig {
                 client_ip: c.client_ip.map(|c| ClientIpConfig {
@@ -352,15 +377,12 @@ impl From<core::ServiceSpec> for ServiceSpec {
             internal_traffic_policy: spec.internal_traffic_policy,
             health_check_node_port: spec.health_check_node_port,
             ports: spec.ports.map(|ports| {
-                ports
-                    .into_iter()
-                    .map(|p| ServicePort {
-                        name: p.name,
-                        protocol: p.protocol,
-                        port: p.port,
-                        node_port: p.node_port,
-                    })
-                    .collect()
+                exact(ports.into_iter().map(|p| ServicePort {
+                    name: p.name,
+                    protocol: p.protocol,
+                    port: p.port,
+                    node_port: p.node_port,
+                }))
             }),
             traffic_distribution: spec.traffic_distribution,
         }
@@ -370,43 +392,36 @@ impl From<core::ServiceSpec> for ServiceSpec {
 impl From<discovery::EndpointSlice> for EndpointSlice {
     fn from(slice: discovery::EndpointSlice) -> Self {
         let names = |list: Option<Vec<String>>| {
-            list.map(|l| l.into_iter().map(|name| ForName { name }).collect())
+            list.map(|l| exact(l.into_iter().map(|name| ForName { name })))
         };
         EndpointSlice {
             metadata: slice.metadata.into(),
             address_type: slice.address_type,
-            endpoints: slice
-                .endpoints
-                .into_iter()
-                .map(|e| Endpoint {
-                    addresses: e.addresses.into(),
-                    conditions: e.conditions.map(|c| EndpointConditions {
-                        ready: c.ready,
-                        serving: c.serving,
-                        terminating: c.terminating,
-                    }),
-                    hints: e.hints.map(|h| {
-                        Box::new(EndpointHints {
-                            for_zones: names(
-                                h.for_zones.map(|z| z.into_iter().map(|z| z.name).collect()),
-                            ),
-                            for_nodes: names(
-                                h.for_nodes.map(|n| n.into_iter().map(|n| n.name).collect()),
-                            ),
-                        })
-                    }),
-                    node_name: e.node_name,
-                })
-                .collect(),
-            ports: slice.ports.map(|ports| {
-                ports
-                    .into_iter()
-                    .map(|p| EndpointPort {
-                        name: p.name,
-                        protocol: p.protocol,
-                        port: p.port,
+            endpoints: exact(slice.endpoints.into_iter().map(|e| Endpoint {
+                addresses: e.addresses.into(),
+                conditions: e.conditions.map(|c| EndpointConditions {
+                    ready: c.ready,
+                    serving: c.serving,
+                    terminating: c.terminating,
+                }),
+                hints: e.hints.map(|h| {
+                    Box::new(EndpointHints {
+                        for_zones: names(
+                            h.for_zones.map(|z| z.into_iter().map(|z| z.name).collect()),
+                        ),
+                        for_nodes: names(
+                            h.for_nodes.map(|n| n.into_iter().map(|n| n.name).collect()),
+                        ),
                     })
-                    .collect()
+                }),
+                node_name: e.node_name,
+            })),
+            ports: slice.ports.map(|ports| {
+                exact(ports.into_iter().map(|p| EndpointPort {
+                    name: p.name,
+                    protocol: p.protocol,
+                    port: p.port,
+                }))
             }),
         }
     }

@@ -89,7 +89,9 @@ fn keeps_what_the_model_reads() {
     assert_eq!(meta.trigger_time, None);
     let labels = meta.labels.as_ref().unwrap();
     assert!(labels.contains_key("service.kubernetes.io/service-proxy-name"));
-    assert_eq!(labels.get("app").map(String::as_str), Some("web"));
+    // Only the labels the proxier reads are kept.
+    assert_eq!(labels.get("app"), None);
+    assert_eq!(labels.iter().count(), 1);
     assert_eq!(labels.get("ap"), None);
     let spec = service.spec.as_ref().unwrap();
     let ports = spec.ports.as_ref().unwrap();
@@ -153,4 +155,24 @@ fn null_and_missing_fields_are_defaults_and_wrong_types_fail() {
             "{bad}"
         );
     }
+}
+
+#[test]
+fn lists_have_no_spare_capacity() {
+    let endpoints: Vec<Value> = (0..10)
+        .map(|i| json!({"addresses": [format!("10.244.0.{i}")], "conditions": {"ready": true}}))
+        .collect();
+    let value = json!({
+        "metadata": {"name": "s"}, "addressType": "IPv4", "endpoints": endpoints,
+        "ports": [{"port": 80}]
+    });
+    let direct: EndpointSlice = serde_json::from_value(value.clone()).unwrap();
+    let full: discovery::EndpointSlice = serde_json::from_value(value).unwrap();
+    let converted = EndpointSlice::from(full);
+    for slice in [&direct, &converted] {
+        assert_eq!(slice.endpoints.len(), 10);
+        assert_eq!(slice.endpoints.capacity(), 10);
+    }
+    let ports = converted.ports.as_ref().unwrap();
+    assert_eq!(ports.capacity(), ports.len());
 }
