@@ -185,7 +185,7 @@ impl TableDisplay<'_> {
     fn write_entry(&self, f: &mut fmt::Formatter<'_>, entry: &TableEntry) -> fmt::Result {
         let svc = &entry.service;
         let name = service_name(&svc.key);
-        let stats = svc.stats.unwrap_or_default();
+        let stats = svc.stats.as_deref().copied().unwrap_or_default();
         match self.format {
             ListFormat::Stats => {
                 write!(f, "{name:<33}")?;
@@ -222,7 +222,7 @@ impl TableDisplay<'_> {
             if !v6 {
                 dest.truncate(28);
             }
-            let rs_stats = rs.stats.unwrap_or_default();
+            let rs_stats = rs.stats.as_deref().copied().unwrap_or_default();
             match self.format {
                 ListFormat::Stats => {
                     write!(f, "  -> {dest:<28}")?;

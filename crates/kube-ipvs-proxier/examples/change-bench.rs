@@ -40,7 +40,7 @@ use kube_ipvs_proxier::{
         ExcludeCidrs, KnownService, diff_bindings, diff_bindings_keys, diff_ipsets,
         diff_ipsets_keys, diff_ipvs, diff_ipvs_keys,
     },
-    source::Snapshot,
+    source::{Snapshot, objects},
 };
 
 const ENDPOINTS: usize = 10;
@@ -228,12 +228,15 @@ fn main() -> ExitCode {
     node.primary_ips = node.node_ips.clone();
     let config = ProxyConfig::default();
 
-    let services: Vec<Arc<Service>> = (0..n).map(|i| Arc::new(service(i))).collect();
+    // Built as k8s-openapi objects, kept as the store keeps them.
+    let services: Vec<Arc<objects::Service>> =
+        (0..n).map(|i| Arc::new(service(i).into())).collect();
     let mut addresses: Vec<Vec<String>> = (0..n)
         .map(|i| (0..ENDPOINTS).map(|j| endpoint_ip(i, j)).collect())
         .collect();
-    let mut slices: Vec<Arc<EndpointSlice>> =
-        (0..n).map(|i| Arc::new(slice(i, &addresses[i]))).collect();
+    let mut slices: Vec<Arc<objects::EndpointSlice>> = (0..n)
+        .map(|i| Arc::new(slice(i, &addresses[i]).into()))
+        .collect();
     let names: Vec<ServiceName> = services.iter().map(|s| ServiceName::of(s)).collect();
     let rss_objects = status_mib("VmRSS:");
 
@@ -264,7 +267,7 @@ fn main() -> ExitCode {
     for c in 0..changes {
         let i = (c * 7919) % n;
         addresses[i][c % ENDPOINTS] = format!("10.250.{}.{}", (c >> 8) & 255, c & 255);
-        slices[i] = Arc::new(slice(i, &addresses[i]));
+        slices[i] = Arc::new(slice(i, &addresses[i]).into());
         let started = Instant::now();
         planner.update_shared(
             &names[i],
@@ -307,8 +310,8 @@ fn main() -> ExitCode {
     update_times.sort();
     diff_times.sort();
     let snapshot = Snapshot {
-        services: services.iter().map(|s| Service::clone(s)).collect(),
-        endpoint_slices: slices.iter().map(|s| EndpointSlice::clone(s)).collect(),
+        services: services.clone(),
+        endpoint_slices: slices.clone(),
         nodes: Vec::new(),
     };
     let (reference, _) = plan::plan(&snapshot, &node, &config);
@@ -322,7 +325,7 @@ fn main() -> ExitCode {
     for c in changes..changes + full_changes {
         let i = (c * 7919) % n;
         addresses[i][c % ENDPOINTS] = format!("10.251.{}.{}", (c >> 8) & 255, c & 255);
-        snapshot.endpoint_slices[i] = slice(i, &addresses[i]);
+        snapshot.endpoint_slices[i] = Arc::new(slice(i, &addresses[i]).into());
         let started = Instant::now();
         let (plan, _) = plan::plan(&snapshot, &node, &config);
         let ipvs = diff_ipvs(&cache.services, &plan, &queued, &exclude);

@@ -76,7 +76,8 @@ fn run_plan(settings: &Settings, path: &Path) -> Result<(), String> {
     let node_object = snapshot
         .nodes
         .iter()
-        .find(|n| n.metadata.name.as_deref() == Some(settings.node_name.as_str()));
+        .find(|n| n.metadata.name.as_deref() == Some(settings.node_name.as_str()))
+        .map(AsRef::as_ref);
     let node = NodeContext::resolve(
         &settings.node_name,
         node_object,

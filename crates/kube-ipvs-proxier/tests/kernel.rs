@@ -8,6 +8,7 @@ use std::{
     collections::BTreeSet,
     net::{IpAddr, SocketAddr},
     process::Command as Process,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -1024,23 +1025,24 @@ async fn scheduler_probe_leaves_no_trace() {
 /// `n` ClusterIP Services `bench/svc-i` (10.96.x.y:80) with one slice of
 /// 10 ready endpoints on another node each.
 fn incremental_objects(n: usize) -> kube_ipvs_proxier::source::Snapshot {
-    use k8s_openapi::{
-        api::{
-            core::v1::{Service, ServicePort, ServiceSpec},
-            discovery::v1::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice},
-        },
-        apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    use kube_ipvs_proxier::source::objects::{
+        Endpoint, EndpointConditions, EndpointPort, EndpointSlice, Meta, Service, ServicePort,
+        ServiceSpec,
     };
-    let meta = |name: String, service: Option<String>| ObjectMeta {
+    let meta = |name: String, service: Option<String>| Meta {
         name: Some(name),
         namespace: Some("bench".into()),
-        labels: service.map(|s| [("kubernetes.io/service-name".to_owned(), s)].into()),
-        ..ObjectMeta::default()
+        labels: service.map(|s| {
+            [("kubernetes.io/service-name".to_owned(), s)]
+                .into_iter()
+                .collect()
+        }),
+        ..Meta::default()
     };
     let mut snapshot = kube_ipvs_proxier::source::Snapshot::default();
     for i in 0..n {
         let k = i + 10;
-        snapshot.services.push(Service {
+        snapshot.services.push(Arc::new(Service {
             metadata: meta(format!("svc-{i}"), None),
             spec: Some(ServiceSpec {
                 cluster_ip: Some(format!("10.96.{}.{}", k >> 8, k & 255)),
@@ -1052,12 +1054,12 @@ fn incremental_objects(n: usize) -> kube_ipvs_proxier::source::Snapshot {
                 ..ServiceSpec::default()
             }),
             ..Service::default()
-        });
+        }));
         let endpoints = (0..10)
             .map(|j| {
                 let e = i * 10 + j + 1;
                 Endpoint {
-                    addresses: vec![format!("10.244.{}.{}", e >> 8, e & 255)],
+                    addresses: vec![format!("10.244.{}.{}", e >> 8, e & 255)].into(),
                     conditions: Some(EndpointConditions {
                         ready: Some(true),
                         ..EndpointConditions::default()
@@ -1067,17 +1069,16 @@ fn incremental_objects(n: usize) -> kube_ipvs_proxier::source::Snapshot {
                 }
             })
             .collect();
-        snapshot.endpoint_slices.push(EndpointSlice {
+        snapshot.endpoint_slices.push(Arc::new(EndpointSlice {
             metadata: meta(format!("svc-{i}-1"), Some(format!("svc-{i}"))),
             address_type: "IPv4".into(),
             ports: Some(vec![EndpointPort {
                 name: Some("http".into()),
                 port: Some(80),
                 protocol: Some("TCP".into()),
-                ..EndpointPort::default()
             }]),
             endpoints,
-        });
+        }));
     }
     snapshot
 }
@@ -1120,7 +1121,8 @@ async fn sync_changes_of_one_endpoint_sends_two_ipvs_messages() {
 
     // One endpoint of svc-500 replaced: one virtual server changes.
     let mut after = before.clone();
-    after.endpoint_slices[500].endpoints[0].addresses = vec!["10.250.0.1".into()];
+    Arc::make_mut(&mut after.endpoint_slices[500]).endpoints[0].addresses =
+        vec!["10.250.0.1".into()].into();
     let name = ServiceName::new("bench", "svc-500");
     planner.update(
         &name,

@@ -95,7 +95,7 @@ fn stats_listing() {
         out_bytes: 123_456_789_012_345,
         ..Stats::default()
     };
-    table.entries[0].service.stats = Some(stats);
+    table.entries[0].service.stats = Some(Box::new(stats));
     let expected = concat!(
         "IP Virtual Server version 1.2.1 (size=4096)\n",
         "Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\n",
@@ -343,22 +343,22 @@ fn rated() -> Table {
     let mut table = sample();
     table.entries.truncate(1);
     let entry = &mut table.entries[0];
-    entry.service.stats = Some(Stats {
+    entry.service.stats = Some(Box::new(Stats {
         conns: 5,
         cps: 5,
         in_pps: 123_456_789,
         in_bps: 1_000_000_000,
         out_bps: 7,
         ..Stats::default()
-    });
-    entry.real_servers[0].stats = Some(Stats {
+    }));
+    entry.real_servers[0].stats = Some(Box::new(Stats {
         cps: 123_456_789,
         in_pps: 1,
         out_pps: 2,
         in_bps: 100_000_000,
         out_bps: 3,
         ..Stats::default()
-    });
+    }));
     entry.real_servers[0].upper_threshold = 1000;
     entry.real_servers[0].lower_threshold = 10;
     entry.real_servers[0].persistent_conns = 4;

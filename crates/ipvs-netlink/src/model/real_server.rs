@@ -139,8 +139,9 @@ pub struct RealServer {
     pub inactive_conns: u32,
     /// Persistent connection templates (read-only).
     pub persistent_conns: u32,
-    /// Counters, present in dumps only (read-only).
-    pub stats: Option<Stats>,
+    /// Counters, present in dumps only (read-only; boxed: a planned or
+    /// cached real server has none, and is kept small).
+    pub stats: Option<Box<Stats>>,
 }
 
 impl RealServer {
@@ -305,7 +306,7 @@ impl Builder {
                 .into());
             }
         };
-        server.stats = self.stats64.or(self.stats32);
+        server.stats = self.stats64.or(self.stats32).map(Box::new);
         Ok(server)
     }
 }

@@ -208,8 +208,9 @@ pub struct VirtualService {
     pub netmask: Netmask,
     /// Persistence engine (e.g. `sip`).
     pub pe_name: Option<String>,
-    /// Counters, present in dumps only (read-only).
-    pub stats: Option<Stats>,
+    /// Counters, present in dumps only (read-only; boxed: a planned or
+    /// cached service has none, and is kept small).
+    pub stats: Option<Box<Stats>>,
 }
 
 impl VirtualService {
@@ -372,7 +373,7 @@ impl Builder {
             timeout: self.timeout,
             netmask,
             pe_name: self.pe_name,
-            stats: self.stats64.or(self.stats32),
+            stats: self.stats64.or(self.stats32).map(Box::new),
         })
     }
 }

@@ -12,7 +12,7 @@ use std::{
     net::{IpAddr, SocketAddr},
 };
 
-use k8s_openapi::api::discovery::v1::EndpointSlice;
+use crate::source::objects::EndpointSlice;
 
 use super::{Warning, address, parse_protocol, selector, service::quoted};
 use ipvs_netlink::{Family, Protocol};

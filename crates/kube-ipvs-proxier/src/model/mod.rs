@@ -41,9 +41,9 @@ use std::{
     net::{IpAddr, SocketAddr},
 };
 
+use crate::source::objects::{EndpointSlice, Service};
 use endpoint::PortKey;
 pub use endpoint::{Endpoint, SERVICE_NAME_LABEL};
-use k8s_openapi::api::{core::v1::Service, discovery::v1::EndpointSlice};
 pub use name::ServiceName;
 pub use node::{AddressSources, NodeContext, ZONE_LABEL, node_addresses};
 pub use selector::{HEADLESS_LABEL, LABEL_SELECTOR, SERVICE_PROXY_NAME_LABEL};
@@ -164,7 +164,8 @@ pub struct ClusterModel {
 /// Builds the model for `node`; invalid objects become warnings.
 pub fn build(snapshot: &Snapshot, node: &NodeContext) -> (ClusterModel, Vec<Warning>) {
     let mut warnings = Vec::new();
-    let endpoints = endpoint::collect(&snapshot.endpoint_slices, &node.name, &mut warnings);
+    let slices = snapshot.endpoint_slices.iter().map(AsRef::as_ref);
+    let endpoints = endpoint::collect(slices, &node.name, &mut warnings);
     let mut ports = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for svc in &snapshot.services {

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use k8s_openapi::api::{core::v1::Service, discovery::v1::EndpointSlice};
+use crate::source::objects::{EndpointSlice, Service};
 
 use super::SERVICE_NAME_LABEL;
 

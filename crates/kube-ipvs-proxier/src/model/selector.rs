@@ -5,7 +5,7 @@
 //! [`LABEL_SELECTOR`]; [`selected`] applies the same rule to objects that
 //! did not come through it (manifests, a server that ignored it).
 
-use std::collections::BTreeMap;
+use crate::source::objects::Labels;
 
 /// Objects with this label belong to another proxy.
 pub const SERVICE_PROXY_NAME_LABEL: &str = "service.kubernetes.io/service-proxy-name";
@@ -20,7 +20,7 @@ pub const LABEL_SELECTOR: &str =
 
 /// Whether an object with these labels passes [`LABEL_SELECTOR`]: it has
 /// neither label, whatever their values (even empty).
-pub fn selected(labels: Option<&BTreeMap<String, String>>) -> bool {
+pub fn selected(labels: Option<&Labels>) -> bool {
     labels.is_none_or(|l| {
         !l.contains_key(SERVICE_PROXY_NAME_LABEL) && !l.contains_key(HEADLESS_LABEL)
     })
@@ -30,7 +30,7 @@ pub fn selected(labels: Option<&BTreeMap<String, String>>) -> bool {
 mod tests {
     use super::*;
 
-    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
         pairs
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

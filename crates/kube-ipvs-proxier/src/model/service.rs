@@ -12,7 +12,7 @@
 
 use std::net::IpAddr;
 
-use k8s_openapi::api::core::v1::{Service, ServicePort as SpecPort, ServiceSpec};
+use crate::source::objects::{Service, ServicePort as SpecPort, ServiceSpec};
 
 use super::{ServicePort, Warning, address, parse_protocol, selector};
 use ipvs_netlink::{Family, Protocol};

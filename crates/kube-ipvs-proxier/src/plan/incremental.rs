@@ -41,9 +41,9 @@ use std::{
     sync::Arc,
 };
 
+use crate::source::objects::{EndpointSlice, Service};
 use ipset_netlink::Entry;
 use ipvs_netlink::{Family, Protocol, ServiceKey};
-use k8s_openapi::api::{core::v1::Service, discovery::v1::EndpointSlice};
 
 use self::fragment::{Context, Fragment};
 use super::{KernelPlan, PlanChanges, iptables::NoNodeAccess, node_port_ips};

@@ -385,7 +385,8 @@ fn example_manifests() {
         snapshot
             .nodes
             .iter()
-            .find(|n| n.metadata.name.as_deref() == Some("node-1")),
+            .find(|n| n.metadata.name.as_deref() == Some("node-1"))
+            .map(AsRef::as_ref),
         crate::model::AddressSources::default(),
     );
     let (kp, warnings) = plan(&snapshot, &node, &ProxyConfig::default());

@@ -12,9 +12,11 @@
 //! Each watcher relists on a 410 in the stream, resumes dropped streams
 //! from the last resourceVersion and backs off exponentially on errors
 //! (kube-runtime's default backoff, modelled on client-go's reflector).
-//! Objects are stripped of what the planner never reads (managed fields,
-//! most annotations, node images and conditions) before they are sent, to
-//! keep memory proportional to the model.
+//! Services and EndpointSlices are converted on arrival to the compact
+//! [`super::objects`] types (only what the model reads: no managed fields,
+//! annotations but the trigger time, owner or target references, status
+//! but load-balancer ingress); the Node is stripped of its images,
+//! conditions and the like. Memory stays proportional to the model.
 //!
 //! [`client`] builds the client the way kube-proxy does: a kubeconfig file,
 //! `--master` overriding its server, or the in-cluster service account.
@@ -36,7 +38,7 @@ use serde::de::DeserializeOwned;
 use tokio::{sync::mpsc, task::JoinHandle};
 use tracing::{info, warn};
 
-use super::store::{SourceEvent, TRIGGER_TIME_ANNOTATION};
+use super::store::SourceEvent;
 use crate::model::LABEL_SELECTOR;
 
 /// Why the API client could not be built.
@@ -146,16 +148,14 @@ pub fn spawn(
             Api::<EndpointSlice>::all(client.clone()),
             slices,
             "EndpointSlices",
-            strip_slice,
-            SourceEvent::slice,
+            slice_event,
             events.clone(),
         )),
         tokio::spawn(watch(
             Api::<Node>::all(client),
             node,
             "Node",
-            strip_node,
-            SourceEvent::node,
+            node_event,
             events,
         )),
     ]
@@ -163,14 +163,12 @@ pub fn spawn(
 
 /// Services, with the fallback for servers that reject the field selector.
 async fn watch_services(api: Api<Service>, events: mpsc::Sender<SourceEvent>) {
-    let stream = watcher::watcher(api.clone(), service_config(true))
-        .default_backoff()
-        .modify(strip_service);
+    let stream = watcher::watcher(api.clone(), service_config(true)).default_backoff();
     futures::pin_mut!(stream);
     while let Some(item) = stream.next().await {
         match item {
             Ok(event) => {
-                if events.send(SourceEvent::service(event)).await.is_err() {
+                if events.send(service_event(event)).await.is_err() {
                     return;
                 }
             }
@@ -194,8 +192,7 @@ async fn watch_services(api: Api<Service>, events: mpsc::Sender<SourceEvent>) {
         api,
         service_config(false),
         "Services",
-        strip_service,
-        SourceEvent::service,
+        service_event,
         events,
     )
     .await;
@@ -207,15 +204,12 @@ async fn watch<K>(
     api: Api<K>,
     config: watcher::Config,
     kind: &'static str,
-    strip: fn(&mut K),
     wrap: fn(Event<K>) -> SourceEvent,
     events: mpsc::Sender<SourceEvent>,
 ) where
     K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
 {
-    let stream = watcher::watcher(api, config)
-        .default_backoff()
-        .modify(strip);
+    let stream = watcher::watcher(api, config).default_backoff();
     futures::pin_mut!(stream);
     while let Some(item) = stream.next().await {
         match item {
@@ -229,18 +223,31 @@ async fn watch<K>(
     }
 }
 
-/// Drops what the planner never reads from a Service.
-pub fn strip_service(service: &mut Service) {
-    service.metadata.managed_fields = None;
-    service.metadata.annotations = None;
+/// A Service watch event as the store takes it: its objects converted
+/// on arrival.
+pub fn service_event(event: Event<Service>) -> SourceEvent {
+    SourceEvent::service(convert(event))
 }
 
-/// Drops what the planner never reads from an EndpointSlice (keeps the
-/// trigger-time annotation for the network-programming metric).
-pub fn strip_slice(slice: &mut EndpointSlice) {
-    slice.metadata.managed_fields = None;
-    if let Some(annotations) = slice.metadata.annotations.as_mut() {
-        annotations.retain(|k, _| k == TRIGGER_TIME_ANNOTATION);
+/// An EndpointSlice watch event as the store takes it: its objects
+/// converted on arrival.
+pub fn slice_event(event: Event<EndpointSlice>) -> SourceEvent {
+    SourceEvent::slice(convert(event))
+}
+
+/// A Node watch event as the store takes it: stripped on arrival.
+pub fn node_event(event: Event<Node>) -> SourceEvent {
+    SourceEvent::node(event.modify(strip_node))
+}
+
+/// An event with its objects in the kept form.
+fn convert<K, T: From<K>>(event: Event<K>) -> Event<T> {
+    match event {
+        Event::Apply(object) => Event::Apply(object.into()),
+        Event::Delete(object) => Event::Delete(object.into()),
+        Event::Init => Event::Init,
+        Event::InitApply(object) => Event::InitApply(object.into()),
+        Event::InitDone => Event::InitDone,
     }
 }
 

@@ -6,22 +6,29 @@
 //! * [`kube`]: the API server (kube-rs watchers), as kube-proxy watches it.
 //! * [`store`]: the objects delivered so far, with per-Service change
 //!   tracking; every source feeds one [`store::ClusterStore`].
+//! * [`objects`]: the Services and EndpointSlices as they are kept: only
+//!   what the model reads.
 
 pub mod kube;
 pub mod manifests;
+pub mod objects;
 pub mod store;
 
-use k8s_openapi::api::{core::v1::Node, core::v1::Service, discovery::v1::EndpointSlice};
+use std::sync::Arc;
 
-/// The objects the planner reads, as the API server would return them.
+use k8s_openapi::api::core::v1::Node;
+use objects::{EndpointSlice, Service};
+
+/// The objects the planner reads, shared: the manifests source, the store
+/// and the planner hold the same objects.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
     /// v1 Services.
-    pub services: Vec<Service>,
+    pub services: Vec<Arc<Service>>,
     /// discovery.k8s.io/v1 EndpointSlices.
-    pub endpoint_slices: Vec<EndpointSlice>,
+    pub endpoint_slices: Vec<Arc<EndpointSlice>>,
     /// v1 Nodes (the planner only looks at its own).
-    pub nodes: Vec<Node>,
+    pub nodes: Vec<Arc<Node>>,
 }
 
 impl Snapshot {

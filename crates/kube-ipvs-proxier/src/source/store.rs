@@ -23,10 +23,13 @@ use std::{
     sync::Arc,
 };
 
-use k8s_openapi::api::{core::v1::Node, core::v1::Service, discovery::v1::EndpointSlice};
+use k8s_openapi::api::core::v1::Node;
 use kube::runtime::watcher::Event;
 
-use super::Snapshot;
+use super::{
+    Snapshot,
+    objects::{EndpointSlice, Service},
+};
 use crate::model::{ServiceName, node_addresses, selector};
 
 /// The annotation an EndpointSlice controller sets to the time of the
@@ -34,10 +37,11 @@ use crate::model::{ServiceName, node_addresses, selector};
 /// latency metric).
 pub const TRIGGER_TIME_ANNOTATION: &str = "endpoints.kubernetes.io/last-change-trigger-time";
 
-/// One watch event of one of the three kinds.
+/// One watch event of one of the three kinds, its objects already in the
+/// kept form ([`super::objects`]; the API source converts on arrival).
 #[derive(Debug, Clone)]
 pub enum SourceEvent {
-    /// A Service event (boxed: a Service is large).
+    /// A Service event (boxed like the others).
     Service(Box<Event<Service>>),
     /// An EndpointSlice event (boxed like the others).
     EndpointSlice(Box<Event<EndpointSlice>>),
@@ -154,11 +158,23 @@ pub fn wanted_slice(slice: &EndpointSlice) -> bool {
 
 /// Whether two versions of an object differ: by `resourceVersion` when
 /// both have one, else by content.
-fn differs<K: kube::Resource + PartialEq>(old: &K, new: &K) -> bool {
-    match (&old.meta().resource_version, &new.meta().resource_version) {
+fn differs<K: PartialEq>(old: &K, new: &K, version: fn(&K) -> Option<&String>) -> bool {
+    match (version(old), version(new)) {
         (Some(a), Some(b)) => a != b,
         _ => old != new,
     }
+}
+
+fn service_version(service: &Service) -> Option<&String> {
+    service.metadata.resource_version.as_ref()
+}
+
+fn slice_version(slice: &EndpointSlice) -> Option<&String> {
+    slice.metadata.resource_version.as_ref()
+}
+
+fn node_version(node: &Node) -> Option<&String> {
+    node.metadata.resource_version.as_ref()
 }
 
 impl ClusterStore {
@@ -248,10 +264,10 @@ impl ClusterStore {
                     Event::InitApply(s) => push(&mut self.relist_services, s),
                     Event::InitDone => {
                         let all = self.relist_services.take().unwrap_or_default();
-                        self.replace_services(all);
+                        self.replace_services(all.into_iter().map(Arc::new));
                         self.listed.services = true;
                     }
-                    Event::Apply(s) => self.apply_service(s),
+                    Event::Apply(s) => self.apply_service(Arc::new(s)),
                     Event::Delete(s) => self.delete_service(&ServiceName::of(&s)),
                 }
                 Ok(())
@@ -262,10 +278,10 @@ impl ClusterStore {
                     Event::InitApply(s) => push(&mut self.relist_slices, s),
                     Event::InitDone => {
                         let all = self.relist_slices.take().unwrap_or_default();
-                        self.replace_slices(all);
+                        self.replace_slices(all.into_iter().map(Arc::new));
                         self.listed.slices = true;
                     }
-                    Event::Apply(s) => self.apply_slice(s),
+                    Event::Apply(s) => self.apply_slice(Arc::new(s)),
                     Event::Delete(s) => self.delete_slice(&slice_key(&s)),
                 }
                 Ok(())
@@ -282,9 +298,9 @@ impl ClusterStore {
                 Event::InitDone => {
                     let mut all = self.relist_node.take().unwrap_or_default();
                     self.listed.node = true;
-                    self.set_node(all.pop())
+                    self.set_node(all.pop().map(Arc::new))
                 }
-                Event::Apply(n) => self.set_node(Some(n)),
+                Event::Apply(n) => self.set_node(Some(Arc::new(n))),
                 Event::Delete(_) => self.set_node(None),
             },
         }
@@ -305,18 +321,18 @@ impl ClusterStore {
         self.set_node(node)
     }
 
-    fn apply_service(&mut self, service: Service) {
+    fn apply_service(&mut self, service: Arc<Service>) {
         let name = ServiceName::of(&service);
         if !wanted_service(&service) {
             self.delete_service(&name);
             return;
         }
         if let Some(old) = self.services.get(&name)
-            && !differs(old.as_ref(), &service)
+            && !differs(old.as_ref(), &service, service_version)
         {
             return;
         }
-        self.services.insert(name.clone(), Arc::new(service));
+        self.services.insert(name.clone(), service);
         self.changes.service_changes += 1;
         self.changes.services.insert(name);
     }
@@ -328,7 +344,7 @@ impl ClusterStore {
         }
     }
 
-    fn replace_services(&mut self, all: Vec<Service>) {
+    fn replace_services(&mut self, all: impl IntoIterator<Item = Arc<Service>>) {
         let mut seen = BTreeSet::new();
         for service in all {
             let name = ServiceName::of(&service);
@@ -350,9 +366,7 @@ impl ClusterStore {
     fn note_slice_change(&mut self, owner: &ServiceName, slice: Option<&EndpointSlice>) {
         self.changes.endpoint_changes += 1;
         self.changes.services.insert(owner.clone());
-        let trigger = slice
-            .and_then(|s| s.metadata.annotations.as_ref())
-            .and_then(|a| a.get(TRIGGER_TIME_ANNOTATION));
+        let trigger = slice.and_then(|s| s.metadata.trigger_time.as_ref());
         if let Some(time) = trigger
             && self
                 .changes
@@ -364,7 +378,7 @@ impl ClusterStore {
         }
     }
 
-    fn apply_slice(&mut self, slice: EndpointSlice) {
+    fn apply_slice(&mut self, slice: Arc<EndpointSlice>) {
         let key = slice_key(&slice);
         let owner = match ServiceName::of_slice(&slice) {
             Some(owner) if wanted_slice(&slice) => owner,
@@ -372,7 +386,7 @@ impl ClusterStore {
             _ => return self.delete_slice(&key),
         };
         if let Some((old_owner, old)) = self.slices.get(&key) {
-            if *old_owner == owner && !differs(old.as_ref(), &slice) {
+            if *old_owner == owner && !differs(old.as_ref(), &slice, slice_version) {
                 return;
             }
             if *old_owner != owner {
@@ -386,7 +400,7 @@ impl ClusterStore {
             .entry(owner.clone())
             .or_default()
             .insert(key.1.clone());
-        self.slices.insert(key, (owner, Arc::new(slice)));
+        self.slices.insert(key, (owner, slice));
     }
 
     fn delete_slice(&mut self, key: &(String, String)) {
@@ -402,7 +416,7 @@ impl ClusterStore {
         self.note_slice_change(&owner, None);
     }
 
-    fn replace_slices(&mut self, all: Vec<EndpointSlice>) {
+    fn replace_slices(&mut self, all: impl IntoIterator<Item = Arc<EndpointSlice>>) {
         let mut seen = BTreeSet::new();
         for slice in all {
             let key = slice_key(&slice);
@@ -421,7 +435,7 @@ impl ClusterStore {
         }
     }
 
-    fn set_node(&mut self, node: Option<Node>) -> Result<(), NodeExit> {
+    fn set_node(&mut self, node: Option<Arc<Node>>) -> Result<(), NodeExit> {
         match (self.node.take(), node) {
             (Some(old), None) => {
                 let name = old.metadata.name.clone().unwrap_or_default();
@@ -431,8 +445,10 @@ impl ClusterStore {
             (None, None) => Ok(()),
             (old, Some(new)) => {
                 let ips = node_addresses(&new);
-                let changed = old.as_deref().is_none_or(|o| differs(o, &new));
-                self.node = Some(Arc::new(new));
+                let changed = old
+                    .as_deref()
+                    .is_none_or(|o| differs(o, &new, node_version));
+                self.node = Some(new);
                 if changed {
                     self.changes.node = true;
                 }

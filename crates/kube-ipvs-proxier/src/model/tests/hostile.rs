@@ -278,10 +278,10 @@ ports: [{port: 80}]
     );
     // The incremental planner's per-Service model agrees.
     let (snapshot, _) = manifests::parse(yaml, "t.yaml");
-    let slices: Vec<_> = snapshot.endpoint_slices.iter().collect();
+    let slices: Vec<_> = snapshot.endpoint_slices.iter().map(AsRef::as_ref).collect();
     let (ports, _) = build_service(
         &ServiceName::new("default", "marked"),
-        snapshot.services.first(),
+        snapshot.services.first().map(AsRef::as_ref),
         &slices,
         "node-1",
     );

@@ -10,9 +10,9 @@ use std::{
     sync::Arc,
 };
 
+use crate::source::objects::EndpointSlice;
 use ipset_netlink::Entry;
 use ipvs_netlink::{Family, ServiceKey};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
 
 use super::{
     ClaimRef, IncrementalPlanner, NoLocalEndpoints,

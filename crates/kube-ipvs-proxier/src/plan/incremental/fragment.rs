@@ -8,9 +8,9 @@ use std::{
     net::IpAddr,
 };
 
+use crate::source::objects::{EndpointSlice, Service};
 use ipset_netlink::Entry;
 use ipvs_netlink::{Family, Protocol, ServiceKey};
-use k8s_openapi::api::{core::v1::Service, discovery::v1::EndpointSlice};
 
 use crate::{
     config::ProxyConfig,

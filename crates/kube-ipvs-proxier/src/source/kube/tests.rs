@@ -10,6 +10,7 @@ use serde_json::json;
 use tower_test::mock::{self, Handle};
 
 use super::*;
+use crate::source::store::TRIGGER_TIME_ANNOTATION;
 
 type MockHandle = Handle<Request<Body>, Response<Body>>;
 
@@ -144,8 +145,7 @@ async fn watches_as_kube_proxy_does_and_forwards_events() {
     match &services[1] {
         Event::InitApply(s) => {
             assert_eq!(s.metadata.name.as_deref(), Some("web"));
-            assert!(s.metadata.managed_fields.is_none(), "stripped");
-            assert!(s.metadata.annotations.is_none(), "stripped");
+            assert_eq!(s.metadata.trigger_time, None, "no annotation kept");
         }
         other => panic!("expected InitApply, got {other:?}"),
     }
@@ -233,17 +233,39 @@ async fn a_rejected_field_selector_falls_back_to_filtering_here() {
 
 #[test]
 fn stripping_keeps_what_the_planner_reads() {
-    let mut slice: EndpointSlice = serde_json::from_value(json!({
-        "metadata": {"name": "s", "annotations": {
-            TRIGGER_TIME_ANNOTATION: "2026-01-01T00:00:00Z", "other": "x"},
+    let slice: EndpointSlice = serde_json::from_value(json!({
+        "metadata": {"name": "s", "namespace": "ns", "resourceVersion": "7",
+            "labels": {"kubernetes.io/service-name": "web"},
+            "annotations": {TRIGGER_TIME_ANNOTATION: "2026-01-01T00:00:00Z", "other": "x"},
             "managedFields": [{"manager": "m"}]},
-        "addressType": "IPv4", "endpoints": []
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": ["10.0.0.9"], "nodeName": "n", "zone": "z",
+            "conditions": {"ready": false},
+            "targetRef": {"kind": "Pod", "name": "p"}}],
+        "ports": [{"name": "http", "port": 80}]
     }))
     .unwrap();
-    strip_slice(&mut slice);
-    let annotations = slice.metadata.annotations.unwrap();
-    assert_eq!(annotations.len(), 1);
-    assert!(annotations.contains_key(TRIGGER_TIME_ANNOTATION));
+    let SourceEvent::EndpointSlice(event) = slice_event(Event::Apply(slice)) else {
+        panic!("not a slice event");
+    };
+    let Event::Apply(slice) = *event else {
+        panic!("not an Apply");
+    };
+    let meta = &slice.metadata;
+    assert_eq!(meta.trigger_time.as_deref(), Some("2026-01-01T00:00:00Z"));
+    assert_eq!(
+        (meta.name.as_deref(), meta.namespace.as_deref()),
+        (Some("s"), Some("ns"))
+    );
+    assert_eq!(meta.resource_version.as_deref(), Some("7"));
+    let labels = meta.labels.as_ref().unwrap();
+    assert_eq!(labels.get("kubernetes.io/service-name").unwrap(), "web");
+    let endpoint = &slice.endpoints[0];
+    assert_eq!(&*endpoint.addresses, ["10.0.0.9".to_owned()]);
+    assert_eq!(endpoint.node_name.as_deref(), Some("n"));
+    assert_eq!(endpoint.conditions.as_ref().unwrap().ready, Some(false));
+    let port = &slice.ports.as_ref().unwrap()[0];
+    assert_eq!((port.name.as_deref(), port.port), (Some("http"), Some(80)));
     let mut node: Node = serde_json::from_value(json!({
         "metadata": {"name": "n", "labels": {"topology.kubernetes.io/zone": "z"}},
         "spec": {"taints": [{"key": "ToBeDeletedByClusterAutoscaler", "effect": "NoSchedule"}]},

@@ -2,13 +2,15 @@
 //! reads the keys of the mapping until it has `apiVersion` and `kind`
 //! (keys before them are kept as generic values), then hands the rest of
 //! the same mapping to the k8s-openapi type they name, the kept keys
-//! replayed first. Manifests put `apiVersion` and `kind` first, so the
-//! common case parses straight into the typed object; `kubectl get -o
+//! replayed first. Services and EndpointSlices are read into the compact
+//! [`crate::source::objects`] types (what is not kept is skipped while
+//! parsing), Nodes into k8s-openapi's. Manifests put `apiVersion` and
+//! `kind` first, so the common case parses straight into the typed object; `kubectl get -o
 //! json` puts `kind` last, which works too, through the kept values.
 
 use std::fmt;
 
-use k8s_openapi::api::{core::v1::Node, core::v1::Service, discovery::v1::EndpointSlice};
+use k8s_openapi::api::core::v1::Node;
 use serde::{
     Deserialize, Deserializer,
     de::{
@@ -16,6 +18,8 @@ use serde::{
     },
 };
 use serde_json::Value;
+
+use crate::source::objects::{EndpointSlice, Service};
 
 /// What one document (or List item) is.
 #[derive(Debug)]

@@ -5,7 +5,6 @@
 use std::{
     collections::{BTreeMap, BTreeSet},
     path::{Path, PathBuf},
-    sync::Arc,
 };
 
 use super::{
@@ -41,9 +40,9 @@ struct FileState {
     /// What the listing showed last (a stamp or why the file is not
     /// readable): the file is read again when this changes.
     seen: Result<Stamp, String>,
-    /// The objects of its last good read (shared, so that a poll that
-    /// does not read this file keeps them as they are).
-    objects: Arc<Snapshot>,
+    /// The objects of its last good read (each shared with the views
+    /// given out, so that the store holds the same objects).
+    objects: Snapshot,
     /// The warnings of its last read.
     warnings: Vec<Warning>,
     /// Why the last read could not be used, if it could not.
@@ -107,13 +106,12 @@ impl ManifestsSource {
     }
 
     /// Reads the files once and returns the view, moving the objects out
-    /// instead of cloning them (a one-shot read: [`super::load`]).
+    /// (a one-shot read: [`super::load`]).
     pub fn read_once(mut self) -> Result<Poll, std::io::Error> {
         self.refresh()?;
         let mut poll = self.view_without_objects();
         for state in self.files.into_values() {
-            let objects = Arc::unwrap_or_clone(state.objects);
-            poll.snapshot.extend(objects);
+            poll.snapshot.extend(state.objects);
         }
         Ok(poll)
     }
@@ -164,7 +162,7 @@ impl ManifestsSource {
         let state = match read {
             Read::Good(parsed) => FileState {
                 seen: seen.clone(),
-                objects: Arc::new(parsed.snapshot),
+                objects: parsed.snapshot,
                 warnings: parsed.warnings,
                 unreadable: None,
             },
@@ -179,7 +177,7 @@ impl ManifestsSource {
                         );
                         (old.objects, message)
                     }
-                    None => (Arc::default(), why.clone()),
+                    None => (Snapshot::default(), why.clone()),
                 };
                 warnings.push(file_warning(path, message));
                 FileState {
@@ -229,11 +227,12 @@ impl ManifestsSource {
         Read::Good(parsed)
     }
 
-    /// The current view, assembled from the files in name order.
+    /// The current view, assembled from the files in name order (the
+    /// objects shared, not copied).
     fn view(&self) -> Poll {
         let mut poll = self.view_without_objects();
         for state in self.files.values() {
-            let objects = state.objects.as_ref();
+            let objects = &state.objects;
             let snapshot = &mut poll.snapshot;
             snapshot.services.extend(objects.services.iter().cloned());
             let slices = objects.endpoint_slices.iter().cloned();

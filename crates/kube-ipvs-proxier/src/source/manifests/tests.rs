@@ -166,6 +166,37 @@ fn a_large_text_gives_the_same_result_on_every_cpu() {
     assert_eq!(warnings[0].object, "default/bad (big.yaml#556, line 2777)");
 }
 
+#[test]
+fn a_json_text_reads_as_the_same_yaml_does() {
+    let json = r#"{"kind": "List", "apiVersion": "v1", "items": [
+      {"apiVersion": "v1", "kind": "Service",
+       "metadata": {"name": "web", "labels": {"app": "web"}},
+       "spec": {"clusterIP": "10.96.0.10", "ports": [{"port": 80, "name": "http"}]}},
+      {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+       "metadata": {"name": "web-1", "namespace": "default",
+                    "labels": {"kubernetes.io/service-name": "web"}},
+       "addressType": "IPv4", "ports": [{"name": "http", "port": 8080}],
+       "endpoints": [{"addresses": ["10.244.0.5"], "conditions": {"ready": true}}]},
+      {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "bad"},
+       "spec": {"ports": [{"port": "eighty"}]}},
+      {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}}
+    ]}"#;
+    // The same text with a YAML comment after it goes the YAML way.
+    let (from_json, json_warnings) = parse(json, "l.json");
+    let (from_yaml, yaml_warnings) = parse(&format!("{json} # YAML"), "l.json");
+    assert_eq!(from_json.services.len(), 1);
+    assert_eq!(from_json.endpoint_slices.len(), 1);
+    assert_eq!(from_json, from_yaml);
+    let texts = |w: &[Warning]| w.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+    assert_eq!(json_warnings.len(), 2, "{json_warnings:?}");
+    assert_eq!(texts(&json_warnings), texts(&yaml_warnings));
+    // Not one clean JSON object (two of them): read as YAML, with its
+    // error naming a line.
+    let (_, warnings) = parse("{\"kind\": \"Service\"}\n{}", "two.json");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].message.contains("line"), "{warnings:?}");
+}
+
 /// A small deterministic generator (xorshift), so failures reproduce.
 struct Rng(u64);
 

@@ -1,8 +1,11 @@
-use k8s_openapi::api::{core::v1::Node, core::v1::Service, discovery::v1::EndpointSlice};
+use k8s_openapi::api::core::v1::Node;
 use kube::runtime::watcher::Event;
 
 use super::*;
-use crate::model::{HEADLESS_LABEL, SERVICE_PROXY_NAME_LABEL};
+use crate::{
+    model::{HEADLESS_LABEL, SERVICE_NAME_LABEL, SERVICE_PROXY_NAME_LABEL},
+    source::objects::{EndpointSlice, Service},
+};
 
 fn service(ns: &str, name: &str, rv: &str) -> Service {
     serde_json::from_value(serde_json::json!({
@@ -171,12 +174,12 @@ fn services_kube_proxy_does_not_watch_are_not_held() {
     let mut headless = service("a", "headless", "2");
     headless.spec.as_mut().unwrap().cluster_ip = Some("None".into());
     let mut headless_slice = slice("a", "h-x", "headless", "3");
-    headless_slice
-        .metadata
-        .labels
-        .as_mut()
-        .unwrap()
-        .insert(HEADLESS_LABEL.into(), "".into());
+    headless_slice.metadata.labels = Some(
+        [(SERVICE_NAME_LABEL, "headless"), (HEADLESS_LABEL, "")]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .into_iter()
+            .collect(),
+    );
     let mut unlabelled = slice("a", "u-x", "web", "4");
     unlabelled.metadata.labels = None;
     let store = listed(
@@ -261,11 +264,7 @@ fn trigger_times_keep_the_oldest() {
         ("s3", "2026-01-01T00:00:09Z", "3"),
     ] {
         let mut s = slice("a", name, "web", rv);
-        s.metadata.annotations = Some(
-            [(TRIGGER_TIME_ANNOTATION.to_owned(), time.to_owned())]
-                .into_iter()
-                .collect(),
-        );
+        s.metadata.trigger_time = Some(time.to_owned());
         store.apply(SourceEvent::slice(Event::Apply(s))).unwrap();
     }
     assert_eq!(
@@ -278,11 +277,14 @@ fn trigger_times_keep_the_oldest() {
 fn replace_all_diffs_snapshots() {
     let mut store = ClusterStore::new();
     let snapshot = Snapshot {
-        services: vec![service("a", "web", "1"), service("a", "db", "2")],
-        endpoint_slices: vec![slice("a", "web-x", "web", "3")],
+        services: vec![
+            service("a", "web", "1").into(),
+            service("a", "db", "2").into(),
+        ],
+        endpoint_slices: vec![slice("a", "web-x", "web", "3").into()],
         nodes: vec![
-            node("n1", "192.168.1.10", "4"),
-            node("n2", "192.168.1.11", "5"),
+            node("n1", "192.168.1.10", "4").into(),
+            node("n2", "192.168.1.11", "5").into(),
         ],
     };
     store.replace_all(snapshot.clone(), "n1").unwrap();

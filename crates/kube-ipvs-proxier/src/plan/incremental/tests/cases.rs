@@ -2,11 +2,14 @@
 //! taking over, shared members, a family appearing, a new node context,
 //! kube-proxy's no-local-endpoints metric, health-check facts.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
+};
 
+use crate::source::objects::{EndpointSlice, Service};
 use ipset_netlink::Entry;
 use ipvs_netlink::{Family, ServiceKey};
-use k8s_openapi::api::{core::v1::Service, discovery::v1::EndpointSlice};
 
 use super::sorted;
 use crate::{
@@ -28,7 +31,14 @@ fn node() -> NodeContext {
 fn objects(yaml: &str) -> (Vec<Service>, Vec<EndpointSlice>) {
     let (snapshot, warnings) = manifests::parse(yaml, "t.yaml");
     assert!(warnings.is_empty(), "{warnings:?}");
-    (snapshot.services, snapshot.endpoint_slices)
+    (
+        unshare(snapshot.services),
+        unshare(snapshot.endpoint_slices),
+    )
+}
+
+fn unshare<T: Clone>(list: Vec<Arc<T>>) -> Vec<T> {
+    list.into_iter().map(Arc::unwrap_or_clone).collect()
 }
 
 fn cluster_ip_service(i: usize, ip: &str) -> String {
@@ -144,7 +154,7 @@ fn the_first_claimant_wins_and_the_next_takes_over() {
     );
     let (want, _) = plan::plan(
         &Snapshot {
-            services: services.clone(),
+            services: services.iter().cloned().map(Arc::new).collect(),
             ..Snapshot::default()
         },
         &node(),
@@ -257,7 +267,7 @@ fn a_new_node_context_replans_everything() {
             .contains_key(&ServiceKey::tcp("192.168.2.10:30080".parse().unwrap()))
     );
     let snapshot = Snapshot {
-        services,
+        services: services.into_iter().map(Arc::new).collect(),
         ..Snapshot::default()
     };
     assert_eq!(

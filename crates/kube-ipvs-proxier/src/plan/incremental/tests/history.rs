@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::{core::v1::Service, discovery::v1::EndpointSlice};
+use crate::source::objects::{EndpointSlice, Service};
 
 use super::{random, random::Rng, sorted};
 use crate::{
@@ -32,8 +32,8 @@ struct World {
 impl World {
     fn snapshot(&self) -> Snapshot {
         Snapshot {
-            services: self.services.values().cloned().collect(),
-            endpoint_slices: self.slices.values().cloned().collect(),
+            services: self.services.values().cloned().map(Arc::new).collect(),
+            endpoint_slices: self.slices.values().cloned().map(Arc::new).collect(),
             nodes: Vec::new(),
         }
     }

@@ -4,7 +4,7 @@
 //! local and remote endpoints; every Service type and policy; dual stack;
 //! a few invalid objects.
 
-use k8s_openapi::api::{core::v1::Service, discovery::v1::EndpointSlice};
+use crate::source::objects::{EndpointSlice, Service};
 use serde_json::{Value, json};
 
 use crate::{
