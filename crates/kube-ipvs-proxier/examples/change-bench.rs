@@ -16,6 +16,9 @@
 //! real server added and one removed, or if the incremental plan differs
 //! from the full one.
 
+#[path = "support/shape.rs"]
+mod shape;
+
 use std::{
     collections::{BTreeMap, BTreeSet},
     process::ExitCode,
@@ -42,19 +45,9 @@ use kube_ipvs_proxier::{
     },
     source::{Snapshot, objects},
 };
+use shape::{ENDPOINTS, endpoint_ip, vip};
 
-const ENDPOINTS: usize = 10;
 const NAMESPACE: &str = "bench";
-
-fn vip(i: usize) -> String {
-    let k = i + 10;
-    format!("10.96.{}.{}", k >> 8, k & 255)
-}
-
-fn endpoint_ip(i: usize, j: usize) -> String {
-    let e = i * ENDPOINTS + j + 1;
-    format!("10.{}.{}.{}", 244 + (e >> 16), (e >> 8) & 255, e & 255)
-}
 
 fn meta(name: String, labels: Option<BTreeMap<String, String>>) -> ObjectMeta {
     ObjectMeta {

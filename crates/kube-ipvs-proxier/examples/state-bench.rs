@@ -18,6 +18,9 @@
 //! Prints `RESULT` lines: seconds per stage, the resident set after it
 //! (`rss_kib`, VmRSS) and the process's peak so far (`hwm_kib`, VmHWM).
 
+#[path = "support/shape.rs"]
+mod shape;
+
 use std::{path::Path, process::ExitCode, time::Instant};
 
 use kube::runtime::watcher::Event;
@@ -31,9 +34,9 @@ use kube_ipvs_proxier::{
         store::{ClusterStore, SourceEvent},
     },
 };
+use shape::{ENDPOINTS, endpoint_ip, vip};
 
 const NODE: &str = "node-1";
-const ENDPOINTS: usize = 10;
 
 fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -54,6 +57,16 @@ fn report(stage: &str, start: Instant, extra: &str) {
         status_kib("VmRSS:"),
         status_kib("VmHWM:")
     );
+}
+
+/// `report` of the store's stage, with its object counts.
+fn report_store(store: &ClusterStore, start: Instant) {
+    let counts = format!(
+        " services={} slices={}",
+        store.service_count(),
+        store.slice_count()
+    );
+    report("store", start, &counts);
 }
 
 fn plan_all(store: &ClusterStore) -> IncrementalPlanner {
@@ -79,15 +92,7 @@ fn manifests(dir: &str, file: &str) -> Result<(), String> {
         .replace_all(poll.snapshot, NODE)
         .map_err(|e| e.to_string())?;
     store.take_changes();
-    report(
-        "store",
-        start,
-        &format!(
-            " services={} slices={}",
-            store.service_count(),
-            store.slice_count()
-        ),
-    );
+    report_store(&store, start);
     let start = Instant::now();
     let mut planner = plan_all(&store);
     report(
@@ -117,16 +122,6 @@ fn manifests(dir: &str, file: &str) -> Result<(), String> {
         &format!(" services_changed={}", changes.services.len()),
     );
     Ok(())
-}
-
-fn vip(i: usize) -> String {
-    let k = i + 10;
-    format!("10.96.{}.{}", k >> 8, k & 255)
-}
-
-fn endpoint_ip(i: usize, j: usize) -> String {
-    let e = i * ENDPOINTS + j + 1;
-    format!("10.{}.{}.{}", 244 + (e >> 16), (e >> 8) & 255, e & 255)
 }
 
 /// A Service as `kubectl get -o json` shows one created by `kubectl
@@ -188,15 +183,7 @@ fn api(n: usize) -> Result<(), String> {
         .apply(SourceEvent::slice(Event::InitDone))
         .map_err(|e| e.to_string())?;
     store.take_changes();
-    report(
-        "store",
-        start,
-        &format!(
-            " services={} slices={}",
-            store.service_count(),
-            store.slice_count()
-        ),
-    );
+    report_store(&store, start);
     let start = Instant::now();
     let planner = plan_all(&store);
     report(
