@@ -14,21 +14,9 @@ use crate::{
 
 const FAMILY: u16 = 0x25;
 
-/// Small xorshift generator: deterministic, no dependency.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+#[path = "../../../tests/fuzz/rng.rs"]
+mod rng;
+use rng::Rng;
 
 /// Well-formed reply datagrams built with the crate's own encoders.
 fn seeds() -> Vec<Vec<u8>> {
@@ -172,7 +160,7 @@ fn mutated_datagrams_do_not_panic() {
 
 #[test]
 fn random_mutations_do_not_panic() {
-    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let seeds = seeds();
     for _ in 0..20_000 {
         let mut data = seeds[rng.below(seeds.len())].clone();
@@ -205,7 +193,7 @@ fn random_mutations_do_not_panic() {
 
 #[test]
 fn random_bytes_do_not_panic() {
-    let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     for _ in 0..20_000 {
         let len = rng.below(256);
         let mut data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();

@@ -197,21 +197,9 @@ fn a_json_text_reads_as_the_same_yaml_does() {
     assert!(warnings[0].message.contains("line"), "{warnings:?}");
 }
 
-/// A small deterministic generator (xorshift), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+#[path = "../../../../../tests/fuzz/rng.rs"]
+mod rng;
+use rng::Rng;
 
 #[test]
 fn random_and_mutated_yaml_never_panics() {
