@@ -39,6 +39,7 @@ at most one poll for the few changes written during a scan, and never
 changes the count carried.
 """
 
+import importlib.util
 import os
 import re
 import sys
@@ -48,39 +49,23 @@ from datetime import datetime
 STRIDE = 7919
 
 
-def vip(i):
-    k = i + 10
-    return f"10.96.{k >> 8}.{k & 255}"
+def _generator():
+    """bench/proxier-gen.py, beside this file: the shapes of its objects."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "proxier-gen.py")
+    spec = importlib.util.spec_from_file_location("proxier_gen", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def endpoint(i, j, r):
-    e = i * r + j + 1
-    return f"10.{244 + (e >> 16)}.{(e >> 8) & 255}.{e & 255}"
+GEN = _generator()
+vip = GEN.vip
+endpoints = GEN.endpoints
+slice_yaml = GEN.endpoint_slice
 
 
 def new_endpoint(c):
     return f"10.250.{(c >> 8) & 255}.{c & 255}"
-
-
-def endpoints(i, r):
-    return [endpoint(i, j, r) for j in range(r)]
-
-
-def slice_yaml(i, addresses):
-    # The shape of bench/proxier-gen.py's EndpointSlices.
-    out = [
-        "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
-        f"metadata: {{name: svc-{i}-1, namespace: bench, "
-        f"labels: {{kubernetes.io/service-name: svc-{i}}}}}\n"
-        "addressType: IPv4\n"
-        "ports: [{name: http, port: 80, protocol: TCP}]\n"
-        "endpoints:\n"
-    ]
-    for address in addresses:
-        out.append(
-            f'- {{addresses: ["{address}"], conditions: {{ready: true}}, nodeName: node-2}}\n'
-        )
-    return "".join(out)
 
 
 def service_of(c, split):
