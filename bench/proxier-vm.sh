@@ -23,6 +23,7 @@
 #       the same COUNT VIPs bound by `ip -batch` (the iproute2 reference).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/vm-lib.sh"
 GEN="python3 $HERE/proxier-gen.py"
 [ "${KPVS_IN_VM:-}" = 1 ] || { echo "proxier-vm.sh: run me inside the VM (vm/run.sh)" >&2; exit 2; }
 echo "KERNEL $(uname -r)"
@@ -46,26 +47,6 @@ timed() {
     result "$key" "$(sub "$e" "$s")"
 }
 
-# wait_line FILE PATTERN NTH TIMEOUT_S PID: the NTH line of FILE matching
-# PATTERN, once there (fails on timeout or when PID exits).
-wait_line() {
-    local file=$1 pattern=$2 nth=$3 deadline=$(($(date +%s) + $4)) pid=$5 line
-    while :; do
-        line=$(grep -e "$pattern" "$file" | sed -n "${nth}p")
-        if [ -n "$line" ]; then
-            echo "$line"
-            return 0
-        fi
-        if [ "$(date +%s)" -ge "$deadline" ] || ! kill -0 "$pid" 2>/dev/null; then
-            echo "wait_line: no [$pattern] #$nth in $file" >&2
-            tail -n 20 "$file" >&2
-            return 1
-        fi
-        sleep 0.2
-    done
-}
-
-field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$2"; }
 
 # report PHASE LINE [T0]: the figures of one logged sync; with T0, the wall
 # time from T0 to the line's own timestamp.

@@ -24,6 +24,7 @@
 # `LATENCY_MS`, `SYNCS`, `CHURN` (bench/churn.py) and `CHECK ... ok|FAILED`.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/vm-lib.sh"
 [ "${KPVS_IN_VM:-}" = 1 ] || { echo "scale-vm.sh: run me inside the VM (vm/run.sh)" >&2; exit 2; }
 N=$1 R=$2 SPLIT=$3 PROXIER=$4 INPUTS=$5
 shift 5
@@ -48,24 +49,6 @@ check() { # check NAME GOT WANT
     if [ "$2" = "$3" ]; then echo "CHECK $1 = $3: ok"; else echo "CHECK $1 = $3: FAILED ($2)"; fi
 }
 
-# wait_line FILE PATTERN NTH TIMEOUT_S PID: the NTH matching line, once there.
-wait_line() {
-    local file=$1 pattern=$2 nth=$3 deadline=$(($(date +%s) + $4)) pid=$5 line
-    while :; do
-        line=$(grep -e "$pattern" "$file" | sed -n "${nth}p")
-        if [ -n "$line" ]; then
-            echo "$line"
-            return 0
-        fi
-        if [ "$(date +%s)" -ge "$deadline" ] || ! kill -0 "$pid" 2>/dev/null; then
-            echo "wait_line: no [$pattern] #$nth in $file" >&2
-            tail -n 20 "$file" >&2
-            return 1
-        fi
-        sleep 0.2
-    done
-}
-field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$2"; }
 line_time() { date -d "${1%% *}" +%s.%N; }
 # report PHASE LINE T0: a logged sync's figures, and the wall time from T0.
 report() {

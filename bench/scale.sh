@@ -56,7 +56,7 @@ for n in $SIZES; do
     sed -n '/^# iptables-restore/,$p' "$inputs/plan" | sed 1d >"$inputs/iptables.restore"
     rm "$inputs/plan"
     # The guest runs copies, so that the scripts can be edited meanwhile.
-    cp bench/scale-vm.sh bench/churn.py bench/proxier-gen.py "$inputs/"
+    cp bench/scale-vm.sh bench/vm-lib.sh bench/churn.py bench/proxier-gen.py "$inputs/"
     echo "== N=$n steps: $steps (load: $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$LOG"
     vm/run.sh --mem "$MEM" --smp 2 -- env \
         KPVS_BENCH_CHANGES="${KPVS_BENCH_CHANGES:-20}" KPVS_BENCH_RATE="${KPVS_BENCH_RATE:-100}" \
