@@ -64,23 +64,8 @@ if [ "${KPVS_BENCH_SUMMARY_ONLY:-0}" != 1 ]; then
                 proxier-address) vm proxier address "$n" "$R" "$PROXIER" "$address_steps" ;;
                 proxier-route) vm proxier route "$n" "$R" "$PROXIER" "$route_steps" ;;
                 trio)
-                    # The trio's inputs, made on the host (the guest sees
-                    # the host's root but not its /tmp): ipvsadm -R from
-                    # the generator, the rest from `plan`.
                     inputs=$TARGET/proxier-bench/trio-$n-$R
-                    rm -rf "$inputs"
-                    mkdir -p "$inputs"
-                    python3 bench/proxier-gen.py manifests "$inputs/manifests" "$n" "$R"
-                    python3 bench/proxier-gen.py restore "$n" "$R" >"$inputs/ipvsadm.restore"
-                    "$PROXIER" plan --manifests "$inputs/manifests" --hostname-override node-1 \
-                        --node-ip 192.168.100.1 >"$inputs/plan" 2>/dev/null
-                    grep -E '^(create|add) ' "$inputs/plan" >"$inputs/ipset.restore"
-                    {
-                        echo "link add kube-ipvs0 type dummy"
-                        sed -n '/^# ip addr show kube-ipvs0/,/^$/p' "$inputs/plan" | grep '^[0-9a-f]' |
-                            sed 's|^|address add |; s|$| dev kube-ipvs0|'
-                    } >"$inputs/ip.batch"
-                    sed -n '/^# iptables-restore/,$p' "$inputs/plan" | sed 1d >"$inputs/iptables.restore"
+                    bench/stock-inputs.sh "$inputs" "$n" "$R" "$PROXIER"
                     vm trio "$n" "$R" "$inputs"
                     ;;
                 *) echo "unknown variant $variant" >&2; exit 2 ;;

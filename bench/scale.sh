@@ -37,24 +37,8 @@ for n in $SIZES; do
     default="cold changes churn warm trio"
     [ "$n" -gt 10000 ] && default="cold changes warm"
     steps=${!steps_var:-$default}
-    # The inputs, made on the host (the guest sees the host's root, not
-    # its /tmp): the manifests, ipvsadm -R from the generator, the rest
-    # from `plan` of the same manifests.
     inputs=$TARGET/scale-bench/$n-$R
-    rm -rf "$inputs"
-    mkdir -p "$inputs"
-    python3 bench/proxier-gen.py manifests "$inputs/manifests" "$n" "$R" "$SPLIT"
-    python3 bench/proxier-gen.py restore "$n" "$R" >"$inputs/ipvsadm.restore"
-    "$PROXIER" plan --manifests "$inputs/manifests" --hostname-override node-1 \
-        --node-ip 192.168.100.1 >"$inputs/plan" 2>/dev/null
-    grep -E '^(create|add) ' "$inputs/plan" >"$inputs/ipset.restore"
-    {
-        echo "link add kube-ipvs0 type dummy"
-        sed -n '/^# ip addr show kube-ipvs0/,/^$/p' "$inputs/plan" | grep '^[0-9a-f]' |
-            sed 's|^|address add |; s|$| dev kube-ipvs0|'
-    } >"$inputs/ip.batch"
-    sed -n '/^# iptables-restore/,$p' "$inputs/plan" | sed 1d >"$inputs/iptables.restore"
-    rm "$inputs/plan"
+    bench/stock-inputs.sh "$inputs" "$n" "$R" "$PROXIER" "$SPLIT"
     # The guest runs copies, so that the scripts can be edited meanwhile.
     cp bench/scale-vm.sh bench/vm-lib.sh bench/churn.py bench/proxier-gen.py "$inputs/"
     echo "== N=$n steps: $steps (load: $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$LOG"
