@@ -167,5 +167,8 @@ if has trio; then
     check "trio: real servers" "$(ipvsadm -Ln | grep -c -- '-> [0-9]' || true)" "$((N * R))"
 fi
 # The proxier's logs and the change files, for a look afterwards.
-[ -n "${KPVS_VM_OUT:-}" ] && cp "$W"/*.log "$W"/changes "$W"/churn "$KPVS_VM_OUT/" 2>/dev/null
+# (The change files exist only when their steps ran.)
+if [ -n "${KPVS_VM_OUT:-}" ]; then
+    cp "$W"/*.log "$W"/changes "$W"/churn "$KPVS_VM_OUT/" 2>/dev/null || true
+fi
 echo "DONE"
