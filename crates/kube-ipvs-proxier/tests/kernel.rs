@@ -280,6 +280,72 @@ async fn cold_sync_timing() {
     assert_eq!(resync.mutating_messages(), 0);
 }
 
+/// The `ipvsadm -Sn` lines of a plan of [`cluster_plan`]'s shape, sorted.
+fn saved_lines(plan: &KernelPlan) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (key, planned) in &plan.services {
+        let ServiceKey::Inet { addr, .. } = key else {
+            unreachable!("cluster_plan has TCP services only")
+        };
+        lines.push(format!("-A -t {addr} -s rr"));
+        for rs in &planned.real_servers {
+            lines.push(format!("-a -t {addr} -r {} -m -w 1", rs.addr));
+        }
+    }
+    lines.sort();
+    lines
+}
+
+/// `ipvsadm -Sn`, sorted.
+fn kernel_lines() -> Vec<String> {
+    let mut lines: Vec<String> = sh("ipvsadm -Sn").lines().map(str::to_owned).collect();
+    lines.sort();
+    lines
+}
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn a_full_sync_of_several_passes_sends_one_diff() {
+    reset();
+    // A foreign service sorts between the planned ones: never touched.
+    sh("ipvsadm -A -t 10.96.4.0:80 -s wlc");
+    let plan = cluster_plan(2_500, 2);
+    let mut rec = start(ReconcilerOptions::default()).await;
+    let cold = rec.sync(&plan).await;
+    ok(&cold);
+    assert_eq!(
+        (cold.services_added, cold.real_servers_added),
+        (2_500, 5_000)
+    );
+    assert_eq!(cold.ipvs_messages, 7_500, "{cold:?}");
+    let mut want = saved_lines(&plan);
+    want.push("-A -t 10.96.4.0:80 -s wlc".into());
+    want.sort();
+    assert_eq!(kernel_lines(), want);
+
+    // 1,200 services leave (across pass boundaries), one real server of
+    // the last one changes: one message each.
+    let mut smaller = plan.clone();
+    let gone: Vec<ServiceKey> = smaller.services.keys().take(1_200).copied().collect();
+    for key in &gone {
+        smaller.services.remove(key);
+    }
+    let last = *smaller.services.keys().last().unwrap();
+    smaller.services.get_mut(&last).unwrap().real_servers[1] = rs("10.244.9.9:8080");
+    let report = rec.sync(&smaller).await;
+    ok(&report);
+    assert_eq!(report.services_deleted, 1_200, "{report:?}");
+    assert_eq!(
+        (report.real_servers_added, report.real_servers_deleted),
+        (1, 1)
+    );
+    assert_eq!(report.ipvs_messages, 1_202, "{report:?}");
+    let mut want = saved_lines(&smaller);
+    want.push("-A -t 10.96.4.0:80 -s wlc".into());
+    want.sort();
+    assert_eq!(kernel_lines(), want);
+}
+
 /// The VIP, the port and the weight of the one real server, from ipvsadm.
 fn weight_of(vip: &str, real: &str) -> Option<u32> {
     let out = sh(&format!("ipvsadm -Ln -t {vip}"));

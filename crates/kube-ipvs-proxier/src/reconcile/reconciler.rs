@@ -11,7 +11,7 @@ use ipvs_netlink::{Command, RealServer, ServiceKey};
 use super::{
     diff::{
         IpvsDiff, SetDiff, diff_bindings, diff_bindings_keys, diff_ipsets, diff_ipsets_keys,
-        diff_ipvs, diff_ipvs_keys, graceful_commands, needs_counters,
+        diff_ipvs_keys, graceful_commands, needs_counters,
     },
     graceful::GracefulQueue,
     recover::{Failure, recover},
@@ -63,6 +63,10 @@ pub enum StartError {
     #[error(transparent)]
     Link(#[from] LinkError),
 }
+
+/// Virtual servers a full IPVS pass diffs and sends at a time (about
+/// 11,000 commands at 10 real servers each).
+const SERVICES_PER_PASS: usize = 1000;
 
 /// Which part of a plan a pass looks at.
 #[derive(Debug, Clone, Copy)]
@@ -297,38 +301,58 @@ impl Reconciler {
         }
     }
 
-    fn diff_ipvs(&self, plan: &KernelPlan, scope: Scope<'_>) -> IpvsDiff {
+    fn diff_ipvs(&self, plan: &KernelPlan, keys: &BTreeSet<ServiceKey>) -> IpvsDiff {
         let (known, queued) = (&self.known.services, &self.graceful.keys());
-        let exclude = &self.options.exclude_cidrs;
-        match scope {
-            Scope::All => diff_ipvs(known, plan, queued, exclude),
-            Scope::Keys(keys) => diff_ipvs_keys(known, plan, &keys.services, queued, exclude),
-        }
+        diff_ipvs_keys(known, plan, keys, queued, &self.options.exclude_cidrs)
     }
 
     /// Returns whether the cache is settled (no failure left an object in
-    /// an unknown state after the second pass).
+    /// an unknown state after the second pass). A full pass goes
+    /// [`SERVICES_PER_PASS`] virtual servers at a time (diff, send,
+    /// record), so a cold start never holds every command and result at
+    /// once: the commands of one full diff, in runs of services.
     async fn sync_ipvs(
         &mut self,
         plan: &KernelPlan,
         scope: Scope<'_>,
         report: &mut SyncReport,
     ) -> bool {
-        // A foreign service with a planned key becomes ours.
-        let adopt: Vec<_> = match scope {
-            Scope::All => plan.services.keys().collect(),
-            Scope::Keys(keys) => keys
-                .services
-                .iter()
-                .filter(|k| plan.services.contains_key(k))
-                .collect(),
+        let all: Vec<ServiceKey> = match scope {
+            Scope::Keys(keys) => return self.sync_ipvs_keys(plan, &keys.services, report).await,
+            Scope::All => {
+                // Every key either side has (a planned foreign service is
+                // a planned key).
+                let keys: BTreeSet<ServiceKey> = plan
+                    .services
+                    .keys()
+                    .chain(self.known.services.keys())
+                    .copied()
+                    .collect();
+                keys.into_iter().collect()
+            }
         };
-        for key in adopt {
+        let mut settled = true;
+        for chunk in all.chunks(SERVICES_PER_PASS) {
+            let keys = chunk.iter().copied().collect();
+            settled &= self.sync_ipvs_keys(plan, &keys, report).await;
+        }
+        settled
+    }
+
+    /// [`Self::sync_ipvs`] for these virtual servers only.
+    async fn sync_ipvs_keys(
+        &mut self,
+        plan: &KernelPlan,
+        keys: &BTreeSet<ServiceKey>,
+        report: &mut SyncReport,
+    ) -> bool {
+        // A foreign service with a planned key becomes ours.
+        for key in keys.iter().filter(|k| plan.services.contains_key(k)) {
             if let Some(service) = self.known.foreign.remove(key) {
                 self.known.services.insert(*key, service);
             }
         }
-        let diff = self.diff_ipvs(plan, scope);
+        let diff = self.diff_ipvs(plan, keys);
         for (key, addr) in &diff.restored {
             self.graceful.remove(key, addr);
         }
@@ -356,7 +380,7 @@ impl Reconciler {
         if !retry {
             return true;
         }
-        let second = self.diff_ipvs(plan, scope);
+        let second = self.diff_ipvs(plan, keys);
         !self.execute(&second.commands, report).await
     }
 

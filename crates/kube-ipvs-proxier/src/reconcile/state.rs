@@ -66,8 +66,18 @@ impl KnownService {
 }
 
 impl From<TableEntry> for KnownService {
+    /// A dumped service and its real servers, without their counters: the
+    /// diff compares settings only, and the graceful removal dumps live
+    /// counters when it needs them (at 10k × 10, the counters of a warm
+    /// start's dump would stay in the cache as 110,000 boxes).
     fn from(entry: TableEntry) -> Self {
-        KnownService::new(entry.service, entry.real_servers)
+        let mut service = entry.service;
+        service.stats = None;
+        let real_servers = entry.real_servers.into_iter().map(|mut rs| {
+            rs.stats = None;
+            rs
+        });
+        KnownService::new(service, real_servers)
     }
 }
 
