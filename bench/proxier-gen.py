@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Manifests for the proxier benchmark (bench/proxier.sh).
+"""Manifests for the proxier benchmarks (bench/proxier.sh, bench/scale.sh).
 
     proxier-gen.py manifests DIR N R [SPLIT]
                                        N ClusterIP TCP Services (port 80) x R
@@ -7,6 +7,12 @@
     proxier-gen.py change DIR N R      rewrite Service 0's EndpointSlice file
                                        with its first endpoint replaced
     proxier-gen.py restore N R         `ipvsadm -R` input of the same table
+    proxier-gen.py objects FILE N R [NODE-IP]
+                                       the same Services and EndpointSlices
+                                       and a Node node-1 (InternalIP NODE-IP,
+                                       default 192.168.100.1) as one JSON v1
+                                       List, for the API-server double
+                                       (tests/apiserver: `serve --objects`)
 
 Service i gets ClusterIP 10.96.x.y (k = i + 10, x = k >> 8, y = k & 255),
 endpoint j of Service i is 10.(244 + (e >> 16)).x.y with e = i * R + j + 1.
@@ -16,6 +22,7 @@ Service 0's, the one `change` rewrites; bench/churn.py rewrites the others).
 Every file is written to a temporary name and renamed into place.
 """
 
+import json
 import os
 import sys
 
@@ -58,6 +65,64 @@ def endpoint_slice(i, addresses):
     return "".join(out)
 
 
+def service_object(i):
+    """Service i as a JSON object (the API form of `service`)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": f"svc-{i}", "namespace": "bench"},
+        "spec": {
+            "type": "ClusterIP",
+            "clusterIP": vip(i),
+            "ports": [{"name": "http", "port": 80, "targetPort": 80, "protocol": "TCP"}],
+        },
+    }
+
+
+def endpoint_slice_object(i, addresses):
+    """The API form of `endpoint_slice`."""
+    return {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": f"svc-{i}-1",
+            "namespace": "bench",
+            "labels": {"kubernetes.io/service-name": f"svc-{i}"},
+        },
+        "addressType": "IPv4",
+        "ports": [{"name": "http", "port": 80, "protocol": "TCP"}],
+        "endpoints": [
+            {"addresses": [address], "conditions": {"ready": True}, "nodeName": "node-2"}
+            for address in addresses
+        ],
+    }
+
+
+def node_object(ip):
+    """Node node-1 with InternalIP IP."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": "node-1", "labels": {"kubernetes.io/hostname": "node-1"}},
+        "status": {
+            "addresses": [
+                {"type": "InternalIP", "address": ip},
+                {"type": "Hostname", "address": "node-1"},
+            ]
+        },
+    }
+
+
+def objects(n, r, node_ip):
+    """One v1 List of the Node, the N Services and their EndpointSlices, in chunks."""
+    yield '{"kind": "List", "apiVersion": "v1", "items": [\n'
+    yield json.dumps(node_object(node_ip))
+    for i in range(n):
+        yield ",\n" + json.dumps(service_object(i))
+        yield ",\n" + json.dumps(endpoint_slice_object(i, endpoints(i, r)))
+    yield "\n]}\n"
+
+
 def write(path, chunks):
     tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".tmp")
     with open(tmp, "w") as f:
@@ -81,6 +146,10 @@ def main(argv):
             out.write(f"-A -t {vip(i)}:80 -s rr\n")
             for address in endpoints(i, r):
                 out.write(f"-a -t {vip(i)}:80 -r {address}:80 -m -w 1\n")
+        return
+    if what == "objects":
+        n, r = int(argv[2]), int(argv[3])
+        write(argv[1], objects(n, r, argv[4] if len(argv) > 4 else "192.168.100.1"))
         return
     directory, n, r = argv[1], int(argv[2]), int(argv[3])
     os.makedirs(directory, exist_ok=True)
