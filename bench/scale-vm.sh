@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The in-VM half of the scale benchmark (bench/scale.sh runs it in one
-# test-bed VM per size): the proxier in manifests mode and the stock tools
-# on one kernel, one after the other.
+# test-bed VM per size): the proxier in manifests mode, in API mode and the
+# stock tools on one kernel, one after the other.
 #
 #   scale-vm.sh N R SPLIT PROXIER INPUTS STEPS...
 #     INPUTS: made by bench/scale.sh on the host: manifests/ (proxier-gen.py
-#       manifests N R SPLIT), ipvsadm.restore, ipset.restore, ip.batch,
-#       iptables.restore.
+#       manifests N R SPLIT), objects.json, ipvsadm.restore, ipset.restore,
+#       ip.batch, iptables.restore.
 #     STEPS, in this order, any subset:
 #       cold      the proxier on an empty kernel to its first `sync done`
 #                 (wall from process start, the logged sync, /metrics)
@@ -16,6 +16,14 @@
 #                 (60), then the kernel compared with the expected table
 #       warm      SIGTERM, a second proxier on the same kernel to its first
 #                 `sync done` (should send nothing)
+#       api       API mode: the proxier's --cleanup, the API-server double
+#                 (apiserver/fake_apiserver.py beside this script, a copy of
+#                 tests/apiserver) started with INPUTS/objects.json
+#                 (proxier-gen.py objects: the Node and the generated
+#                 Services and EndpointSlices, without the changes of
+#                 `changes` and `churn`), a proxier on its kubeconfig from
+#                 the empty kernel to the sync that added the N Services,
+#                 then SIGTERM and a warm restart (api-warm-*)
 #       trio      the proxier's --cleanup, KPVS_BENCH_TRASH_WAIT s (200:
 #                 the kernel frees deleted real servers), then ipvsadm -R,
 #                 ipset restore and ip -batch of the same state, and
@@ -138,6 +146,70 @@ if has warm; then
     table_check warm "${CHANGE_FILES[@]}"
     stop "$PID"
     PID=
+fi
+if has api; then
+    # The API mode's cold start: nothing of ours in the kernel.
+    "$PROXIER" --cleanup >"$W/api-cleanup.log" 2>&1 || echo "CHECK api: cleanup: FAILED ($(tail -n 1 "$W/api-cleanup.log"))"
+    check "api: virtual servers before" "$(ipvsadm -Ln | grep -c '^TCP' || true)" 0
+    D=$W/apiserver
+    rm -rf "$D"
+    s=$(now)
+    python3 "$HERE/apiserver/fake_apiserver.py" serve --state-dir "$D" \
+        --objects "$INPUTS/objects.json" >"$W/apiserver.out" 2>&1 &
+    API_PID=$!
+    until [ -e "$D/ready" ]; do
+        kill -0 "$API_PID" 2>/dev/null || { echo "CHECK api: the double started: FAILED"; tail -n 5 "$W/apiserver.out"; exit 1; }
+        sleep 0.2
+    done
+    # Its start with every object stored (a certificate made, then a
+    # create per object), to the ready file.
+    result api-apiserver-load-s "$(sub "$(now)" "$s")"
+    api_start() { # api_start LOG: the proxier in API mode in the background, T0 its start
+        T0=$(now)
+        "$PROXIER" run --kubeconfig "$D/kubeconfig" --hostname-override node-1 --node-ip 192.168.100.1 \
+            --vip-bind-mode route --ipvs-sync-period 1h \
+            --metrics-bind-address 127.0.0.1:10249 2>"$1" &
+        PID=$!
+    }
+    # synced LOG WANT: the `sync done` line by which services_added sums
+    # to WANT (the first one when WANT is 0); RESULT ...-syncs says which.
+    synced() {
+        local nth=0 sum=0 line
+        while :; do
+            nth=$((nth + 1))
+            line=$(wait_line "$1" ': sync done' "$nth" 5400 "$PID") || return 1
+            sum=$((sum + $(field services_added "$line")))
+            [ "$sum" -lt "$2" ] || break
+        done
+        echo "$nth $line"
+    }
+    api_start "$W/api.log"
+    got=$(synced "$W/api.log" "$N")
+    result api-syncs "${got%% *}"
+    report api "${got#* }" "$T0"
+    started=$(grep -m1 'started; kernel state adopted' "$W/api.log")
+    result api-started-wall "$(sub "$(line_time "$started")" "$T0")"
+    result api-metric-sync-sum-s "$(metric kubeproxy_sync_proxy_rules_duration_seconds_sum)"
+    result api-metric-sync-count "$(metric kubeproxy_sync_proxy_rules_duration_seconds_count)"
+    result api-vmhwm-kib "$(hwm "$PID")"
+    check "api: ipvsadm TCP services" "$(ipvsadm -Ln | grep -c '^TCP' || true)" "$N"
+    check "api: real servers" "$(ipvsadm -Ln | grep -c -- '-> [0-9]' || true)" "$((N * R))"
+    check "api: local routes on kube-ipvs0" \
+        "$(ip route show table local dev kube-ipvs0 | grep -c '^local' || true)" "$N"
+    check "api: KUBE-CLUSTER-IP entries" "$(ipset list KUBE-CLUSTER-IP | grep -c ',tcp:80' || true)" "$N"
+    # The double holds the generated objects, whatever `changes` and
+    # `churn` wrote into the manifests.
+    table_check api
+    stop "$PID"
+    api_start "$W/api-warm.log"
+    line=$(wait_line "$W/api-warm.log" ': sync done' 1 5400 "$PID")
+    report api-warm "$line" "$T0"
+    result api-warm-vmhwm-kib "$(hwm "$PID")"
+    check "api-warm: messages" "$(field mutating_messages "$line")" 0
+    table_check api-warm
+    stop "$PID"
+    PID=
+    stop "$API_PID"
 fi
 grep -hE ' (WARN|ERROR) ' "$W"/*.log 2>/dev/null | head -n 5 | sed 's/^/PROXIER-WARN /' || true
 

@@ -3,14 +3,16 @@
 # ClusterIP TCP Services x R endpoints, against the stock tools, one
 # test-bed VM (qemu TCG) per size, everything of a size in that one VM
 # (bench/scale-vm.sh): cold start, endpoint changes one at a time, churn,
-# warm restart, then ipvsadm -R + ipset restore + ip -batch of the same
-# state on the cleaned kernel.
+# warm restart, cold start and warm restart in API mode (against the
+# API-server double of tests/apiserver), then ipvsadm -R + ipset restore +
+# ip -batch of the same state on the cleaned kernel.
 #
 # Usage: bench/scale.sh
 #   KPVS_BENCH_SIZES (default "10000 50000"): the N to run
 #   KPVS_BENCH_REALS (default 10): R
-#   KPVS_BENCH_STEPS_<N> (default: "cold changes churn warm trio" at 10000
-#     and below, "cold changes warm" above): the steps of that size
+#   KPVS_BENCH_STEPS_<N> (default: "cold changes churn warm api trio" at
+#     10000 and below, "cold changes warm" above): the steps of that size
+#     (cold changes churn warm api trio: see bench/scale-vm.sh)
 #   KPVS_BENCH_SPLIT (default 1000): Services with a slice file of their own,
 #     the changed ones (change c: Service 7919c mod SPLIT; the churn comes
 #     back to a Service every SPLIT changes, 10 s at 100/s)
@@ -34,13 +36,14 @@ cargo build --release -p kube-ipvs-proxier --bin kube-ipvs-proxier
 echo "MACHINE $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)" | tee -a "$LOG"
 for n in $SIZES; do
     steps_var=KPVS_BENCH_STEPS_$n
-    default="cold changes churn warm trio"
+    default="cold changes churn warm api trio"
     [ "$n" -gt 10000 ] && default="cold changes warm"
     steps=${!steps_var:-$default}
     inputs=$TARGET/scale-bench/$n-$R
     bench/stock-inputs.sh "$inputs" "$n" "$R" "$PROXIER" "$SPLIT"
     # The guest runs copies, so that the scripts can be edited meanwhile.
     cp bench/scale-vm.sh bench/vm-lib.sh bench/churn.py bench/proxier-gen.py "$inputs/"
+    cp -r tests/apiserver "$inputs/apiserver"
     echo "== N=$n steps: $steps (load: $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$LOG"
     vm/run.sh --mem "$MEM" --smp 2 -- env \
         KPVS_BENCH_CHANGES="${KPVS_BENCH_CHANGES:-20}" KPVS_BENCH_RATE="${KPVS_BENCH_RATE:-100}" \
