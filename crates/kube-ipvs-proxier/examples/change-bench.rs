@@ -126,7 +126,7 @@ impl Cache {
         let known = |key: &ServiceKey| {
             plan.services
                 .get(key)
-                .map(|p| KnownService::new(p.service.clone(), p.real_servers.iter().cloned()))
+                .map(|p| KnownService::new(p.service.clone(), &p.real_servers))
         };
         let set = |name: &String| {
             plan.ipsets.get(name).map(|s| SetState {

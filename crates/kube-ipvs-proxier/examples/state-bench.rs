@@ -5,7 +5,8 @@
 //!
 //! * `state-bench manifests DIR [FILE]`: a [`ManifestsSource`] poll, its
 //!   snapshot into the store (`replace_all`), every Service into the
-//!   planner (the daemon's first sync); then FILE of DIR (default
+//!   planner (the daemon's first sync), the reconciler's cache after that
+//!   sync (every planned service and real server); then FILE of DIR (default
 //!   `slice-0.yaml`) rewritten under a new inode, polled again and the
 //!   changed Services replanned (the daemon's next sync).
 //! * `state-bench api N`: N Services and N EndpointSlices of 10 endpoints
@@ -21,13 +22,16 @@
 #[path = "support/shape.rs"]
 mod shape;
 
-use std::{path::Path, process::ExitCode, time::Instant};
+use std::{collections::BTreeMap, path::Path, process::ExitCode, time::Instant};
+
+use ipvs_netlink::ServiceKey;
 
 use kube::runtime::watcher::Event;
 use kube_ipvs_proxier::{
     config::ProxyConfig,
     model::NodeContext,
-    plan::IncrementalPlanner,
+    plan::{IncrementalPlanner, KernelPlan},
+    reconcile::KnownService,
     source::{
         kube as api,
         manifests::ManifestsSource,
@@ -81,6 +85,18 @@ fn plan_all(store: &ClusterStore) -> IncrementalPlanner {
     planner
 }
 
+/// The reconciler's cache after a cold sync of `plan`: every planned
+/// service and real server, as the reconciler records them.
+fn cache_of(plan: &KernelPlan) -> BTreeMap<ServiceKey, KnownService> {
+    plan.services
+        .iter()
+        .map(|(key, planned)| {
+            let known = KnownService::new(planned.service.clone(), &planned.real_servers);
+            (*key, known)
+        })
+        .collect()
+}
+
 fn manifests(dir: &str, file: &str) -> Result<(), String> {
     let mut source = ManifestsSource::new(dir);
     let start = Instant::now();
@@ -101,6 +117,9 @@ fn manifests(dir: &str, file: &str) -> Result<(), String> {
         &format!(" virtual_servers={}", planner.plan().services.len()),
     );
     planner.take_changes();
+    let start = Instant::now();
+    let cache = cache_of(planner.plan());
+    report("cache", start, &format!(" virtual_servers={}", cache.len()));
     let path = Path::new(dir).join(file);
     let tmp = Path::new(dir).join(".state-bench.tmp");
     std::fs::read(&path)

@@ -79,13 +79,28 @@ impl IpvsWriter {
     }
 
     /// Every service with its real servers (one service dump, then one
-    /// destination dump per service).
+    /// destination dump per service, as [`IpvsHandle::table`]), without
+    /// their counters, dropped as each service's real servers arrive: a
+    /// warm start at 10k × 10 does not hold 110,000 boxed counters at
+    /// once. A service deleted between the two dumps is left out.
     pub async fn dump(&mut self) -> Result<Vec<TableEntry>, IpvsWriterError> {
-        self.handle
-            .table()
+        let services = self
+            .handle
+            .list_services()
             .await
-            .map(|table| table.entries)
-            .map_err(IpvsWriterError::Dump)
+            .map_err(IpvsWriterError::Dump)?;
+        let mut entries = Vec::with_capacity(services.len());
+        for mut service in services {
+            let Some(mut real_servers) = self.real_servers(&service.key).await? else {
+                continue;
+            };
+            service.stats = None;
+            for rs in &mut real_servers {
+                rs.stats = None;
+            }
+            entries.push(TableEntry::new(service, real_servers));
+        }
+        Ok(entries)
     }
 
     /// Every service, without real servers (one dump).

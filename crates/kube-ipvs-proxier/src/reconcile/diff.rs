@@ -114,7 +114,7 @@ fn diff_service(
     for (addr, rs) in &wanted {
         match have.real_servers.get(addr) {
             None => servers.push(Command::AddRealServer(*key, (*rs).clone())),
-            Some(current) if !current.is(rs) => {
+            Some(current) if !current.is_like(rs) => {
                 servers.push(Command::UpdateRealServer(*key, (*rs).clone()))
             }
             Some(_) => {}
@@ -126,7 +126,7 @@ fn diff_service(
     for (addr, rs) in &have.real_servers {
         if !wanted.contains_key(addr) && !queued.contains(&(*key, *addr)) {
             match rs {
-                Cached::Known(rs) => diff.removed.push((*key, rs.clone())),
+                Cached::Known(settings) => diff.removed.push((*key, settings.real_server(*addr))),
                 Cached::Unknown => diff.removed_unknown.push((*key, *addr)),
             }
         }

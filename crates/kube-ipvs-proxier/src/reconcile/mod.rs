@@ -77,4 +77,6 @@ pub use graceful::GracefulQueue;
 pub use reconciler::{Reconciler, ReconcilerOptions, StartError};
 pub use recover::{Failure, recover};
 pub use report::{Counters, SyncError, SyncReport};
-pub use state::{Cached, ExcludeCidrs, KnownService, KnownState, claimed_by_ipsets};
+pub use state::{
+    Cached, ExcludeCidrs, KnownService, KnownState, RealServerSettings, claimed_by_ipsets,
+};

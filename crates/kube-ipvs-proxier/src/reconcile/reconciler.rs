@@ -16,7 +16,7 @@ use super::{
     graceful::GracefulQueue,
     recover::{Failure, recover},
     report::{Counters, SyncReport},
-    state::{Cached, ExcludeCidrs, KnownService, KnownState},
+    state::{Cached, ExcludeCidrs, KnownService, KnownState, RealServerSettings},
 };
 use crate::{
     kernel::{
@@ -492,7 +492,7 @@ impl Reconciler {
         let services = &mut self.known.services;
         match command {
             Command::AddService(service) => {
-                services.insert(service.key, KnownService::new(service.clone(), []));
+                services.insert(service.key, KnownService::new(service.clone(), &[]));
                 report.services_added += 1;
             }
             Command::UpdateService(service) => {
@@ -510,7 +510,7 @@ impl Reconciler {
                 if let Some(known) = services.get_mut(key) {
                     known
                         .real_servers
-                        .insert(rs.addr, Cached::Known(rs.clone()));
+                        .insert(rs.addr, Cached::Known(RealServerSettings::of(rs)));
                 }
                 if matches!(command, Command::AddRealServer(..)) {
                     report.real_servers_added += 1;

@@ -9,7 +9,7 @@ use std::{
 use ipset_netlink::Entry;
 
 use crate::config::Cidr;
-use ipvs_netlink::{Protocol, RealServer, ServiceKey, TableEntry, VirtualService};
+use ipvs_netlink::{ForwardMethod, Protocol, RealServer, ServiceKey, TableEntry, VirtualService};
 
 use crate::kernel::{Bindings, SetState};
 
@@ -39,6 +39,49 @@ impl<T: PartialEq> Cached<T> {
     }
 }
 
+/// What the cache keeps of a real server: the settings a diff compares
+/// (what [`RealServer`]'s equality compares, but the address, which is
+/// the cache's key). Not the read-only counters: the graceful removal
+/// dumps live ones when it needs them. 20 bytes where a [`RealServer`]
+/// takes 72: the cache holds one per planned real server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RealServerSettings {
+    /// Forwarding method.
+    pub forward: ForwardMethod,
+    /// Weight (0 = quiesced).
+    pub weight: u32,
+    /// Upper connection threshold.
+    pub upper_threshold: u32,
+    /// Lower connection threshold.
+    pub lower_threshold: u32,
+}
+
+impl RealServerSettings {
+    /// The settings of `rs`.
+    pub fn of(rs: &RealServer) -> Self {
+        RealServerSettings {
+            forward: rs.forward,
+            weight: rs.weight,
+            upper_threshold: rs.upper_threshold,
+            lower_threshold: rs.lower_threshold,
+        }
+    }
+
+    /// The real server at `addr` with these settings (no counters).
+    pub fn real_server(&self, addr: SocketAddr) -> RealServer {
+        RealServer::new(addr, self.forward, self.weight)
+            .with_thresholds(self.upper_threshold, self.lower_threshold)
+    }
+}
+
+impl Cached<RealServerSettings> {
+    /// Whether the real server is known to have exactly the settings of
+    /// `rs` (its address is the cache's key).
+    pub fn is_like(&self, rs: &RealServer) -> bool {
+        self.is(&RealServerSettings::of(rs))
+    }
+}
+
 /// One IPVS service as written (or dumped), with its real servers by
 /// address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,38 +89,31 @@ pub struct KnownService {
     /// The service.
     pub service: Cached<VirtualService>,
     /// Its real servers.
-    pub real_servers: BTreeMap<SocketAddr, Cached<RealServer>>,
+    pub real_servers: BTreeMap<SocketAddr, Cached<RealServerSettings>>,
 }
 
 impl KnownService {
     /// A service with known settings and real servers.
-    pub fn new(
+    pub fn new<'a>(
         service: VirtualService,
-        real_servers: impl IntoIterator<Item = RealServer>,
+        real_servers: impl IntoIterator<Item = &'a RealServer>,
     ) -> Self {
         KnownService {
             service: Cached::Known(service),
             real_servers: real_servers
                 .into_iter()
-                .map(|rs| (rs.addr, Cached::Known(rs)))
+                .map(|rs| (rs.addr, Cached::Known(RealServerSettings::of(rs))))
                 .collect(),
         }
     }
 }
 
 impl From<TableEntry> for KnownService {
-    /// A dumped service and its real servers, without their counters: the
-    /// diff compares settings only, and the graceful removal dumps live
-    /// counters when it needs them (at 10k × 10, the counters of a warm
-    /// start's dump would stay in the cache as 110,000 boxes).
+    /// A dumped service and its real servers, without their counters.
     fn from(entry: TableEntry) -> Self {
         let mut service = entry.service;
         service.stats = None;
-        let real_servers = entry.real_servers.into_iter().map(|mut rs| {
-            rs.stats = None;
-            rs
-        });
-        KnownService::new(service, real_servers)
+        KnownService::new(service, &entry.real_servers)
     }
 }
 

@@ -60,7 +60,7 @@ fn known(plan: &KernelPlan) -> BTreeMap<ServiceKey, KnownService> {
     plan.services
         .iter()
         .map(|(k, p)| {
-            let known = KnownService::new(p.service.clone(), p.real_servers.iter().cloned());
+            let known = KnownService::new(p.service.clone(), &p.real_servers);
             (*k, known)
         })
         .collect()
@@ -79,7 +79,7 @@ fn draining() -> (ServiceKey, KernelPlan, Cache, Queue) {
     let mut cache = known(&old);
     cache.get_mut(&a).unwrap().real_servers.insert(
         sa("10.244.0.6:6443"),
-        Cached::Known(rs("10.244.0.6:6443", 0)),
+        Cached::Known(RealServerSettings::of(&rs("10.244.0.6:6443", 0))),
     );
     let queued: BTreeSet<_> = [(a, sa("10.244.0.6:6443"))].into();
     (a, old, cache, queued)
@@ -473,7 +473,7 @@ fn a_failed_add_makes_the_next_diff_resend_exactly_that_object() {
     cache.get_mut(&a).unwrap().service = Cached::Known(planned.service.clone());
     let second = rs("10.244.0.6:6443", 1);
     let servers = &mut cache.get_mut(&a).unwrap().real_servers;
-    servers.insert(second.addr, Cached::Known(second));
+    servers.insert(second.addr, Cached::Known(RealServerSettings::of(&second)));
     let first = Command::AddRealServer(a, rs("10.244.0.5:6443", 1));
     let exists = IpvsError::RealServerExists {
         service: a,
@@ -497,7 +497,7 @@ fn a_failed_add_makes_the_next_diff_resend_exactly_that_object() {
     let servers = &mut cache.get_mut(&a).unwrap().real_servers;
     servers.insert(
         sa("10.244.0.5:6443"),
-        Cached::Known(rs("10.244.0.5:6443", 1)),
+        Cached::Known(RealServerSettings::of(&rs("10.244.0.5:6443", 1))),
     );
     assert!(
         diff_ipvs(&cache, &wanted, &none(), &exclude)
@@ -514,4 +514,34 @@ fn a_failed_add_makes_the_next_diff_resend_exactly_that_object() {
     assert!(diff.commands.is_empty(), "{diff:?}");
     assert!(diff.removed.is_empty(), "{diff:?}");
     assert_eq!(diff.removed_unknown, vec![(a, sa("10.244.0.5:6443"))]);
+}
+
+#[test]
+fn the_cache_keeps_the_settings_of_a_real_server_not_its_counters() {
+    let mut dumped = rs("10.244.0.5:6443", 3).with_thresholds(10, 5);
+    dumped.active_conns = 7;
+    dumped.stats = Some(Box::default());
+    let settings = RealServerSettings::of(&dumped);
+    let back = settings.real_server(dumped.addr);
+    assert_eq!(back, dumped, "the settings equality compares");
+    assert_eq!((back.active_conns, back.stats), (0, None));
+    assert_eq!(
+        (back.upper_threshold, back.lower_threshold, back.weight),
+        (10, 5, 3)
+    );
+    assert!(Cached::Known(settings).is_like(&dumped));
+    let mut quiet = dumped.clone();
+    quiet.weight = 0;
+    assert!(!Cached::Known(settings).is_like(&quiet));
+    assert!(!Cached::<RealServerSettings>::Unknown.is_like(&dumped));
+
+    // A dump adopted into the cache: the same settings, no counters.
+    let known = KnownService::from(ipvs_netlink::TableEntry::new(
+        vs(tcp("10.96.0.1:443")),
+        vec![dumped.clone()],
+    ));
+    assert_eq!(
+        known.real_servers.get(&dumped.addr),
+        Some(&Cached::Known(settings))
+    );
 }

@@ -147,7 +147,7 @@ fn cache_of(
         .services
         .iter()
         .map(|(k, p)| {
-            let known = KnownService::new(p.service.clone(), p.real_servers.iter().cloned());
+            let known = KnownService::new(p.service.clone(), &p.real_servers);
             (*k, known)
         })
         .collect();
