@@ -7,8 +7,11 @@
 //!   snapshot into the store (`replace_all`), every Service into the
 //!   planner (the daemon's first sync), the reconciler's cache after that
 //!   sync (every planned service and real server); then FILE of DIR (default
-//!   `slice-0.yaml`) rewritten under a new inode, polled again and the
-//!   changed Services replanned (the daemon's next sync).
+//!   `slice-0.yaml`) rewritten under a new inode with one endpoint changed,
+//!   polled again and the changed Services replanned (`idle-poll` first:
+//!   a poll that finds nothing changed): `change` as the
+//!   daemon does it (a delta of the files read), `change-view` through
+//!   the whole view (`replace_all`, before the deltas).
 //! * `state-bench api N`: N Services and N EndpointSlices of 10 endpoints
 //!   (bench/proxier-gen.py's shape) as an API server sends them (JSON with
 //!   managed fields, annotations, owner references, status), each
@@ -56,7 +59,7 @@ fn status_kib(field: &str) -> u64 {
 
 fn report(stage: &str, start: Instant, extra: &str) {
     println!(
-        "RESULT {stage} {:.3} rss_kib={} hwm_kib={}{extra}",
+        "RESULT {stage} {:.6} rss_kib={} hwm_kib={}{extra}",
         start.elapsed().as_secs_f64(),
         status_kib("VmRSS:"),
         status_kib("VmHWM:")
@@ -121,26 +124,66 @@ fn manifests(dir: &str, file: &str) -> Result<(), String> {
     let cache = cache_of(planner.plan());
     report("cache", start, &format!(" virtual_servers={}", cache.len()));
     let path = Path::new(dir).join(file);
-    let tmp = Path::new(dir).join(".state-bench.tmp");
-    std::fs::read(&path)
-        .and_then(|text| std::fs::write(&tmp, text))
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    // A poll that finds nothing changed: the listing and its stamps.
+    let start = Instant::now();
+    let idle = source.poll_delta().map_err(|e| e.to_string())?;
+    report("idle-poll", start, &format!(" changed={}", idle.is_some()));
+    // The daemon's path: a delta of the files read, applied to the store.
+    let mut stamp = 0;
+    let mut rewrite = || {
+        stamp += 1;
+        one_endpoint_changed(&path, stamp)
+    };
+    rewrite()?;
+    let start = Instant::now();
+    let poll = source
+        .poll_delta()
+        .map_err(|e| e.to_string())?
+        .ok_or("no poll")?;
+    store
+        .apply_delta(poll.delta, NODE)
+        .map_err(|e| e.to_string())?;
+    let changed = replan(&mut store, &mut planner);
+    report("change", start, &format!(" services_changed={changed}"));
+    // The same through the whole view (before deltas).
+    rewrite()?;
     let start = Instant::now();
     let poll = source.poll().map_err(|e| e.to_string())?.ok_or("no poll")?;
     store
         .replace_all(poll.snapshot, NODE)
         .map_err(|e| e.to_string())?;
+    let changed = replan(&mut store, &mut planner);
+    report(
+        "change-view",
+        start,
+        &format!(" services_changed={changed}"),
+    );
+    Ok(())
+}
+
+/// Replans the Services the store marked; how many.
+fn replan(store: &mut ClusterStore, planner: &mut IncrementalPlanner) -> usize {
     let changes = store.take_changes();
     for name in &changes.services {
         planner.update_shared(name, store.service_shared(name), store.slices_shared(name));
     }
-    report(
-        "change",
-        start,
-        &format!(" services_changed={}", changes.services.len()),
-    );
-    Ok(())
+    planner.take_changes();
+    changes.services.len()
+}
+
+/// Rewrites `path` under a new inode with its first endpoint address
+/// `"10.244.` replaced by `"10.250.STAMP` (one endpoint changed).
+fn one_endpoint_changed(path: &Path, stamp: u32) -> Result<(), String> {
+    let shown = |e: std::io::Error| format!("{}: {e}", path.display());
+    let text = std::fs::read_to_string(path).map_err(shown)?;
+    let Some(at) = text.find("\"10.244.") else {
+        return Err(format!("{}: no 10.244. address", path.display()));
+    };
+    let end = at + text[at + 1..].find('"').ok_or("unterminated address")? + 2;
+    let changed = format!("{}\"10.250.{stamp}.1\"{}", &text[..at], &text[end..]);
+    let tmp = path.with_extension("state-bench.tmp");
+    std::fs::write(&tmp, changed).map_err(shown)?;
+    std::fs::rename(&tmp, path).map_err(shown)
 }
 
 /// A Service as `kubectl get -o json` shows one created by `kubectl

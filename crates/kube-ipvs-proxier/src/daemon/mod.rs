@@ -39,7 +39,7 @@ use crate::{
     reconcile::{ExcludeCidrs, Reconciler, ReconcilerOptions, StartError, SyncReport},
     serve::{Metrics, ProxyHealth, ServiceHealth, serve_healthz, serve_metrics},
     source::{
-        Snapshot, manifests,
+        Delta, Snapshot, manifests,
         store::{ClusterStore, NodeExit, SourceEvent, StoreChanges},
     },
 };
@@ -78,6 +78,9 @@ enum Input {
     Event(Box<SourceEvent>),
     /// A complete new manifests snapshot, with its warnings.
     Snapshot(Snapshot, Vec<Warning>),
+    /// What changed in the manifests since the last snapshot or delta,
+    /// with the warnings of the files read.
+    Delta(Delta, Vec<Warning>),
     /// A server failed for good (`bindAddressHardFail`).
     Fatal(crate::serve::ServeError),
 }
@@ -288,15 +291,13 @@ impl Daemon {
                     warn!("{warning}");
                 }
                 let result = self.store.replace_all(snapshot, &self.settings.node_name);
-                // Manifests name no API object whose deletion must
-                // restart the proxier: go on with the new view.
-                match result {
-                    Err(NodeExit::Deleted(name)) => {
-                        warn!(node = %name, "the Node left the manifests");
-                        Ok(())
-                    }
-                    other => other,
+                manifests_node(result)
+            }
+            Input::Delta(delta, warnings) => {
+                for warning in &warnings {
+                    warn!("{warning}");
                 }
+                manifests_node(self.store.apply_delta(delta, &self.settings.node_name))
             }
         };
         // Manifests need not carry a Node: then eligibility stays as it is.
@@ -494,8 +495,20 @@ fn since(time: &str) -> Option<f64> {
     Some(elapsed.as_secs_f64().max(0.0))
 }
 
-/// Polls the manifests and sends a snapshot whenever they change (and
-/// once at start). Only the files that changed are read again, off the
+/// Manifests name no API object whose deletion must restart the proxier:
+/// a Node that left them is a warning, and the proxier goes on.
+fn manifests_node(result: Result<(), NodeExit>) -> Result<(), NodeExit> {
+    match result {
+        Err(NodeExit::Deleted(name)) => {
+            warn!(node = %name, "the Node left the manifests");
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// Polls the manifests and sends the first readable view as a snapshot,
+/// then what changed as deltas (O(the files that changed)). Only the files that changed are read again, off the
 /// loop's thread; a path that cannot be read, or a first read where no
 /// file can be, is logged and keeps the kernel as it is (see
 /// [`manifests`] for what a file that got worse keeps).
@@ -508,7 +521,11 @@ async fn poll_manifests(path: PathBuf, period: Duration, tx: mpsc::Sender<Input>
         tick.tick().await;
         let polled;
         (source, polled) = match tokio::task::spawn_blocking(move || {
-            let polled = source.poll();
+            let polled = if sent {
+                source.poll_delta().map(|p| p.map(Polled::Delta))
+            } else {
+                source.poll().map(|p| p.map(Polled::View))
+            };
             (source, polled)
         })
         .await
@@ -519,27 +536,39 @@ async fn poll_manifests(path: PathBuf, period: Duration, tx: mpsc::Sender<Input>
                 return;
             }
         };
-        match polled {
-            Ok(None) => {}
-            Ok(Some(poll)) if !sent && poll.nothing_readable() => {
+        let input = match polled {
+            Ok(None) => None,
+            Ok(Some(Polled::View(poll))) if poll.nothing_readable() => {
                 for warning in &poll.warnings {
                     warn!("{warning}");
                 }
                 warn!("manifests: no file of {shown} can be read; keeping the kernel as it is");
+                None
             }
-            Ok(Some(poll)) => {
+            Ok(Some(Polled::View(poll))) => {
                 sent = true;
-                if tx
-                    .send(Input::Snapshot(poll.snapshot, poll.warnings))
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
+                Some(Input::Snapshot(poll.snapshot, poll.warnings))
             }
-            Err(err) => warn!("manifests: cannot read {shown}: {err}; keeping the kernel as it is"),
+            Ok(Some(Polled::Delta(poll))) => Some(Input::Delta(poll.delta, poll.warnings)),
+            Err(err) => {
+                warn!("manifests: cannot read {shown}: {err}; keeping the kernel as it is");
+                None
+            }
+        };
+        if let Some(input) = input
+            && tx.send(input).await.is_err()
+        {
+            return;
         }
     }
+}
+
+/// What one poll of the manifests gave.
+enum Polled {
+    /// The whole view (until one was sent).
+    View(manifests::Poll),
+    /// What changed since (after).
+    Delta(manifests::DeltaPoll),
 }
 
 /// `oomScoreAdj`: written to `/proc/self/oom_score_adj`; failures logged.

@@ -14,7 +14,10 @@
 //!   warning naming the path; one bad file does not stop the others.
 //! * [`ManifestsSource`] keeps each file's objects with its stamp (device,
 //!   inode, size, modification and change times); a poll re-reads only the
-//!   files whose stamp changed and assembles the view from all of them.
+//!   files whose stamp changed and assembles the view from all of them, or
+//!   (`poll_delta`, what the daemon does after the first view) gives only
+//!   what changed, by name, looked up in the files that hold each name
+//!   (`index`): O(the files read), not O(the view).
 //!
 //! **Never delete on an input that got worse.** Once a file was read, a
 //! new version of it that is empty (only whitespace), unreadable, not a
@@ -39,13 +42,14 @@
 
 mod document;
 mod files;
+mod index;
 mod object;
 mod source;
 
 use std::path::Path;
 
 pub use files::{EXTENSIONS, FileError, MAX_FILE_BYTES};
-pub use source::{ManifestsSource, Poll};
+pub use source::{DeltaPoll, ManifestsSource, Poll};
 
 use super::{Snapshot, SourceError};
 use crate::model::Warning;

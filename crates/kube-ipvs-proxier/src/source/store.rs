@@ -27,7 +27,7 @@ use k8s_openapi::api::core::v1::Node;
 use kube::runtime::watcher::Event;
 
 use super::{
-    Snapshot,
+    Delta, Snapshot,
     objects::{EndpointSlice, Service},
 };
 use crate::model::{ServiceName, node_addresses, selector};
@@ -319,6 +319,31 @@ impl ClusterStore {
             .into_iter()
             .find(|n| n.metadata.name.as_deref() == Some(node_name));
         self.set_node(node)
+    }
+
+    /// Applies what changed in the view since the last [`replace_all`]
+    /// or delta (the manifests source's later polls): each name is set to
+    /// its winner or deleted, exactly as a [`replace_all`] of the whole
+    /// view would, in O(the names touched).
+    ///
+    /// [`replace_all`]: ClusterStore::replace_all
+    pub fn apply_delta(&mut self, delta: Delta, node_name: &str) -> Result<(), NodeExit> {
+        for (name, service) in delta.services {
+            match service {
+                Some(service) => self.apply_service(service),
+                None => self.delete_service(&name),
+            }
+        }
+        for (key, slice) in delta.endpoint_slices {
+            match slice {
+                Some(slice) => self.apply_slice(slice),
+                None => self.delete_slice(&key),
+            }
+        }
+        match delta.nodes.into_iter().find(|(name, _)| name == node_name) {
+            Some((_, node)) => self.set_node(node),
+            None => Ok(()),
+        }
     }
 
     fn apply_service(&mut self, service: Arc<Service>) {

@@ -5,13 +5,18 @@
 use std::{
     collections::{BTreeMap, BTreeSet},
     path::{Path, PathBuf},
+    sync::Arc,
 };
 
 use super::{
     document::{self, Parsed},
     files::{self, Entry, Stamp},
+    index::{Id, Index, Kind},
 };
-use crate::{model::Warning, source::Snapshot};
+use crate::{
+    model::Warning,
+    source::{Delta, Snapshot, store::wanted_service},
+};
 
 /// What a poll found.
 #[derive(Debug)]
@@ -27,6 +32,16 @@ pub struct Poll {
     pub files: usize,
 }
 
+/// What a poll after the first found ([`ManifestsSource::poll_delta`]).
+#[derive(Debug)]
+pub struct DeltaPoll {
+    /// What changed in the view, by name.
+    pub delta: Delta,
+    /// The warnings of the files read this time (and of the directory,
+    /// when it became empty).
+    pub warnings: Vec<Warning>,
+}
+
 impl Poll {
     /// Whether there were files and none of them could be read.
     pub fn nothing_readable(&self) -> bool {
@@ -37,6 +52,8 @@ impl Poll {
 /// One file as last read.
 #[derive(Debug)]
 struct FileState {
+    /// Its path, shared with the index.
+    path: Arc<Path>,
     /// What the listing showed last (a stamp or why the file is not
     /// readable): the file is read again when this changes.
     seen: Result<Stamp, String>,
@@ -72,6 +89,12 @@ pub struct ManifestsSource {
     listing: Option<Vec<Entry>>,
     /// Whether the directory became empty (the objects are kept).
     emptied: bool,
+    /// The files that hold each name.
+    index: Index,
+    /// The names whose objects a refresh added, changed or removed.
+    touched: BTreeSet<Id>,
+    /// The files a refresh read (or found unreadable).
+    read: Vec<PathBuf>,
 }
 
 impl ManifestsSource {
@@ -83,6 +106,9 @@ impl ManifestsSource {
             files: BTreeMap::new(),
             listing: None,
             emptied: false,
+            index: Index::default(),
+            touched: BTreeSet::new(),
+            read: Vec::new(),
         }
     }
 
@@ -102,7 +128,77 @@ impl ManifestsSource {
     /// did (the same file names and stamps), else the whole current view.
     /// Fails only when the path itself cannot be read; the view is kept.
     pub fn poll(&mut self) -> Result<Option<Poll>, std::io::Error> {
-        Ok(self.refresh()?.then(|| self.view()))
+        let changed = self.refresh()?;
+        // Only a delta needs them (20,000 names after a first read at 10k).
+        self.touched.clear();
+        self.read.clear();
+        Ok(changed.then(|| self.view()))
+    }
+
+    /// Like [`poll`](Self::poll), but gives only what changed since the
+    /// previous poll: for each name the files read added, changed or
+    /// removed an object under, what now wins it in the view (the first
+    /// object of that name in file order, for a Service the first that
+    /// [`wanted_service`]), looked up in the files that hold the name. The
+    /// cost is the files read and the names they hold, not the view:
+    /// [`crate::source::store::ClusterStore::apply_delta`] of it leaves
+    /// the store as a `replace_all` of [`poll`](Self::poll)'s view would.
+    pub fn poll_delta(&mut self) -> Result<Option<DeltaPoll>, std::io::Error> {
+        if !self.refresh()? {
+            return Ok(None);
+        }
+        let mut delta = Delta::default();
+        for id in std::mem::take(&mut self.touched) {
+            match id.kind {
+                Kind::Service => {
+                    let winner = self.winner(
+                        &id,
+                        |o| &o.services,
+                        |s| wanted_service(s) && id.is(&s.metadata.namespace, &s.metadata.name),
+                    );
+                    delta.services.push((id.service_name(), winner));
+                }
+                Kind::EndpointSlice => {
+                    let winner = self.winner(
+                        &id,
+                        |o| &o.endpoint_slices,
+                        |s| id.is(&s.metadata.namespace, &s.metadata.name),
+                    );
+                    delta
+                        .endpoint_slices
+                        .push(((id.namespace.clone(), id.name.clone()), winner));
+                }
+                Kind::Node => {
+                    let winner = self.winner(
+                        &id,
+                        |o| &o.nodes,
+                        |n| id.is(&n.metadata.namespace, &n.metadata.name),
+                    );
+                    delta.nodes.push((id.name.clone(), winner));
+                }
+            }
+        }
+        let mut warnings = self.emptied_warning().into_iter().collect::<Vec<_>>();
+        for path in std::mem::take(&mut self.read) {
+            if let Some(state) = self.files.get(&path) {
+                warnings.extend(state.warnings.iter().cloned());
+            }
+        }
+        Ok(Some(DeltaPoll { delta, warnings }))
+    }
+
+    /// The first object of the files that hold `id` (in file order) that
+    /// `is_it` accepts.
+    fn winner<T>(
+        &self,
+        id: &Id,
+        list: impl Fn(&Snapshot) -> &Vec<Arc<T>>,
+        is_it: impl Fn(&T) -> bool,
+    ) -> Option<Arc<T>> {
+        self.index.files(id).iter().find_map(|path| {
+            let state = self.files.get(&**path)?;
+            list(&state.objects).iter().find(|o| is_it(o)).cloned()
+        })
     }
 
     /// Reads the files once and returns the view, moving the objects out
@@ -116,8 +212,11 @@ impl ManifestsSource {
         Ok(poll)
     }
 
-    /// Re-reads the files whose stamps changed; whether any did.
+    /// Re-reads the files whose stamps changed; whether any did. What the
+    /// view gained and lost is in `touched`, the files read in `read`.
     fn refresh(&mut self) -> Result<bool, std::io::Error> {
+        self.touched.clear();
+        self.read.clear();
         let listing = files::list(&self.path)?;
         Ok(self.refresh_from(listing))
     }
@@ -133,7 +232,17 @@ impl ManifestsSource {
         if !self.emptied {
             // A file gone from the listing is a deliberate delete.
             let listed: BTreeSet<&PathBuf> = listing.iter().map(|(path, _)| path).collect();
-            self.files.retain(|path, _| listed.contains(path));
+            let gone: Vec<PathBuf> = self
+                .files
+                .keys()
+                .filter(|path| !listed.contains(path))
+                .cloned()
+                .collect();
+            for path in gone {
+                if let Some(state) = self.files.remove(&path) {
+                    self.forget(&state);
+                }
+            }
             for (path, seen) in &listing {
                 self.update(path, seen);
             }
@@ -151,6 +260,7 @@ impl ManifestsSource {
         {
             return;
         }
+        self.read.push(path.to_owned());
         let previous = self.files.remove(path);
         let read = match seen {
             Err(why) => Read::Worse {
@@ -159,13 +269,26 @@ impl ManifestsSource {
             },
             Ok(_) => self.read_file(path, previous.is_some()),
         };
+        let shared: Arc<Path> = match &previous {
+            Some(old) => old.path.clone(),
+            None => Arc::from(path),
+        };
         let state = match read {
-            Read::Good(parsed) => FileState {
-                seen: seen.clone(),
-                objects: parsed.snapshot,
-                warnings: parsed.warnings,
-                unreadable: None,
-            },
+            Read::Good(parsed) => {
+                if let Some(old) = &previous {
+                    self.forget(old);
+                }
+                let state = FileState {
+                    path: shared,
+                    seen: seen.clone(),
+                    objects: parsed.snapshot,
+                    warnings: parsed.warnings,
+                    unreadable: None,
+                };
+                self.index.add(&state.path, &state.objects);
+                self.touched.extend(Id::all(&state.objects));
+                state
+            }
             Read::Worse { why, mut warnings } => {
                 let (objects, message) = match previous {
                     Some(old) => {
@@ -181,6 +304,7 @@ impl ManifestsSource {
                 };
                 warnings.push(file_warning(path, message));
                 FileState {
+                    path: shared,
                     seen: seen.clone(),
                     objects,
                     warnings,
@@ -189,6 +313,12 @@ impl ManifestsSource {
             }
         };
         self.files.insert(path.to_owned(), state);
+    }
+
+    /// Takes a file's objects out of the index; their names are touched.
+    fn forget(&mut self, state: &FileState) {
+        self.index.remove(&state.path, &state.objects);
+        self.touched.extend(Id::all(&state.objects));
     }
 
     /// Reads and parses one file; `had_objects`: whether it was read
@@ -244,17 +374,8 @@ impl ManifestsSource {
 
     /// The view's warnings and unreadable files, and no object yet.
     fn view_without_objects(&self) -> Poll {
-        let mut warnings = Vec::new();
+        let mut warnings: Vec<Warning> = self.emptied_warning().into_iter().collect();
         let mut unreadable = Vec::new();
-        if self.emptied {
-            warnings.push(file_warning(
-                &self.path,
-                format!(
-                    "no manifest file any more; keeping the objects of the {} files read before",
-                    self.files.len()
-                ),
-            ));
-        }
         for (path, state) in &self.files {
             warnings.extend(state.warnings.iter().cloned());
             if let Some(why) = &state.unreadable {
@@ -267,6 +388,21 @@ impl ManifestsSource {
             unreadable,
             files: self.files.len(),
         }
+    }
+}
+
+impl ManifestsSource {
+    /// The warning of a directory that became empty.
+    fn emptied_warning(&self) -> Option<Warning> {
+        self.emptied.then(|| {
+            file_warning(
+                &self.path,
+                format!(
+                    "no manifest file any more; keeping the objects of the {} files read before",
+                    self.files.len()
+                ),
+            )
+        })
     }
 }
 

@@ -198,7 +198,7 @@ fn a_json_text_reads_as_the_same_yaml_does() {
 }
 
 #[path = "../../../../../tests/fuzz/rng.rs"]
-mod rng;
+pub(super) mod rng;
 use rng::Rng;
 
 #[test]

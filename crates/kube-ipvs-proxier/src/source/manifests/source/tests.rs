@@ -8,7 +8,10 @@ use std::{
 };
 
 use super::*;
-use crate::source::manifests::{MAX_FILE_BYTES, load};
+use crate::source::{
+    manifests::{MAX_FILE_BYTES, load},
+    store::{ClusterStore, NodeExit},
+};
 
 /// A fresh directory under the temporary directory, removed on drop.
 struct TempDir(PathBuf);
@@ -340,4 +343,147 @@ fn json_files_and_lists_are_read() {
         "{:?}",
         warnings[0]
     );
+}
+
+use crate::source::manifests::tests::rng;
+
+/// One random manifest document from small pools, so that names collide
+/// within and across files: Services (some headless, some `None`),
+/// EndpointSlices (owners move), Nodes (addresses change).
+fn random_document(rng: &mut rng::Rng) -> String {
+    let name = ["a", "b", "c"][rng.below(3)];
+    let namespace = ["", "namespace: other, "][rng.below(2)];
+    let ip = rng.below(4);
+    match rng.below(3) {
+        0 => {
+            let labels = ["", ", labels: {service.kubernetes.io/headless: \"\"}"][rng.below(2)];
+            let cluster_ip = ["10.96.0.1", "10.96.0.2", "None"][rng.below(3)];
+            format!(
+                "apiVersion: v1\nkind: Service\nmetadata: {{{namespace}name: {name}{labels}}}\n\
+                 spec: {{clusterIP: {cluster_ip}, ports: [{{port: 8{ip}}}]}}\n"
+            )
+        }
+        1 => {
+            let owner = ["a", "b", "c"][rng.below(3)];
+            format!(
+                "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n\
+                 metadata: {{{namespace}name: {name}-s, labels: {{kubernetes.io/service-name: {owner}}}}}\n\
+                 addressType: IPv4\nendpoints: [{{addresses: [10.244.0.{ip}]}}]\n"
+            )
+        }
+        _ => {
+            let node = ["node-1", "node-2"][rng.below(2)];
+            format!(
+                "apiVersion: v1\nkind: Node\nmetadata: {{name: {node}}}\n\
+                 status: {{addresses: [{{type: InternalIP, address: 192.168.0.{ip}}}]}}\n"
+            )
+        }
+    }
+}
+
+/// What a store holds, to compare two.
+fn contents(store: &ClusterStore) -> String {
+    let mut out = String::new();
+    for name in store.names() {
+        out += &format!("{name}: {:?}\n", store.service_shared(&name));
+        out += &format!("  slices: {:?}\n", store.slices_shared(&name));
+    }
+    out + &format!("node: {:?}\n", store.node())
+}
+
+#[test]
+fn deltas_leave_the_store_as_whole_views_do() {
+    for seed in 1..=12u64 {
+        let dir = TempDir::new(&format!("delta-{seed}"));
+        let mut rng = rng::Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let files = ["a.yaml", "b.yaml", "c.yaml", "d.json"];
+        let (mut whole, mut deltas) = (ManifestsSource::new(&dir.0), ManifestsSource::new(&dir.0));
+        let (mut by_view, mut by_delta) = (ClusterStore::new(), ClusterStore::new());
+        let mut first = true;
+        for step in 0..60 {
+            let file = files[rng.below(files.len())];
+            match rng.below(10) {
+                0 => {
+                    let _ = fs::remove_file(dir.file(file));
+                }
+                1 => dir.write(file, "kind: Service\nmetadata: {name: [\n"),
+                2 => dir.write(file, ""),
+                _ => {
+                    let docs: Vec<String> = (0..rng.below(4))
+                        .map(|_| random_document(&mut rng))
+                        .collect();
+                    dir.write(file, docs.join("---\n"));
+                }
+            }
+            let view = whole.poll().unwrap();
+            let at = format!("seed {seed}, step {step} ({file})");
+            if first {
+                let Some(view) = view else { continue };
+                first = false;
+                assert!(deltas.poll().unwrap().is_some(), "{at}");
+                let a = by_view.replace_all(view.snapshot.clone(), "node-1");
+                let b = by_delta.replace_all(view.snapshot, "node-1");
+                assert_eq!(format!("{a:?}"), format!("{b:?}"), "{at}");
+            } else {
+                let delta = deltas.poll_delta().unwrap();
+                assert_eq!(view.is_some(), delta.is_some(), "{at}");
+                let (Some(view), Some(delta)) = (view, delta) else {
+                    continue;
+                };
+                let a = by_view.replace_all(view.snapshot, "node-1");
+                let b = by_delta.apply_delta(delta.delta, "node-1");
+                assert_eq!(format!("{a:?}"), format!("{b:?}"), "{at}");
+                // The proxier exits when its node's addresses change (a
+                // whole view would say so again at every poll after).
+                if matches!(a, Err(NodeExit::IpsChanged { .. })) {
+                    assert_eq!(contents(&by_view), contents(&by_delta), "{at}");
+                    break;
+                }
+            }
+            assert_eq!(contents(&by_view), contents(&by_delta), "{at}");
+            assert_eq!(by_view.take_changes(), by_delta.take_changes(), "{at}");
+        }
+    }
+}
+
+#[test]
+fn a_delta_names_only_what_the_files_read_touched() {
+    let dir = TempDir::new("delta-small");
+    dir.write("a.yaml", service("a", "10.96.0.1"));
+    dir.write(
+        "b.yaml",
+        [service("b", "10.96.0.2"), service("a", "10.96.0.9")].join("---\n"),
+    );
+    let mut source = ManifestsSource::new(&dir.0);
+    changed(&mut source);
+    // b.yaml changes: b changes; a is touched, and a.yaml still wins it.
+    dir.write(
+        "b.yaml",
+        [service("b", "10.96.0.3"), service("a", "10.96.0.8")].join("---\n"),
+    );
+    let delta = source.poll_delta().unwrap().expect("a change").delta;
+    let ip = |s: &Option<Arc<crate::source::objects::Service>>| {
+        s.as_ref()
+            .and_then(|s| s.spec.as_ref()?.cluster_ip.clone())
+            .unwrap_or_default()
+    };
+    let got: Vec<(String, String)> = delta
+        .services
+        .iter()
+        .map(|(name, s)| (name.name.clone(), ip(s)))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a".into(), "10.96.0.1".into()),
+            ("b".into(), "10.96.0.3".into())
+        ]
+    );
+    // a.yaml goes: b.yaml's a wins now.
+    fs::remove_file(dir.file("a.yaml")).unwrap();
+    let delta = source.poll_delta().unwrap().expect("a change").delta;
+    assert_eq!(delta.services.len(), 1);
+    assert_eq!(ip(&delta.services[0].1), "10.96.0.8");
+    // Nothing changed: no delta.
+    assert!(source.poll_delta().unwrap().is_none());
 }
