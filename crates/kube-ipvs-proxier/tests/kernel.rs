@@ -1096,7 +1096,7 @@ fn incremental_objects(n: usize) -> kube_ipvs_proxier::source::Snapshot {
         ServiceSpec,
     };
     let meta = |name: String, service: Option<String>| Meta {
-        name: Some(name),
+        name: Some(name.into()),
         namespace: Some("bench".into()),
         labels: service.map(|s| {
             [("kubernetes.io/service-name".to_owned(), s)]
@@ -1111,7 +1111,7 @@ fn incremental_objects(n: usize) -> kube_ipvs_proxier::source::Snapshot {
         snapshot.services.push(Arc::new(Service {
             metadata: meta(format!("svc-{i}"), None),
             spec: Some(ServiceSpec {
-                cluster_ip: Some(format!("10.96.{}.{}", k >> 8, k & 255)),
+                cluster_ip: Some(format!("10.96.{}.{}", k >> 8, k & 255).into()),
                 ports: Some(vec![ServicePort {
                     name: Some("http".into()),
                     port: 80,
@@ -1125,7 +1125,7 @@ fn incremental_objects(n: usize) -> kube_ipvs_proxier::source::Snapshot {
             .map(|j| {
                 let e = i * 10 + j + 1;
                 Endpoint {
-                    addresses: vec![format!("10.244.{}.{}", e >> 8, e & 255)].into(),
+                    addresses: vec![format!("10.244.{}.{}", e >> 8, e & 255).into()].into(),
                     conditions: Some(EndpointConditions {
                         ready: Some(true),
                         ..EndpointConditions::default()

@@ -160,7 +160,11 @@ fn read_ports(
             ));
             continue;
         };
-        ports.push((port.name.clone().unwrap_or_default(), protocol, number));
+        ports.push((
+            port.name.as_deref().unwrap_or_default().to_owned(),
+            protocol,
+            number,
+        ));
     }
     ports
 }

@@ -137,9 +137,9 @@ fn read(service: &Service, problems: &mut Vec<FieldError>) -> Result<Vec<Service
         let node_port = node_port.filter(|_| service_type != "ClusterIP");
         for addresses in &families {
             ports.push(ServicePort {
-                namespace: namespace.clone(),
-                name: name.clone(),
-                port_name: port.name.clone().unwrap_or_default(),
+                namespace: namespace.to_string(),
+                name: name.to_string(),
+                port_name: port.name.as_deref().unwrap_or_default().to_owned(),
                 family: Family::of(addresses.cluster_ip),
                 protocol,
                 cluster_ip: addresses.cluster_ip,
@@ -152,7 +152,7 @@ fn read(service: &Service, problems: &mut Vec<FieldError>) -> Result<Vec<Service
                 external_policy_local,
                 internal_policy_local,
                 health_check_node_port,
-                traffic_distribution: spec.traffic_distribution.clone(),
+                traffic_distribution: spec.traffic_distribution.as_deref().map(str::to_owned),
                 endpoints: Vec::new(),
             });
         }
@@ -188,11 +188,14 @@ fn cluster_ips(
     spec: &ServiceSpec,
     problems: &mut Vec<FieldError>,
 ) -> Result<Option<Vec<IpAddr>>, FieldError> {
-    let (field, list): (&str, Vec<&String>) =
-        match spec.cluster_ips.as_ref().filter(|l| !l.is_empty()) {
-            Some(list) => ("spec.clusterIPs", list.iter().collect()),
-            None => ("spec.clusterIP", spec.cluster_ip.iter().collect()),
-        };
+    let (field, list): (&str, Vec<&str>) = match spec.cluster_ips.as_ref().filter(|l| !l.is_empty())
+    {
+        Some(list) => ("spec.clusterIPs", list.iter().map(String::as_str).collect()),
+        None => (
+            "spec.clusterIP",
+            spec.cluster_ip.as_deref().into_iter().collect(),
+        ),
+    };
     let indexed = field == "spec.clusterIPs";
     let mut ips: Vec<IpAddr> = Vec::new();
     let mut families = Vec::new();

@@ -132,9 +132,15 @@ fn slice_key(slice: &EndpointSlice) -> (String, String) {
         slice
             .metadata
             .namespace
-            .clone()
-            .unwrap_or_else(|| "default".into()),
-        slice.metadata.name.clone().unwrap_or_default(),
+            .as_deref()
+            .unwrap_or("default")
+            .to_owned(),
+        slice
+            .metadata
+            .name
+            .as_deref()
+            .unwrap_or_default()
+            .to_owned(),
     )
 }
 

@@ -65,7 +65,11 @@ impl Id {
 
     /// Whether an object with this namespace and name has this identity
     /// (the kind is the caller's).
-    pub fn is(&self, namespace: &Option<String>, name: &Option<String>) -> bool {
+    pub fn is<S: std::ops::Deref<Target = str>>(
+        &self,
+        namespace: &Option<S>,
+        name: &Option<S>,
+    ) -> bool {
         let (namespace, name) = match self.kind {
             Kind::Node => ("", name.as_deref().unwrap_or("")),
             _ => names(namespace, name),
@@ -108,7 +112,10 @@ fn keys(objects: &Snapshot) -> impl Iterator<Item = u64> + '_ {
 }
 
 /// A namespace and a name as the store reads them.
-fn names<'a>(namespace: &'a Option<String>, name: &'a Option<String>) -> (&'a str, &'a str) {
+fn names<'a, S: std::ops::Deref<Target = str>>(
+    namespace: &'a Option<S>,
+    name: &'a Option<S>,
+) -> (&'a str, &'a str) {
     (
         namespace.as_deref().unwrap_or("default"),
         name.as_deref().unwrap_or(""),

@@ -153,7 +153,7 @@ fn a_large_text_gives_the_same_result_on_every_cpu() {
     let names: Vec<String> = snapshot
         .services
         .iter()
-        .map(|s| s.metadata.name.clone().unwrap_or_default())
+        .map(|s| s.metadata.name.as_deref().unwrap_or_default().to_owned())
         .collect();
     let expected: Vec<String> = (0..600)
         .filter(|&i| i != 555)

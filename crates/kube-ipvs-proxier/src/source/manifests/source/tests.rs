@@ -55,7 +55,7 @@ fn names(poll: &Poll) -> Vec<String> {
         .snapshot
         .services
         .iter()
-        .map(|s| s.metadata.name.clone().unwrap_or_default())
+        .map(|s| s.metadata.name.as_deref().unwrap_or_default().to_owned())
         .collect();
     names.sort();
     names
@@ -123,7 +123,12 @@ fn cluster_ip(poll: &Poll, name: &str) -> Option<String> {
         .services
         .iter()
         .find(|s| s.metadata.name.as_deref() == Some(name))?;
-    service.spec.as_ref()?.cluster_ip.clone()
+    service
+        .spec
+        .as_ref()?
+        .cluster_ip
+        .as_deref()
+        .map(str::to_owned)
 }
 
 /// Issue 8: a directory read racing a rename (Linux 6.1's tmpfs, more
@@ -464,7 +469,7 @@ fn a_delta_names_only_what_the_files_read_touched() {
     let delta = source.poll_delta().unwrap().expect("a change").delta;
     let ip = |s: &Option<Arc<crate::source::objects::Service>>| {
         s.as_ref()
-            .and_then(|s| s.spec.as_ref()?.cluster_ip.clone())
+            .and_then(|s| s.spec.as_ref()?.cluster_ip.as_deref().map(str::to_owned))
             .unwrap_or_default()
     };
     let got: Vec<(String, String)> = delta
