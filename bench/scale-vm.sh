@@ -79,6 +79,19 @@ start() { # start LOG: the proxier in the background, T0 its start
         --metrics-bind-address 127.0.0.1:10249 2>"$1" &
     PID=$!
 }
+cold_figures() { # cold_figures PHASE LOG: after a cold start's sync, its figures and checks
+    local started
+    started=$(grep -m1 'started; kernel state adopted' "$2")
+    result "$1-started-wall" "$(sub "$(line_time "$started")" "$T0")"
+    result "$1-metric-sync-sum-s" "$(metric kubeproxy_sync_proxy_rules_duration_seconds_sum)"
+    result "$1-metric-sync-count" "$(metric kubeproxy_sync_proxy_rules_duration_seconds_count)"
+    result "$1-vmhwm-kib" "$(hwm "$PID")"
+    check "$1: ipvsadm TCP services" "$(ipvsadm -Ln | grep -c '^TCP' || true)" "$N"
+    check "$1: real servers" "$(ipvsadm -Ln | grep -c -- '-> [0-9]' || true)" "$((N * R))"
+    check "$1: local routes on kube-ipvs0" \
+        "$(ip route show table local dev kube-ipvs0 | grep -c '^local' || true)" "$N"
+    check "$1: KUBE-CLUSTER-IP entries" "$(ipset list KUBE-CLUSTER-IP | grep -c ',tcp:80' || true)" "$N"
+}
 table_check() { # table_check NAME CHANGE-FILES...: ipvsadm -Sn = the expected table
     local name=$1
     shift
@@ -102,16 +115,7 @@ CHANGE_FILES=()
 if has cold; then
     start "$W/cold.log"
     report cold "$(wait_line "$W/cold.log" ': sync done' 1 5400 "$PID")" "$T0"
-    started=$(grep -m1 'started; kernel state adopted' "$W/cold.log")
-    result cold-started-wall "$(sub "$(line_time "$started")" "$T0")"
-    result cold-metric-sync-sum-s "$(metric kubeproxy_sync_proxy_rules_duration_seconds_sum)"
-    result cold-metric-sync-count "$(metric kubeproxy_sync_proxy_rules_duration_seconds_count)"
-    result cold-vmhwm-kib "$(hwm "$PID")"
-    check "cold: ipvsadm TCP services" "$(ipvsadm -Ln | grep -c '^TCP' || true)" "$N"
-    check "cold: real servers" "$(ipvsadm -Ln | grep -c -- '-> [0-9]' || true)" "$((N * R))"
-    check "cold: local routes on kube-ipvs0" \
-        "$(ip route show table local dev kube-ipvs0 | grep -c '^local' || true)" "$N"
-    check "cold: KUBE-CLUSTER-IP entries" "$(ipset list KUBE-CLUSTER-IP | grep -c ',tcp:80' || true)" "$N"
+    cold_figures cold "$W/cold.log"
 fi
 
 FIRST=0
@@ -187,16 +191,7 @@ if has api; then
     got=$(synced "$W/api.log" "$N")
     result api-syncs "${got%% *}"
     report api "${got#* }" "$T0"
-    started=$(grep -m1 'started; kernel state adopted' "$W/api.log")
-    result api-started-wall "$(sub "$(line_time "$started")" "$T0")"
-    result api-metric-sync-sum-s "$(metric kubeproxy_sync_proxy_rules_duration_seconds_sum)"
-    result api-metric-sync-count "$(metric kubeproxy_sync_proxy_rules_duration_seconds_count)"
-    result api-vmhwm-kib "$(hwm "$PID")"
-    check "api: ipvsadm TCP services" "$(ipvsadm -Ln | grep -c '^TCP' || true)" "$N"
-    check "api: real servers" "$(ipvsadm -Ln | grep -c -- '-> [0-9]' || true)" "$((N * R))"
-    check "api: local routes on kube-ipvs0" \
-        "$(ip route show table local dev kube-ipvs0 | grep -c '^local' || true)" "$N"
-    check "api: KUBE-CLUSTER-IP entries" "$(ipset list KUBE-CLUSTER-IP | grep -c ',tcp:80' || true)" "$N"
+    cold_figures api "$W/api.log"
     # The double holds the generated objects, whatever `changes` and
     # `churn` wrote into the manifests.
     table_check api

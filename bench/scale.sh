@@ -11,7 +11,7 @@
 #   KPVS_BENCH_SIZES (default "10000 50000"): the N to run
 #   KPVS_BENCH_REALS (default 10): R
 #   KPVS_BENCH_STEPS_<N> (default: "cold changes churn warm api trio" at
-#     10000 and below, "cold changes warm" above): the steps of that size
+#     10000 and below, "cold changes warm api trio" above: no churn): the steps of that size
 #     (cold changes churn warm api trio: see bench/scale-vm.sh)
 #   KPVS_BENCH_SPLIT (default 1000): Services with a slice file of their own,
 #     the changed ones (change c: Service 7919c mod SPLIT; the churn comes
@@ -37,7 +37,7 @@ echo "MACHINE $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpu
 for n in $SIZES; do
     steps_var=KPVS_BENCH_STEPS_$n
     default="cold changes churn warm api trio"
-    [ "$n" -gt 10000 ] && default="cold changes warm"
+    [ "$n" -gt 10000 ] && default="cold changes warm api trio"
     steps=${!steps_var:-$default}
     inputs=$TARGET/scale-bench/$n-$R
     bench/stock-inputs.sh "$inputs" "$n" "$R" "$PROXIER" "$SPLIT"
