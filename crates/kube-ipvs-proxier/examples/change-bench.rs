@@ -123,11 +123,7 @@ impl Cache {
 
     /// Brings the listed keys to `plan` (what a sync records).
     fn copy(&mut self, plan: &KernelPlan, changes: &PlanChanges) {
-        let known = |key: &ServiceKey| {
-            plan.services
-                .get(key)
-                .map(|p| KnownService::new(p.service.clone(), &p.real_servers))
-        };
+        let known = |key: &ServiceKey| plan.services.get(key).map(KnownService::from);
         let set = |name: &String| {
             plan.ipsets.get(name).map(|s| SetState {
                 set_type: Some(s.set_type),

@@ -25,16 +25,14 @@
 #[path = "support/shape.rs"]
 mod shape;
 
-use std::{collections::BTreeMap, path::Path, process::ExitCode, time::Instant};
-
-use ipvs_netlink::ServiceKey;
+use std::{path::Path, process::ExitCode, time::Instant};
 
 use kube::runtime::watcher::Event;
 use kube_ipvs_proxier::{
     config::ProxyConfig,
     model::NodeContext,
-    plan::{IncrementalPlanner, KernelPlan},
-    reconcile::KnownService,
+    plan::IncrementalPlanner,
+    reconcile::synced_services,
     source::{
         kube as api,
         manifests::ManifestsSource,
@@ -88,18 +86,6 @@ fn plan_all(store: &ClusterStore) -> IncrementalPlanner {
     planner
 }
 
-/// The reconciler's cache after a cold sync of `plan`: every planned
-/// service and real server, as the reconciler records them.
-fn cache_of(plan: &KernelPlan) -> BTreeMap<ServiceKey, KnownService> {
-    plan.services
-        .iter()
-        .map(|(key, planned)| {
-            let known = KnownService::new(planned.service.clone(), &planned.real_servers);
-            (*key, known)
-        })
-        .collect()
-}
-
 fn manifests(dir: &str, file: &str) -> Result<(), String> {
     let mut source = ManifestsSource::new(dir);
     let start = Instant::now();
@@ -121,7 +107,7 @@ fn manifests(dir: &str, file: &str) -> Result<(), String> {
     );
     planner.take_changes();
     let start = Instant::now();
-    let cache = cache_of(planner.plan());
+    let cache = synced_services(planner.plan());
     report("cache", start, &format!(" virtual_servers={}", cache.len()));
     let path = Path::new(dir).join(file);
     // A poll that finds nothing changed: the listing and its stamps.

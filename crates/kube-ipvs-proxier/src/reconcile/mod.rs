@@ -79,4 +79,5 @@ pub use recover::{Failure, recover};
 pub use report::{Counters, SyncError, SyncReport};
 pub use state::{
     Cached, ExcludeCidrs, KnownService, KnownState, RealServerSettings, claimed_by_ipsets,
+    synced_services,
 };

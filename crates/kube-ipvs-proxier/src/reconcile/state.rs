@@ -11,7 +11,10 @@ use ipset_netlink::Entry;
 use crate::config::Cidr;
 use ipvs_netlink::{ForwardMethod, Protocol, RealServer, ServiceKey, TableEntry, VirtualService};
 
-use crate::kernel::{Bindings, SetState};
+use crate::{
+    kernel::{Bindings, SetState},
+    plan::{KernelPlan, PlannedService},
+};
 
 /// What the cache holds for one kernel object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +109,22 @@ impl KnownService {
                 .collect(),
         }
     }
+}
+
+impl From<&PlannedService> for KnownService {
+    /// What the cache holds for a planned service once a sync wrote it.
+    fn from(planned: &PlannedService) -> Self {
+        KnownService::new(planned.service.clone(), &planned.real_servers)
+    }
+}
+
+/// The services of the cache a clean full sync of `plan` leaves (every
+/// planned service and real server known).
+pub fn synced_services(plan: &KernelPlan) -> BTreeMap<ServiceKey, KnownService> {
+    plan.services
+        .iter()
+        .map(|(key, planned)| (*key, KnownService::from(planned)))
+        .collect()
 }
 
 impl From<TableEntry> for KnownService {

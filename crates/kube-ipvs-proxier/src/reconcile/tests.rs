@@ -57,13 +57,7 @@ fn plan(services: &[(ServiceKey, &[&str])]) -> KernelPlan {
 
 /// The cache after writing `plan` exactly.
 fn known(plan: &KernelPlan) -> BTreeMap<ServiceKey, KnownService> {
-    plan.services
-        .iter()
-        .map(|(k, p)| {
-            let known = KnownService::new(p.service.clone(), &p.real_servers);
-            (*k, known)
-        })
-        .collect()
+    synced_services(plan)
 }
 
 /// A reconciler cache.

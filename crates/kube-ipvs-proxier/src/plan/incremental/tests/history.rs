@@ -15,7 +15,7 @@ use crate::{
     plan::{self, IncrementalPlanner, KernelPlan, NoLocalEndpoints, PlanChanges},
     reconcile::{
         ExcludeCidrs, KnownService, diff_bindings, diff_bindings_keys, diff_ipsets,
-        diff_ipsets_keys, diff_ipvs, diff_ipvs_keys,
+        diff_ipsets_keys, diff_ipvs, diff_ipvs_keys, synced_services,
     },
     source::Snapshot,
 };
@@ -143,14 +143,7 @@ fn cache_of(
     Bindings,
     BTreeMap<String, SetState>,
 ) {
-    let services = plan
-        .services
-        .iter()
-        .map(|(k, p)| {
-            let known = KnownService::new(p.service.clone(), &p.real_servers);
-            (*k, known)
-        })
-        .collect();
+    let services = synced_services(plan);
     let bindings = Bindings {
         addresses: plan.bind_addrs.clone(),
         routes: BTreeSet::new(),
