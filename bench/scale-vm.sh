@@ -72,11 +72,16 @@ metric() { # metric NAME: its IPv4 sample from /metrics
     curl -s -m 10 http://127.0.0.1:10249/metrics | awk -v n="$1" '$1 ~ "^" n "\\{" && /IPv4/ { print $2 }'
 }
 PID=
-start() { # start LOG: the proxier in the background, T0 its start
+# start LOG [SOURCE-FLAGS...]: the proxier in the background, T0 its
+# start; by default on the manifests.
+start() {
+    local log=$1
+    shift
+    [ $# -gt 0 ] || set -- --manifests "$M" --manifests-poll-period "$POLL"
     T0=$(now)
-    "$PROXIER" run --manifests "$M" --hostname-override node-1 --node-ip 192.168.100.1 \
-        --vip-bind-mode route --ipvs-sync-period 1h --manifests-poll-period "$POLL" \
-        --metrics-bind-address 127.0.0.1:10249 2>"$1" &
+    "$PROXIER" run "$@" --hostname-override node-1 --node-ip 192.168.100.1 \
+        --vip-bind-mode route --ipvs-sync-period 1h \
+        --metrics-bind-address 127.0.0.1:10249 2>"$log" &
     PID=$!
 }
 cold_figures() { # cold_figures PHASE LOG: after a cold start's sync, its figures and checks
@@ -168,13 +173,6 @@ if has api; then
     # Its start with every object stored (a certificate made, then a
     # create per object), to the ready file.
     result api-apiserver-load-s "$(sub "$(now)" "$s")"
-    api_start() { # api_start LOG: the proxier in API mode in the background, T0 its start
-        T0=$(now)
-        "$PROXIER" run --kubeconfig "$D/kubeconfig" --hostname-override node-1 --node-ip 192.168.100.1 \
-            --vip-bind-mode route --ipvs-sync-period 1h \
-            --metrics-bind-address 127.0.0.1:10249 2>"$1" &
-        PID=$!
-    }
     # synced LOG WANT: the `sync done` line by which services_added sums
     # to WANT (the first one when WANT is 0); RESULT ...-syncs says which.
     synced() {
@@ -187,7 +185,7 @@ if has api; then
         done
         echo "$nth $line"
     }
-    api_start "$W/api.log"
+    start "$W/api.log" --kubeconfig "$D/kubeconfig"
     got=$(synced "$W/api.log" "$N")
     result api-syncs "${got%% *}"
     report api "${got#* }" "$T0"
@@ -196,7 +194,7 @@ if has api; then
     # `churn` wrote into the manifests.
     table_check api
     stop "$PID"
-    api_start "$W/api-warm.log"
+    start "$W/api-warm.log" --kubeconfig "$D/kubeconfig"
     line=$(wait_line "$W/api-warm.log" ': sync done' 1 5400 "$PID")
     report api-warm "$line" "$T0"
     result api-warm-vmhwm-kib "$(hwm "$PID")"
