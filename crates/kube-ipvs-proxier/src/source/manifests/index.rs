@@ -48,19 +48,7 @@ impl Id {
     /// The identities of every object of `objects`, in order (a name twice
     /// in the file is there twice).
     pub fn all(objects: &Snapshot) -> impl Iterator<Item = Id> + '_ {
-        let services = objects.services.iter().map(|s| {
-            let (namespace, name) = names(&s.metadata.namespace, &s.metadata.name);
-            Id::new(Kind::Service, namespace, name)
-        });
-        let slices = objects.endpoint_slices.iter().map(|s| {
-            let (namespace, name) = names(&s.metadata.namespace, &s.metadata.name);
-            Id::new(Kind::EndpointSlice, namespace, name)
-        });
-        let nodes = objects
-            .nodes
-            .iter()
-            .map(|n| Id::new(Kind::Node, "", n.metadata.name.as_deref().unwrap_or("")));
-        services.chain(slices).chain(nodes)
+        parts(objects).map(|(kind, namespace, name)| Id::new(kind, namespace, name))
     }
 
     /// Whether an object with this namespace and name has this identity
@@ -94,21 +82,26 @@ fn key(kind: Kind, namespace: &str, name: &str) -> u64 {
     hasher.finish()
 }
 
-/// The identity hashes of every object of `objects`.
-fn keys(objects: &Snapshot) -> impl Iterator<Item = u64> + '_ {
+/// The kind, namespace and name of every object of `objects`, borrowed.
+fn parts(objects: &Snapshot) -> impl Iterator<Item = (Kind, &str, &str)> + '_ {
     let services = objects.services.iter().map(|s| {
         let (namespace, name) = names(&s.metadata.namespace, &s.metadata.name);
-        key(Kind::Service, namespace, name)
+        (Kind::Service, namespace, name)
     });
     let slices = objects.endpoint_slices.iter().map(|s| {
         let (namespace, name) = names(&s.metadata.namespace, &s.metadata.name);
-        key(Kind::EndpointSlice, namespace, name)
+        (Kind::EndpointSlice, namespace, name)
     });
     let nodes = objects
         .nodes
         .iter()
-        .map(|n| key(Kind::Node, "", n.metadata.name.as_deref().unwrap_or("")));
+        .map(|n| (Kind::Node, "", n.metadata.name.as_deref().unwrap_or("")));
     services.chain(slices).chain(nodes)
+}
+
+/// The identity hashes of every object of `objects`.
+fn keys(objects: &Snapshot) -> impl Iterator<Item = u64> + '_ {
+    parts(objects).map(|(kind, namespace, name)| key(kind, namespace, name))
 }
 
 /// A namespace and a name as the store reads them.
