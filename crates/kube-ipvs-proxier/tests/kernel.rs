@@ -780,12 +780,8 @@ fn cleanup_options() -> kube_ipvs_proxier::cleanup::CleanupOptions {
 
 /// The `-A` (service) lines of `ipvsadm -Sn`, sorted.
 fn ipvs_services() -> Vec<String> {
-    let mut lines: Vec<String> = sh("ipvsadm -Sn")
-        .lines()
-        .filter(|l| l.starts_with("-A "))
-        .map(str::to_owned)
-        .collect();
-    lines.sort();
+    let mut lines = kernel_lines();
+    lines.retain(|l| l.starts_with("-A "));
     lines
 }
 
