@@ -40,10 +40,17 @@ pub fn diff_ipvs(
     queued: &BTreeSet<(ServiceKey, SocketAddr)>,
     exclude: &ExcludeCidrs,
 ) -> IpvsDiff {
-    // Every key either side has: the restricted diff over all of them is
-    // the full diff (service commands, then real servers, then deletions).
-    let keys: BTreeSet<ServiceKey> = plan.services.keys().chain(known.keys()).copied().collect();
-    diff_ipvs_keys(known, plan, &keys, queued, exclude)
+    // The restricted diff over every key is the full diff (service
+    // commands, then real servers, then deletions).
+    diff_ipvs_keys(known, plan, &all_keys(known, plan), queued, exclude)
+}
+
+/// Every virtual-server key the cache or the plan has, in order.
+pub fn all_keys(
+    known: &BTreeMap<ServiceKey, KnownService>,
+    plan: &KernelPlan,
+) -> BTreeSet<ServiceKey> {
+    plan.services.keys().chain(known.keys()).copied().collect()
 }
 
 /// [`diff_ipvs`] restricted to `keys`: the same commands, in the same

@@ -10,8 +10,8 @@ use ipvs_netlink::{Command, RealServer, ServiceKey};
 
 use super::{
     diff::{
-        IpvsDiff, SetDiff, diff_bindings, diff_bindings_keys, diff_ipsets, diff_ipsets_keys,
-        diff_ipvs_keys, graceful_commands, needs_counters,
+        IpvsDiff, SetDiff, all_keys, diff_bindings, diff_bindings_keys, diff_ipsets,
+        diff_ipsets_keys, diff_ipvs_keys, graceful_commands, needs_counters,
     },
     graceful::GracefulQueue,
     recover::{Failure, recover},
@@ -319,17 +319,8 @@ impl Reconciler {
     ) -> bool {
         let all: Vec<ServiceKey> = match scope {
             Scope::Keys(keys) => return self.sync_ipvs_keys(plan, &keys.services, report).await,
-            Scope::All => {
-                // Every key either side has (a planned foreign service is
-                // a planned key).
-                let keys: BTreeSet<ServiceKey> = plan
-                    .services
-                    .keys()
-                    .chain(self.known.services.keys())
-                    .copied()
-                    .collect();
-                keys.into_iter().collect()
-            }
+            // (A planned foreign service is a planned key.)
+            Scope::All => all_keys(&self.known.services, plan).into_iter().collect(),
         };
         let mut settled = true;
         for chunk in all.chunks(SERVICES_PER_PASS) {
