@@ -423,7 +423,7 @@ impl From<discovery::EndpointSlice> for EndpointSlice {
                         ),
                     })
                 }),
-                node_name: e.node_name.map(CompactString::from),
+                node_name: compact(e.node_name),
             })),
             ports: slice.ports.map(|ports| {
                 exact(ports.into_iter().map(|p| EndpointPort {
