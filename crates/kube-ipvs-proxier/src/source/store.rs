@@ -128,19 +128,19 @@ pub struct ClusterStore {
 }
 
 fn slice_key(slice: &EndpointSlice) -> (String, String) {
+    let (namespace, name) = key_names(&slice.metadata.namespace, &slice.metadata.name);
+    (namespace.to_owned(), name.to_owned())
+}
+
+/// The namespace and name the store keys a Service or an EndpointSlice
+/// by: `default` when the namespace is unset, `""` when the name is.
+pub(crate) fn key_names<'a, S: std::ops::Deref<Target = str>>(
+    namespace: &'a Option<S>,
+    name: &'a Option<S>,
+) -> (&'a str, &'a str) {
     (
-        slice
-            .metadata
-            .namespace
-            .as_deref()
-            .unwrap_or("default")
-            .to_owned(),
-        slice
-            .metadata
-            .name
-            .as_deref()
-            .unwrap_or_default()
-            .to_owned(),
+        namespace.as_deref().unwrap_or("default"),
+        name.as_deref().unwrap_or(""),
     )
 }
 

@@ -11,7 +11,10 @@ use std::{
 
 use smallvec::SmallVec;
 
-use crate::{model::ServiceName, source::Snapshot};
+use crate::{
+    model::ServiceName,
+    source::{Snapshot, store::key_names},
+};
 
 /// The kinds a view holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -60,7 +63,7 @@ impl Id {
     ) -> bool {
         let (namespace, name) = match self.kind {
             Kind::Node => ("", name.as_deref().unwrap_or("")),
-            _ => names(namespace, name),
+            _ => key_names(namespace, name),
         };
         self.namespace == namespace && self.name == name
     }
@@ -85,11 +88,11 @@ fn key(kind: Kind, namespace: &str, name: &str) -> u64 {
 /// The kind, namespace and name of every object of `objects`, borrowed.
 fn parts(objects: &Snapshot) -> impl Iterator<Item = (Kind, &str, &str)> + '_ {
     let services = objects.services.iter().map(|s| {
-        let (namespace, name) = names(&s.metadata.namespace, &s.metadata.name);
+        let (namespace, name) = key_names(&s.metadata.namespace, &s.metadata.name);
         (Kind::Service, namespace, name)
     });
     let slices = objects.endpoint_slices.iter().map(|s| {
-        let (namespace, name) = names(&s.metadata.namespace, &s.metadata.name);
+        let (namespace, name) = key_names(&s.metadata.namespace, &s.metadata.name);
         (Kind::EndpointSlice, namespace, name)
     });
     let nodes = objects
@@ -102,17 +105,6 @@ fn parts(objects: &Snapshot) -> impl Iterator<Item = (Kind, &str, &str)> + '_ {
 /// The identity hashes of every object of `objects`.
 fn keys(objects: &Snapshot) -> impl Iterator<Item = u64> + '_ {
     parts(objects).map(|(kind, namespace, name)| key(kind, namespace, name))
-}
-
-/// A namespace and a name as the store reads them.
-fn names<'a, S: std::ops::Deref<Target = str>>(
-    namespace: &'a Option<S>,
-    name: &'a Option<S>,
-) -> (&'a str, &'a str) {
-    (
-        namespace.as_deref().unwrap_or("default"),
-        name.as_deref().unwrap_or(""),
-    )
 }
 
 /// The files holding each identity, by the identity's hash (two
