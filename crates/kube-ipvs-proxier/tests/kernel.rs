@@ -280,9 +280,10 @@ async fn cold_sync_timing() {
     assert_eq!(resync.mutating_messages(), 0);
 }
 
-/// The `ipvsadm -Sn` lines of a plan of [`cluster_plan`]'s shape, sorted.
-fn saved_lines(plan: &KernelPlan) -> Vec<String> {
-    let mut lines = Vec::new();
+/// The `ipvsadm -Sn` lines of a plan of [`cluster_plan`]'s shape and of
+/// `others`, sorted.
+fn saved_lines(plan: &KernelPlan, others: &[&str]) -> Vec<String> {
+    let mut lines: Vec<String> = others.iter().map(|l| l.to_string()).collect();
     for (key, planned) in &plan.services {
         let ServiceKey::Inet { addr, .. } = key else {
             unreachable!("cluster_plan has TCP services only")
@@ -308,7 +309,8 @@ fn kernel_lines() -> Vec<String> {
 async fn a_full_sync_of_several_passes_sends_one_diff() {
     reset();
     // A foreign service sorts between the planned ones: never touched.
-    sh("ipvsadm -A -t 10.96.4.0:80 -s wlc");
+    const FOREIGN: &str = "-A -t 10.96.4.0:80 -s wlc";
+    sh(&format!("ipvsadm {FOREIGN}"));
     let plan = cluster_plan(2_500, 2);
     let mut rec = start(ReconcilerOptions::default()).await;
     let cold = rec.sync(&plan).await;
@@ -318,10 +320,7 @@ async fn a_full_sync_of_several_passes_sends_one_diff() {
         (2_500, 5_000)
     );
     assert_eq!(cold.ipvs_messages, 7_500, "{cold:?}");
-    let mut want = saved_lines(&plan);
-    want.push("-A -t 10.96.4.0:80 -s wlc".into());
-    want.sort();
-    assert_eq!(kernel_lines(), want);
+    assert_eq!(kernel_lines(), saved_lines(&plan, &[FOREIGN]));
 
     // 1,200 services leave (across pass boundaries), one real server of
     // the last one changes: one message each.
@@ -340,10 +339,7 @@ async fn a_full_sync_of_several_passes_sends_one_diff() {
         (1, 1)
     );
     assert_eq!(report.ipvs_messages, 1_202, "{report:?}");
-    let mut want = saved_lines(&smaller);
-    want.push("-A -t 10.96.4.0:80 -s wlc".into());
-    want.sort();
-    assert_eq!(kernel_lines(), want);
+    assert_eq!(kernel_lines(), saved_lines(&smaller, &[FOREIGN]));
 }
 
 /// The VIP, the port and the weight of the one real server, from ipvsadm.
