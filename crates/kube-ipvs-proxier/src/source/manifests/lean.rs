@@ -384,7 +384,7 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'_> {
     }
 
     /// A skipped node: any scalar without anchor or tag (but a possible
-    /// non-finite float), collections read as [`Self::deserialize_any`]
+    /// non-finite float), collections read as `deserialize_any`
     /// reads them (duplicate keys still give up).
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GiveUp> {
         match self.scalar()? {
