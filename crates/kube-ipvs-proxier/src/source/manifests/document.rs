@@ -149,8 +149,8 @@ pub fn lean_mismatch(text: &str) -> Option<String> {
 
 /// serde-saphyr's defaults (its budget against alias bombs and the like
 /// included), without error snippets: a warning is one line.
-fn options() -> Options {
-    serde_saphyr::options! { with_snippet: false, duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough, merge_keys: serde_saphyr::MergeKeyPolicy::AsOrdinary, budget: None }
+pub(super) fn options() -> Options {
+    serde_saphyr::options! { with_snippet: false }
 }
 
 /// Where a document (or a List item) is: `file#index`, the List item, and

@@ -272,3 +272,33 @@ fn random_and_mutated_yaml_never_panics() {
         let _ = parse(&text, "noise.yaml");
     }
 }
+
+/// What the lean reader leaves to serde-saphyr is read with serde-saphyr's
+/// defaults: a duplicate key is an error (the document keeps nothing), a
+/// merge key merges, and its budget stops an alias bomb.
+#[test]
+fn serde_saphyr_reads_what_the_lean_reader_leaves_with_its_defaults() {
+    let service = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n";
+    let duplicate = format!("{service}spec: {{clusterIP: 10.96.0.1, clusterIP: 10.96.0.2}}\n");
+    let (snapshot, warnings) = parse(&duplicate, "dup.yaml");
+    assert!(snapshot.services.is_empty(), "{snapshot:?}");
+    assert!(
+        warnings[0].to_string().contains("duplicate"),
+        "{warnings:?}"
+    );
+
+    let merged = format!("{service}base: &base {{clusterIP: 10.96.0.3}}\nspec: {{<<: *base}}\n");
+    let (snapshot, warnings) = parse(&merged, "merge.yaml");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let spec = snapshot.services[0].spec.as_ref().expect("spec");
+    assert_eq!(spec.cluster_ip.as_deref(), Some("10.96.0.3"));
+
+    let mut bomb = format!("{service}a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for n in 1..9 {
+        let prev = n - 1;
+        bomb.push_str(&format!("a{n}: &a{n} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"));
+    }
+    let (snapshot, warnings) = parse(&bomb, "bomb.yaml");
+    assert!(snapshot.services.is_empty(), "{snapshot:?}");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+}

@@ -1,11 +1,14 @@
 use serde_json::Value;
 
 use super::*;
-use crate::source::manifests::{document::split_documents, object::Object};
+use crate::source::manifests::{
+    document::{self, split_documents},
+    object::Object,
+};
 
 /// serde-saphyr as the manifests source runs it.
 fn saphyr<T: DeserializeOwned>(text: &str) -> Result<T, serde_saphyr::Error> {
-    serde_saphyr::from_str_with_options(text, serde_saphyr::options! { with_snippet: false })
+    serde_saphyr::from_str_with_options(text, document::options())
 }
 
 /// Texts the lean reader must read (as serde-saphyr does), and texts it
