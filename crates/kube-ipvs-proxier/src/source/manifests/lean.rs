@@ -154,13 +154,13 @@ impl<'a> Reader<'a> {
     /// The next node's scalar text and style, if it is a scalar without
     /// anchor or tag (consumed); a collection is left unread.
     fn scalar(&mut self) -> Result<Option<(Cow<'a, str>, ScalarStyle)>, GiveUp> {
-        match self.peek()? {
-            Event::Scalar(_, _, 0, None) => match self.next()? {
-                Event::Scalar(text, style, _, _) => Ok(Some((text, style))),
-                _ => Err(GiveUp),
-            },
+        match self.next()? {
+            Event::Scalar(text, style, 0, None) => Ok(Some((text, style))),
             Event::Scalar(..) => Err(GiveUp),
-            _ => Ok(None),
+            other => {
+                self.peeked = Some(other);
+                Ok(None)
+            }
         }
     }
 
