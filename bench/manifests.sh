@@ -8,16 +8,16 @@
 #   KPVS_BENCH_SIZES (default "10000 50000"): N Services x 10 endpoints
 #   KPVS_BENCH_RUNS (default 3): runs of each, alternating; the median is shown
 #
-# Builds (release) crates/kube-ipvs-proxier/examples/manifests-bench.rs and the
+# Builds (release) crates/proxier/examples/manifests-bench.rs and the
 # binary here and in a temporary copy of BASE_REV (git archive) (the example is
 # copied there: it uses only `manifests::load`), generates the manifests with
 # bench/proxier-gen.py, and prints one line per measure: seconds, and the
 # peak resident set (Maximum resident set size, MiB) of the process. Then,
 # here only:
-#   poll      crates/kube-ipvs-proxier/examples/manifests-poll.rs: a
+#   poll      crates/proxier/examples/manifests-poll.rs: a
 #             ManifestsSource poll after slice-0.yaml (one EndpointSlice)
 #             was rewritten (in-process time);
-#   manifests crates/kube-ipvs-proxier/examples/state-bench.rs manifests: the
+#   manifests crates/proxier/examples/state-bench.rs manifests: the
 #             daemon's state (source + store + incremental planner) after its
 #             first poll and after one file changed: seconds of the whole run,
 #             peak MiB;
@@ -35,10 +35,10 @@ trap 'rm -rf "$WORK"' EXIT
 mkdir "$WORK/base"
 git archive "$BASE" | tar -x -C "$WORK/base"
 # The proxier crate's folder and package were renamed since some revisions.
-crate=crates/kube-ipvs-proxier
+crate=crates/proxier
 [ -d "$WORK/base/$crate" ] || crate=crates/proxier
 package=$(awk -F'"' '/^name = / {print $2; exit}' "$WORK/base/$crate/Cargo.toml")
-sed "s/kube_ipvs_proxier/${package//-/_}/" crates/kube-ipvs-proxier/examples/manifests-bench.rs \
+sed "s/kube_ipvs_proxier/${package//-/_}/" crates/proxier/examples/manifests-bench.rs \
     >"$WORK/base/$crate/examples/manifests-bench.rs"
 # One target directory for both trees: the dependencies build once.
 for tree in base new; do

@@ -18,7 +18,7 @@
 #       INPUTS: a directory with ipvsadm.restore, ipset.restore, ip.batch
 #       and iptables.restore (bench/proxier.sh makes it on the host).
 #   proxier-vm.sh bind MODE COUNT BIND_BENCH
-#       LinkWriter::bind of COUNT VIPs (crates/kube-ipvs-proxier/examples/bind-bench.rs).
+#       LinkWriter::bind of COUNT VIPs (crates/proxier/examples/bind-bench.rs).
 #   proxier-vm.sh bind-ip MODE COUNT
 #       the same COUNT VIPs bound by `ip -batch` (the iproute2 reference).
 set -euo pipefail

@@ -9,7 +9,7 @@
 #       addresses) of the same state, what kube-proxy's state amounts to;
 #       `iptables-restore` of the plan's rules timed apart.
 #   bind-address / bind-route: LinkWriter::bind of KPVS_BENCH_BIND VIPs
-#       (crates/kube-ipvs-proxier/examples/bind-bench.rs); bind-ip-route: the same
+#       (crates/proxier/examples/bind-bench.rs); bind-ip-route: the same
 #       local routes by `ip -batch` (KPVS_BENCH_BIND_IP=0 skips it).
 # Manifests: N ClusterIP TCP Services x R ready endpoints on another node
 # (bench/proxier-gen.py), written to /tmp inside the VM.

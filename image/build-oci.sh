@@ -46,8 +46,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' crates/kube-ipvs-proxier/Cargo.toml | head -n 1)
-[ -n "$VERSION" ] || die "no version in crates/kube-ipvs-proxier/Cargo.toml"
+VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' crates/proxier/Cargo.toml | head -n 1)
+[ -n "$VERSION" ] || die "no version in crates/proxier/Cargo.toml"
 REF=${REF:-localhost/kube-ipvs-proxier:$VERSION}
 case "$REF" in
     *:*) TAG=${REF##*:} ;;

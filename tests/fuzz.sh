@@ -24,9 +24,9 @@ if [ "${1:-}" = --libfuzzer ]; then MODE=libfuzzer; shift; fi
 SECONDS_EACH=${1:-60}
 TARGETS=(
     "ipvs-netlink crates/ipvs-netlink parse_reply"
-    "ipset-netlink crates/ipset-netlink parse_reply"
-    "kube-ipvs-proxier crates/kube-ipvs-proxier parse_manifests"
-    "kube-ipvs-proxier crates/kube-ipvs-proxier parse_config"
+    "ipset-netlink crates/ipset parse_reply"
+    "kube-ipvs-proxier crates/proxier parse_manifests"
+    "kube-ipvs-proxier crates/proxier parse_config"
 )
 passed=0
 failed=0

@@ -7,7 +7,7 @@
 #    every digest and size recomputed with sha256, the media types, the
 #    config's entrypoint, os, architecture and diff_ids;
 #  * the layer unpacked: the binary and its kube-proxy symlink run in a
-#    chroot and print the version of crates/kube-ipvs-proxier/Cargo.toml; every ELF
+#    chroot and print the version of crates/proxier/Cargo.toml; every ELF
 #    file's libraries resolve with the image's own loader; iptables-restore,
 #    ip6tables-restore, ipset, ipvsadm and modprobe run; in a fresh network
 #    namespace the image's ipset and iptables-restore load a kube-proxy-style
@@ -43,7 +43,7 @@ finish() {
 
 [ "$(id -u)" = 0 ] || { fail "tests/image.sh needs root (chroot, unshare)"; finish; }
 [ -x "$BINARY" ] || { fail "no proxier binary at $BINARY (cargo build -p kube-ipvs-proxier)"; finish; }
-VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' crates/kube-ipvs-proxier/Cargo.toml | head -n 1)
+VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' crates/proxier/Cargo.toml | head -n 1)
 
 if ! command -v skopeo >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive

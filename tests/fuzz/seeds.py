@@ -5,10 +5,10 @@ that real tools got from a real kernel (their test captures):
   crates/ipvs-netlink/fuzz/corpus/parse_reply/    every datagram ipvsadm
       received (crates/ipvs-netlink/tests/captures/*.hex), prefixed with
       the capture's IPVS family id (the target's first two bytes);
-  crates/ipset-netlink/fuzz/corpus/parse_reply/   every datagram ipset
-      received (crates/ipset-netlink/tests/captures/*.strace, decoded by
+  crates/ipset/fuzz/corpus/parse_reply/   every datagram ipset
+      received (crates/ipset/tests/captures/*.strace, decoded by
       crates/ipvs-netlink/tests/strace2hex.py);
-  crates/kube-ipvs-proxier/fuzz/corpus/parse_config/kubeadm-config.conf
+  crates/proxier/fuzz/corpus/parse_config/kubeadm-config.conf
       the kubeadm example configuration (examples/kubeadm/config.conf).
 
 Files are named by a hash of their content. Usage: tests/fuzz/seeds.py
@@ -64,10 +64,10 @@ def ipvs():
 
 
 def ipset():
-    out = os.path.join(ROOT, "crates/ipset-netlink/fuzz/corpus/parse_reply")
+    out = os.path.join(ROOT, "crates/ipset/fuzz/corpus/parse_reply")
     decode = os.path.join(ROOT, "crates/ipvs-netlink/tests/strace2hex.py")
     count = 0
-    for path in sorted(glob.glob(os.path.join(ROOT, "crates/ipset-netlink/tests/captures/*.strace"))):
+    for path in sorted(glob.glob(os.path.join(ROOT, "crates/ipset/tests/captures/*.strace"))):
         # strace -f prefixes each line with the pid, unbracketed here.
         with open(path) as f:
             lines = "".join(re.sub(r"^\d+ +", "", line) for line in f)
@@ -81,7 +81,7 @@ def ipset():
 
 
 def config():
-    out = os.path.join(ROOT, "crates/kube-ipvs-proxier/fuzz/corpus/parse_config")
+    out = os.path.join(ROOT, "crates/proxier/fuzz/corpus/parse_config")
     os.makedirs(out, exist_ok=True)
     shutil.copy(os.path.join(ROOT, "examples/kubeadm/config.conf"),
                 os.path.join(out, "kubeadm-config.conf"))

@@ -104,7 +104,7 @@ fn the_lean_reader_reads_the_example_manifests() {
         "examples/manifests/rich.yaml",
         "examples/kubeadm/daemonset.yaml",
         "examples/kubeadm/rbac.yaml",
-        "crates/kube-ipvs-proxier/fuzz/corpus/parse_manifests/demo.yaml",
+        "crates/proxier/fuzz/corpus/parse_manifests/demo.yaml",
     ] {
         let text = std::fs::read_to_string(format!("{root}/{file}")).expect(file);
         for doc in split_documents(&text) {

@@ -2,7 +2,7 @@
 //! it must never panic.
 //!
 //! Run with `tests/fuzz.sh --libfuzzer` (bounded, stable toolchain) or
-//! `cargo fuzz run parse_reply` from `crates/ipset-netlink`.
+//! `cargo fuzz run parse_reply` from `crates/ipset`.
 
 #![no_main]
 

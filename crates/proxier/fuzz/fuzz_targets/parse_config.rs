@@ -1,7 +1,7 @@
 //! Feeds arbitrary text to `checks::parse_config` (see there).
 //!
 //! Run with `tests/fuzz.sh --libfuzzer` (bounded, stable toolchain) or
-//! `cargo fuzz run parse_config` from `crates/kube-ipvs-proxier`.
+//! `cargo fuzz run parse_config` from `crates/proxier`.
 
 #![no_main]
 
