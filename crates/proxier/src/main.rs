@@ -43,6 +43,8 @@ fn main() -> ExitCode {
                 manifests,
             } => run_plan(&settings, &manifests),
             Invocation::Run(settings) => block_on(async move {
+                // Before any listener: the connection budget is a share of it.
+                kube_ipvs_proxier::serve::limits::raise_nofile_limit();
                 daemon::run(settings, shutdown())
                     .await
                     .map_err(|e| e.to_string())

@@ -6,8 +6,13 @@
 //! A wildcard IPv4 address (`0.0.0.0`) listens on `[::]` first, as Go's
 //! `net.Listen("tcp", "0.0.0.0:port")` does on Linux (one dual-stack
 //! socket), and falls back to `0.0.0.0` when the host has no IPv6.
+//!
+//! Connections are bounded as [`super::limits`] says, so a flood of idle
+//! or slow clients cannot exhaust the process's file descriptors or keep a
+//! probe from being answered.
 
 use std::{
+    collections::{BTreeMap, HashMap},
     convert::Infallible,
     io,
     net::{Ipv6Addr, SocketAddr},
@@ -25,10 +30,14 @@ use hyper::{
     service::service_fn,
 };
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::{net::TcpListener, task::JoinSet};
+use tokio::{
+    net::TcpListener,
+    sync::OwnedSemaphorePermit,
+    task::{self, AbortHandle, JoinSet},
+};
 use tracing::{debug, warn};
 
-use super::ServeError;
+use super::{ServeError, limits::Limits};
 
 /// The body of every response: a complete byte buffer.
 pub type Body = Full<Bytes>;
@@ -98,31 +107,33 @@ pub async fn bind_every(
     }
 }
 
-/// Serves `handler` on `listener` until the returned future is dropped;
-/// dropping it closes the listener and every open connection.
+/// Serves `handler` on `listener` with the default [`Limits`] until the
+/// returned future is dropped; dropping it closes the listener and every
+/// open connection.
 pub async fn serve(listener: TcpListener, handler: Handler) {
+    serve_with(listener, handler, Limits::default()).await
+}
+
+/// [`serve`] within `limits`: a connection beyond the listener's bound or
+/// the shared budget closes the listener's oldest connection (see
+/// [`super::limits`]).
+pub async fn serve_with(listener: TcpListener, handler: Handler, limits: Limits) {
     let mut connections = JoinSet::new();
+    let mut open = Connections::default();
     let mut backoff = Duration::from_millis(5);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     backoff = Duration::from_millis(5);
-                    let handler = handler.clone();
-                    connections.spawn(async move {
-                        let service = service_fn(move |request| {
-                            let response = handler(&request);
-                            async move { Ok::<_, Infallible>(response) }
-                        });
-                        let served = http1::Builder::new()
-                            .timer(TokioTimer::new())
-                            .title_case_headers(true)
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
-                        if let Err(err) = served {
+                    let permit = open.admit(&limits);
+                    let connection = connection(stream, handler.clone(), &limits);
+                    let task = connections.spawn(async move {
+                        if let Err(err) = connection.await {
                             debug!("connection from {peer}: {err}");
                         }
                     });
+                    open.insert(task, permit);
                 }
                 Err(err) => {
                     // Like Go's http.Server on a temporary accept error
@@ -132,8 +143,96 @@ pub async fn serve(listener: TcpListener, handler: Handler) {
                     backoff = (backoff * 2).min(Duration::from_secs(1));
                 }
             },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            Some(done) = connections.join_next_with_id(), if !connections.is_empty() => {
+                let id = match &done {
+                    Ok((id, ())) => *id,
+                    Err(err) => err.id(),
+                };
+                open.remove(id);
+            }
         }
+    }
+}
+
+/// One connection served within `limits`: hyper's HTTP/1 with a header
+/// timeout and size bound, ended after the connection's lifetime.
+fn connection(
+    stream: tokio::net::TcpStream,
+    handler: Handler,
+    limits: &Limits,
+) -> impl Future<Output = Result<(), String>> + Send + 'static {
+    let service = service_fn(move |request| {
+        let response = handler(&request);
+        async move { Ok::<_, Infallible>(response) }
+    });
+    let served = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .title_case_headers(true)
+        .header_read_timeout(limits.header_read)
+        .max_buf_size(limits.max_header_bytes.max(8192))
+        .serve_connection(TokioIo::new(stream), service);
+    let lifetime = limits.lifetime;
+    async move {
+        match tokio::time::timeout(lifetime, served).await {
+            Ok(result) => result.map_err(|err| err.to_string()),
+            Err(_) => Err(format!("closed after {lifetime:?}")),
+        }
+    }
+}
+
+/// A listener's open connections, oldest first, each with its permit of
+/// the shared budget.
+#[derive(Default)]
+struct Connections {
+    order: BTreeMap<u64, (AbortHandle, Option<OwnedSemaphorePermit>)>,
+    seq_of: HashMap<task::Id, u64>,
+    next: u64,
+}
+
+impl Connections {
+    /// Room for one more connection, closing the oldest ones as needed to
+    /// stay within the listener's bound and the shared budget: a permit of
+    /// the budget, or none while the listener holds fewer than its
+    /// [`Limits::guaranteed`] connections (so a flood of one listener never
+    /// leaves another without a connection).
+    fn admit(&mut self, limits: &Limits) -> Option<OwnedSemaphorePermit> {
+        loop {
+            let held = self.order.len();
+            if held < limits.per_listener {
+                if held < limits.guaranteed {
+                    return None;
+                }
+                if let Some(permit) = limits.budget.try_take() {
+                    return Some(permit);
+                }
+            }
+            if !self.evict_oldest() {
+                return None;
+            }
+        }
+    }
+
+    fn insert(&mut self, task: AbortHandle, permit: Option<OwnedSemaphorePermit>) {
+        self.seq_of.insert(task.id(), self.next);
+        self.order.insert(self.next, (task, permit));
+        self.next += 1;
+    }
+
+    fn remove(&mut self, id: task::Id) {
+        if let Some(seq) = self.seq_of.remove(&id) {
+            self.order.remove(&seq);
+        }
+    }
+
+    /// Closes the oldest connection (its permit is back at once); false
+    /// when there is none.
+    fn evict_oldest(&mut self) -> bool {
+        let Some((_, (task, _permit))) = self.order.pop_first() else {
+            return false;
+        };
+        self.seq_of.remove(&task.id());
+        task.abort();
+        true
     }
 }
 

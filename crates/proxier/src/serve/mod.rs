@@ -15,7 +15,9 @@
 //!   registry; [`serve_metrics`] ([`metrics_server`]) serves them with
 //!   `/healthz`, `/proxyMode` and `/configz` on `metricsBindAddress`.
 //! * [`http`]: the shared tiny hyper server (bind with retry, one handler
-//!   per listener).
+//!   per listener), within the connection [`limits`] (bounded connections
+//!   a listener and in all, header timeouts and sizes, the open-file
+//!   limit raised at start).
 //!
 //! The servers run until their future is dropped (the daemon spawns them
 //! and aborts them on shutdown).
@@ -27,6 +29,7 @@ use ipvs_netlink::Family;
 pub mod health;
 pub mod healthz;
 pub mod http;
+pub mod limits;
 pub mod metrics;
 pub mod metrics_server;
 pub mod process;

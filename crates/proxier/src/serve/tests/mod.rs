@@ -18,6 +18,7 @@ use tokio::{
 use super::health::{Clock, Stamp};
 
 mod healthz;
+mod limits;
 mod metrics;
 mod process;
 mod service_health;
