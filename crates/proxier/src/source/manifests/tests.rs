@@ -273,11 +273,10 @@ fn random_and_mutated_yaml_never_panics() {
     }
 }
 
-/// What the lean reader leaves to serde-saphyr is read with serde-saphyr's
-/// defaults: a duplicate key is an error (the document keeps nothing), a
+/// Manifests are read with serde-saphyr's defaults: a duplicate key is an error (the document keeps nothing), a
 /// merge key merges, and its budget stops an alias bomb.
 #[test]
-fn serde_saphyr_reads_what_the_lean_reader_leaves_with_its_defaults() {
+fn serde_saphyr_reads_with_its_defaults() {
     let service = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n";
     let duplicate = format!("{service}spec: {{clusterIP: 10.96.0.1, clusterIP: 10.96.0.2}}\n");
     let (snapshot, warnings) = parse(&duplicate, "dup.yaml");
