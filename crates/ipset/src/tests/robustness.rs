@@ -46,11 +46,38 @@ fn parse_all(data: &[u8]) {
     let _ = collect_sets(&messages);
 }
 
+/// The seeds decode to what they hold: the set `foo` (hash:ip,port, inet,
+/// hashsize 1024, maxelem 65536, 1 element) with `10.0.0.1,tcp:80`, and
+/// an ipset error (4103).
 #[test]
 fn seeds_parse() {
-    let messages: Vec<_> = split_datagram(SEEDS[0]).collect();
+    let messages: Vec<_> = split_datagram(SEEDS[0])
+        .map(|m| match m.expect("decodes").payload {
+            netlink_packet_core::NetlinkPayload::InnerMessage(m) => m,
+            other => panic!("{other:?}"),
+        })
+        .collect();
     assert_eq!(messages.len(), 1);
-    assert!(messages[0].is_ok(), "{messages:?}");
+    let sets = collect_sets(&messages).expect("sets");
+    assert_eq!(sets.len(), 1, "{sets:?}");
+    let set = &sets[0];
+    assert_eq!((set.name.as_str(), set.type_name.as_str()), ("foo", "hash:ip,port"));
+    assert_eq!(set.set_type, Some(crate::SetType::HashIpPort));
+    assert_eq!(set.family, Some(crate::Family::Inet));
+    assert_eq!(
+        (set.header.hashsize, set.header.maxelem, set.header.elements),
+        (Some(1024), Some(65536), Some(1))
+    );
+    assert_eq!(set.sorted_members(), ["10.0.0.1,tcp:80"]);
+
+    let error: Vec<_> = split_datagram(SEEDS[1]).collect();
+    assert_eq!(error.len(), 1);
+    match &error[0].as_ref().expect("decodes").payload {
+        netlink_packet_core::NetlinkPayload::Error(err) => {
+            assert_eq!(err.code.map(|c| c.get()), Some(-4103), "{err:?}")
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
