@@ -20,7 +20,6 @@ use kube_ipvs_proxier::{
     reconcile::{ExcludeCidrs, Reconciler, ReconcilerOptions, SyncReport},
 };
 
-#[path = "kernel/manifests.rs"]
 mod manifests;
 
 /// Runs a shell command, returns its stdout; panics on failure.
