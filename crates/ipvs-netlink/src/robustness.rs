@@ -14,9 +14,7 @@ use crate::{
 
 const FAMILY: u16 = 0x25;
 
-#[path = "../../../tests/fuzz/rng.rs"]
-mod rng;
-use rng::Rng;
+use test_support::rng::Rng;
 
 /// The service and the real server the seeds carry.
 fn seed_objects() -> (VirtualService, RealServer) {

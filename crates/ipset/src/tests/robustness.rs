@@ -1,6 +1,8 @@
 //! Random and mutated bytes fed to the reply parser must never panic
 //! (the same check as the cargo-fuzz target, runnable on stable in CI).
 
+use test_support::rng::Rng;
+
 use crate::{batch::split_datagram, collect_sets};
 
 /// A real LIST reply (header, one hash:ip,port member) and an error reply.
@@ -17,22 +19,6 @@ hash:ip,port\x00\x00\x00\x00\x05\x00\x05\x00\x02\x00\x00\x00\x05\x00\x04\x00\x07
     b"\x24\x00\x00\x00\x02\x00\x00\x01\x56\x3e\x02\x6b\x46\x16\x00\x00\xf9\xef\xff\xff\
 \x3c\x00\x00\x00\x09\x06\x05\x02\x56\x3e\x02\x6b\x00\x00\x00\x00",
 ];
-
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// What the I/O layer does with a datagram.
 fn parse_all(data: &[u8]) {

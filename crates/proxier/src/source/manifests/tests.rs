@@ -197,9 +197,7 @@ fn a_json_text_reads_as_the_same_yaml_does() {
     assert!(warnings[0].message.contains("line"), "{warnings:?}");
 }
 
-#[path = "../../../../../tests/fuzz/rng.rs"]
-pub(super) mod rng;
-use rng::Rng;
+use test_support::rng::Rng;
 
 #[test]
 fn random_and_mutated_yaml_never_panics() {

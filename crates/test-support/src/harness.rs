@@ -5,12 +5,10 @@
 //! `tests/fuzz.sh --libfuzzer`, which needs sanitizer builds); deterministic
 //! for a given seed.
 //!
-//! Included by each crate's `tests/fuzz.rs` with `#[path]`. Environment:
+//! Used by each crate's `tests/fuzz.rs`. Environment:
 //! `FUZZ_SECONDS` (per target, default 2), `FUZZ_SEED` (default: a fixed seed, so runs repeat).
 //! A panicking input is written to `target/fuzz-artifacts/` and the test
 //! fails naming it and the seed.
-
-#![allow(dead_code)]
 
 use std::{
     panic::{self, AssertUnwindSafe},
@@ -43,9 +41,7 @@ pub struct Target<'a> {
     pub check: fn(&[u8]),
 }
 
-#[path = "rng.rs"]
-mod rng;
-use rng::Rng;
+use crate::rng::Rng;
 
 const INTERESTING: [u8; 8] = [0, 1, 0x7f, 0x80, 0xff, 0x10, 0x20, 0x40];
 

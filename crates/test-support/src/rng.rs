@@ -1,7 +1,6 @@
 //! The one small deterministic generator (xorshift64) of the project's
 //! randomized tests: the fuzz harness and the no-panic tests of the reply
-//! and manifest parsers include this file with `#[path]`, so that a seed
-//! reproduces a failure. No dependency.
+//! and manifest parsers use it, so that a seed reproduces a failure.
 
 /// xorshift64; the state must not be 0.
 pub struct Rng(pub u64);
