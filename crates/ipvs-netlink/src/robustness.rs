@@ -247,7 +247,10 @@ fn seeds_parse() {
         other => panic!("{other:?}"),
     };
     let info = Info::from_message(&data(&all[2])).expect("info");
-    assert_eq!((info.version_triple(), info.conn_table_size), ((1, 2, 1), 4096));
+    assert_eq!(
+        (info.version_triple(), info.conn_table_size),
+        ((1, 2, 1), 4096)
+    );
     let timeouts = Timeouts::from_message(&data(&all[3]));
     assert_eq!(timeouts, Timeouts::new(900, 120, 300));
     match &all[4] {
@@ -301,7 +304,7 @@ fn random_mutations_do_not_panic() {
             match rng.below(4) {
                 0 if !data.is_empty() => {
                     let at = rng.below(data.len());
-                    data[at] = rng.next() as u8;
+                    data[at] = rng.next_u64() as u8;
                 }
                 1 if !data.is_empty() => {
                     let at = rng.below(data.len());
@@ -309,7 +312,7 @@ fn random_mutations_do_not_panic() {
                 }
                 2 => {
                     let at = rng.below(data.len() + 1);
-                    data.insert(at, rng.next() as u8);
+                    data.insert(at, rng.next_u64() as u8);
                 }
                 _ if data.len() >= 2 => {
                     let at = rng.below(data.len() - 1);
@@ -329,7 +332,7 @@ fn random_bytes_do_not_panic() {
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     for _ in 0..20_000 {
         let len = rng.below(256);
-        let mut data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        let mut data: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
         // Give some of them a plausible header so the attribute parsers run.
         if data.len() >= 20 && rng.below(2) == 0 {
             let len = data.len() as u32;

@@ -47,7 +47,7 @@ const INTERESTING: [u8; 8] = [0, 1, 0x7f, 0x80, 0xff, 0x10, 0x20, 0x40];
 
 fn random_byte(rng: &mut Rng, input: Input) -> u8 {
     match input {
-        Input::Bytes => rng.next() as u8,
+        Input::Bytes => rng.next_u64() as u8,
         Input::Text => match rng.below(20) {
             0 => b'\n',
             1 => b'\t',

@@ -47,7 +47,10 @@ fn seeds_parse() {
     let sets = collect_sets(&messages).expect("sets");
     assert_eq!(sets.len(), 1, "{sets:?}");
     let set = &sets[0];
-    assert_eq!((set.name.as_str(), set.type_name.as_str()), ("foo", "hash:ip,port"));
+    assert_eq!(
+        (set.name.as_str(), set.type_name.as_str()),
+        ("foo", "hash:ip,port")
+    );
     assert_eq!(set.set_type, Some(crate::SetType::HashIpPort));
     assert_eq!(set.family, Some(crate::Family::Inet));
     assert_eq!(
@@ -76,14 +79,14 @@ fn mutated_and_random_bytes_never_panic() {
             0 | 1 => {
                 for _ in 0..1 + rng.below(8) {
                     let i = rng.below(data.len());
-                    data[i] = rng.next() as u8;
+                    data[i] = rng.next_u64() as u8;
                 }
             }
             // truncate
             2 => data.truncate(rng.below(data.len())),
             // random garbage with a plausible header
             _ => {
-                data = (0..rng.below(256)).map(|_| rng.next() as u8).collect();
+                data = (0..rng.below(256)).map(|_| rng.next_u64() as u8).collect();
                 if data.len() >= 6 {
                     data[4] = 7;
                     data[5] = 6;

@@ -1456,7 +1456,12 @@ async fn a_held_xtables_lock_bounds_the_sync_and_ipvs_is_still_programmed() {
             .expect("flock --nonblock")
             .success()
     };
-    wait("flock holds the xtables lock", &held, Duration::from_secs(10)).await;
+    wait(
+        "flock holds the xtables lock",
+        &held,
+        Duration::from_secs(10),
+    )
+    .await;
     let mut rec = start(ReconcilerOptions::default())
         .await
         .with_iptables(legacy());

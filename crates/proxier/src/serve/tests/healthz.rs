@@ -258,7 +258,11 @@ async fn soft_fail_retries_until_the_address_is_free() {
     // each retry's timer, then to this one).
     let started = tokio::time::Instant::now();
     tokio::time::sleep(10 * retry + retry / 2).await;
-    assert_eq!(started.elapsed(), 10 * retry + retry / 2, "the clock is paused");
+    assert_eq!(
+        started.elapsed(),
+        10 * retry + retry / 2,
+        "the clock is paused"
+    );
     assert!(!task.is_finished(), "a soft bind failure must not give up");
     drop(taken);
     let listener = tokio::time::timeout(Duration::from_secs(5), task)

@@ -248,7 +248,7 @@ fn random_and_mutated_yaml_never_panics() {
                     let piece = PIECES[rng.below(PIECES.len())];
                     text.splice(at..at, piece.bytes());
                 }
-                2 if at < text.len() => text[at] = rng.next() as u8,
+                2 if at < text.len() => text[at] = rng.next_u64() as u8,
                 _ => {
                     let from = rng.below(text.len());
                     let to = (from + rng.below(40)).min(text.len());
