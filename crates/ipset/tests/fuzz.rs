@@ -1,13 +1,11 @@
 //! The fuzz target on stable: its committed corpus replayed, then random
-//! mutants for `FUZZ_SECONDS` (tests/fuzz/harness.rs; `tests/fuzz.sh`
+//! mutants for `FUZZ_SECONDS` (test-support's harness; `tests/fuzz.sh`
 //! runs it for longer).
 
 #[path = "../fuzz/checks.rs"]
 mod checks;
-#[path = "../../../tests/fuzz/harness.rs"]
-mod harness;
 
-use harness::{Input, Target};
+use test_support::harness::{self, Input, Target};
 
 #[test]
 fn parse_reply_survives_the_corpus_and_its_mutants() {

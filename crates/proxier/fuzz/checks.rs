@@ -22,19 +22,13 @@ fn printable(line: &str) {
 
 /// Feeds text to the manifest parser (`manifests::parse`), then plans what
 /// it read for a node (`plan::plan`, which builds the model); nothing may
-/// panic, no warning of either may print a control character, and the lean
-/// reader may read no document otherwise than serde-saphyr
-/// (`manifests::lean_mismatch`).
+/// panic, and no warning of either may print a control character.
 pub fn parse_manifests(data: &[u8]) {
     // Manifest files are read as UTF-8 only; anything else is refused
     // before parsing.
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    // What the lean reader reads, serde-saphyr reads the same.
-    if let Some(mismatch) = manifests::lean_mismatch(text) {
-        panic!("{mismatch}");
-    }
     let (snapshot, mut warnings) = manifests::parse(text, "fuzz.yaml");
     // A node whose address the corpus uses as an external IP (port 22).
     let mut node = NodeContext::new("node-1");

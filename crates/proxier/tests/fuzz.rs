@@ -1,13 +1,11 @@
 //! The fuzz targets on stable: their committed corpora replayed, then
-//! random mutants for `FUZZ_SECONDS` each (tests/fuzz/harness.rs;
+//! random mutants for `FUZZ_SECONDS` each (test-support's harness;
 //! `tests/fuzz.sh` runs them for longer).
 
 #[path = "../fuzz/checks.rs"]
 mod checks;
-#[path = "../../../tests/fuzz/harness.rs"]
-mod harness;
 
-use harness::{Input, Target};
+use test_support::harness::{self, Input, Target};
 
 /// YAML and JSON syntax worth inserting.
 const YAML: &[&[u8]] = &[

@@ -1,6 +1,8 @@
 //! Random and mutated bytes fed to the reply parser must never panic
 //! (the same check as the cargo-fuzz target, runnable on stable in CI).
 
+use test_support::rng::Rng;
+
 use crate::{batch::split_datagram, collect_sets};
 
 /// A real LIST reply (header, one hash:ip,port member) and an error reply.
@@ -18,22 +20,6 @@ hash:ip,port\x00\x00\x00\x00\x05\x00\x05\x00\x02\x00\x00\x00\x05\x00\x04\x00\x07
 \x3c\x00\x00\x00\x09\x06\x05\x02\x56\x3e\x02\x6b\x00\x00\x00\x00",
 ];
 
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
 /// What the I/O layer does with a datagram.
 fn parse_all(data: &[u8]) {
     let messages: Vec<_> = split_datagram(data)
@@ -46,11 +32,41 @@ fn parse_all(data: &[u8]) {
     let _ = collect_sets(&messages);
 }
 
+/// The seeds decode to what they hold: the set `foo` (hash:ip,port, inet,
+/// hashsize 1024, maxelem 65536, 1 element) with `10.0.0.1,tcp:80`, and
+/// an ipset error (4103).
 #[test]
 fn seeds_parse() {
-    let messages: Vec<_> = split_datagram(SEEDS[0]).collect();
+    let messages: Vec<_> = split_datagram(SEEDS[0])
+        .map(|m| match m.expect("decodes").payload {
+            netlink_packet_core::NetlinkPayload::InnerMessage(m) => m,
+            other => panic!("{other:?}"),
+        })
+        .collect();
     assert_eq!(messages.len(), 1);
-    assert!(messages[0].is_ok(), "{messages:?}");
+    let sets = collect_sets(&messages).expect("sets");
+    assert_eq!(sets.len(), 1, "{sets:?}");
+    let set = &sets[0];
+    assert_eq!(
+        (set.name.as_str(), set.type_name.as_str()),
+        ("foo", "hash:ip,port")
+    );
+    assert_eq!(set.set_type, Some(crate::SetType::HashIpPort));
+    assert_eq!(set.family, Some(crate::Family::Inet));
+    assert_eq!(
+        (set.header.hashsize, set.header.maxelem, set.header.elements),
+        (Some(1024), Some(65536), Some(1))
+    );
+    assert_eq!(set.sorted_members(), ["10.0.0.1,tcp:80"]);
+
+    let error: Vec<_> = split_datagram(SEEDS[1]).collect();
+    assert_eq!(error.len(), 1);
+    match &error[0].as_ref().expect("decodes").payload {
+        netlink_packet_core::NetlinkPayload::Error(err) => {
+            assert_eq!(err.code.map(|c| c.get()), Some(-4103), "{err:?}")
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
@@ -63,14 +79,14 @@ fn mutated_and_random_bytes_never_panic() {
             0 | 1 => {
                 for _ in 0..1 + rng.below(8) {
                     let i = rng.below(data.len());
-                    data[i] = rng.next() as u8;
+                    data[i] = rng.next_u64() as u8;
                 }
             }
             // truncate
             2 => data.truncate(rng.below(data.len())),
             // random garbage with a plausible header
             _ => {
-                data = (0..rng.below(256)).map(|_| rng.next() as u8).collect();
+                data = (0..rng.below(256)).map(|_| rng.next_u64() as u8).collect();
                 if data.len() >= 6 {
                     data[4] = 7;
                     data[5] = 6;

@@ -612,8 +612,8 @@ pub struct OwnFlags {
     /// How VIPs are made local: `address` (kube-proxy's /32 and /128
     /// addresses on kube-ipvs0) or `route` (a local route per VIP; much
     /// faster with many Services).
-    #[arg(long, global = true, value_name = "MODE", value_parser = ["address", "route"])]
-    pub vip_bind_mode: Option<String>,
+    #[arg(long, global = true, value_name = "MODE", value_enum)]
+    pub vip_bind_mode: Option<BindMode>,
     /// How often real servers draining at weight 0 are checked (default
     /// 1m).
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
@@ -648,10 +648,7 @@ impl Cli {
         let mut overrides = Overrides {
             hostname_override: flags.hostname_override.clone(),
             master: flags.master.clone(),
-            bind_mode: match self.own.vip_bind_mode.as_deref() {
-                Some("route") => BindMode::Route,
-                _ => BindMode::Address,
-            },
+            bind_mode: self.own.vip_bind_mode.unwrap_or_default(),
             manifests: self.own.manifests.clone(),
             node_ips: self.own.node_ip.clone(),
             graceful_period: self.own.graceful_check_period,

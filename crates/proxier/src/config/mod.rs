@@ -31,8 +31,9 @@ pub const DEFAULT_SCHEDULER: &str = "rr";
 /// kube-proxy's default `--iptables-masquerade-bit`.
 pub const DEFAULT_MASQUERADE_BIT: u8 = 14;
 
-/// How virtual addresses are made local on the node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// How virtual addresses are made local on the node (`--vip-bind-mode`:
+/// `address` or `route`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, clap::ValueEnum)]
 pub enum BindMode {
     /// Like kube-proxy: /32 and /128 addresses on `kube-ipvs0`.
     #[default]

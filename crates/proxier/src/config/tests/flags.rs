@@ -352,6 +352,12 @@ fn unknown_flags_are_rejected() {
             "{args:?}"
         );
     }
+    let err = parse(&["--vip-bind-mode=tunnel"]).unwrap_err().to_string();
+    assert!(
+        err.contains("invalid value 'tunnel' for '--vip-bind-mode <MODE>'")
+            && err.contains("[possible values: address, route]"),
+        "{err}"
+    );
     let err = parse(&["--ipvs-sync-period=5"]).unwrap_err();
     assert!(err.to_string().contains("--ipvs-sync-period"), "{err}");
     assert!(err.to_string().contains("missing unit"), "{err}");

@@ -247,16 +247,22 @@ async fn hard_fail_returns_the_bind_error() {
 
 /// Without hard fail a taken address is retried (kube-proxy:
 /// `wait.Until(fn, 5*time.Second, …)`; here every 50 ms) until it is free.
-#[tokio::test]
+/// The clock is paused: tokio moves it to the next retry whenever every
+/// task waits, so the retries happen in order, without waiting.
+#[tokio::test(start_paused = true)]
 async fn soft_fail_retries_until_the_address_is_free() {
     let (taken, addr) = loopback().await;
-    let task = tokio::spawn(http::bind_every(
-        addr,
-        "proxy healthz",
-        false,
-        Duration::from_millis(50),
-    ));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let retry = Duration::from_millis(50);
+    let task = tokio::spawn(http::bind_every(addr, "proxy healthz", false, retry));
+    // Ten retries later it is still trying (the paused clock advances to
+    // each retry's timer, then to this one).
+    let started = tokio::time::Instant::now();
+    tokio::time::sleep(10 * retry + retry / 2).await;
+    assert_eq!(
+        started.elapsed(),
+        10 * retry + retry / 2,
+        "the clock is paused"
+    );
     assert!(!task.is_finished(), "a soft bind failure must not give up");
     drop(taken);
     let listener = tokio::time::timeout(Duration::from_secs(5), task)

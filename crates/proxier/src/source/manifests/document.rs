@@ -1,8 +1,7 @@
 //! One YAML text into objects: split at document markers, each document
 //! parsed once, straight into the type its `apiVersion` and `kind` name
-//! ([`Object`]), by the lean reader ([`lean`]: plain YAML, twice as fast)
-//! or, where it gives up, by serde-saphyr. Only a document that fails is
-//! parsed again, for its name (the warning names the object).
+//! ([`Object`]), by serde-saphyr. Only a document that fails is parsed
+//! again, for its name (the warning names the object).
 //!
 //! `kind: List` (and `ServiceList`, …, what `kubectl get -o yaml` prints)
 //! is read item by item: the items go through generic values, so one bad
@@ -14,10 +13,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use serde_saphyr::{Options, SnippetMode};
 
-use super::{
-    lean,
-    object::{Head, Object},
-};
+use super::object::{Head, Object};
 use crate::{model::Warning, source::Snapshot};
 
 /// What a text held.
@@ -107,10 +103,6 @@ fn parse_run(docs: &[Document<'_>], first: usize, file: &str) -> Parsed {
             item: None,
             line: doc.line + first_line,
         };
-        if let Some(object) = lean::from_str::<Object>(doc.text) {
-            parsed.add(object, &at);
-            continue;
-        }
         match serde_saphyr::from_str_with_options::<Object>(doc.text, options()) {
             Ok(object) => parsed.add(object, &at),
             Err(err) => {
@@ -126,25 +118,6 @@ fn parse_run(docs: &[Document<'_>], first: usize, file: &str) -> Parsed {
         }
     }
     parsed
-}
-
-/// The first document of `text` that the lean reader reads and
-/// serde-saphyr reads otherwise or refuses (what the lean reader reads, it
-/// must read as serde-saphyr does), described; `None` if there is none.
-pub fn lean_mismatch(text: &str) -> Option<String> {
-    split_documents(text).into_iter().find_map(|doc| {
-        let lean = lean::from_str::<Object>(doc.text)?;
-        let at = doc.line + 1;
-        match serde_saphyr::from_str_with_options::<Object>(doc.text, options()) {
-            Ok(object) if object == lean => None,
-            Ok(object) => Some(format!(
-                "document at line {at}: lean {lean:?}, serde-saphyr {object:?}"
-            )),
-            Err(err) => Some(format!(
-                "document at line {at}: lean {lean:?}, serde-saphyr failed: {err}"
-            )),
-        }
-    })
 }
 
 /// serde-saphyr's defaults (its budget against alias bombs and the like

@@ -22,7 +22,7 @@ use serde_json::Value;
 use crate::source::objects::{EndpointSlice, Service};
 
 /// What one document (or List item) is.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub enum Object {
     /// A v1 Service.
     Service(Box<Service>),
@@ -37,7 +37,7 @@ pub enum Object {
 }
 
 /// Enough of an object to name it in a warning.
-#[derive(Debug, Default, PartialEq, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct Head {
     /// `apiVersion`.
     #[serde(rename = "apiVersion", default)]
@@ -51,7 +51,7 @@ pub struct Head {
 }
 
 /// `metadata.name` and `metadata.namespace`.
-#[derive(Debug, Default, PartialEq, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct HeadMeta {
     /// `name`.
     #[serde(default)]

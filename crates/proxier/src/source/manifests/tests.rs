@@ -197,9 +197,7 @@ fn a_json_text_reads_as_the_same_yaml_does() {
     assert!(warnings[0].message.contains("line"), "{warnings:?}");
 }
 
-#[path = "../../../../../tests/fuzz/rng.rs"]
-pub(super) mod rng;
-use rng::Rng;
+use test_support::rng::Rng;
 
 #[test]
 fn random_and_mutated_yaml_never_panics() {
@@ -250,7 +248,7 @@ fn random_and_mutated_yaml_never_panics() {
                     let piece = PIECES[rng.below(PIECES.len())];
                     text.splice(at..at, piece.bytes());
                 }
-                2 if at < text.len() => text[at] = rng.next() as u8,
+                2 if at < text.len() => text[at] = rng.next_u64() as u8,
                 _ => {
                     let from = rng.below(text.len());
                     let to = (from + rng.below(40)).min(text.len());
@@ -273,11 +271,10 @@ fn random_and_mutated_yaml_never_panics() {
     }
 }
 
-/// What the lean reader leaves to serde-saphyr is read with serde-saphyr's
-/// defaults: a duplicate key is an error (the document keeps nothing), a
+/// Manifests are read with serde-saphyr's defaults: a duplicate key is an error (the document keeps nothing), a
 /// merge key merges, and its budget stops an alias bomb.
 #[test]
-fn serde_saphyr_reads_what_the_lean_reader_leaves_with_its_defaults() {
+fn serde_saphyr_reads_with_its_defaults() {
     let service = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n";
     let duplicate = format!("{service}spec: {{clusterIP: 10.96.0.1, clusterIP: 10.96.0.2}}\n");
     let (snapshot, warnings) = parse(&duplicate, "dup.yaml");

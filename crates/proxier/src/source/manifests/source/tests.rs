@@ -350,7 +350,7 @@ fn json_files_and_lists_are_read() {
     );
 }
 
-use crate::source::manifests::tests::rng;
+use test_support::rng;
 
 /// One random manifest document from small pools, so that names collide
 /// within and across files: Services (some headless, some `None`),

@@ -5,12 +5,10 @@
 //! `tests/fuzz.sh --libfuzzer`, which needs sanitizer builds); deterministic
 //! for a given seed.
 //!
-//! Included by each crate's `tests/fuzz.rs` with `#[path]`. Environment:
+//! Used by each crate's `tests/fuzz.rs`. Environment:
 //! `FUZZ_SECONDS` (per target, default 2), `FUZZ_SEED` (default: a fixed seed, so runs repeat).
 //! A panicking input is written to `target/fuzz-artifacts/` and the test
 //! fails naming it and the seed.
-
-#![allow(dead_code)]
 
 use std::{
     panic::{self, AssertUnwindSafe},
@@ -43,15 +41,13 @@ pub struct Target<'a> {
     pub check: fn(&[u8]),
 }
 
-#[path = "rng.rs"]
-mod rng;
-use rng::Rng;
+use crate::rng::Rng;
 
 const INTERESTING: [u8; 8] = [0, 1, 0x7f, 0x80, 0xff, 0x10, 0x20, 0x40];
 
 fn random_byte(rng: &mut Rng, input: Input) -> u8 {
     match input {
-        Input::Bytes => rng.next() as u8,
+        Input::Bytes => rng.next_u64() as u8,
         Input::Text => match rng.below(20) {
             0 => b'\n',
             1 => b'\t',

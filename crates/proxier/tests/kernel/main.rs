@@ -20,7 +20,6 @@ use kube_ipvs_proxier::{
     reconcile::{ExcludeCidrs, Reconciler, ReconcilerOptions, SyncReport},
 };
 
-#[path = "kernel/manifests.rs"]
 mod manifests;
 
 /// Runs a shell command, returns its stdout; panics on failure.
@@ -1449,7 +1448,20 @@ async fn a_held_xtables_lock_bounds_the_sync_and_ipvs_is_still_programmed() {
         .args(["--no-fork", "/run/xtables.lock", "sleep", "30"])
         .spawn()
         .expect("flock");
-    std::thread::sleep(Duration::from_millis(500));
+    // Held once a non-blocking attempt fails.
+    let held = || {
+        !Process::new("flock")
+            .args(["--nonblock", "/run/xtables.lock", "true"])
+            .status()
+            .expect("flock --nonblock")
+            .success()
+    };
+    wait(
+        "flock holds the xtables lock",
+        &held,
+        Duration::from_secs(10),
+    )
+    .await;
     let mut rec = start(ReconcilerOptions::default())
         .await
         .with_iptables(legacy());

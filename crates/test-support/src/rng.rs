@@ -1,14 +1,13 @@
 //! The one small deterministic generator (xorshift64) of the project's
 //! randomized tests: the fuzz harness and the no-panic tests of the reply
-//! and manifest parsers include this file with `#[path]`, so that a seed
-//! reproduces a failure. No dependency.
+//! and manifest parsers use it, so that a seed reproduces a failure.
 
 /// xorshift64; the state must not be 0.
 pub struct Rng(pub u64);
 
 impl Rng {
     /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -20,7 +19,7 @@ impl Rng {
         if n == 0 {
             0
         } else {
-            (self.next() % n as u64) as usize
+            (self.next_u64() % n as u64) as usize
         }
     }
 }

@@ -2,10 +2,9 @@
 //! [`Snapshot`]: a file, or a directory of `*.yaml`, `*.yml` and `*.json`
 //! files (JSON is YAML; not recursive, in name order).
 //!
-//! * Each document is parsed once (`document`): by the lean reader
-//!   (`lean`: granit-parser's events straight into the types, for the
-//!   plain YAML manifests are written in), or by serde-saphyr where the
-//!   lean reader is not sure to read it the same; `kind: List` (what
+//! * Each document is parsed once (`document`), by serde-saphyr with its
+//!   defaults (duplicate keys refused, merge keys merged, its budget on);
+//!   a text that is one JSON object by serde_json; `kind: List` (what
 //!   `kubectl get -o yaml` prints) is read item by item. A document that
 //!   fails, or has a kind the planner does not use, becomes a [`Warning`]
 //!   naming the file, the document index and the line of the file the
@@ -46,7 +45,6 @@
 mod document;
 mod files;
 mod index;
-mod lean;
 mod object;
 mod source;
 
@@ -75,14 +73,6 @@ pub fn load(path: &Path) -> Result<(Snapshot, Vec<Warning>), SourceError> {
         return Err(read_err(&file, std::io::Error::other(why)));
     }
     Ok((poll.snapshot, poll.warnings))
-}
-
-/// For the fuzz checks: the first document of `text` that the lean reader
-/// (`lean`: what reads plain manifests, faster than serde-saphyr) reads
-/// differently from serde-saphyr, or reads where serde-saphyr fails,
-/// described; `None` if the two agree on every document.
-pub fn lean_mismatch(text: &str) -> Option<String> {
-    document::lean_mismatch(text)
 }
 
 /// Parses the documents of one YAML text; `file` only names it in

@@ -16,7 +16,7 @@ use super::{
 };
 
 /// kubeadm's config.conf (examples/kubeadm/config.conf).
-const KUBEADM: &str = include_str!("../../../../examples/kubeadm/config.conf");
+const KUBEADM: &str = include_str!("../../../../../examples/kubeadm/config.conf");
 
 /// The path of the kubeadm example.
 fn kubeadm_path() -> String {
