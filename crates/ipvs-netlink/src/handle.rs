@@ -251,7 +251,7 @@ impl IpvsHandle {
     }
 
     /// Runs one command and gives its errno a meaning.
-    async fn run(&self, command: Command) -> Result<(), IpvsError> {
+    pub(crate) async fn run(&self, command: Command) -> Result<(), IpvsError> {
         let mut results = self.execute(std::slice::from_ref(&command)).await?;
         results.pop().unwrap_or(Ok(()))
     }
@@ -286,7 +286,7 @@ impl IpvsHandle {
 
     /// One dump, its entries decoded with `decode`; a dump the kernel keeps
     /// interrupting is retried by the transport.
-    async fn dump<D>(
+    pub(crate) async fn dump<D>(
         &self,
         message: IpvsMessage,
         operation: impl Into<String>,

@@ -9,8 +9,9 @@ use std::{
 };
 
 use ipvs_netlink::{
-    Command, Family, ForwardMethod, IpvsError, IpvsHandle, ListFormat, Netmask, RealServer,
-    Scheduler, ServiceFlags, ServiceKey, Timeouts, Tunnel, TunnelType, VirtualService,
+    Command, DaemonState, Family, ForwardMethod, IpvsError, IpvsHandle, ListFormat, Netmask,
+    RealServer, Scheduler, ServiceFlags, ServiceKey, SyncDaemon, Timeouts, Tunnel, TunnelType,
+    VirtualService,
 };
 
 const NEEDS: &str = "kernel: needs root and IPVS (the test VM); run tests/run";
@@ -852,6 +853,88 @@ async fn sub_handles_and_requests() {
     );
     services.flush().execute().await.unwrap();
     assert_eq!(saved(), "");
+}
+
+/// The sync daemons: started, listed and stopped by the library, cross-
+/// checked with `ipvsadm --start-daemon`, `-L --daemon` and
+/// `--stop-daemon` both ways.
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn sync_daemons_like_ipvsadm() {
+    let ipvs = clean().await;
+    let daemons = ipvs.daemons();
+    for state in [DaemonState::Master, DaemonState::Backup] {
+        let _ = daemons.del(state).execute().await;
+    }
+    assert_eq!(ipvsadm(&["-L", "--daemon"]), "");
+    assert!(daemons.list().execute().await.unwrap().is_empty());
+
+    // Started here, seen by ipvsadm (the kernel fills in the defaults).
+    daemons
+        .add(SyncDaemon::new(DaemonState::Master, "lo", 7))
+        .execute()
+        .await
+        .unwrap();
+    let listed = ipvsadm(&["-L", "--daemon"]);
+    assert_eq!(
+        listed,
+        "master sync daemon (mcast=lo, syncid=7, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n"
+    );
+    let again = daemons
+        .add(SyncDaemon::new(DaemonState::Master, "lo", 8))
+        .execute()
+        .await;
+    assert!(
+        matches!(again, Err(IpvsError::DaemonRunning(DaemonState::Master))),
+        "{again:?}"
+    );
+
+    // Started by ipvsadm, read back here; every line printed the same way.
+    ipvsadm(&[
+        "--start-daemon",
+        "backup",
+        "--mcast-interface",
+        "lo",
+        "--syncid",
+        "9",
+        "--sync-maxlen",
+        "1400",
+        "--mcast-group",
+        "224.0.0.82",
+        "--mcast-port",
+        "8849",
+        "--mcast-ttl",
+        "2",
+    ]);
+    let ours = daemons.list().execute().await.unwrap();
+    let want_backup = SyncDaemon::new(DaemonState::Backup, "lo", 9)
+        .with_max_len(1400)
+        .with_multicast("224.0.0.82".parse().unwrap(), 8849, 2);
+    assert_eq!(ours.len(), 2, "{ours:?}");
+    assert_eq!(ours[1], want_backup);
+    let printed: String = ours.iter().map(|d| format!("{d}\n")).collect();
+    assert_eq!(printed, ipvsadm(&["-L", "--daemon"]));
+
+    // Stopped here, gone for ipvsadm; a second stop is refused.
+    daemons.del(DaemonState::Backup).execute().await.unwrap();
+    assert!(ipvsadm(&["-L", "--daemon"]).starts_with("master sync daemon"));
+    let stopped = daemons.del(DaemonState::Backup).execute().await;
+    assert!(
+        matches!(
+            stopped,
+            Err(IpvsError::DaemonNotRunning(DaemonState::Backup))
+        ),
+        "{stopped:?}"
+    );
+    // A batch stops the master.
+    let results = ipvs
+        .batch()
+        .stop_daemon(DaemonState::Master)
+        .execute()
+        .await
+        .unwrap();
+    assert!(results[0].is_ok(), "{results:?}");
+    assert_eq!(ipvsadm(&["-L", "--daemon"]), "");
 }
 
 /// The error a user gets when the module is not loaded, and that the

@@ -1,14 +1,16 @@
 //! rtnetlink-shaped sub-handles on [`IpvsHandle`]: [`ServiceHandle`],
-//! [`RealServerHandle`] and [`BatchRequest`], whose methods return request
+//! [`RealServerHandle`], [`DaemonHandle`] and [`BatchRequest`], whose methods return request
 //! values run with `execute()`. Each holds a clone of the handle and calls
 //! its methods, so both styles share one socket and one behaviour.
 
 mod batch;
+mod daemons;
 mod real_servers;
 mod services;
 
 pub use self::{
     batch::BatchRequest,
+    daemons::{DaemonAddRequest, DaemonDelRequest, DaemonHandle, DaemonListRequest},
     real_servers::{
         RealServerAddRequest, RealServerDelRequest, RealServerHandle, RealServerListRequest,
         RealServerUpdateRequest,
@@ -30,6 +32,12 @@ impl IpvsHandle {
     /// `-L -t key`).
     pub fn real_servers(&self, key: ServiceKey) -> RealServerHandle {
         RealServerHandle::new(self.clone(), key)
+    }
+
+    /// The connection-sync daemons (`ipvsadm --start-daemon`,
+    /// `--stop-daemon`, `-L --daemon`).
+    pub fn daemons(&self) -> DaemonHandle {
+        DaemonHandle::new(self.clone())
     }
 
     /// An empty pipelined batch (see [`IpvsHandle::execute`]).
