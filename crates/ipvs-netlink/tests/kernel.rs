@@ -475,12 +475,17 @@ async fn listing_matches_ipvsadm() {
 /// The `ipvsadm` example binary (`examples/ipvsadm/`), which `cargo test`
 /// builds next to this test binary's directory.
 fn example_path() -> std::path::PathBuf {
+    example("ipvsadm")
+}
+
+/// The example program `name`, built next to this test binary's directory.
+fn example(name: &str) -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let dir = exe
         .parent()
         .and_then(|deps| deps.parent())
         .expect("target/<profile>/deps");
-    let path = dir.join("examples").join("ipvsadm");
+    let path = dir.join("examples").join(name);
     assert!(
         path.exists(),
         "{} missing: build it with cargo test --no-run (tests/run does)",
@@ -935,6 +940,92 @@ async fn sync_daemons_like_ipvsadm() {
         .unwrap();
     assert!(results[0].is_ok(), "{results:?}");
     assert_eq!(ipvsadm(&["-L", "--daemon"]), "");
+}
+
+/// The weight of `server` in service `service` as `ipvsadm -Ln` prints
+/// it, polled until it is `want` (at most 20 s; the checker runs every
+/// 100 ms).
+fn wait_for_weight(service: &str, server: &str, want: u32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let listing = ipvsadm(&["-Ln", "-t", service]);
+        let weight = listing
+            .lines()
+            .find(|l| l.contains(server))
+            .and_then(|l| l.split_whitespace().nth(3))
+            .and_then(|w| w.parse::<u32>().ok());
+        if weight == Some(want) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{server} never got weight {want}:\n{listing}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The health-checker example: a real server whose port stops answering
+/// gets weight 0, and its weight back when it answers again; one that never
+/// answers stays at 0; `ipvsadm -Ln` is the oracle.
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn health_checker_example_drains_and_restores() {
+    let ipvs = clean().await;
+    let key = ServiceKey::tcp(sa("10.96.7.7:80"));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let live = format!("127.0.0.1:{port}");
+    // Nothing listens on port 1.
+    let dead = "127.0.0.2:1";
+    ipvs.batch()
+        .add_service(VirtualService::new(key, Scheduler::WRR))
+        .add_real_server(
+            key,
+            RealServer::new(sa(&live), ForwardMethod::DirectRoute, 3),
+        )
+        .add_real_server(
+            key,
+            RealServer::new(sa(dead), ForwardMethod::DirectRoute, 2),
+        )
+        .execute()
+        .await
+        .unwrap()
+        .into_iter()
+        .for_each(|r| r.unwrap());
+    let mut checker = Process::new(example("health-checker"))
+        .args([
+            "--interval-ms",
+            "100",
+            "--timeout-ms",
+            "200",
+            "tcp",
+            "10.96.7.7:80",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run the health-checker example");
+    wait_for_weight("10.96.7.7:80", dead, 0);
+    wait_for_weight("10.96.7.7:80", &live, 3);
+    drop(listener);
+    wait_for_weight("10.96.7.7:80", &live, 0);
+    let listener = std::net::TcpListener::bind(&live).unwrap();
+    wait_for_weight("10.96.7.7:80", &live, 3);
+    wait_for_weight("10.96.7.7:80", dead, 0);
+    checker.kill().unwrap();
+    let out = checker.wait_with_output().unwrap();
+    drop(listener);
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        printed,
+        format!(
+            "checking the real servers of TCP 10.96.7.7:80\n\
+             down {dead} (weight 2 -> 0)\n\
+             down {live} (weight 3 -> 0)\n\
+             up {live} (weight 0 -> 3)\n"
+        )
+    );
+    ipvs.flush().await.unwrap();
 }
 
 /// The error a user gets when the module is not loaded, and that the
