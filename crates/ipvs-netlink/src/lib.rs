@@ -128,6 +128,7 @@ pub mod model;
 pub mod packet;
 #[cfg(all(test, feature = "tokio"))]
 mod robustness;
+mod sync;
 #[cfg(all(test, feature = "tokio", target_endian = "little"))]
 mod vectors;
 
@@ -142,3 +143,4 @@ pub use model::*;
 #[cfg(feature = "tokio")]
 pub use netlink_transport::BatchLimits;
 pub use netlink_transport::TransportError;
+pub use sync::{SyncScope, SyncStats, sync_commands};

@@ -10,8 +10,8 @@ use std::{
 
 use ipvs_netlink::{
     Command, DaemonState, Family, ForwardMethod, IpvsError, IpvsHandle, ListFormat, Netmask,
-    RealServer, Scheduler, ServiceFlags, ServiceKey, SyncDaemon, Timeouts, Tunnel, TunnelType,
-    VirtualService,
+    RealServer, Scheduler, ServiceFlags, ServiceKey, SyncDaemon, TableEntry, Timeouts, Tunnel,
+    TunnelType, VirtualService,
 };
 
 const NEEDS: &str = "kernel: needs root and IPVS (the test VM); run tests/run";
@@ -1025,6 +1025,81 @@ async fn health_checker_example_drains_and_restores() {
              up {live} (weight 0 -> 3)\n"
         )
     );
+    ipvs.flush().await.unwrap();
+}
+
+/// The desired-state sync: from a table made by ipvsadm, only the
+/// differences are sent, and `ipvsadm -Sn` shows the wanted table; a second
+/// sync changes nothing; `only_listed` leaves other services alone.
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn sync_sends_only_the_differences() {
+    let ipvs = clean().await;
+    real_script(
+        "-A -t 10.96.8.1:80 -s rr\n\
+         -a -t 10.96.8.1:80 -r 10.244.8.1:80 -m -w 1\n\
+         -a -t 10.96.8.1:80 -r 10.244.8.2:80 -m -w 1\n\
+         -A -t 10.96.8.2:80 -s rr\n\
+         -a -t 10.96.8.2:80 -r 10.244.8.3:80 -m -w 1\n\
+         -A -u 10.96.8.3:53 -s rr\n",
+    );
+    let rs = |addr: &str, weight| RealServer::new(sa(addr), ForwardMethod::Masq, weight);
+    let entry = |key: ServiceKey, scheduler, servers: Vec<RealServer>| {
+        TableEntry::new(VirtualService::new(key, scheduler), servers)
+    };
+    let web = ServiceKey::tcp(sa("10.96.8.1:80"));
+    let api = ServiceKey::tcp(sa("10.96.8.2:80"));
+    let new = ServiceKey::tcp(sa("10.96.8.4:443"));
+    let desired = vec![
+        entry(
+            web,
+            Scheduler::RR,
+            vec![rs("10.244.8.1:80", 5), rs("10.244.8.4:80", 1)],
+        ),
+        entry(api, Scheduler::WRR, vec![rs("10.244.8.3:80", 1)]),
+        entry(new, Scheduler::RR, vec![rs("10.244.8.5:443", 1)]),
+    ];
+    let stats = ipvs.sync(desired.clone()).execute().await.unwrap();
+    assert_eq!(
+        (
+            stats.services_added,
+            stats.services_updated,
+            stats.services_deleted
+        ),
+        (1, 1, 1),
+        "{stats:?}"
+    );
+    assert_eq!(
+        (
+            stats.real_servers_added,
+            stats.real_servers_updated,
+            stats.real_servers_deleted
+        ),
+        (2, 1, 1),
+        "{stats:?}"
+    );
+    let want = "-A -t 10.96.8.1:80 -s rr\n\
+                -a -t 10.96.8.1:80 -r 10.244.8.1:80 -m -w 5\n\
+                -a -t 10.96.8.1:80 -r 10.244.8.4:80 -m -w 1\n\
+                -A -t 10.96.8.2:80 -s wrr\n\
+                -a -t 10.96.8.2:80 -r 10.244.8.3:80 -m -w 1\n\
+                -A -t 10.96.8.4:443 -s rr\n\
+                -a -t 10.96.8.4:443 -r 10.244.8.5:443 -m -w 1\n";
+    assert_eq!(saved(), want);
+    let again = ipvs.sync(desired.clone()).execute().await.unwrap();
+    assert!(again.is_empty(), "{again:?}");
+    assert_eq!(saved(), want);
+
+    // Someone else's service survives a sync of only the listed ones.
+    ipvsadm(&["-A", "-u", "10.96.8.9:53", "-s", "rr"]);
+    let stats = ipvs
+        .sync(desired[..1].to_vec())
+        .only_listed()
+        .execute()
+        .await
+        .unwrap();
+    assert!(stats.is_empty(), "{stats:?}");
+    assert!(saved().contains("-A -u 10.96.8.9:53 -s rr\n"));
     ipvs.flush().await.unwrap();
 }
 

@@ -7,6 +7,7 @@ mod batch;
 mod daemons;
 mod real_servers;
 mod services;
+mod sync;
 
 pub use self::{
     batch::BatchRequest,
@@ -19,8 +20,9 @@ pub use self::{
         ServiceAddRequest, ServiceDelRequest, ServiceFlushRequest, ServiceGetRequest,
         ServiceHandle, ServiceListRequest, ServiceUpdateRequest,
     },
+    sync::SyncRequest,
 };
-use crate::{IpvsHandle, ServiceKey};
+use crate::{IpvsHandle, ServiceKey, TableEntry};
 
 impl IpvsHandle {
     /// The virtual services (`ipvsadm -A`, `-E`, `-D`, `-C`, `-L`).
@@ -38,6 +40,12 @@ impl IpvsHandle {
     /// `--stop-daemon`, `-L --daemon`).
     pub fn daemons(&self) -> DaemonHandle {
         DaemonHandle::new(self.clone())
+    }
+
+    /// A desired-state sync of the table to `desired` (see
+    /// [`SyncRequest`]).
+    pub fn sync(&self, desired: Vec<TableEntry>) -> SyncRequest {
+        SyncRequest::new(self.clone(), desired)
     }
 
     /// An empty pipelined batch (see [`IpvsHandle::execute`]).
