@@ -9,7 +9,7 @@ use netlink_transport::{OnError, Transport};
 use tokio::sync::Mutex;
 
 use crate::{
-    CreateOptions, Entry, Error, SetInfo, SetType,
+    CreateOptions, Entry, Error, Extensions, SetInfo, SetType,
     batch::{self, BatchLimits, Outcome},
     error::ErrorContext,
     packet::{
@@ -297,16 +297,43 @@ impl IpsetHandle {
         entries: &[Entry],
         exist: bool,
     ) -> Vec<Request> {
+        self.batch_requests_with(op, name, entries, &Extensions::default(), exist)
+    }
+
+    /// [`IpsetHandle::batch_requests`] with extensions on every element.
+    pub(crate) fn batch_requests_with(
+        &self,
+        op: ElementOp,
+        name: &str,
+        entries: &[Entry],
+        extensions: &Extensions,
+        exist: bool,
+    ) -> Vec<Request> {
         let (per_message, max_bytes) = self.config.message_bounds();
-        request::elements(
+        request::elements_with(
             self.protocol,
             op,
             name,
             entries,
+            extensions,
             exist,
             per_message,
             max_bytes,
         )
+    }
+
+    /// Adds many elements, each with `extensions` (timeout, counters,
+    /// comment), batched like [`add_all`](Self::add_all).
+    pub(crate) async fn add_all_with(
+        &self,
+        name: &str,
+        entries: &[Entry],
+        extensions: &Extensions,
+        exist: bool,
+    ) -> Result<(), Error> {
+        check_name(name)?;
+        let requests = self.batch_requests_with(ElementOp::Add, name, entries, extensions, exist);
+        self.run_batch(&requests, entries).await
     }
 
     /// Runs batched element requests and names a failing element.

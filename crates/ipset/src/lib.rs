@@ -111,6 +111,7 @@
 mod batch;
 mod entry;
 mod error;
+mod extensions;
 #[cfg(feature = "tokio")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -132,6 +133,7 @@ pub use error::IpsetError;
 /// The socket engine's name for [`IpsetError`].
 #[cfg(feature = "tokio")]
 pub(crate) use error::IpsetError as Error;
+pub use extensions::Extensions;
 #[cfg(feature = "tokio")]
 pub use handle::IpsetHandle;
 #[cfg(feature = "tokio")]

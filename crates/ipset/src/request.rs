@@ -8,7 +8,7 @@ use netlink_packet_core::{
 };
 
 use crate::{
-    CreateOptions, Entry, Family, SetType,
+    CreateOptions, Entry, Extensions, Family, SetType,
     packet::{
         AdtAttribute, IpsetAttribute as A, IpsetCommand, IpsetMessage,
         constants::{IPSET_FLAG_LIST_HEADER, IPSET_FLAG_LIST_SETNAME},
@@ -241,6 +241,37 @@ pub fn elements(
     per_message: usize,
     max_bytes: usize,
 ) -> Vec<Request> {
+    let no_extensions = Extensions::default();
+    elements_with(
+        protocol,
+        op,
+        name,
+        entries,
+        &no_extensions,
+        exist,
+        per_message,
+        max_bytes,
+    )
+}
+
+/// [`elements`] with the same [`Extensions`] (timeout, counters, comment)
+/// on every element, as `ipset add SET ELEMENT timeout 60 comment "x"`.
+#[allow(clippy::too_many_arguments)]
+pub fn elements_with(
+    protocol: u8,
+    op: ElementOp,
+    name: &str,
+    entries: &[Entry],
+    extensions: &Extensions,
+    exist: bool,
+    per_message: usize,
+    max_bytes: usize,
+) -> Vec<Request> {
+    let element = |entry: &Entry, lineno: u32| {
+        let mut attrs = entry.to_attributes(Some(lineno));
+        attrs.extend(extensions.to_attributes());
+        AdtAttribute::Data(attrs)
+    };
     let per_message = per_message.max(1);
     let message = |adt: Vec<AdtAttribute>| {
         let mut attrs = named(protocol, name);
@@ -254,13 +285,13 @@ pub fn elements(
     let mut adt = Vec::new();
     let mut bytes = overhead;
     for entry in entries {
-        let data = AdtAttribute::Data(entry.to_attributes(Some(adt.len() as u32 + 1)));
+        let data = element(entry, adt.len() as u32 + 1);
         let len = data.buffer_len();
         if !adt.is_empty() && (adt.len() == per_message || bytes + len > max_bytes) {
             requests.push(message(std::mem::take(&mut adt)));
             bytes = overhead;
             // Line numbers restart at 1 in the next message.
-            adt.push(AdtAttribute::Data(entry.to_attributes(Some(1))));
+            adt.push(element(entry, 1));
         } else {
             adt.push(data);
         }
