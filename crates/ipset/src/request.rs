@@ -336,7 +336,7 @@ pub fn save(protocol: u8, name: Option<&str>) -> Request {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{BatchLimits, MAX_MESSAGE_BYTES};
+    use crate::{ElementLimits, MAX_MESSAGE_BYTES};
 
     fn entries(count: usize) -> Vec<Entry> {
         (0..count)
@@ -373,7 +373,11 @@ mod tests {
     fn element_messages_are_bounded_by_count_and_bytes() {
         let all = entries(1000);
         // The default: 128 elements a message, well inside the byte bound.
-        let (per_message, max_bytes) = BatchLimits::default().message_bounds();
+        let ElementLimits {
+            per_message,
+            max_bytes,
+            ..
+        } = ElementLimits::default();
         let requests = elements(7, ElementOp::Add, "s", &all, true, per_message, max_bytes);
         assert_eq!(requests.len(), 1000usize.div_ceil(128));
         assert!(
@@ -407,12 +411,11 @@ mod tests {
         assert!(requests.iter().all(|r| r.element_count() == 1));
 
         // A configured bound above the hard cap is capped.
-        let config = BatchLimits {
-            elements_per_message: 100_000,
-            bytes_per_message: usize::MAX,
-            ..BatchLimits::default()
-        };
-        let (per_message, max_bytes) = config.message_bounds();
+        let ElementLimits {
+            per_message,
+            max_bytes,
+            ..
+        } = ElementLimits::new(100_000, usize::MAX);
         let requests = elements(
             7,
             ElementOp::Add,

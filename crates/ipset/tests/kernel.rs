@@ -398,9 +398,8 @@ fn dumps_and_byte_bounded_batches_on_the_shared_transport() {
     rt().block_on(async {
         // Messages of at most 600 bytes: a few elements each, and the
         // failing element is still named by its position.
-        let mut config = ipset_netlink::BatchLimits::default();
-        config.bytes_per_message = 600;
-        let h = IpsetHandle::connect_with(config).await.expect("connect");
+        let mut h = IpsetHandle::connect().await.expect("connect");
+        h.set_element_limits(ipset_netlink::ElementLimits::new(128, 600));
         let es = many(5000);
         h.create("k-dump", SetType::HashIpPort, &CreateOptions::default())
             .await

@@ -179,6 +179,24 @@ impl Command {
     }
 }
 
+/// One result per command from the transport's outcomes, each kernel
+/// refusal given its meaning for its command.
+pub(crate) fn results(
+    outcomes: Vec<Result<(), netlink_transport::TransportError>>,
+    commands: &[Command],
+) -> Vec<Result<(), IpvsError>> {
+    outcomes
+        .into_iter()
+        .zip(commands)
+        .map(|(outcome, command)| {
+            outcome.map_err(|err| match err {
+                netlink_transport::TransportError::Kernel(err) => command.error(err),
+                other => other.into(),
+            })
+        })
+        .collect()
+}
+
 /// The request messages of the reads (which are not [`Command`]s), for
 /// callers that drive their own socket. Send dumps with
 /// `NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP`, the others with

@@ -107,6 +107,15 @@ pub(crate) fn from_kernel(err: KernelError, operation: impl Into<String>) -> Ipv
     }
 }
 
+/// A transport error of `operation`: kernel refusals get the generic
+/// meaning of [`from_kernel`].
+pub(crate) fn from_transport(err: TransportError, operation: impl Into<String>) -> IpvsError {
+    match err {
+        TransportError::Kernel(err) => from_kernel(err, operation),
+        other => other.into(),
+    }
+}
+
 impl IpvsError {
     /// The kernel errno behind this error, if it came from the kernel.
     pub fn errno(&self) -> Option<i32> {

@@ -110,15 +110,17 @@
 
 // Without the client, the readers and errno mappings only the socket engine
 // uses are unused.
-#![cfg_attr(not(feature = "tokio"), allow(dead_code))]
+#![cfg_attr(not(all(feature = "tokio", feature = "blocking")), allow(dead_code))]
 
+#[cfg(feature = "blocking")]
+pub mod blocking;
 mod command;
 mod error;
 mod format;
-#[cfg(feature = "tokio")]
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-#[cfg(feature = "tokio")]
+#[cfg(any(feature = "tokio", feature = "blocking"))]
 mod genl;
 #[cfg(feature = "tokio")]
 mod handle;
@@ -126,7 +128,7 @@ mod handle;
 mod handles;
 pub mod model;
 pub mod packet;
-#[cfg(all(test, feature = "tokio"))]
+#[cfg(all(test, feature = "fuzzing"))]
 mod robustness;
 mod sync;
 #[cfg(all(test, feature = "tokio", target_endian = "little"))]

@@ -1103,6 +1103,72 @@ async fn sync_sends_only_the_differences() {
     ipvs.flush().await.unwrap();
 }
 
+/// The blocking client, with no runtime: commands, dumps, the sync and
+/// the daemons, checked with ipvsadm.
+#[test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+fn blocking_client_without_a_runtime() {
+    use ipvs_netlink::{SyncScope, blocking::IpvsClient};
+    let mut ipvs = IpvsClient::connect().expect("connect");
+    ipvs.run(Command::Flush).unwrap();
+    let key = ServiceKey::tcp(sa("10.96.9.1:80"));
+    let results = ipvs
+        .execute(&[
+            Command::AddService(VirtualService::new(key, Scheduler::RR)),
+            Command::AddRealServer(
+                key,
+                RealServer::new(sa("10.244.9.1:80"), ForwardMethod::Masq, 2),
+            ),
+            Command::AddService(VirtualService::new(key, Scheduler::RR)),
+        ])
+        .unwrap();
+    assert!(results[0].is_ok() && results[1].is_ok(), "{results:?}");
+    assert!(
+        matches!(results[2], Err(IpvsError::ServiceExists(_))),
+        "{results:?}"
+    );
+    assert_eq!(
+        saved(),
+        "-A -t 10.96.9.1:80 -s rr\n-a -t 10.96.9.1:80 -r 10.244.9.1:80 -m -w 2\n"
+    );
+    assert_eq!(ipvs.services().unwrap().len(), 1);
+    assert_eq!(ipvs.real_servers(&key).unwrap()[0].weight, 2);
+    assert!(
+        ipvs.service(&ServiceKey::tcp(sa("10.96.9.2:80")))
+            .unwrap()
+            .is_none()
+    );
+    let desired = [TableEntry::new(
+        VirtualService::new(key, Scheduler::WRR),
+        vec![RealServer::new(sa("10.244.9.2:80"), ForwardMethod::Masq, 1)],
+    )];
+    let stats = ipvs.sync(&desired, SyncScope::WholeTable).unwrap();
+    assert_eq!(
+        (
+            stats.services_updated,
+            stats.real_servers_added,
+            stats.real_servers_deleted
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        saved(),
+        "-A -t 10.96.9.1:80 -s wrr\n-a -t 10.96.9.1:80 -r 10.244.9.2:80 -m -w 1\n"
+    );
+    assert_eq!(ipvs.table().unwrap().to_string(), ipvsadm(&["-Ln"]));
+    ipvs.run(Command::StartDaemon(SyncDaemon::new(
+        DaemonState::Backup,
+        "lo",
+        3,
+    )))
+    .unwrap();
+    assert_eq!(ipvs.daemons().unwrap()[0].sync_id, 3);
+    assert!(ipvsadm(&["-L", "--daemon"]).starts_with("backup sync daemon (mcast=lo, syncid=3"));
+    ipvs.run(Command::StopDaemon(DaemonState::Backup)).unwrap();
+    ipvs.run(Command::Flush).unwrap();
+    assert_eq!(saved(), "");
+}
+
 /// The error a user gets when the module is not loaded, and that the
 /// library works again once it is. Unloads ip_vs, so it runs last.
 #[tokio::test]
