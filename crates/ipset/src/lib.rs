@@ -149,3 +149,9 @@ pub use sync::SyncStats;
 
 #[cfg(all(test, feature = "tokio"))]
 mod tests;
+
+/// The README's examples, compiled (and, where they need no privileges,
+/// run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -3,8 +3,7 @@
 //! No I/O; framing and control messages are the transport's.
 
 use netlink_packet_core::{
-    DecodeError, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NlasIterator, ParseableParametrized,
-    parse_u16,
+    DecodeError, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NlasIterator, parse_u16,
 };
 use netlink_packet_generic::{
     GenlHeader, GenlMessage,
@@ -13,7 +12,7 @@ use netlink_packet_generic::{
 pub(crate) use netlink_transport::Frame;
 #[cfg(test)]
 pub(crate) use netlink_transport::frames;
-use netlink_transport::{KernelError, Request, TransportError, push};
+use netlink_transport::{Request, TransportError, push};
 
 use crate::{
     Command, IpvsError, ServiceKey, VirtualService, error::from_transport, packet::IpvsMessage,
@@ -91,6 +90,7 @@ impl Request for GetFamily {
 }
 
 /// A decoded reply; `D` is what a data message is decoded into.
+#[cfg(any(test, feature = "fuzzing"))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Reply<D = IpvsMessage> {
     /// A data message (dump entry or `GET_*` answer).
@@ -100,18 +100,21 @@ pub(crate) enum Reply<D = IpvsMessage> {
     /// `NLMSG_DONE`: the dump is finished.
     Done,
     /// A negative acknowledgement (or a dump that ended with an error).
-    Failed(KernelError),
+    Failed(netlink_transport::KernelError),
     /// Something to skip (`NLMSG_NOOP`, `NLMSG_OVERRUN`, other families).
     Ignored,
 }
 
 /// Decodes a frame of the IPVS family `family_id`.
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn decode(frame: &Frame<'_>, family_id: u16) -> Result<Reply, DecodeError> {
+    use netlink_packet_core::ParseableParametrized;
     decode_with(frame, family_id, IpvsMessage::parse_with_param)
 }
 
 /// Decodes a frame of the IPVS family `family_id`, a data message with
 /// `data` (see [`data`]).
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn decode_with<D>(
     frame: &Frame<'_>,
     family_id: u16,

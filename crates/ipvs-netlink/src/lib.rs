@@ -146,3 +146,9 @@ pub use model::*;
 pub use netlink_transport::BatchLimits;
 pub use netlink_transport::TransportError;
 pub use sync::{SyncScope, SyncStats, sync_commands};
+
+/// The README's examples, compiled (and, where they need no privileges,
+/// run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

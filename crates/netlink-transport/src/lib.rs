@@ -71,3 +71,9 @@ pub use pipeline::{BatchLimits, DEFAULT_REPLY_TIMEOUT, DUMP_ATTEMPTS, OnError, P
 #[cfg(feature = "tokio")]
 pub use transport::Transport;
 pub use window::{Outcome, Window};
+
+/// The README's examples, compiled (and, where they need no privileges,
+/// run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
