@@ -2,7 +2,7 @@
 //! send, and every request's answer gathered into an [`Outcome`].
 
 use netlink_packet_core::{DecodeError, NetlinkMessage, NetlinkPayload};
-use netlink_transport::{BatchLimits, Frame, OnError, Transport, TransportError, frames};
+use netlink_transport::{BatchLimits, Frame, OnError, Transport, TransportError};
 
 use crate::{
     Error,
@@ -145,11 +145,12 @@ fn lineno(request_copy: &[u8]) -> Option<u32> {
 /// Splits a received datagram into netlink messages (the transport's
 /// framing, then the ipset decoding). Never panics: a malformed message
 /// ends the iteration with an error.
+#[cfg(any(test, feature = "fuzzing"))]
 pub fn split_datagram(
     data: &[u8],
 ) -> impl Iterator<Item = Result<NetlinkMessage<IpsetMessage>, DecodeError>> + '_ {
     let mut broken = false;
-    frames(data).map_while(move |frame| {
+    netlink_transport::frames(data).map_while(move |frame| {
         if broken {
             return None;
         }

@@ -74,7 +74,7 @@ impl IpvsHandle {
     }
 
     /// All virtual services, in kernel dump order.
-    pub async fn list_services(&self) -> Result<Vec<VirtualService>, IpvsError> {
+    pub(crate) async fn list_services(&self) -> Result<Vec<VirtualService>, IpvsError> {
         self.dump(query::dump_services(), "list services", |attrs, header| {
             VirtualService::from_message_bytes(attrs, IpvsCmd::from(header.cmd))
         })
@@ -82,13 +82,19 @@ impl IpvsHandle {
     }
 
     /// One virtual service, or `None` if it does not exist.
-    pub async fn service(&self, key: &ServiceKey) -> Result<Option<VirtualService>, IpvsError> {
+    pub(crate) async fn service(
+        &self,
+        key: &ServiceKey,
+    ) -> Result<Option<VirtualService>, IpvsError> {
         genl::service_reply(self.get(query::get_service(key)).await, key)
     }
 
     /// The real servers of a service, in kernel dump order. The kernel
     /// answers an empty list for a service that does not exist.
-    pub async fn list_real_servers(&self, key: &ServiceKey) -> Result<Vec<RealServer>, IpvsError> {
+    pub(crate) async fn list_real_servers(
+        &self,
+        key: &ServiceKey,
+    ) -> Result<Vec<RealServer>, IpvsError> {
         let family = key.family();
         let operation = format!("list real servers of service {key}");
         self.dump(query::dump_destinations(key), operation, |attrs, header| {
@@ -132,22 +138,22 @@ impl IpvsHandle {
     }
 
     /// Adds a virtual service.
-    pub async fn add_service(&self, service: &VirtualService) -> Result<(), IpvsError> {
+    pub(crate) async fn add_service(&self, service: &VirtualService) -> Result<(), IpvsError> {
         self.run(Command::AddService(service.clone())).await
     }
 
     /// Replaces the settings of an existing virtual service.
-    pub async fn update_service(&self, service: &VirtualService) -> Result<(), IpvsError> {
+    pub(crate) async fn update_service(&self, service: &VirtualService) -> Result<(), IpvsError> {
         self.run(Command::UpdateService(service.clone())).await
     }
 
     /// Deletes a virtual service and its real servers.
-    pub async fn delete_service(&self, key: &ServiceKey) -> Result<(), IpvsError> {
+    pub(crate) async fn delete_service(&self, key: &ServiceKey) -> Result<(), IpvsError> {
         self.run(Command::DeleteService(*key)).await
     }
 
     /// Adds a real server to a service.
-    pub async fn add_real_server(
+    pub(crate) async fn add_real_server(
         &self,
         key: &ServiceKey,
         server: &RealServer,
@@ -156,7 +162,7 @@ impl IpvsHandle {
     }
 
     /// Replaces the settings of a real server.
-    pub async fn update_real_server(
+    pub(crate) async fn update_real_server(
         &self,
         key: &ServiceKey,
         server: &RealServer,
@@ -166,7 +172,7 @@ impl IpvsHandle {
     }
 
     /// Removes a real server from a service.
-    pub async fn delete_real_server(
+    pub(crate) async fn delete_real_server(
         &self,
         key: &ServiceKey,
         server: SocketAddr,
@@ -185,7 +191,7 @@ impl IpvsHandle {
     }
 
     /// Deletes every virtual service.
-    pub async fn flush(&self) -> Result<(), IpvsError> {
+    pub(crate) async fn flush(&self) -> Result<(), IpvsError> {
         self.run(Command::Flush).await
     }
 

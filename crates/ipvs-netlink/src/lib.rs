@@ -40,11 +40,15 @@
 //!   Framing, sequence matching and extended acks are the transport's; a
 //!   private `genl` module puts IPVS messages into generic-netlink requests
 //!   and reads them back, with no I/O.
-//! * On the handle sit rtnetlink-shaped sub-handles:
-//!   [`IpvsHandle::services`] ([`ServiceHandle`]),
-//!   [`IpvsHandle::real_servers`] ([`RealServerHandle`]) and
-//!   [`IpvsHandle::batch`] ([`BatchRequest`]), whose methods return request
-//!   values run with `execute()`.
+//! * On the handle sit rtnetlink-shaped sub-handles, the one way to a
+//!   single operation: [`IpvsHandle::services`] ([`ServiceHandle`]),
+//!   [`IpvsHandle::real_servers`] ([`RealServerHandle`]),
+//!   [`IpvsHandle::daemons`] ([`DaemonHandle`]), [`IpvsHandle::sync`]
+//!   ([`SyncRequest`], the desired-state sync) and [`IpvsHandle::batch`]
+//!   ([`BatchRequest`]), whose methods return request values run with
+//!   `execute()`.
+//! * [`blocking::IpvsClient`] (feature `blocking`) is the client for
+//!   programs without tokio, on netlink-transport's blocking socket.
 //! * [`Table`] prints a dumped table exactly like `ipvsadm -Ln` and
 //!   `ipvsadm -Ln --stats` ([`ListFormat`]).
 //!
@@ -67,11 +71,12 @@
 //!
 //! # Features
 //!
-//! `tokio` (default) is the client: [`IpvsHandle`], the sub-handles and
-//! requests, [`BatchLimits`] and the socket engine. With
-//! `default-features = false` the crate is [`packet`], the model,
-//! [`Command`], [`IpvsError`] and [`Table`], with no tokio or socket
-//! dependency.
+//! `tokio` (default) is the async client: [`IpvsHandle`], the sub-handles
+//! and requests and the socket engine. `blocking` (default) is
+//! [`blocking::IpvsClient`]. `fuzzing` exposes the decoders the fuzz
+//! targets drive. With `default-features = false` the crate is [`packet`],
+//! the model, [`Command`], [`sync_commands`], [`IpvsError`] and [`Table`],
+//! with no tokio or socket dependency.
 //!
 //! # Example
 //!

@@ -44,7 +44,7 @@ async fn clean() -> IpvsHandle {
         "no IPVS here: run the kernel tests with tests/run (they boot a VM)"
     );
     let ipvs = IpvsHandle::connect().await.expect("connect");
-    ipvs.flush().await.expect("flush");
+    ipvs.services().flush().execute().await.expect("flush");
     ipvs
 }
 
@@ -81,11 +81,13 @@ async fn services_round_trip_every_kind() {
         VirtualService::new(ServiceKey::tcp(sa("10.96.0.7:80")), Scheduler::new("lblc")),
     ];
     for service in &services {
-        ipvs.add_service(service)
+        ipvs.services()
+            .add(service.clone())
+            .execute()
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     }
-    let dumped = ipvs.list_services().await.expect("dump");
+    let dumped = ipvs.services().list().execute().await.expect("dump");
     assert_eq!(dumped.len(), services.len());
     for want in &services {
         let got = dumped
@@ -93,7 +95,13 @@ async fn services_round_trip_every_kind() {
             .find(|s| s.key == want.key)
             .unwrap_or_else(|| panic!("{} missing from the dump", want.key));
         assert!(got.same_config(want), "dumped {got:?}\nwanted {want:?}");
-        let one = ipvs.service(&want.key).await.expect("get").expect("exists");
+        let one = ipvs
+            .services()
+            .get(want.key)
+            .execute()
+            .await
+            .expect("get")
+            .expect("exists");
         assert!(one.same_config(want), "get {one:?}\nwanted {want:?}");
     }
     // The real tool reads the same table back.
@@ -113,8 +121,15 @@ async fn services_round_trip_every_kind() {
             "ipvsadm -Sn lacks {line:?}:\n{save}"
         );
     }
-    ipvs.flush().await.expect("flush");
-    assert!(ipvs.list_services().await.expect("dump").is_empty());
+    ipvs.services().flush().execute().await.expect("flush");
+    assert!(
+        ipvs.services()
+            .list()
+            .execute()
+            .await
+            .expect("dump")
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -124,13 +139,19 @@ async fn real_servers_every_forward_method() {
     let udp = ServiceKey::udp(sa("10.96.0.10:53"));
     let v6 = ServiceKey::tcp(sa("[fd00::1]:80"));
     let mark = ServiceKey::fwmark(Family::Inet, 7);
-    ipvs.add_service(&VirtualService::new(udp, Scheduler::WRR))
+    ipvs.services()
+        .add(VirtualService::new(udp, Scheduler::WRR))
+        .execute()
         .await
         .unwrap();
-    ipvs.add_service(&VirtualService::new(v6, Scheduler::RR))
+    ipvs.services()
+        .add(VirtualService::new(v6, Scheduler::RR))
+        .execute()
         .await
         .unwrap();
-    ipvs.add_service(&VirtualService::new(mark, Scheduler::RR))
+    ipvs.services()
+        .add(VirtualService::new(mark, Scheduler::RR))
+        .execute()
         .await
         .unwrap();
     let servers = [
@@ -169,12 +190,14 @@ async fn real_servers_every_forward_method() {
         ),
     ];
     for (key, rs) in &servers {
-        ipvs.add_real_server(key, rs)
+        ipvs.real_servers(*key)
+            .add(rs.clone())
+            .execute()
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     }
     for key in [udp, v6, mark] {
-        let got = ipvs.list_real_servers(&key).await.expect("dump");
+        let got = ipvs.real_servers(key).list().execute().await.expect("dump");
         let want: Vec<_> = servers
             .iter()
             .filter(|(k, _)| *k == key)
@@ -217,36 +240,62 @@ async fn updates_weight_scheduler_and_deletes() {
     let ipvs = clean().await;
     let key = ServiceKey::tcp(sa("10.96.197.40:8000"));
     let mut service = VirtualService::new(key, Scheduler::RR);
-    ipvs.add_service(&service).await.unwrap();
+    ipvs.services()
+        .add(service.clone())
+        .execute()
+        .await
+        .unwrap();
     let mut rs = RealServer::new(sa("10.244.1.2:80"), ForwardMethod::Masq, 1);
-    ipvs.add_real_server(&key, &rs).await.unwrap();
-    ipvs.add_real_server(
-        &key,
-        &RealServer::new(sa("10.244.1.3:80"), ForwardMethod::Masq, 1),
-    )
-    .await
-    .unwrap();
+    ipvs.real_servers(key)
+        .add(rs.clone())
+        .execute()
+        .await
+        .unwrap();
+    ipvs.real_servers(key)
+        .add(RealServer::new(sa("10.244.1.3:80"), ForwardMethod::Masq, 1))
+        .execute()
+        .await
+        .unwrap();
 
     service.scheduler = Scheduler::WRR;
     service = service.persistent(10800);
-    ipvs.update_service(&service).await.unwrap();
+    ipvs.services()
+        .update(service.clone())
+        .execute()
+        .await
+        .unwrap();
     rs.weight = 0;
-    ipvs.update_real_server(&key, &rs).await.unwrap();
+    ipvs.real_servers(key)
+        .update(rs.clone())
+        .execute()
+        .await
+        .unwrap();
 
-    let got = ipvs.service(&key).await.unwrap().expect("exists");
+    let got = ipvs
+        .services()
+        .get(key)
+        .execute()
+        .await
+        .unwrap()
+        .expect("exists");
     assert!(got.same_config(&service), "{got:?}");
     assert!(saved().contains("-A -t 10.96.197.40:8000 -s wrr -p 10800"));
-    let servers = ipvs.list_real_servers(&key).await.unwrap();
+    let servers = ipvs.real_servers(key).list().execute().await.unwrap();
     let weights: Vec<_> = servers.iter().map(|r| (r.addr, r.weight)).collect();
     assert!(weights.contains(&(sa("10.244.1.2:80"), 0)), "{weights:?}");
     assert!(weights.contains(&(sa("10.244.1.3:80"), 1)), "{weights:?}");
 
-    ipvs.delete_real_server(&key, sa("10.244.1.2:80"))
+    ipvs.real_servers(key)
+        .del(sa("10.244.1.2:80"))
+        .execute()
         .await
         .unwrap();
-    assert_eq!(ipvs.list_real_servers(&key).await.unwrap().len(), 1);
-    ipvs.delete_service(&key).await.unwrap();
-    assert!(ipvs.service(&key).await.unwrap().is_none());
+    assert_eq!(
+        ipvs.real_servers(key).list().execute().await.unwrap().len(),
+        1
+    );
+    ipvs.services().del(key).execute().await.unwrap();
+    assert!(ipvs.services().get(key).execute().await.unwrap().is_none());
     assert_eq!(saved(), "");
 }
 
@@ -284,7 +333,9 @@ async fn timeouts_info_and_zero() {
     );
 
     let key = ServiceKey::tcp(sa("10.96.0.1:443"));
-    ipvs.add_service(&VirtualService::new(key, Scheduler::RR))
+    ipvs.services()
+        .add(VirtualService::new(key, Scheduler::RR))
+        .execute()
         .await
         .unwrap();
     ipvs.zero(Some(&key)).await.unwrap();
@@ -297,13 +348,21 @@ async fn errors_have_meaning() {
     let ipvs = clean().await;
     let key = ServiceKey::tcp(sa("10.96.0.1:443"));
     let rs = RealServer::new(sa("10.244.0.1:6443"), ForwardMethod::Masq, 1);
-    ipvs.add_service(&VirtualService::new(key, Scheduler::RR))
+    ipvs.services()
+        .add(VirtualService::new(key, Scheduler::RR))
+        .execute()
         .await
         .unwrap();
-    ipvs.add_real_server(&key, &rs).await.unwrap();
+    ipvs.real_servers(key)
+        .add(rs.clone())
+        .execute()
+        .await
+        .unwrap();
 
     let dup = ipvs
-        .add_service(&VirtualService::new(key, Scheduler::RR))
+        .services()
+        .add(VirtualService::new(key, Scheduler::RR))
+        .execute()
         .await;
     assert!(
         matches!(dup, Err(IpvsError::ServiceExists(k)) if k == key),
@@ -315,37 +374,41 @@ async fn errors_have_meaning() {
     );
 
     let missing = ServiceKey::udp(sa("10.9.9.9:1"));
-    let del = ipvs.delete_service(&missing).await;
+    let del = ipvs.services().del(missing).execute().await;
     assert!(
         matches!(del, Err(IpvsError::ServiceNotFound(k)) if k == missing),
         "{del:?}"
     );
 
     let bad = VirtualService::new(ServiceKey::tcp(sa("10.9.9.9:1")), Scheduler::new("nosuch"));
-    let sched = ipvs.add_service(&bad).await;
+    let sched = ipvs.services().add(bad.clone()).execute().await;
     assert!(
         matches!(&sched, Err(IpvsError::UnknownScheduler { name, .. }) if name == "nosuch"),
         "{sched:?}"
     );
     assert!(sched.unwrap_err().to_string().contains("nosuch"));
 
-    let dup_rs = ipvs.add_real_server(&key, &rs).await;
+    let dup_rs = ipvs.real_servers(key).add(rs.clone()).execute().await;
     assert!(
         matches!(dup_rs, Err(IpvsError::RealServerExists { .. })),
         "{dup_rs:?}"
     );
-    let gone = ipvs.delete_real_server(&key, sa("10.244.9.9:1")).await;
+    let gone = ipvs
+        .real_servers(key)
+        .del(sa("10.244.9.9:1"))
+        .execute()
+        .await;
     assert!(
         matches!(gone, Err(IpvsError::RealServerNotFound { .. })),
         "{gone:?}"
     );
-    let no_svc = ipvs.add_real_server(&missing, &rs).await;
+    let no_svc = ipvs.real_servers(missing).add(rs.clone()).execute().await;
     assert!(
         matches!(no_svc, Err(IpvsError::ServiceNotFound(_))),
         "{no_svc:?}"
     );
     // Nothing above changed the table.
-    assert_eq!(ipvs.list_services().await.unwrap().len(), 1);
+    assert_eq!(ipvs.services().list().execute().await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -1025,7 +1088,7 @@ async fn health_checker_example_drains_and_restores() {
              up {live} (weight 0 -> 3)\n"
         )
     );
-    ipvs.flush().await.unwrap();
+    ipvs.services().flush().execute().await.unwrap();
 }
 
 /// The desired-state sync: from a table made by ipvsadm, only the
@@ -1100,7 +1163,7 @@ async fn sync_sends_only_the_differences() {
         .unwrap();
     assert!(stats.is_empty(), "{stats:?}");
     assert!(saved().contains("-A -u 10.96.8.9:53 -s rr\n"));
-    ipvs.flush().await.unwrap();
+    ipvs.services().flush().execute().await.unwrap();
 }
 
 /// The blocking client, with no runtime: commands, dumps, the sync and
@@ -1201,5 +1264,5 @@ async fn zz_not_loaded_says_what_to_do() {
     assert!(matches!(err, IpvsError::NotLoaded), "{err:?}");
     assert!(err.to_string().contains("modprobe ip_vs"), "{err}");
     let ipvs = IpvsHandle::connect().await.expect("loaded again");
-    assert!(ipvs.list_services().await.unwrap().is_empty());
+    assert!(ipvs.services().list().execute().await.unwrap().is_empty());
 }
