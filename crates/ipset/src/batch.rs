@@ -2,9 +2,7 @@
 //! send, and every request's answer gathered into an [`Outcome`].
 
 use netlink_packet_core::{DecodeError, NetlinkMessage, NetlinkPayload};
-use netlink_transport::{
-    BatchLimits as SendLimits, Frame, OnError, Transport, TransportError, frames,
-};
+use netlink_transport::{BatchLimits, Frame, OnError, Transport, TransportError};
 
 use crate::{
     Error,
@@ -13,55 +11,48 @@ use crate::{
 };
 
 /// Most bytes of one ADD/DEL message, whatever
-/// [`BatchLimits::elements_per_message`] says. The kernel echoes a whole
+/// [`ElementLimits::per_message`] says. The kernel echoes a whole
 /// failed element message back in its error (with the failing line number),
 /// so a message must stay well inside the send window and the transport's
 /// 128 KiB receive buffer; 32 KiB is about 300 of the largest elements
 /// (IPv6 hash:ip,port,net) and more than 128 of any.
 pub const MAX_MESSAGE_BYTES: usize = 32 << 10;
 
-/// Limits of one pipelined send. Every request of a send gets its reply
-/// before the next send, so at most this many replies wait in the socket
-/// receive buffer: small enough that it never overflows (ENOBUFS).
+/// How many elements go into one ADD/DEL message (inside
+/// `IPSET_ATTR_ADT`), as `ipset restore` packs them. How many messages go
+/// into one send is the transport's [`BatchLimits`](crate::BatchLimits),
+/// the same type as `ipvs-netlink`'s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct BatchLimits {
-    /// Elements per ADD/DEL message (inside `IPSET_ATTR_ADT`); a message
-    /// also stops at [`BatchLimits::bytes_per_message`].
-    pub elements_per_message: usize,
-    /// Most bytes per ADD/DEL message (capped at [`MAX_MESSAGE_BYTES`]).
-    pub bytes_per_message: usize,
-    /// Most requests per sendmsg.
-    pub messages_per_send: usize,
-    /// Most request bytes per sendmsg.
-    pub bytes_per_send: usize,
+pub struct ElementLimits {
+    /// Most elements per message (at least 1).
+    pub per_message: usize,
+    /// Most bytes per message (capped at [`MAX_MESSAGE_BYTES`]); a single
+    /// larger element still gets a message of its own.
+    pub max_bytes: usize,
 }
 
-impl Default for BatchLimits {
-    fn default() -> Self {
-        Self {
-            elements_per_message: 128,
-            bytes_per_message: MAX_MESSAGE_BYTES,
-            messages_per_send: 64,
-            bytes_per_send: 64 << 10,
+impl ElementLimits {
+    /// At most `per_message` elements and `max_bytes` bytes a message.
+    pub fn new(per_message: usize, max_bytes: usize) -> Self {
+        ElementLimits {
+            per_message: per_message.max(1),
+            max_bytes: max_bytes.min(MAX_MESSAGE_BYTES),
         }
     }
 }
 
-impl BatchLimits {
-    /// The elements-per-message and bytes-per-message bounds in force
-    /// (at least one element, at most [`MAX_MESSAGE_BYTES`]).
-    pub(crate) fn message_bounds(&self) -> (usize, usize) {
-        (
-            self.elements_per_message.max(1),
-            self.bytes_per_message.min(MAX_MESSAGE_BYTES),
-        )
+impl Default for ElementLimits {
+    /// 128 elements or [`MAX_MESSAGE_BYTES`], as `ipset restore`.
+    fn default() -> Self {
+        ElementLimits::new(128, MAX_MESSAGE_BYTES)
     }
+}
 
-    /// The send window.
-    pub(crate) fn limits(&self) -> SendLimits {
-        SendLimits::new(self.messages_per_send, self.bytes_per_send)
-    }
+/// The default send window of an ipset handle: 64 messages or 64 KiB (a
+/// failed element message is echoed whole, so fewer than ipvs-netlink's).
+pub(crate) fn default_send_limits() -> BatchLimits {
+    BatchLimits::new(64, 64 << 10)
 }
 
 /// The kernel's answer to one request.
@@ -154,11 +145,12 @@ fn lineno(request_copy: &[u8]) -> Option<u32> {
 /// Splits a received datagram into netlink messages (the transport's
 /// framing, then the ipset decoding). Never panics: a malformed message
 /// ends the iteration with an error.
+#[cfg(any(test, feature = "fuzzing"))]
 pub fn split_datagram(
     data: &[u8],
 ) -> impl Iterator<Item = Result<NetlinkMessage<IpsetMessage>, DecodeError>> + '_ {
     let mut broken = false;
-    frames(data).map_while(move |frame| {
+    netlink_transport::frames(data).map_while(move |frame| {
         if broken {
             return None;
         }

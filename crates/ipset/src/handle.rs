@@ -9,8 +9,8 @@ use netlink_transport::{OnError, Transport};
 use tokio::sync::Mutex;
 
 use crate::{
-    CreateOptions, Entry, Error, SetInfo, SetType,
-    batch::{self, BatchLimits, Outcome},
+    BatchLimits, CreateOptions, ElementLimits, Entry, Error, Extensions, SetInfo, SetType,
+    batch::{self, Outcome},
     error::ErrorContext,
     packet::{
         IpsetAttribute,
@@ -25,7 +25,7 @@ use crate::{
 #[derive(Clone)]
 pub struct IpsetHandle {
     transport: Transport,
-    config: BatchLimits,
+    elements: ElementLimits,
     protocol: u8,
     revisions: Arc<Mutex<HashMap<SetType, u8>>>,
 }
@@ -86,15 +86,11 @@ pub(crate) fn outcome_error(
 
 impl IpsetHandle {
     /// Opens a socket and negotiates the protocol (7, or 6 on old
-    /// kernels). Uses the default [`BatchLimits`].
+    /// kernels), with a send window of 64 messages or 64 KiB and the
+    /// default [`ElementLimits`].
     pub async fn connect() -> Result<Self, Error> {
-        Self::connect_with(BatchLimits::default()).await
-    }
-
-    /// Like [`connect`](Self::connect) with explicit batch limits.
-    pub async fn connect_with(config: BatchLimits) -> Result<Self, Error> {
         let mut transport = Transport::open(NETLINK_NETFILTER)?;
-        transport.set_limits(config.limits());
+        transport.set_limits(batch::default_send_limits());
         let request = request::protocol(IPSET_PROTOCOL);
         let outcome = batch::execute(&transport, std::slice::from_ref(&request), OnError::Stop)
             .await?
@@ -116,10 +112,31 @@ impl IpsetHandle {
         })?;
         Ok(Self {
             transport,
-            config,
+            elements: ElementLimits::default(),
             protocol,
             revisions: Arc::default(),
         })
+    }
+
+    /// The send window: most messages and bytes per `sendmsg`.
+    pub fn batch_limits(&self) -> BatchLimits {
+        self.transport.limits()
+    }
+
+    /// Sets the send window of this handle (default 64 messages or
+    /// 64 KiB).
+    pub fn set_batch_limits(&mut self, limits: BatchLimits) {
+        self.transport.set_limits(limits);
+    }
+
+    /// How many elements go into one ADD/DEL message.
+    pub fn element_limits(&self) -> ElementLimits {
+        self.elements
+    }
+
+    /// Sets how many elements go into one ADD/DEL message of this handle.
+    pub fn set_element_limits(&mut self, limits: ElementLimits) {
+        self.elements = ElementLimits::new(limits.per_message, limits.max_bytes);
     }
 
     /// The negotiated protocol version (7 or 6).
@@ -297,16 +314,42 @@ impl IpsetHandle {
         entries: &[Entry],
         exist: bool,
     ) -> Vec<Request> {
-        let (per_message, max_bytes) = self.config.message_bounds();
-        request::elements(
+        self.batch_requests_with(op, name, entries, &Extensions::default(), exist)
+    }
+
+    /// [`IpsetHandle::batch_requests`] with extensions on every element.
+    pub(crate) fn batch_requests_with(
+        &self,
+        op: ElementOp,
+        name: &str,
+        entries: &[Entry],
+        extensions: &Extensions,
+        exist: bool,
+    ) -> Vec<Request> {
+        request::elements_with(
             self.protocol,
             op,
             name,
             entries,
+            extensions,
             exist,
-            per_message,
-            max_bytes,
+            self.elements.per_message,
+            self.elements.max_bytes,
         )
+    }
+
+    /// Adds many elements, each with `extensions` (timeout, counters,
+    /// comment), batched like [`add_all`](Self::add_all).
+    pub(crate) async fn add_all_with(
+        &self,
+        name: &str,
+        entries: &[Entry],
+        extensions: &Extensions,
+        exist: bool,
+    ) -> Result<(), Error> {
+        check_name(name)?;
+        let requests = self.batch_requests_with(ElementOp::Add, name, entries, extensions, exist);
+        self.run_batch(&requests, entries).await
     }
 
     /// Runs batched element requests and names a failing element.

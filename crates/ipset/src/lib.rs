@@ -43,9 +43,10 @@
 //!   `NLMSG_DONE` and run again when flagged `NLM_F_DUMP_INTR`. The socket
 //!   has `NETLINK_CAP_ACK` and a large `SO_RCVBUF`. A private `batch`
 //!   module adds what is ipset's own: many elements per message
-//!   (`IPSET_ATTR_ADT`, at most [`BatchLimits::elements_per_message`] and
+//!   (`IPSET_ATTR_ADT`, at most [`ElementLimits::per_message`] and
 //!   [`MAX_MESSAGE_BYTES`]) and the line number of a failed element read
-//!   back from the kernel's copy of the request ([`BatchLimits`]).
+//!   back from the kernel's copy of the request; the send window is the
+//!   transport's [`BatchLimits`], the same type as `ipvs-netlink`'s.
 //!
 //! * On the handle sit the higher-level helpers: [`IpsetHandle::sync`]
 //!   (make a set hold exactly a list of members with the fewest adds and
@@ -69,7 +70,7 @@
 //! # Features
 //!
 //! `tokio` (default) is the client: [`IpsetHandle`], the sub-handles and
-//! requests, [`BatchLimits`], [`SyncStats`] and the socket engine. With
+//! requests, [`SyncStats`] and the socket engine. With
 //! `default-features = false` the crate is [`packet`], the typed model,
 //! [`IpsetError`] and the [`request`] builders, with no tokio or socket
 //! dependency.
@@ -111,7 +112,8 @@
 mod batch;
 mod entry;
 mod error;
-#[cfg(feature = "tokio")]
+mod extensions;
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 #[cfg(feature = "tokio")]
@@ -126,18 +128,20 @@ mod set_type;
 mod sync;
 
 #[cfg(feature = "tokio")]
-pub use batch::{BatchLimits, MAX_MESSAGE_BYTES};
+pub use batch::{ElementLimits, MAX_MESSAGE_BYTES};
 pub use entry::{Entry, EntryError, Net};
 pub use error::IpsetError;
 /// The socket engine's name for [`IpsetError`].
 #[cfg(feature = "tokio")]
 pub(crate) use error::IpsetError as Error;
+pub use extensions::Extensions;
 #[cfg(feature = "tokio")]
 pub use handle::IpsetHandle;
 #[cfg(feature = "tokio")]
 pub use handles::*;
-/// The address family and protocol types shared with `ipvs-netlink`.
-pub use netlink_transport::{Family, InetError, Protocol};
+/// The address family and protocol types, the send window and the
+/// transport error, shared with `ipvs-netlink`.
+pub use netlink_transport::{BatchLimits, Family, InetError, Protocol, TransportError};
 pub use set::{CreateOptions, SetHeader, SetInfo, collect_sets};
 pub use set_type::{SetType, SetTypeError};
 #[cfg(feature = "tokio")]
@@ -145,3 +149,9 @@ pub use sync::SyncStats;
 
 #[cfg(all(test, feature = "tokio"))]
 mod tests;
+
+/// The README's examples, compiled (and, where they need no privileges,
+/// run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

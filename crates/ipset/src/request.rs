@@ -8,7 +8,7 @@ use netlink_packet_core::{
 };
 
 use crate::{
-    CreateOptions, Entry, Family, SetType,
+    CreateOptions, Entry, Extensions, Family, SetType,
     packet::{
         AdtAttribute, IpsetAttribute as A, IpsetCommand, IpsetMessage,
         constants::{IPSET_FLAG_LIST_HEADER, IPSET_FLAG_LIST_SETNAME},
@@ -241,6 +241,37 @@ pub fn elements(
     per_message: usize,
     max_bytes: usize,
 ) -> Vec<Request> {
+    let no_extensions = Extensions::default();
+    elements_with(
+        protocol,
+        op,
+        name,
+        entries,
+        &no_extensions,
+        exist,
+        per_message,
+        max_bytes,
+    )
+}
+
+/// [`elements`] with the same [`Extensions`] (timeout, counters, comment)
+/// on every element, as `ipset add SET ELEMENT timeout 60 comment "x"`.
+#[allow(clippy::too_many_arguments)]
+pub fn elements_with(
+    protocol: u8,
+    op: ElementOp,
+    name: &str,
+    entries: &[Entry],
+    extensions: &Extensions,
+    exist: bool,
+    per_message: usize,
+    max_bytes: usize,
+) -> Vec<Request> {
+    let element = |entry: &Entry, lineno: u32| {
+        let mut attrs = entry.to_attributes(Some(lineno));
+        attrs.extend(extensions.to_attributes());
+        AdtAttribute::Data(attrs)
+    };
     let per_message = per_message.max(1);
     let message = |adt: Vec<AdtAttribute>| {
         let mut attrs = named(protocol, name);
@@ -254,13 +285,13 @@ pub fn elements(
     let mut adt = Vec::new();
     let mut bytes = overhead;
     for entry in entries {
-        let data = AdtAttribute::Data(entry.to_attributes(Some(adt.len() as u32 + 1)));
+        let data = element(entry, adt.len() as u32 + 1);
         let len = data.buffer_len();
         if !adt.is_empty() && (adt.len() == per_message || bytes + len > max_bytes) {
             requests.push(message(std::mem::take(&mut adt)));
             bytes = overhead;
             // Line numbers restart at 1 in the next message.
-            adt.push(AdtAttribute::Data(entry.to_attributes(Some(1))));
+            adt.push(element(entry, 1));
         } else {
             adt.push(data);
         }
@@ -305,7 +336,7 @@ pub fn save(protocol: u8, name: Option<&str>) -> Request {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{BatchLimits, MAX_MESSAGE_BYTES};
+    use crate::{ElementLimits, MAX_MESSAGE_BYTES};
 
     fn entries(count: usize) -> Vec<Entry> {
         (0..count)
@@ -342,7 +373,11 @@ mod tests {
     fn element_messages_are_bounded_by_count_and_bytes() {
         let all = entries(1000);
         // The default: 128 elements a message, well inside the byte bound.
-        let (per_message, max_bytes) = BatchLimits::default().message_bounds();
+        let ElementLimits {
+            per_message,
+            max_bytes,
+            ..
+        } = ElementLimits::default();
         let requests = elements(7, ElementOp::Add, "s", &all, true, per_message, max_bytes);
         assert_eq!(requests.len(), 1000usize.div_ceil(128));
         assert!(
@@ -376,12 +411,11 @@ mod tests {
         assert!(requests.iter().all(|r| r.element_count() == 1));
 
         // A configured bound above the hard cap is capped.
-        let config = BatchLimits {
-            elements_per_message: 100_000,
-            bytes_per_message: usize::MAX,
-            ..BatchLimits::default()
-        };
-        let (per_message, max_bytes) = config.message_bounds();
+        let ElementLimits {
+            per_message,
+            max_bytes,
+            ..
+        } = ElementLimits::new(100_000, usize::MAX);
         let requests = elements(
             7,
             ElementOp::Add,

@@ -2,7 +2,7 @@
 //! LIST reply describes ([`SetInfo`]).
 
 use crate::{
-    Entry, EntryError, Family, SetType,
+    Entry, EntryError, Extensions, Family, SetType,
     packet::{
         HeaderAttribute, IpsetAttribute, IpsetMessage,
         constants::{IPSET_FLAG_WITH_COMMENT, IPSET_FLAG_WITH_COUNTERS},
@@ -196,9 +196,27 @@ pub struct SetInfo {
     pub header: SetHeader,
     /// Members, in kernel order.
     pub members: Vec<Entry>,
+    /// The extensions of each member, in the same order, when the set has
+    /// a timeout, counters or comments (empty otherwise).
+    pub extensions: Vec<Extensions>,
 }
 
 impl SetInfo {
+    /// Each member with its extensions (empty ones when the set has none:
+    /// see [`SetInfo::has_extensions`]).
+    pub fn members_with_extensions(&self) -> impl Iterator<Item = (&Entry, Extensions)> {
+        self.members
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| (entry, self.extensions.get(i).cloned().unwrap_or_default()))
+    }
+
+    /// Whether members carry extensions (the set was created with
+    /// `timeout`, `counters` or `comment`).
+    pub fn has_extensions(&self) -> bool {
+        self.header.timeout.is_some() || self.header.counters || self.header.comment
+    }
+
     /// Members as `ipset save` prints them, sorted (for comparisons).
     pub fn sorted_members(&self) -> Vec<String> {
         let mut members: Vec<String> = self.members.iter().map(Entry::to_string).collect();
@@ -244,6 +262,9 @@ pub fn collect_sets<'a>(
                     for item in adt {
                         if let crate::packet::AdtAttribute::Data(attrs) = item {
                             set.members.push(Entry::from_attributes(set_type, attrs)?);
+                            if set.has_extensions() {
+                                set.extensions.push(Extensions::from_attributes(attrs));
+                            }
                         }
                     }
                 }

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use ipset_netlink::{CreateOptions, Entry, Family, IpsetError, IpsetHandle, SetType};
+use ipset_netlink::{CreateOptions, Entry, Extensions, Family, IpsetError, IpsetHandle, SetType};
 
 const IGNORE: &str = "kernel: needs root in a fresh netns or the VM; run tests/run";
 
@@ -398,9 +398,8 @@ fn dumps_and_byte_bounded_batches_on_the_shared_transport() {
     rt().block_on(async {
         // Messages of at most 600 bytes: a few elements each, and the
         // failing element is still named by its position.
-        let mut config = ipset_netlink::BatchLimits::default();
-        config.bytes_per_message = 600;
-        let h = IpsetHandle::connect_with(config).await.expect("connect");
+        let mut h = IpsetHandle::connect().await.expect("connect");
+        h.set_element_limits(ipset_netlink::ElementLimits::new(128, 600));
         let es = many(5000);
         h.create("k-dump", SetType::HashIpPort, &CreateOptions::default())
             .await
@@ -583,5 +582,102 @@ fn sub_handles_and_requests() {
             matches!(missing, Err(IpsetError::SetNotFound { .. })),
             "{missing:?}"
         );
+    });
+}
+
+/// Entry extensions: a set with `timeout`, `counters` and `comment`;
+/// entries added here with extensions show in `ipset save`, and entries
+/// added by the tool with extensions show in our dump.
+#[test]
+#[ignore = "kernel: needs root in a fresh netns or the VM; run tests/run"]
+fn entry_extensions_timeout_counters_comment() {
+    rt().block_on(async {
+        let h = IpsetHandle::connect().await.expect("connect");
+        let options = CreateOptions::new(Family::Inet)
+            .timeout(600)
+            .counters()
+            .comment();
+        h.sets()
+            .create("k-ext", SetType::HashIpPort)
+            .options(options)
+            .execute()
+            .await
+            .expect("create");
+        let save = ipset(&["save", "k-ext"]);
+        assert!(
+            save.starts_with(
+                "create k-ext hash:ip,port family inet hashsize 1024 maxelem 65536 timeout 600 counters comment"
+            ),
+            "{save}"
+        );
+        let members = h.entries("k-ext");
+        let web = Entry::parse(SetType::HashIpPort, "10.0.0.1,tcp:80").unwrap();
+        let dns = Entry::parse(SetType::HashIpPort, "10.0.0.2,udp:53").unwrap();
+        members
+            .add_all([web, dns])
+            .extensions(Extensions::new().timeout(0).counters(3, 180).comment("web"))
+            .execute()
+            .await
+            .expect("add with extensions");
+        let saved = saved_members("k-ext");
+        assert_eq!(
+            saved,
+            [
+                "10.0.0.1,tcp:80 timeout 0 packets 3 bytes 180 comment \"web\"",
+                "10.0.0.2,udp:53 timeout 0 packets 3 bytes 180 comment \"web\"",
+            ],
+            "{saved:?}"
+        );
+        // -exist gives a present entry new extensions; the set's default
+        // timeout applies when none is given.
+        members
+            .add(dns)
+            .exist(true)
+            .extensions(Extensions::new().timeout(300).comment("dns"))
+            .execute()
+            .await
+            .expect("add -exist with extensions");
+        ipset(&["add", "k-ext", "10.0.0.3,tcp:443", "packets", "7", "bytes", "700", "comment", "tool"]);
+
+        let info = h.list("k-ext").await.expect("list");
+        assert!(info.has_extensions());
+        let mut got: Vec<(String, Extensions)> = info
+            .members_with_extensions()
+            .map(|(e, ext)| (e.to_string(), ext))
+            .collect();
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(got[0], ("10.0.0.1,tcp:80".into(), Extensions::new().timeout(0).counters(3, 180).comment("web")));
+        assert_eq!(got[1].0, "10.0.0.2,udp:53");
+        let dns_ext = &got[1].1;
+        assert!(
+            dns_ext.timeout.is_some_and(|t| (290..=300).contains(&t)),
+            "{dns_ext:?}"
+        );
+        assert_eq!(dns_ext.comment.as_deref(), Some("dns"));
+        assert_eq!(got[2].0, "10.0.0.3,tcp:443");
+        let tool = &got[2].1;
+        assert!(tool.timeout.is_some_and(|t| (590..=600).contains(&t)), "{tool:?}");
+        assert_eq!((tool.packets, tool.bytes), (Some(7), Some(700)));
+        assert_eq!(tool.comment.as_deref(), Some("tool"));
+        // What `ipset save` prints after each member, but for the timeout
+        // left, which ticks.
+        let mut untimed = tool.clone();
+        untimed.timeout = None;
+        let line = format!("10.0.0.3,tcp:443{untimed}");
+        let saved = ipset(&["save", "k-ext"]);
+        assert!(
+            saved.lines().any(|l| {
+                l.strip_prefix("add k-ext ")
+                    .is_some_and(|rest| {
+                        let mut words: Vec<&str> = rest.split(' ').collect();
+                        if let Some(at) = words.iter().position(|w| *w == "timeout") {
+                            words.drain(at..at + 2);
+                        }
+                        words.join(" ") == line
+                    })
+            }),
+            "{line}\n{saved}"
+        );
+        h.destroy("k-ext").await.expect("destroy");
     });
 }

@@ -151,7 +151,7 @@ fn library_flush() -> Result<(), Error> {
     runtime()?.block_on(async {
         let start = Instant::now();
         let handle = IpvsHandle::connect().await?;
-        handle.flush().await?;
+        handle.services().flush().execute().await?;
         let elapsed = start.elapsed().as_secs_f64();
         println!("RESULT library flush {elapsed:.3}");
         Ok(())

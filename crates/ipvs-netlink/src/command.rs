@@ -9,7 +9,7 @@ use libc::{EEXIST, ENOENT, ESRCH};
 use netlink_transport::KernelError;
 
 use crate::{
-    IpvsError, RealServer, ServiceKey, Timeouts, VirtualService,
+    DaemonState, IpvsError, RealServer, ServiceKey, SyncDaemon, Timeouts, VirtualService,
     error::from_kernel,
     model::{destination_reference, service_key, service_lookup, service_reference},
     packet::{IpvsAttribute, IpvsCmd, IpvsMessage},
@@ -37,6 +37,11 @@ pub enum Command {
     SetTimeouts(Timeouts),
     /// `ZERO` (`ipvsadm -Z`): one service's counters, or all.
     Zero(Option<ServiceKey>),
+    /// `NEW_DAEMON` (`ipvsadm --start-daemon`): start a sync daemon.
+    StartDaemon(SyncDaemon),
+    /// `DEL_DAEMON` (`ipvsadm --stop-daemon`): stop the master or backup
+    /// sync daemon.
+    StopDaemon(DaemonState),
 }
 
 impl Command {
@@ -72,6 +77,17 @@ impl Command {
             Command::SetTimeouts(timeouts) => (IpvsCmd::SetConfig, timeouts.to_attributes()),
             Command::Zero(None) => (IpvsCmd::Zero, vec![]),
             Command::Zero(Some(key)) => (IpvsCmd::Zero, vec![service(key)]),
+            Command::StartDaemon(daemon) => (
+                IpvsCmd::NewDaemon,
+                vec![IpvsAttribute::Daemon(daemon.to_attributes())],
+            ),
+            // As ipvsadm sends it: the kernel reads only the state.
+            Command::StopDaemon(state) => (
+                IpvsCmd::DelDaemon,
+                vec![IpvsAttribute::Daemon(
+                    SyncDaemon::new(*state, "", 0).to_attributes(),
+                )],
+            ),
         };
         IpvsMessage::new(cmd, attributes)
     }
@@ -95,6 +111,11 @@ impl Command {
             Command::SetTimeouts(_) => "set timeouts".to_owned(),
             Command::Zero(None) => "zero all counters".to_owned(),
             Command::Zero(Some(key)) => format!("zero counters of service {key}"),
+            Command::StartDaemon(daemon) => format!(
+                "start the {} sync daemon on {}",
+                daemon.state, daemon.interface
+            ),
+            Command::StopDaemon(state) => format!("stop the {state} sync daemon"),
         }
     }
 
@@ -149,9 +170,31 @@ impl Command {
                     server: *addr,
                 }
             }
+            Command::StartDaemon(daemon) if errno == EEXIST => {
+                IpvsError::DaemonRunning(daemon.state)
+            }
+            Command::StopDaemon(state) if errno == ESRCH => IpvsError::DaemonNotRunning(*state),
             _ => from_kernel(failure, self.describe()),
         }
     }
+}
+
+/// One result per command from the transport's outcomes, each kernel
+/// refusal given its meaning for its command.
+pub(crate) fn results(
+    outcomes: Vec<Result<(), netlink_transport::TransportError>>,
+    commands: &[Command],
+) -> Vec<Result<(), IpvsError>> {
+    outcomes
+        .into_iter()
+        .zip(commands)
+        .map(|(outcome, command)| {
+            outcome.map_err(|err| match err {
+                netlink_transport::TransportError::Kernel(err) => command.error(err),
+                other => other.into(),
+            })
+        })
+        .collect()
 }
 
 /// The request messages of the reads (which are not [`Command`]s), for
@@ -191,6 +234,12 @@ pub mod requests {
     /// `GET_INFO`.
     pub fn get_info() -> IpvsMessage {
         IpvsMessage::new(IpvsCmd::GetInfo, vec![])
+    }
+
+    /// `GET_DAEMON` + `NLM_F_DUMP`, no attributes: the running sync
+    /// daemons, each answered as a `NEW_DAEMON` message.
+    pub fn dump_daemons() -> IpvsMessage {
+        IpvsMessage::new(IpvsCmd::GetDaemon, vec![])
     }
 }
 

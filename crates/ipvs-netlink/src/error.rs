@@ -7,7 +7,7 @@ use libc::{EEXIST, ENOENT, EPERM, ESRCH};
 use netlink_packet_core::DecodeError;
 use netlink_transport::{KernelError, TransportError};
 
-use crate::ServiceKey;
+use crate::{DaemonState, ServiceKey};
 
 /// An error of the IPVS client.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +48,13 @@ pub enum IpvsError {
         /// The scheduler name.
         name: String,
     },
+    /// `NEW_DAEMON` for a sync daemon of a state that runs already
+    /// (`EEXIST`).
+    #[error("the {0} sync daemon is already running")]
+    DaemonRunning(DaemonState),
+    /// `DEL_DAEMON` for a sync daemon that does not run (`ESRCH`).
+    #[error("no {0} sync daemon is running")]
+    DaemonNotRunning(DaemonState),
     /// The kernel has no "IPVS" generic-netlink family.
     #[error(
         "IPVS is not available: the kernel has no \"IPVS\" generic netlink family \
@@ -100,12 +107,23 @@ pub(crate) fn from_kernel(err: KernelError, operation: impl Into<String>) -> Ipv
     }
 }
 
+/// A transport error of `operation`: kernel refusals get the generic
+/// meaning of [`from_kernel`].
+pub(crate) fn from_transport(err: TransportError, operation: impl Into<String>) -> IpvsError {
+    match err {
+        TransportError::Kernel(err) => from_kernel(err, operation),
+        other => other.into(),
+    }
+}
+
 impl IpvsError {
     /// The kernel errno behind this error, if it came from the kernel.
     pub fn errno(&self) -> Option<i32> {
         match self {
-            IpvsError::ServiceExists(_) | IpvsError::RealServerExists { .. } => Some(EEXIST),
-            IpvsError::ServiceNotFound(_) => Some(ESRCH),
+            IpvsError::ServiceExists(_)
+            | IpvsError::RealServerExists { .. }
+            | IpvsError::DaemonRunning(_) => Some(EEXIST),
+            IpvsError::ServiceNotFound(_) | IpvsError::DaemonNotRunning(_) => Some(ESRCH),
             IpvsError::RealServerNotFound { .. } | IpvsError::UnknownScheduler { .. } => {
                 Some(ENOENT)
             }

@@ -18,7 +18,7 @@ use crate::{
 /// reference path through `IpvsMessage`: this panics if the two disagree,
 /// which is a bug for the fuzzer to report.
 pub fn parse_datagram(datagram: &[u8], family_id: u16) {
-    for frame in genl::frames(datagram) {
+    for frame in netlink_transport::frames(datagram) {
         let Ok(frame) = frame else { break };
         let _ = genl::decode_family_id(&frame);
         let reference = genl::decode(&frame, family_id);
@@ -69,7 +69,7 @@ pub fn parse_datagram(datagram: &[u8], family_id: u16) {
 /// Reads the first netlink message of `datagram` the way
 /// `IpvsHandle::list_services` reads a dump entry (for benchmarks).
 pub fn read_service(datagram: &[u8], family_id: u16) -> Option<VirtualService> {
-    let frame = genl::frames(datagram).next()?.ok()?;
+    let frame = netlink_transport::frames(datagram).next()?.ok()?;
     match genl::decode_with(&frame, family_id, |attrs, header| {
         VirtualService::from_message_bytes(attrs, IpvsCmd::from(header.cmd))
     }) {
@@ -81,7 +81,7 @@ pub fn read_service(datagram: &[u8], family_id: u16) -> Option<VirtualService> {
 /// Reads the first netlink message of `datagram` the way
 /// `IpvsHandle::list_real_servers` reads a dump entry (for benchmarks).
 pub fn read_real_server(datagram: &[u8], family_id: u16, family: Family) -> Option<RealServer> {
-    let frame = genl::frames(datagram).next()?.ok()?;
+    let frame = netlink_transport::frames(datagram).next()?.ok()?;
     match genl::decode_with(&frame, family_id, |attrs, header| {
         RealServer::from_message_bytes(attrs, IpvsCmd::from(header.cmd), family)
     }) {

@@ -2,15 +2,26 @@
 //! [`netlink_transport::Request`]s, replies decoded from transport frames.
 //! No I/O; framing and control messages are the transport's.
 
-use netlink_packet_core::{DecodeError, NlasIterator, ParseableParametrized, parse_u16};
+use netlink_packet_core::{
+    DecodeError, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NlasIterator, parse_u16,
+};
 use netlink_packet_generic::{
     GenlHeader, GenlMessage,
     ctrl::{GenlCtrl, GenlCtrlCmd, nlas::GenlCtrlAttrs},
 };
-pub(crate) use netlink_transport::{Frame, frames};
-use netlink_transport::{KernelError, Request, push};
+pub(crate) use netlink_transport::Frame;
+#[cfg(test)]
+pub(crate) use netlink_transport::frames;
+use netlink_transport::{Request, TransportError, push};
 
-use crate::{Command, packet::IpvsMessage};
+use crate::{
+    Command, IpvsError, ServiceKey, VirtualService, error::from_transport, packet::IpvsMessage,
+};
+
+/// Flags of a request that expects an acknowledgement.
+pub(crate) const REQUEST: u16 = NLM_F_REQUEST | NLM_F_ACK;
+/// Flags of a dump request.
+pub(crate) const DUMP: u16 = NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP;
 
 /// Size of `struct genlmsghdr`.
 const GENL_HEADER_LEN: usize = 4;
@@ -65,13 +76,7 @@ pub(crate) struct CommandRequest<'a> {
 
 impl Request for CommandRequest<'_> {
     fn write(&self, seq: u32, buf: &mut Vec<u8>) {
-        push_request(
-            buf,
-            self.family_id,
-            crate::handle::REQUEST,
-            seq,
-            self.command.to_message(),
-        );
+        push_request(buf, self.family_id, REQUEST, seq, self.command.to_message());
     }
 }
 
@@ -80,11 +85,12 @@ pub(crate) struct GetFamily(pub &'static str);
 
 impl Request for GetFamily {
     fn write(&self, seq: u32, buf: &mut Vec<u8>) {
-        push_get_family(buf, crate::handle::REQUEST, seq, self.0);
+        push_get_family(buf, REQUEST, seq, self.0);
     }
 }
 
 /// A decoded reply; `D` is what a data message is decoded into.
+#[cfg(any(test, feature = "fuzzing"))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Reply<D = IpvsMessage> {
     /// A data message (dump entry or `GET_*` answer).
@@ -94,18 +100,21 @@ pub(crate) enum Reply<D = IpvsMessage> {
     /// `NLMSG_DONE`: the dump is finished.
     Done,
     /// A negative acknowledgement (or a dump that ended with an error).
-    Failed(KernelError),
+    Failed(netlink_transport::KernelError),
     /// Something to skip (`NLMSG_NOOP`, `NLMSG_OVERRUN`, other families).
     Ignored,
 }
 
 /// Decodes a frame of the IPVS family `family_id`.
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn decode(frame: &Frame<'_>, family_id: u16) -> Result<Reply, DecodeError> {
+    use netlink_packet_core::ParseableParametrized;
     decode_with(frame, family_id, IpvsMessage::parse_with_param)
 }
 
 /// Decodes a frame of the IPVS family `family_id`, a data message with
 /// `data` (see [`data`]).
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn decode_with<D>(
     frame: &Frame<'_>,
     family_id: u16,
@@ -138,6 +147,50 @@ pub(crate) fn data<D>(
     let header = GenlHeader::parse(frame.payload)?;
     let attrs = frame.payload.get(GENL_HEADER_LEN..).unwrap_or_default();
     data(attrs, header).map(Some)
+}
+
+/// The family id of the answer to `CTRL_CMD_GETFAMILY` for `name`;
+/// [`IpvsError::NotLoaded`] when the kernel has no such family.
+pub(crate) fn family_id(
+    ids: Result<Vec<u16>, TransportError>,
+    name: &str,
+) -> Result<u16, IpvsError> {
+    match ids {
+        Ok(ids) => Ok(ids
+            .first()
+            .copied()
+            .ok_or_else(|| DecodeError::from("nlctrl acked without reply"))?),
+        Err(TransportError::Kernel(err)) if err.errno == libc::ENOENT => Err(IpvsError::NotLoaded),
+        Err(err) => Err(from_transport(err, format!("resolve the {name} family"))),
+    }
+}
+
+/// The service of the answer to a single-service `GET_SERVICE`; `None`
+/// when the kernel says it does not exist (`ESRCH`).
+pub(crate) fn service_reply(
+    reply: Result<Vec<IpvsMessage>, TransportError>,
+    key: &ServiceKey,
+) -> Result<Option<VirtualService>, IpvsError> {
+    match reply {
+        Ok(messages) => match messages.first() {
+            Some(msg) => Ok(Some(VirtualService::from_message(msg)?)),
+            None => Ok(None),
+        },
+        Err(TransportError::Kernel(err)) if err.errno == libc::ESRCH => Ok(None),
+        Err(err) => Err(from_transport(err, format!("get service {key}"))),
+    }
+}
+
+/// The first reply of a `GET_CONFIG` or `GET_INFO` (`what`).
+pub(crate) fn first_reply(
+    reply: Result<Vec<IpvsMessage>, TransportError>,
+    what: &str,
+) -> Result<IpvsMessage, IpvsError> {
+    let messages = reply.map_err(|err| from_transport(err, format!("get {what}")))?;
+    Ok(messages
+        .into_iter()
+        .next()
+        .ok_or_else(|| DecodeError::from(format!("no reply to get {what}")))?)
 }
 
 /// The `CTRL_ATTR_FAMILY_ID` of a `CTRL_CMD_NEWFAMILY` reply.

@@ -2,9 +2,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use netlink_packet_core::{
-    DecodeError, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, ParseableParametrized,
-};
+use netlink_packet_core::{DecodeError, NLM_F_DUMP, ParseableParametrized};
 use netlink_packet_generic::GenlHeader;
 use netlink_sys::protocols::NETLINK_GENERIC;
 use netlink_transport::{BatchLimits, OnError, Transport, TransportError};
@@ -12,16 +10,11 @@ use netlink_transport::{BatchLimits, OnError, Transport, TransportError};
 use crate::{
     Command, Info, IpvsError, RealServer, ServiceKey, Timeouts, VirtualService,
     command::requests as query,
-    error::from_kernel,
+    error::from_transport,
     format::{Table, TableEntry},
-    genl::{self, CommandRequest, GetFamily, Query},
+    genl::{self, CommandRequest, DUMP, GetFamily, Query, REQUEST},
     packet::{IPVS_GENL_NAME, IpvsCmd, IpvsMessage},
 };
-
-/// Flags of a request that expects an acknowledgement.
-pub(crate) const REQUEST: u16 = NLM_F_REQUEST | NLM_F_ACK;
-/// Flags of a dump request.
-pub(crate) const DUMP: u16 = NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP;
 
 /// An async IPVS client over one `NETLINK_GENERIC` socket.
 ///
@@ -81,7 +74,7 @@ impl IpvsHandle {
     }
 
     /// All virtual services, in kernel dump order.
-    pub async fn list_services(&self) -> Result<Vec<VirtualService>, IpvsError> {
+    pub(crate) async fn list_services(&self) -> Result<Vec<VirtualService>, IpvsError> {
         self.dump(query::dump_services(), "list services", |attrs, header| {
             VirtualService::from_message_bytes(attrs, IpvsCmd::from(header.cmd))
         })
@@ -89,20 +82,19 @@ impl IpvsHandle {
     }
 
     /// One virtual service, or `None` if it does not exist.
-    pub async fn service(&self, key: &ServiceKey) -> Result<Option<VirtualService>, IpvsError> {
-        match self.get(query::get_service(key)).await {
-            Ok(messages) => match messages.first() {
-                Some(msg) => Ok(Some(VirtualService::from_message(msg)?)),
-                None => Ok(None),
-            },
-            Err(TransportError::Kernel(err)) if err.errno == libc::ESRCH => Ok(None),
-            Err(err) => Err(from_transport(err, format!("get service {key}"))),
-        }
+    pub(crate) async fn service(
+        &self,
+        key: &ServiceKey,
+    ) -> Result<Option<VirtualService>, IpvsError> {
+        genl::service_reply(self.get(query::get_service(key)).await, key)
     }
 
     /// The real servers of a service, in kernel dump order. The kernel
     /// answers an empty list for a service that does not exist.
-    pub async fn list_real_servers(&self, key: &ServiceKey) -> Result<Vec<RealServer>, IpvsError> {
+    pub(crate) async fn list_real_servers(
+        &self,
+        key: &ServiceKey,
+    ) -> Result<Vec<RealServer>, IpvsError> {
         let family = key.family();
         let operation = format!("list real servers of service {key}");
         self.dump(query::dump_destinations(key), operation, |attrs, header| {
@@ -133,45 +125,35 @@ impl IpvsHandle {
 
     /// The TCP, TCP-FIN and UDP timeouts (`ipvsadm -L --timeout`).
     pub async fn timeouts(&self) -> Result<Timeouts, IpvsError> {
-        let messages = self
-            .get(query::get_config())
-            .await
-            .map_err(|err| from_transport(err, "get timeouts"))?;
-        let msg = messages
-            .first()
-            .ok_or(DecodeError::from("GET_CONFIG without reply"))?;
-        Ok(Timeouts::from_message(msg))
+        let reply = self.get(query::get_config()).await;
+        Ok(Timeouts::from_message(&genl::first_reply(
+            reply, "timeouts",
+        )?))
     }
 
     /// IPVS version and connection table size.
     pub async fn info(&self) -> Result<Info, IpvsError> {
-        let messages = self
-            .get(query::get_info())
-            .await
-            .map_err(|err| from_transport(err, "get info"))?;
-        let msg = messages
-            .first()
-            .ok_or(DecodeError::from("GET_INFO without reply"))?;
-        Ok(Info::from_message(msg)?)
+        let reply = self.get(query::get_info()).await;
+        Ok(Info::from_message(&genl::first_reply(reply, "info")?)?)
     }
 
     /// Adds a virtual service.
-    pub async fn add_service(&self, service: &VirtualService) -> Result<(), IpvsError> {
+    pub(crate) async fn add_service(&self, service: &VirtualService) -> Result<(), IpvsError> {
         self.run(Command::AddService(service.clone())).await
     }
 
     /// Replaces the settings of an existing virtual service.
-    pub async fn update_service(&self, service: &VirtualService) -> Result<(), IpvsError> {
+    pub(crate) async fn update_service(&self, service: &VirtualService) -> Result<(), IpvsError> {
         self.run(Command::UpdateService(service.clone())).await
     }
 
     /// Deletes a virtual service and its real servers.
-    pub async fn delete_service(&self, key: &ServiceKey) -> Result<(), IpvsError> {
+    pub(crate) async fn delete_service(&self, key: &ServiceKey) -> Result<(), IpvsError> {
         self.run(Command::DeleteService(*key)).await
     }
 
     /// Adds a real server to a service.
-    pub async fn add_real_server(
+    pub(crate) async fn add_real_server(
         &self,
         key: &ServiceKey,
         server: &RealServer,
@@ -180,7 +162,7 @@ impl IpvsHandle {
     }
 
     /// Replaces the settings of a real server.
-    pub async fn update_real_server(
+    pub(crate) async fn update_real_server(
         &self,
         key: &ServiceKey,
         server: &RealServer,
@@ -190,7 +172,7 @@ impl IpvsHandle {
     }
 
     /// Removes a real server from a service.
-    pub async fn delete_real_server(
+    pub(crate) async fn delete_real_server(
         &self,
         key: &ServiceKey,
         server: SocketAddr,
@@ -209,7 +191,7 @@ impl IpvsHandle {
     }
 
     /// Deletes every virtual service.
-    pub async fn flush(&self) -> Result<(), IpvsError> {
+    pub(crate) async fn flush(&self) -> Result<(), IpvsError> {
         self.run(Command::Flush).await
     }
 
@@ -238,20 +220,11 @@ impl IpvsHandle {
             .transport
             .execute(&requests, OnError::Continue, |_, _| Ok(()))
             .await?;
-        Ok(outcomes
-            .into_iter()
-            .zip(commands)
-            .map(|(outcome, command)| {
-                outcome.map_err(|err| match err {
-                    TransportError::Kernel(err) => command.error(err),
-                    other => other.into(),
-                })
-            })
-            .collect())
+        Ok(crate::command::results(outcomes, commands))
     }
 
     /// Runs one command and gives its errno a meaning.
-    async fn run(&self, command: Command) -> Result<(), IpvsError> {
+    pub(crate) async fn run(&self, command: Command) -> Result<(), IpvsError> {
         let mut results = self.execute(std::slice::from_ref(&command)).await?;
         results.pop().unwrap_or(Ok(()))
     }
@@ -286,7 +259,7 @@ impl IpvsHandle {
 
     /// One dump, its entries decoded with `decode`; a dump the kernel keeps
     /// interrupting is retried by the transport.
-    async fn dump<D>(
+    pub(crate) async fn dump<D>(
         &self,
         message: IpvsMessage,
         operation: impl Into<String>,
@@ -305,25 +278,7 @@ impl IpvsHandle {
                 genl::decode_family_id(frame).map(Some)
             })
             .await;
-        match ids {
-            Ok(ids) => Ok(ids
-                .first()
-                .copied()
-                .ok_or_else(|| DecodeError::from("nlctrl acked without reply"))?),
-            Err(TransportError::Kernel(err)) if err.errno == libc::ENOENT => {
-                Err(IpvsError::NotLoaded)
-            }
-            Err(err) => Err(from_transport(err, format!("resolve the {name} family"))),
-        }
-    }
-}
-
-/// A transport error of `operation`: kernel refusals get the generic
-/// meaning of [`from_kernel`].
-fn from_transport(err: TransportError, operation: impl Into<String>) -> IpvsError {
-    match err {
-        TransportError::Kernel(err) => from_kernel(err, operation),
-        other => other.into(),
+        genl::family_id(ids, name)
     }
 }
 

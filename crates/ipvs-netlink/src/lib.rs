@@ -40,11 +40,15 @@
 //!   Framing, sequence matching and extended acks are the transport's; a
 //!   private `genl` module puts IPVS messages into generic-netlink requests
 //!   and reads them back, with no I/O.
-//! * On the handle sit rtnetlink-shaped sub-handles:
-//!   [`IpvsHandle::services`] ([`ServiceHandle`]),
-//!   [`IpvsHandle::real_servers`] ([`RealServerHandle`]) and
-//!   [`IpvsHandle::batch`] ([`BatchRequest`]), whose methods return request
-//!   values run with `execute()`.
+//! * On the handle sit rtnetlink-shaped sub-handles, the one way to a
+//!   single operation: [`IpvsHandle::services`] ([`ServiceHandle`]),
+//!   [`IpvsHandle::real_servers`] ([`RealServerHandle`]),
+//!   [`IpvsHandle::daemons`] ([`DaemonHandle`]), [`IpvsHandle::sync`]
+//!   ([`SyncRequest`], the desired-state sync) and [`IpvsHandle::batch`]
+//!   ([`BatchRequest`]), whose methods return request values run with
+//!   `execute()`.
+//! * [`blocking::IpvsClient`] (feature `blocking`) is the client for
+//!   programs without tokio, on netlink-transport's blocking socket.
 //! * [`Table`] prints a dumped table exactly like `ipvsadm -Ln` and
 //!   `ipvsadm -Ln --stats` ([`ListFormat`]).
 //!
@@ -67,11 +71,12 @@
 //!
 //! # Features
 //!
-//! `tokio` (default) is the client: [`IpvsHandle`], the sub-handles and
-//! requests, [`BatchLimits`] and the socket engine. With
-//! `default-features = false` the crate is [`packet`], the model,
-//! [`Command`], [`IpvsError`] and [`Table`], with no tokio or socket
-//! dependency.
+//! `tokio` (default) is the async client: [`IpvsHandle`], the sub-handles
+//! and requests and the socket engine. `blocking` (default) is
+//! [`blocking::IpvsClient`]. `fuzzing` exposes the decoders the fuzz
+//! targets drive. With `default-features = false` the crate is [`packet`],
+//! the model, [`Command`], [`sync_commands`], [`IpvsError`] and [`Table`],
+//! with no tokio or socket dependency.
 //!
 //! # Example
 //!
@@ -110,15 +115,17 @@
 
 // Without the client, the readers and errno mappings only the socket engine
 // uses are unused.
-#![cfg_attr(not(feature = "tokio"), allow(dead_code))]
+#![cfg_attr(not(all(feature = "tokio", feature = "blocking")), allow(dead_code))]
 
+#[cfg(feature = "blocking")]
+pub mod blocking;
 mod command;
 mod error;
 mod format;
-#[cfg(feature = "tokio")]
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-#[cfg(feature = "tokio")]
+#[cfg(any(feature = "tokio", feature = "blocking"))]
 mod genl;
 #[cfg(feature = "tokio")]
 mod handle;
@@ -126,8 +133,9 @@ mod handle;
 mod handles;
 pub mod model;
 pub mod packet;
-#[cfg(all(test, feature = "tokio"))]
+#[cfg(all(test, feature = "fuzzing"))]
 mod robustness;
+mod sync;
 #[cfg(all(test, feature = "tokio", target_endian = "little"))]
 mod vectors;
 
@@ -142,3 +150,10 @@ pub use model::*;
 #[cfg(feature = "tokio")]
 pub use netlink_transport::BatchLimits;
 pub use netlink_transport::TransportError;
+pub use sync::{SyncScope, SyncStats, sync_commands};
+
+/// The README's examples, compiled (and, where they need no privileges,
+/// run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -12,11 +12,11 @@ use std::net::SocketAddr;
 use netlink_packet_core::{NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
 
 use crate::{
-    Command, Family, ForwardMethod, IpvsError, Netmask, RealServer, Scheduler, ServiceFlags,
-    ServiceKey, Timeouts, Tunnel, TunnelType, VirtualService,
+    Command, DaemonState, Family, ForwardMethod, IpvsError, Netmask, RealServer, Scheduler,
+    ServiceFlags, ServiceKey, SyncDaemon, Timeouts, Tunnel, TunnelType, VirtualService,
     command::requests,
     genl::{self, Frame, Reply},
-    packet::{IpvsCmd, IpvsMessage},
+    packet::{IpvsAttribute, IpvsCmd, IpvsMessage},
 };
 
 const REQUEST: u16 = NLM_F_REQUEST | NLM_F_ACK;
@@ -72,6 +72,13 @@ fn all() -> Vec<Capture> {
         "31-del-dest",
         "32-del-service",
         "33-flush",
+        "34-start-daemon-master",
+        "35-start-daemon-backup",
+        "36-list-daemons",
+        "37-err-daemon-exists",
+        "38-stop-daemon-master",
+        "39-stop-daemon-backup",
+        "40-list-no-daemons",
     )
     .into_iter()
     .map(|(name, text)| {
@@ -564,4 +571,87 @@ fn get_service_and_timeouts() {
         })
         .expect("config");
     assert_eq!(timeouts, Timeouts::new(900, 120, 300));
+}
+
+/// The sync daemons of captures 34 and 35, as ipvsadm's command lines say.
+fn daemons() -> [SyncDaemon; 2] {
+    [
+        SyncDaemon::new(DaemonState::Master, "lo", 7),
+        SyncDaemon::new(DaemonState::Backup, "lo", 9)
+            .with_max_len(1400)
+            .with_multicast("224.0.0.82".parse().unwrap(), 8849, 2),
+    ]
+}
+
+#[test]
+fn sync_daemons_start_and_stop_like_ipvsadm() {
+    let [master, backup] = daemons();
+    let cases = [
+        (
+            "34-start-daemon-master",
+            Command::StartDaemon(master.clone()),
+        ),
+        (
+            "35-start-daemon-backup",
+            Command::StartDaemon(backup.clone()),
+        ),
+        (
+            "38-stop-daemon-master",
+            Command::StopDaemon(DaemonState::Master),
+        ),
+        (
+            "39-stop-daemon-backup",
+            Command::StopDaemon(DaemonState::Backup),
+        ),
+    ];
+    for (name, command) in cases {
+        let err = capture(name).assert_command(&command);
+        assert!(err.is_none(), "{name}: {err:?}");
+    }
+    let c = capture("35-start-daemon-backup");
+    let IpvsAttribute::Daemon(nest) = &c.last_request().attributes[0] else {
+        panic!("no daemon nest");
+    };
+    assert_eq!(SyncDaemon::from_attributes(nest).unwrap(), backup);
+    let err = capture("37-err-daemon-exists").assert_command(&Command::StartDaemon(master));
+    assert!(
+        matches!(err, Some(IpvsError::DaemonRunning(DaemonState::Master))),
+        "{err:?}"
+    );
+}
+
+/// `ipvsadm -L --daemon`: GET_INFO, then one GET_DAEMON dump, whose entries
+/// parse to what ipvsadm printed (the kernel fills in the defaults).
+#[test]
+fn sync_daemons_list_like_ipvsadm() {
+    let replies = capture("36-list-daemons").assert_requests(&[
+        (requests::get_info(), REQUEST),
+        (requests::dump_daemons(), DUMP),
+    ]);
+    let mut listed = vec![];
+    for reply in &replies[1] {
+        match reply {
+            Reply::Data(m) if m.cmd == IpvsCmd::NewDaemon => {
+                listed.push(SyncDaemon::from_message(m).unwrap())
+            }
+            Reply::Done => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    let [master, backup] = daemons();
+    let master = master
+        .with_max_len(1472)
+        .with_multicast("224.0.0.81".parse().unwrap(), 8848, 1);
+    assert_eq!(listed, [master.clone(), backup.clone()]);
+    // ipvsadm's own output, kept in the capture.
+    let text = include_str!("../tests/captures/36-list-daemons.hex");
+    for daemon in [master, backup] {
+        let line = format!("# out: {daemon}");
+        assert!(text.lines().any(|l| l == line), "{line}");
+    }
+    let replies = capture("40-list-no-daemons").assert_requests(&[
+        (requests::get_info(), REQUEST),
+        (requests::dump_daemons(), DUMP),
+    ]);
+    assert_eq!(replies[1], [Reply::Done]);
 }

@@ -5,7 +5,9 @@
 # Writes crates/ipvs-netlink/tests/captures/NN-name.hex (one netlink datagram
 # a line, `>` sent, `<` received) and the real listings under
 # captures/listings/. Rerun it to redo the vectors; review the diff.
+# `capture.sh daemons` captures only the sync-daemon runs (34 and up).
 set -euo pipefail
+ONLY=${1:-all}
 [ "${KPVS_IN_VM:-}" = 1 ] || { echo "capture.sh: run me inside the VM (vm/run.sh -- $0)" >&2; exit 2; }
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=${KPVS_VM_OUT:?}/captures
@@ -24,6 +26,24 @@ cap() {
     sed 's/^/# out: /' "$OUT/stdout.tmp" >>"$file"
     rm -f "$OUT/strace.tmp" "$OUT/stdout.tmp"
 }
+
+# The sync-daemon commands (NEW/DEL/GET_DAEMON), numbered after the rest.
+daemons() {
+    n=33
+    cap start-daemon-master --start-daemon master --mcast-interface lo --syncid 7
+    cap start-daemon-backup --start-daemon backup --mcast-interface lo --syncid 9 \
+        --sync-maxlen 1400 --mcast-group 224.0.0.82 --mcast-port 8849 --mcast-ttl 2
+    cap list-daemons -L --daemon
+    cap err-daemon-exists --start-daemon master --mcast-interface lo --syncid 7
+    cap stop-daemon-master --stop-daemon master
+    cap stop-daemon-backup --stop-daemon backup
+    cap list-no-daemons -L --daemon
+}
+if [ "$ONLY" = daemons ]; then
+    daemons
+    echo "captured $((n - 33)) ipvsadm runs"
+    exit 0
+fi
 
 ipvsadm -C
 cap add-service-tcp -A -t 10.96.197.40:8000 -s rr
@@ -85,4 +105,5 @@ ipvsadm -Ln --rate >"$OUT/listings/rate.txt"
 ipvsadm -Ln --timeout >"$OUT/listings/timeout.txt"
 ipvsadm -S -n >"$OUT/listings/save.txt"
 ipvsadm -C
+daemons
 echo "captured $n ipvsadm runs"

@@ -9,8 +9,9 @@ use std::{
 };
 
 use ipvs_netlink::{
-    Command, Family, ForwardMethod, IpvsError, IpvsHandle, ListFormat, Netmask, RealServer,
-    Scheduler, ServiceFlags, ServiceKey, Timeouts, Tunnel, TunnelType, VirtualService,
+    Command, DaemonState, Family, ForwardMethod, IpvsError, IpvsHandle, ListFormat, Netmask,
+    RealServer, Scheduler, ServiceFlags, ServiceKey, SyncDaemon, TableEntry, Timeouts, Tunnel,
+    TunnelType, VirtualService,
 };
 
 const NEEDS: &str = "kernel: needs root and IPVS (the test VM); run tests/run";
@@ -43,7 +44,7 @@ async fn clean() -> IpvsHandle {
         "no IPVS here: run the kernel tests with tests/run (they boot a VM)"
     );
     let ipvs = IpvsHandle::connect().await.expect("connect");
-    ipvs.flush().await.expect("flush");
+    ipvs.services().flush().execute().await.expect("flush");
     ipvs
 }
 
@@ -80,11 +81,13 @@ async fn services_round_trip_every_kind() {
         VirtualService::new(ServiceKey::tcp(sa("10.96.0.7:80")), Scheduler::new("lblc")),
     ];
     for service in &services {
-        ipvs.add_service(service)
+        ipvs.services()
+            .add(service.clone())
+            .execute()
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     }
-    let dumped = ipvs.list_services().await.expect("dump");
+    let dumped = ipvs.services().list().execute().await.expect("dump");
     assert_eq!(dumped.len(), services.len());
     for want in &services {
         let got = dumped
@@ -92,7 +95,13 @@ async fn services_round_trip_every_kind() {
             .find(|s| s.key == want.key)
             .unwrap_or_else(|| panic!("{} missing from the dump", want.key));
         assert!(got.same_config(want), "dumped {got:?}\nwanted {want:?}");
-        let one = ipvs.service(&want.key).await.expect("get").expect("exists");
+        let one = ipvs
+            .services()
+            .get(want.key)
+            .execute()
+            .await
+            .expect("get")
+            .expect("exists");
         assert!(one.same_config(want), "get {one:?}\nwanted {want:?}");
     }
     // The real tool reads the same table back.
@@ -112,8 +121,15 @@ async fn services_round_trip_every_kind() {
             "ipvsadm -Sn lacks {line:?}:\n{save}"
         );
     }
-    ipvs.flush().await.expect("flush");
-    assert!(ipvs.list_services().await.expect("dump").is_empty());
+    ipvs.services().flush().execute().await.expect("flush");
+    assert!(
+        ipvs.services()
+            .list()
+            .execute()
+            .await
+            .expect("dump")
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -123,13 +139,19 @@ async fn real_servers_every_forward_method() {
     let udp = ServiceKey::udp(sa("10.96.0.10:53"));
     let v6 = ServiceKey::tcp(sa("[fd00::1]:80"));
     let mark = ServiceKey::fwmark(Family::Inet, 7);
-    ipvs.add_service(&VirtualService::new(udp, Scheduler::WRR))
+    ipvs.services()
+        .add(VirtualService::new(udp, Scheduler::WRR))
+        .execute()
         .await
         .unwrap();
-    ipvs.add_service(&VirtualService::new(v6, Scheduler::RR))
+    ipvs.services()
+        .add(VirtualService::new(v6, Scheduler::RR))
+        .execute()
         .await
         .unwrap();
-    ipvs.add_service(&VirtualService::new(mark, Scheduler::RR))
+    ipvs.services()
+        .add(VirtualService::new(mark, Scheduler::RR))
+        .execute()
         .await
         .unwrap();
     let servers = [
@@ -168,12 +190,14 @@ async fn real_servers_every_forward_method() {
         ),
     ];
     for (key, rs) in &servers {
-        ipvs.add_real_server(key, rs)
+        ipvs.real_servers(*key)
+            .add(rs.clone())
+            .execute()
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     }
     for key in [udp, v6, mark] {
-        let got = ipvs.list_real_servers(&key).await.expect("dump");
+        let got = ipvs.real_servers(key).list().execute().await.expect("dump");
         let want: Vec<_> = servers
             .iter()
             .filter(|(k, _)| *k == key)
@@ -216,36 +240,62 @@ async fn updates_weight_scheduler_and_deletes() {
     let ipvs = clean().await;
     let key = ServiceKey::tcp(sa("10.96.197.40:8000"));
     let mut service = VirtualService::new(key, Scheduler::RR);
-    ipvs.add_service(&service).await.unwrap();
+    ipvs.services()
+        .add(service.clone())
+        .execute()
+        .await
+        .unwrap();
     let mut rs = RealServer::new(sa("10.244.1.2:80"), ForwardMethod::Masq, 1);
-    ipvs.add_real_server(&key, &rs).await.unwrap();
-    ipvs.add_real_server(
-        &key,
-        &RealServer::new(sa("10.244.1.3:80"), ForwardMethod::Masq, 1),
-    )
-    .await
-    .unwrap();
+    ipvs.real_servers(key)
+        .add(rs.clone())
+        .execute()
+        .await
+        .unwrap();
+    ipvs.real_servers(key)
+        .add(RealServer::new(sa("10.244.1.3:80"), ForwardMethod::Masq, 1))
+        .execute()
+        .await
+        .unwrap();
 
     service.scheduler = Scheduler::WRR;
     service = service.persistent(10800);
-    ipvs.update_service(&service).await.unwrap();
+    ipvs.services()
+        .update(service.clone())
+        .execute()
+        .await
+        .unwrap();
     rs.weight = 0;
-    ipvs.update_real_server(&key, &rs).await.unwrap();
+    ipvs.real_servers(key)
+        .update(rs.clone())
+        .execute()
+        .await
+        .unwrap();
 
-    let got = ipvs.service(&key).await.unwrap().expect("exists");
+    let got = ipvs
+        .services()
+        .get(key)
+        .execute()
+        .await
+        .unwrap()
+        .expect("exists");
     assert!(got.same_config(&service), "{got:?}");
     assert!(saved().contains("-A -t 10.96.197.40:8000 -s wrr -p 10800"));
-    let servers = ipvs.list_real_servers(&key).await.unwrap();
+    let servers = ipvs.real_servers(key).list().execute().await.unwrap();
     let weights: Vec<_> = servers.iter().map(|r| (r.addr, r.weight)).collect();
     assert!(weights.contains(&(sa("10.244.1.2:80"), 0)), "{weights:?}");
     assert!(weights.contains(&(sa("10.244.1.3:80"), 1)), "{weights:?}");
 
-    ipvs.delete_real_server(&key, sa("10.244.1.2:80"))
+    ipvs.real_servers(key)
+        .del(sa("10.244.1.2:80"))
+        .execute()
         .await
         .unwrap();
-    assert_eq!(ipvs.list_real_servers(&key).await.unwrap().len(), 1);
-    ipvs.delete_service(&key).await.unwrap();
-    assert!(ipvs.service(&key).await.unwrap().is_none());
+    assert_eq!(
+        ipvs.real_servers(key).list().execute().await.unwrap().len(),
+        1
+    );
+    ipvs.services().del(key).execute().await.unwrap();
+    assert!(ipvs.services().get(key).execute().await.unwrap().is_none());
     assert_eq!(saved(), "");
 }
 
@@ -283,7 +333,9 @@ async fn timeouts_info_and_zero() {
     );
 
     let key = ServiceKey::tcp(sa("10.96.0.1:443"));
-    ipvs.add_service(&VirtualService::new(key, Scheduler::RR))
+    ipvs.services()
+        .add(VirtualService::new(key, Scheduler::RR))
+        .execute()
         .await
         .unwrap();
     ipvs.zero(Some(&key)).await.unwrap();
@@ -296,13 +348,21 @@ async fn errors_have_meaning() {
     let ipvs = clean().await;
     let key = ServiceKey::tcp(sa("10.96.0.1:443"));
     let rs = RealServer::new(sa("10.244.0.1:6443"), ForwardMethod::Masq, 1);
-    ipvs.add_service(&VirtualService::new(key, Scheduler::RR))
+    ipvs.services()
+        .add(VirtualService::new(key, Scheduler::RR))
+        .execute()
         .await
         .unwrap();
-    ipvs.add_real_server(&key, &rs).await.unwrap();
+    ipvs.real_servers(key)
+        .add(rs.clone())
+        .execute()
+        .await
+        .unwrap();
 
     let dup = ipvs
-        .add_service(&VirtualService::new(key, Scheduler::RR))
+        .services()
+        .add(VirtualService::new(key, Scheduler::RR))
+        .execute()
         .await;
     assert!(
         matches!(dup, Err(IpvsError::ServiceExists(k)) if k == key),
@@ -314,37 +374,41 @@ async fn errors_have_meaning() {
     );
 
     let missing = ServiceKey::udp(sa("10.9.9.9:1"));
-    let del = ipvs.delete_service(&missing).await;
+    let del = ipvs.services().del(missing).execute().await;
     assert!(
         matches!(del, Err(IpvsError::ServiceNotFound(k)) if k == missing),
         "{del:?}"
     );
 
     let bad = VirtualService::new(ServiceKey::tcp(sa("10.9.9.9:1")), Scheduler::new("nosuch"));
-    let sched = ipvs.add_service(&bad).await;
+    let sched = ipvs.services().add(bad.clone()).execute().await;
     assert!(
         matches!(&sched, Err(IpvsError::UnknownScheduler { name, .. }) if name == "nosuch"),
         "{sched:?}"
     );
     assert!(sched.unwrap_err().to_string().contains("nosuch"));
 
-    let dup_rs = ipvs.add_real_server(&key, &rs).await;
+    let dup_rs = ipvs.real_servers(key).add(rs.clone()).execute().await;
     assert!(
         matches!(dup_rs, Err(IpvsError::RealServerExists { .. })),
         "{dup_rs:?}"
     );
-    let gone = ipvs.delete_real_server(&key, sa("10.244.9.9:1")).await;
+    let gone = ipvs
+        .real_servers(key)
+        .del(sa("10.244.9.9:1"))
+        .execute()
+        .await;
     assert!(
         matches!(gone, Err(IpvsError::RealServerNotFound { .. })),
         "{gone:?}"
     );
-    let no_svc = ipvs.add_real_server(&missing, &rs).await;
+    let no_svc = ipvs.real_servers(missing).add(rs.clone()).execute().await;
     assert!(
         matches!(no_svc, Err(IpvsError::ServiceNotFound(_))),
         "{no_svc:?}"
     );
     // Nothing above changed the table.
-    assert_eq!(ipvs.list_services().await.unwrap().len(), 1);
+    assert_eq!(ipvs.services().list().execute().await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -474,12 +538,17 @@ async fn listing_matches_ipvsadm() {
 /// The `ipvsadm` example binary (`examples/ipvsadm/`), which `cargo test`
 /// builds next to this test binary's directory.
 fn example_path() -> std::path::PathBuf {
+    example("ipvsadm")
+}
+
+/// The example program `name`, built next to this test binary's directory.
+fn example(name: &str) -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let dir = exe
         .parent()
         .and_then(|deps| deps.parent())
         .expect("target/<profile>/deps");
-    let path = dir.join("examples").join("ipvsadm");
+    let path = dir.join("examples").join(name);
     assert!(
         path.exists(),
         "{} missing: build it with cargo test --no-run (tests/run does)",
@@ -854,6 +923,315 @@ async fn sub_handles_and_requests() {
     assert_eq!(saved(), "");
 }
 
+/// The sync daemons: started, listed and stopped by the library, cross-
+/// checked with `ipvsadm --start-daemon`, `-L --daemon` and
+/// `--stop-daemon` both ways.
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn sync_daemons_like_ipvsadm() {
+    let ipvs = clean().await;
+    let daemons = ipvs.daemons();
+    for state in [DaemonState::Master, DaemonState::Backup] {
+        let _ = daemons.del(state).execute().await;
+    }
+    assert_eq!(ipvsadm(&["-L", "--daemon"]), "");
+    assert!(daemons.list().execute().await.unwrap().is_empty());
+
+    // Started here, seen by ipvsadm (the kernel fills in the defaults).
+    daemons
+        .add(SyncDaemon::new(DaemonState::Master, "lo", 7))
+        .execute()
+        .await
+        .unwrap();
+    let listed = ipvsadm(&["-L", "--daemon"]);
+    assert_eq!(
+        listed,
+        "master sync daemon (mcast=lo, syncid=7, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n"
+    );
+    let again = daemons
+        .add(SyncDaemon::new(DaemonState::Master, "lo", 8))
+        .execute()
+        .await;
+    assert!(
+        matches!(again, Err(IpvsError::DaemonRunning(DaemonState::Master))),
+        "{again:?}"
+    );
+
+    // Started by ipvsadm, read back here; every line printed the same way.
+    ipvsadm(&[
+        "--start-daemon",
+        "backup",
+        "--mcast-interface",
+        "lo",
+        "--syncid",
+        "9",
+        "--sync-maxlen",
+        "1400",
+        "--mcast-group",
+        "224.0.0.82",
+        "--mcast-port",
+        "8849",
+        "--mcast-ttl",
+        "2",
+    ]);
+    let ours = daemons.list().execute().await.unwrap();
+    let want_backup = SyncDaemon::new(DaemonState::Backup, "lo", 9)
+        .with_max_len(1400)
+        .with_multicast("224.0.0.82".parse().unwrap(), 8849, 2);
+    assert_eq!(ours.len(), 2, "{ours:?}");
+    assert_eq!(ours[1], want_backup);
+    let printed: String = ours.iter().map(|d| format!("{d}\n")).collect();
+    assert_eq!(printed, ipvsadm(&["-L", "--daemon"]));
+
+    // Stopped here, gone for ipvsadm; a second stop is refused.
+    daemons.del(DaemonState::Backup).execute().await.unwrap();
+    assert!(ipvsadm(&["-L", "--daemon"]).starts_with("master sync daemon"));
+    let stopped = daemons.del(DaemonState::Backup).execute().await;
+    assert!(
+        matches!(
+            stopped,
+            Err(IpvsError::DaemonNotRunning(DaemonState::Backup))
+        ),
+        "{stopped:?}"
+    );
+    // A batch stops the master.
+    let results = ipvs
+        .batch()
+        .stop_daemon(DaemonState::Master)
+        .execute()
+        .await
+        .unwrap();
+    assert!(results[0].is_ok(), "{results:?}");
+    assert_eq!(ipvsadm(&["-L", "--daemon"]), "");
+}
+
+/// The weight of `server` in service `service` as `ipvsadm -Ln` prints
+/// it, polled until it is `want` (at most 20 s; the checker runs every
+/// 100 ms).
+fn wait_for_weight(service: &str, server: &str, want: u32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let listing = ipvsadm(&["-Ln", "-t", service]);
+        let weight = listing
+            .lines()
+            .find(|l| l.contains(server))
+            .and_then(|l| l.split_whitespace().nth(3))
+            .and_then(|w| w.parse::<u32>().ok());
+        if weight == Some(want) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{server} never got weight {want}:\n{listing}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The health-checker example: a real server whose port stops answering
+/// gets weight 0, and its weight back when it answers again; one that never
+/// answers stays at 0; `ipvsadm -Ln` is the oracle.
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn health_checker_example_drains_and_restores() {
+    let ipvs = clean().await;
+    let key = ServiceKey::tcp(sa("10.96.7.7:80"));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let live = format!("127.0.0.1:{port}");
+    // Nothing listens on port 1.
+    let dead = "127.0.0.2:1";
+    ipvs.batch()
+        .add_service(VirtualService::new(key, Scheduler::WRR))
+        .add_real_server(
+            key,
+            RealServer::new(sa(&live), ForwardMethod::DirectRoute, 3),
+        )
+        .add_real_server(
+            key,
+            RealServer::new(sa(dead), ForwardMethod::DirectRoute, 2),
+        )
+        .execute()
+        .await
+        .unwrap()
+        .into_iter()
+        .for_each(|r| r.unwrap());
+    let mut checker = Process::new(example("health-checker"))
+        .args([
+            "--interval-ms",
+            "100",
+            "--timeout-ms",
+            "200",
+            "tcp",
+            "10.96.7.7:80",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run the health-checker example");
+    wait_for_weight("10.96.7.7:80", dead, 0);
+    wait_for_weight("10.96.7.7:80", &live, 3);
+    drop(listener);
+    wait_for_weight("10.96.7.7:80", &live, 0);
+    let listener = std::net::TcpListener::bind(&live).unwrap();
+    wait_for_weight("10.96.7.7:80", &live, 3);
+    wait_for_weight("10.96.7.7:80", dead, 0);
+    checker.kill().unwrap();
+    let out = checker.wait_with_output().unwrap();
+    drop(listener);
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        printed,
+        format!(
+            "checking the real servers of TCP 10.96.7.7:80\n\
+             down {dead} (weight 2 -> 0)\n\
+             down {live} (weight 3 -> 0)\n\
+             up {live} (weight 0 -> 3)\n"
+        )
+    );
+    ipvs.services().flush().execute().await.unwrap();
+}
+
+/// The desired-state sync: from a table made by ipvsadm, only the
+/// differences are sent, and `ipvsadm -Sn` shows the wanted table; a second
+/// sync changes nothing; `only_listed` leaves other services alone.
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn sync_sends_only_the_differences() {
+    let ipvs = clean().await;
+    real_script(
+        "-A -t 10.96.8.1:80 -s rr\n\
+         -a -t 10.96.8.1:80 -r 10.244.8.1:80 -m -w 1\n\
+         -a -t 10.96.8.1:80 -r 10.244.8.2:80 -m -w 1\n\
+         -A -t 10.96.8.2:80 -s rr\n\
+         -a -t 10.96.8.2:80 -r 10.244.8.3:80 -m -w 1\n\
+         -A -u 10.96.8.3:53 -s rr\n",
+    );
+    let rs = |addr: &str, weight| RealServer::new(sa(addr), ForwardMethod::Masq, weight);
+    let entry = |key: ServiceKey, scheduler, servers: Vec<RealServer>| {
+        TableEntry::new(VirtualService::new(key, scheduler), servers)
+    };
+    let web = ServiceKey::tcp(sa("10.96.8.1:80"));
+    let api = ServiceKey::tcp(sa("10.96.8.2:80"));
+    let new = ServiceKey::tcp(sa("10.96.8.4:443"));
+    let desired = vec![
+        entry(
+            web,
+            Scheduler::RR,
+            vec![rs("10.244.8.1:80", 5), rs("10.244.8.4:80", 1)],
+        ),
+        entry(api, Scheduler::WRR, vec![rs("10.244.8.3:80", 1)]),
+        entry(new, Scheduler::RR, vec![rs("10.244.8.5:443", 1)]),
+    ];
+    let stats = ipvs.sync(desired.clone()).execute().await.unwrap();
+    assert_eq!(
+        (
+            stats.services_added,
+            stats.services_updated,
+            stats.services_deleted
+        ),
+        (1, 1, 1),
+        "{stats:?}"
+    );
+    assert_eq!(
+        (
+            stats.real_servers_added,
+            stats.real_servers_updated,
+            stats.real_servers_deleted
+        ),
+        (2, 1, 1),
+        "{stats:?}"
+    );
+    let want = "-A -t 10.96.8.1:80 -s rr\n\
+                -a -t 10.96.8.1:80 -r 10.244.8.1:80 -m -w 5\n\
+                -a -t 10.96.8.1:80 -r 10.244.8.4:80 -m -w 1\n\
+                -A -t 10.96.8.2:80 -s wrr\n\
+                -a -t 10.96.8.2:80 -r 10.244.8.3:80 -m -w 1\n\
+                -A -t 10.96.8.4:443 -s rr\n\
+                -a -t 10.96.8.4:443 -r 10.244.8.5:443 -m -w 1\n";
+    assert_eq!(saved(), want);
+    let again = ipvs.sync(desired.clone()).execute().await.unwrap();
+    assert!(again.is_empty(), "{again:?}");
+    assert_eq!(saved(), want);
+
+    // Someone else's service survives a sync of only the listed ones.
+    ipvsadm(&["-A", "-u", "10.96.8.9:53", "-s", "rr"]);
+    let stats = ipvs
+        .sync(desired[..1].to_vec())
+        .only_listed()
+        .execute()
+        .await
+        .unwrap();
+    assert!(stats.is_empty(), "{stats:?}");
+    assert!(saved().contains("-A -u 10.96.8.9:53 -s rr\n"));
+    ipvs.services().flush().execute().await.unwrap();
+}
+
+/// The blocking client, with no runtime: commands, dumps, the sync and
+/// the daemons, checked with ipvsadm.
+#[test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+fn blocking_client_without_a_runtime() {
+    use ipvs_netlink::{SyncScope, blocking::IpvsClient};
+    let mut ipvs = IpvsClient::connect().expect("connect");
+    ipvs.run(Command::Flush).unwrap();
+    let key = ServiceKey::tcp(sa("10.96.9.1:80"));
+    let results = ipvs
+        .execute(&[
+            Command::AddService(VirtualService::new(key, Scheduler::RR)),
+            Command::AddRealServer(
+                key,
+                RealServer::new(sa("10.244.9.1:80"), ForwardMethod::Masq, 2),
+            ),
+            Command::AddService(VirtualService::new(key, Scheduler::RR)),
+        ])
+        .unwrap();
+    assert!(results[0].is_ok() && results[1].is_ok(), "{results:?}");
+    assert!(
+        matches!(results[2], Err(IpvsError::ServiceExists(_))),
+        "{results:?}"
+    );
+    assert_eq!(
+        saved(),
+        "-A -t 10.96.9.1:80 -s rr\n-a -t 10.96.9.1:80 -r 10.244.9.1:80 -m -w 2\n"
+    );
+    assert_eq!(ipvs.services().unwrap().len(), 1);
+    assert_eq!(ipvs.real_servers(&key).unwrap()[0].weight, 2);
+    assert!(
+        ipvs.service(&ServiceKey::tcp(sa("10.96.9.2:80")))
+            .unwrap()
+            .is_none()
+    );
+    let desired = [TableEntry::new(
+        VirtualService::new(key, Scheduler::WRR),
+        vec![RealServer::new(sa("10.244.9.2:80"), ForwardMethod::Masq, 1)],
+    )];
+    let stats = ipvs.sync(&desired, SyncScope::WholeTable).unwrap();
+    assert_eq!(
+        (
+            stats.services_updated,
+            stats.real_servers_added,
+            stats.real_servers_deleted
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        saved(),
+        "-A -t 10.96.9.1:80 -s wrr\n-a -t 10.96.9.1:80 -r 10.244.9.2:80 -m -w 1\n"
+    );
+    assert_eq!(ipvs.table().unwrap().to_string(), ipvsadm(&["-Ln"]));
+    ipvs.run(Command::StartDaemon(SyncDaemon::new(
+        DaemonState::Backup,
+        "lo",
+        3,
+    )))
+    .unwrap();
+    assert_eq!(ipvs.daemons().unwrap()[0].sync_id, 3);
+    assert!(ipvsadm(&["-L", "--daemon"]).starts_with("backup sync daemon (mcast=lo, syncid=3"));
+    ipvs.run(Command::StopDaemon(DaemonState::Backup)).unwrap();
+    ipvs.run(Command::Flush).unwrap();
+    assert_eq!(saved(), "");
+}
+
 /// The error a user gets when the module is not loaded, and that the
 /// library works again once it is. Unloads ip_vs, so it runs last.
 #[tokio::test]
@@ -886,5 +1264,5 @@ async fn zz_not_loaded_says_what_to_do() {
     assert!(matches!(err, IpvsError::NotLoaded), "{err:?}");
     assert!(err.to_string().contains("modprobe ip_vs"), "{err}");
     let ipvs = IpvsHandle::connect().await.expect("loaded again");
-    assert!(ipvs.list_services().await.unwrap().is_empty());
+    assert!(ipvs.services().list().execute().await.unwrap().is_empty());
 }

@@ -30,29 +30,50 @@
 //!   type of both libraries, which re-export them: their kernel numbers
 //!   (`AF_*`, `NFPROTO_*`, `IPPROTO_*`) and names.
 //!
-//! The `tokio` feature (default) is [`Transport`] and [`BatchLimits`]; with
-//! `default-features = false` the crate is the framing, the sequence
-//! matching, the errors and the family and protocol types, with no I/O.
+//! * [`Pipeline`] is the batch windows, with no I/O: which requests go into
+//!   each datagram ([`BatchLimits`]) and the results gathered window by
+//!   window; both transports drive it.
+//! * [`BlockingTransport`] (feature `blocking`) is [`Transport`] for
+//!   programs without an async runtime: the same calls, blocking, on one
+//!   owned socket (`poll` for the reply timeout).
+//!
+//! The `tokio` feature (default) is [`Transport`]; `blocking` is
+//! [`BlockingTransport`]; with `default-features = false` the crate is the
+//! framing, the sequence matching, the batch windows, the errors and the
+//! family and protocol types, with no I/O.
 //!
 //! The messages themselves (generic netlink, nfnetlink) are the libraries'
 //! business: a request is anything that implements [`Request`], and data
 //! messages reach the caller as raw [`Frame`]s.
 
+// Without a socket, the helpers only the transports use are unused.
+#![cfg_attr(not(any(feature = "tokio", feature = "blocking")), allow(dead_code))]
+
+#[cfg(feature = "blocking")]
+mod blocking;
 mod error;
 pub mod frame;
 mod inet;
+mod pipeline;
 #[cfg(feature = "tokio")]
 mod transport;
 mod window;
 
-#[cfg(all(test, feature = "tokio"))]
+#[cfg(all(test, feature = "tokio", feature = "blocking"))]
 mod tests;
 
+#[cfg(feature = "blocking")]
+pub use blocking::BlockingTransport;
 pub use error::{KernelError, TransportError};
 pub use frame::{Expect, Frame, Reply, classify, frames, push};
 pub use inet::{Family, InetError, Protocol};
+pub use pipeline::{BatchLimits, DEFAULT_REPLY_TIMEOUT, DUMP_ATTEMPTS, OnError, Pipeline, Request};
 #[cfg(feature = "tokio")]
-pub use transport::{
-    BatchLimits, DEFAULT_REPLY_TIMEOUT, DUMP_ATTEMPTS, OnError, Request, Transport,
-};
+pub use transport::Transport;
 pub use window::{Outcome, Window};
+
+/// The README's examples, compiled (and, where they need no privileges,
+/// run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -12,7 +12,9 @@ use netlink_packet_generic::{
 };
 use netlink_sys::protocols::NETLINK_GENERIC;
 
-use crate::{BatchLimits, Frame, OnError, Request, Transport, TransportError, push};
+use crate::{
+    BatchLimits, BlockingTransport, Frame, OnError, Request, Transport, TransportError, push,
+};
 
 /// `CTRL_CMD_GETFAMILY` for one family name, or a dump of all families.
 struct GetFamily {
@@ -165,4 +167,65 @@ async fn a_request_without_answer_times_out_and_the_socket_goes_on() {
         .await
         .unwrap();
     assert_eq!(names, ["nlctrl"]);
+}
+
+/// The blocking transport: the same windows, per-request results, dumps
+/// and timeout, without a runtime.
+#[test]
+fn the_blocking_transport_batches_dumps_and_times_out() {
+    let mut transport = BlockingTransport::open(NETLINK_GENERIC).unwrap();
+    transport.set_limits(BatchLimits::new(4, 1 << 16));
+    let requests: Vec<GetFamily> = (0..30)
+        .map(|i| GetFamily {
+            name: Some(if i % 7 == 3 {
+                "no-such-family"
+            } else {
+                "nlctrl"
+            }),
+            flags: ACKED,
+        })
+        .collect();
+    let mut answered = vec![0; requests.len()];
+    let results = transport
+        .execute(&requests, OnError::Continue, |index, _| {
+            answered[index] += 1;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(results.len(), 30);
+    for (i, result) in results.iter().enumerate() {
+        if i % 7 == 3 {
+            assert_eq!(result.as_ref().unwrap_err().errno(), Some(libc::ENOENT));
+            assert_eq!(answered[i], 0);
+        } else {
+            assert!(result.is_ok(), "{i}: {result:?}");
+            assert_eq!(answered[i], 1);
+        }
+    }
+    // Stop after the first window with a failure: requests 0..4.
+    let stopped = transport
+        .execute(&requests, OnError::Stop, |_, _| Ok(()))
+        .unwrap();
+    assert_eq!(stopped.len(), 4);
+    let dump = GetFamily {
+        name: None,
+        flags: NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP,
+    };
+    let names = transport.dump(&dump, family_names).unwrap();
+    assert!(names.contains(&"nlctrl".to_owned()), "{names:?}");
+    transport.set_reply_timeout(Duration::from_millis(200));
+    let start = Instant::now();
+    let err = transport.request(&Noop, |_| Ok(Some(()))).unwrap_err();
+    assert!(matches!(err, TransportError::Timeout(_)), "{err}");
+    assert!(start.elapsed() >= Duration::from_millis(200));
+    let again = transport
+        .request(
+            &GetFamily {
+                name: Some("nlctrl"),
+                flags: ACKED,
+            },
+            family_names,
+        )
+        .unwrap();
+    assert_eq!(again, ["nlctrl"]);
 }

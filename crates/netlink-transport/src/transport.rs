@@ -7,76 +7,11 @@ use netlink_sys::{AsyncSocket, AsyncSocketExt, SocketAddr, TokioSocket};
 use tokio::sync::Mutex;
 
 use crate::{
-    TransportError,
-    frame::{Expect, Frame},
-    window::{Outcome, Window},
+    BatchLimits, OnError, Request, TransportError,
+    frame::Frame,
+    pipeline::{DUMP_ATTEMPTS, Pipeline, RCVBUF, RECV_LEN, first_seq, single},
+    window::Outcome,
 };
-
-/// Receive buffer asked of the kernel (`SO_RCVBUF`; capped by
-/// `net.core.rmem_max`).
-const RCVBUF: usize = 4 << 20;
-/// Size of one `recv`: larger than any datagram the kernel builds (dump
-/// datagrams are at most 32 KiB, batch acks at most one window).
-const RECV_LEN: usize = 128 << 10;
-/// Default time to wait for each datagram of an answer.
-pub const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often [`Transport::dump`] runs a dump that keeps being interrupted.
-pub const DUMP_ATTEMPTS: usize = 3;
-
-/// One request of a batch: anything that can serialize itself as one
-/// netlink message. The transport reads the message's flags to know what
-/// answer finishes it ([`Expect`]).
-pub trait Request {
-    /// Appends this request, with sequence number `seq`, to `buf`.
-    fn write(&self, seq: u32, buf: &mut Vec<u8>);
-}
-
-impl<R: Request + ?Sized> Request for &R {
-    fn write(&self, seq: u32, buf: &mut Vec<u8>) {
-        (**self).write(seq, buf);
-    }
-}
-
-/// How much of a batch goes into one datagram.
-///
-/// The kernel processes every message of a datagram in order and queues one
-/// answer per message on the socket; the window bounds those so the receive
-/// buffer never overflows (`ENOBUFS`). Each window is drained before the
-/// next is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct BatchLimits {
-    /// Most messages per datagram (at least 1).
-    pub max_messages: usize,
-    /// Most bytes per datagram; a single larger message is still sent alone.
-    pub max_bytes: usize,
-}
-
-impl BatchLimits {
-    /// A window of at most `max_messages` messages and `max_bytes` bytes.
-    pub fn new(max_messages: usize, max_bytes: usize) -> Self {
-        BatchLimits {
-            max_messages: max_messages.max(1),
-            max_bytes,
-        }
-    }
-}
-
-impl Default for BatchLimits {
-    /// 256 messages or 64 KiB.
-    fn default() -> Self {
-        BatchLimits::new(256, 64 << 10)
-    }
-}
-
-/// What to do after a window in which a request failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnError {
-    /// Send the remaining windows too (every request gets its result).
-    Continue,
-    /// Send no further window; the results end with the failed window.
-    Stop,
-}
 
 /// The socket and what goes with it, behind the handle's lock.
 struct Socket {
@@ -128,12 +63,12 @@ impl Transport {
         Ok(Transport {
             socket: Arc::new(Mutex::new(Socket {
                 socket,
-                next_seq: std::process::id().wrapping_mul(0x9e37_79b9),
+                next_seq: first_seq(),
                 send_buf: Vec::new(),
                 recv_buf: Vec::with_capacity(RECV_LEN),
             })),
             limits: BatchLimits::default(),
-            reply_timeout: DEFAULT_REPLY_TIMEOUT,
+            reply_timeout: crate::DEFAULT_REPLY_TIMEOUT,
         })
     }
 
@@ -179,70 +114,20 @@ impl Transport {
     ) -> Result<Vec<Outcome>, TransportError> {
         let mut guard = self.socket.lock().await;
         let socket = &mut *guard;
-        let mut outcomes = Vec::with_capacity(requests.len());
-        let mut start = 0;
-        // Whether `send_buf` already holds `requests[start]`: the request that
-        // did not fit in the previous window, written with the sequence
-        // number it has as the first of this one.
-        let mut carried = false;
-        socket.send_buf.clear();
-        while start < requests.len() {
-            let first_seq = socket.next_seq;
-            let mut expects = Vec::new();
-            let mut overflow = None;
-            if carried {
-                expects.push(Expect::of_request(&socket.send_buf));
-            }
-            let rest = requests.get(start + expects.len()..).unwrap_or_default();
-            for request in rest {
-                if expects.len() >= self.limits.max_messages
-                    || expects.last() == Some(&Expect::Dump)
-                {
-                    break;
-                }
-                let before = socket.send_buf.len();
-                let seq = first_seq.wrapping_add(expects.len() as u32);
-                request.write(seq, &mut socket.send_buf);
-                if !expects.is_empty() && socket.send_buf.len() > self.limits.max_bytes {
-                    overflow = Some(before);
-                    break;
-                }
-                let expect = Expect::of_request(socket.send_buf.get(before..).unwrap_or_default());
-                expects.push(expect);
-            }
-            let count = expects.len();
-            socket.next_seq = first_seq.wrapping_add(count as u32);
-            let mut window = Window::new(first_seq, expects);
-            socket
-                .send(overflow.unwrap_or(socket.send_buf.len()))
-                .await?;
+        let mut pipeline = Pipeline::new(requests, self.limits, on_error);
+        while let Some((mut window, len)) =
+            pipeline.next_window(&mut socket.next_seq, &mut socket.send_buf)
+        {
+            socket.send(len).await?;
             while !window.is_complete() {
                 socket.recv(self.reply_timeout).await?;
                 window.feed(&socket.recv_buf, &mut |index, frame| {
-                    on_data(start + index, frame)
+                    on_data(pipeline.index(index), frame)
                 })?;
             }
-            let results = window.finish();
-            let failed = results.iter().any(Result::is_err);
-            outcomes.extend(results);
-            start += count;
-            // Keep the request that did not fit: it opens the next window
-            // (a carried dump is alone in its window).
-            match overflow {
-                Some(at) => {
-                    socket.send_buf.drain(..at);
-                    carried = true;
-                }
-                None => {
-                    socket.send_buf.clear();
-                    carried = false;
-                }
-            }
-            if failed && on_error == OnError::Stop {
-                break;
-            }
+            pipeline.finish_window(window, &mut socket.send_buf);
         }
-        Ok(outcomes)
+        Ok(pipeline.into_outcomes())
     }
 
     /// Runs one request and collects its data messages, each decoded with
@@ -264,7 +149,7 @@ impl Transport {
                 },
             )
             .await?;
-        outcome.into_iter().next().unwrap_or(Ok(()))?;
+        single(outcome)?;
         Ok(data)
     }
 

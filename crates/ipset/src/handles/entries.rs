@@ -1,7 +1,7 @@
 //! [`EntryHandle`]: add, delete, test, list and sync the members of one
 //! set.
 
-use crate::{Entry, IpsetError, IpsetHandle, SyncStats};
+use crate::{Entry, Extensions, IpsetError, IpsetHandle, SyncStats};
 
 /// The members of one set, like rtnetlink's `AddressHandle`: each method
 /// returns a request, run with `execute()`. Requests of many entries are
@@ -59,6 +59,7 @@ impl EntryHandle {
             handle: self.handle.clone(),
             name: self.name.clone(),
             entries: entries.into_iter().collect(),
+            extensions: Extensions::default(),
             exist: false,
         }
     }
@@ -114,6 +115,7 @@ pub struct EntryAddRequest {
     handle: IpsetHandle,
     name: String,
     entries: Vec<Entry>,
+    extensions: Extensions,
     exist: bool,
 }
 
@@ -126,9 +128,24 @@ impl EntryAddRequest {
         self
     }
 
-    /// Adds the entries: one message for a single entry (as `ipset add`
-    /// sends it), pipelined batches for more.
+    /// With these extensions on every entry (the set must have been
+    /// created with them: `timeout`, `counters`, `comment`). With
+    /// [`exist`](Self::exist), an entry that is present gets them anew (a
+    /// fresh timeout, as `ipset add -exist ... timeout N`).
+    pub fn extensions(mut self, extensions: Extensions) -> Self {
+        self.extensions = extensions;
+        self
+    }
+
+    /// Adds the entries: one message for a single entry without
+    /// extensions (as `ipset add` sends it), pipelined batches otherwise.
     pub async fn execute(self) -> Result<(), IpsetError> {
+        if !self.extensions.is_empty() {
+            return self
+                .handle
+                .add_all_with(&self.name, &self.entries, &self.extensions, self.exist)
+                .await;
+        }
         match (self.entries.as_slice(), self.exist) {
             ([entry], false) => self.handle.add(&self.name, entry).await,
             ([entry], true) => self.handle.add_exist(&self.name, entry).await,

@@ -132,10 +132,12 @@ async fn list(out: &mut impl Write, listing: &Listing) -> Result<(), Failure> {
     let mut table = match listing.service {
         Some(key) => {
             let service = ipvs
-                .service(&key)
+                .services()
+                .get(key)
+                .execute()
                 .await?
                 .ok_or(IpvsError::ServiceNotFound(key))?;
-            let real_servers = ipvs.list_real_servers(&key).await?;
+            let real_servers = ipvs.real_servers(key).list().execute().await?;
             Table::new(
                 Info::default(),
                 vec![TableEntry::new(service, real_servers)],

@@ -2,7 +2,10 @@
 
 use std::net::SocketAddr;
 
-use crate::{Command, IpvsError, IpvsHandle, RealServer, ServiceKey, Timeouts, VirtualService};
+use crate::{
+    Command, DaemonState, IpvsError, IpvsHandle, RealServer, ServiceKey, SyncDaemon, Timeouts,
+    VirtualService,
+};
 
 /// A pipelined batch of mutations ([`IpvsHandle::batch`]), run by
 /// [`IpvsHandle::execute`]: one `send` per window of
@@ -88,6 +91,16 @@ impl BatchRequest {
     /// Appends [`Command::SetTimeouts`].
     pub fn set_timeouts(self, timeouts: Timeouts) -> Self {
         self.command(Command::SetTimeouts(timeouts))
+    }
+
+    /// Appends [`Command::StartDaemon`].
+    pub fn start_daemon(self, daemon: SyncDaemon) -> Self {
+        self.command(Command::StartDaemon(daemon))
+    }
+
+    /// Appends [`Command::StopDaemon`].
+    pub fn stop_daemon(self, state: DaemonState) -> Self {
+        self.command(Command::StopDaemon(state))
     }
 
     /// The commands so far, in order.

@@ -2,6 +2,7 @@
 //! `IpAddr`/`SocketAddr`, with conversions to and from attributes.
 
 mod config;
+mod daemon;
 mod encode;
 mod family;
 mod flags;
@@ -18,6 +19,7 @@ pub use netlink_transport::{Family, InetError, Protocol};
 
 pub use self::{
     config::{Info, Timeouts},
+    daemon::{DaemonState, SyncDaemon},
     flags::ServiceFlags,
     real_server::{ForwardMethod, RealServer, Tunnel, TunnelType},
     scheduler::Scheduler,

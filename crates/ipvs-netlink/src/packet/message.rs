@@ -8,6 +8,7 @@ use netlink_packet_generic::{GenlFamily, GenlHeader};
 
 use super::{
     cmd::IpvsCmd,
+    daemon::DaemonAttribute,
     destination::DestinationAttribute,
     nla::{Attr, Attrs, emit_nest, nest_len, nested, parse_all, put},
     service::ServiceAttribute,
@@ -20,6 +21,7 @@ pub const IPVS_GENL_VERSION: u8 = 1;
 
 const CMD_ATTR_SERVICE: u16 = 1;
 const CMD_ATTR_DEST: u16 = 2;
+const CMD_ATTR_DAEMON: u16 = 3;
 const CMD_ATTR_TIMEOUT_TCP: u16 = 4;
 const CMD_ATTR_TIMEOUT_TCP_FIN: u16 = 5;
 const CMD_ATTR_TIMEOUT_UDP: u16 = 6;
@@ -36,6 +38,9 @@ pub enum IpvsAttribute {
     Service(Vec<ServiceAttribute>),
     /// `IPVS_CMD_ATTR_DEST`: nested destination attributes.
     Destination(Vec<DestinationAttribute>),
+    /// `IPVS_CMD_ATTR_DAEMON`: nested sync-daemon attributes (sent with
+    /// `NLA_F_NESTED` like ipvsadm; the kernel's dump sets no flag).
+    Daemon(Vec<DaemonAttribute>),
     /// `IPVS_CMD_ATTR_TIMEOUT_TCP`, seconds.
     TimeoutTcp(u32),
     /// `IPVS_CMD_ATTR_TIMEOUT_TCP_FIN`, seconds.
@@ -48,7 +53,7 @@ pub enum IpvsAttribute {
     InfoVersion(u32),
     /// `IPVS_INFO_ATTR_CONN_TAB_SIZE` (only in `GET_INFO` replies).
     InfoConnTableSize(u32),
-    /// Anything else (e.g. `IPVS_CMD_ATTR_DAEMON`).
+    /// Anything else.
     Other(DefaultNla),
 }
 
@@ -57,6 +62,7 @@ impl Nla for IpvsAttribute {
         match self {
             Self::Service(nest) => nest_len(nest),
             Self::Destination(nest) => nest_len(nest),
+            Self::Daemon(nest) => nest_len(nest),
             Self::TimeoutTcp(_)
             | Self::TimeoutTcpFin(_)
             | Self::TimeoutUdp(_)
@@ -70,6 +76,7 @@ impl Nla for IpvsAttribute {
         match self {
             Self::Service(_) => nested(CMD_ATTR_SERVICE),
             Self::Destination(_) => nested(CMD_ATTR_DEST),
+            Self::Daemon(_) => nested(CMD_ATTR_DAEMON),
             Self::TimeoutTcp(_) => CMD_ATTR_TIMEOUT_TCP,
             Self::TimeoutTcpFin(_) => CMD_ATTR_TIMEOUT_TCP_FIN,
             Self::TimeoutUdp(_) => CMD_ATTR_TIMEOUT_UDP,
@@ -83,6 +90,7 @@ impl Nla for IpvsAttribute {
         match self {
             Self::Service(nest) => emit_nest(nest, buffer),
             Self::Destination(nest) => emit_nest(nest, buffer),
+            Self::Daemon(nest) => emit_nest(nest, buffer),
             Self::TimeoutTcp(v)
             | Self::TimeoutTcpFin(v)
             | Self::TimeoutUdp(v)
@@ -121,6 +129,9 @@ impl IpvsAttribute {
             CMD_ATTR_DEST => Self::Destination(
                 parse_all(value, DestinationAttribute::parse_attr).context("DEST nest")?,
             ),
+            CMD_ATTR_DAEMON => {
+                Self::Daemon(parse_all(value, DaemonAttribute::parse_attr).context("DAEMON nest")?)
+            }
             CMD_ATTR_TIMEOUT_TCP => Self::TimeoutTcp(parse_u32(value).context("TIMEOUT_TCP")?),
             CMD_ATTR_TIMEOUT_TCP_FIN => {
                 Self::TimeoutTcpFin(parse_u32(value).context("TIMEOUT_TCP_FIN")?)

@@ -8,6 +8,7 @@
 
 mod address;
 mod cmd;
+mod daemon;
 mod destination;
 mod message;
 pub(crate) mod nla;
@@ -17,6 +18,7 @@ mod stats;
 pub use self::{
     address::InetAddr,
     cmd::IpvsCmd,
+    daemon::DaemonAttribute,
     destination::DestinationAttribute,
     message::{IPVS_GENL_NAME, IPVS_GENL_VERSION, IpvsAttribute, IpvsMessage},
     service::ServiceAttribute,

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ipset_netlink::{BatchLimits, CreateOptions, Entry, Family, IpsetError, IpsetHandle, SetType};
+use ipset_netlink::{CreateOptions, Entry, Family, IpsetError, IpsetHandle, SetType};
 
 /// Errors of the ipset writer.
 #[derive(Debug, thiserror::Error)]
@@ -84,11 +84,10 @@ pub struct IpsetWriter {
 impl IpsetWriter {
     /// Opens the ipset subsystem.
     pub async fn connect() -> Result<Self, IpsetWriterError> {
-        let config = BatchLimits::default();
-        let per_message = config.elements_per_message.max(1);
-        let handle = IpsetHandle::connect_with(config)
+        let handle = IpsetHandle::connect()
             .await
             .map_err(IpsetWriterError::Connect)?;
+        let per_message = handle.element_limits().per_message;
         Ok(IpsetWriter {
             handle,
             per_message,

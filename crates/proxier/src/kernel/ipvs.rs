@@ -86,7 +86,9 @@ impl IpvsWriter {
     pub async fn dump(&mut self) -> Result<Vec<TableEntry>, IpvsWriterError> {
         let services = self
             .handle
-            .list_services()
+            .services()
+            .list()
+            .execute()
             .await
             .map_err(IpvsWriterError::Dump)?;
         let mut entries = Vec::with_capacity(services.len());
@@ -106,7 +108,9 @@ impl IpvsWriter {
     /// Every service, without real servers (one dump).
     pub async fn services(&mut self) -> Result<Vec<VirtualService>, IpvsWriterError> {
         self.handle
-            .list_services()
+            .services()
+            .list()
+            .execute()
             .await
             .map_err(IpvsWriterError::Dump)
     }
@@ -130,7 +134,7 @@ impl IpvsWriter {
         }
         let probe = VirtualService::new(key, Scheduler::new(scheduler));
         self.messages += 1;
-        match self.handle.add_service(&probe).await {
+        match self.handle.services().add(probe).execute().await {
             Ok(()) => {}
             Err(IpvsError::ServiceExists(_)) => {
                 tracing::warn!(
@@ -147,7 +151,7 @@ impl IpvsWriter {
             }
         }
         self.messages += 1;
-        match self.handle.delete_service(&key).await {
+        match self.handle.services().del(key).execute().await {
             Ok(()) | Err(IpvsError::ServiceNotFound(_)) => Ok(()),
             Err(err) => Err(IpvsWriterError::ProbeLeftover(err)),
         }
@@ -159,7 +163,7 @@ impl IpvsWriter {
         &mut self,
         key: &ServiceKey,
     ) -> Result<Option<Vec<RealServer>>, IpvsWriterError> {
-        match self.handle.list_real_servers(key).await {
+        match self.handle.real_servers(*key).list().execute().await {
             Ok(list) => Ok(Some(list)),
             Err(IpvsError::ServiceNotFound(_)) => Ok(None),
             Err(err) => Err(IpvsWriterError::Dump(err)),
