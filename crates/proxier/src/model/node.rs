@@ -17,8 +17,9 @@ pub struct NodeContext {
     /// The node's labels (for the zone).
     pub labels: BTreeMap<String, String>,
     /// The node's local addresses not on `kube-ipvs0`: NodePort virtual
-    /// servers listen on (some of) them, and a ClusterIP, external or
-    /// load-balancer IP among them is refused ([`NodeContext::owns`]).
+    /// servers listen on (some of) them; an external or load-balancer IP
+    /// among them is not bound to `kube-ipvs0`, a ClusterIP among them is
+    /// refused ([`NodeContext::owns`]).
     pub node_ips: Vec<IpAddr>,
     /// The node's primary address per family (kube-proxy's `nodeIPs`):
     /// `--nodeport-addresses primary`, and the load-balancer source-range
