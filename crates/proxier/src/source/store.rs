@@ -144,11 +144,11 @@ pub(crate) fn key_names<'a, S: std::ops::Deref<Target = str>>(
     )
 }
 
-/// Whether kube-proxy watches this Service: [`selector::selected`], and
+/// Whether kube-proxy watches this Service: [`selector::service_selected`], and
 /// a ClusterIP that is not `None` (the field selector, applied here too in
 /// case the API server ignored or rejected it).
 pub fn wanted_service(service: &Service) -> bool {
-    selector::selected(service.metadata.labels.as_ref())
+    selector::service_selected(service.metadata.labels.as_ref())
         && service
             .spec
             .as_ref()
@@ -157,9 +157,9 @@ pub fn wanted_service(service: &Service) -> bool {
 }
 
 /// Whether kube-proxy watches this EndpointSlice
-/// ([`selector::selected`]).
+/// ([`selector::slice_selected`]).
 pub fn wanted_slice(slice: &EndpointSlice) -> bool {
-    selector::selected(slice.metadata.labels.as_ref())
+    selector::slice_selected(slice.metadata.labels.as_ref())
 }
 
 /// Whether two versions of an object differ: by `resourceVersion` when
