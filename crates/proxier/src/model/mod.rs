@@ -45,7 +45,7 @@ use crate::source::objects::{EndpointSlice, Service};
 use endpoint::PortKey;
 pub use endpoint::{Endpoint, SERVICE_NAME_LABEL};
 pub use name::ServiceName;
-pub use node::{AddressSources, NodeContext, ZONE_LABEL, node_addresses};
+pub use node::{AddressSources, NodeContext, ZONE_LABEL, node_addresses, node_host_ips};
 pub use selector::{HEADLESS_LABEL, SERVICE_PROXY_NAME_LABEL, SERVICE_SELECTOR, SLICE_SELECTOR};
 pub use service::DEFAULT_AFFINITY_TIMEOUT;
 pub use topology::Categorized;

@@ -30,7 +30,7 @@ use super::{
     Delta, Snapshot,
     objects::{EndpointSlice, Service},
 };
-use crate::model::{ServiceName, node_addresses, selector};
+use crate::model::{ServiceName, node_host_ips, selector};
 
 /// The annotation an EndpointSlice controller sets to the time of the
 /// change that triggered the slice update (for the network-programming
@@ -475,7 +475,10 @@ impl ClusterStore {
             }
             (None, None) => Ok(()),
             (old, Some(new)) => {
-                let ips = node_addresses(&new);
+                // kube-proxy's NodeManager compares GetNodeHostIPs (the
+                // first address of each family) and, when the Node has
+                // none, logs and goes on.
+                let ips = node_host_ips(&new);
                 let changed = old
                     .as_deref()
                     .is_none_or(|o| differs(o, &new, node_version));
@@ -486,7 +489,7 @@ impl ClusterStore {
                 match &self.node_ips {
                     // kube-proxy exits when the addresses it started
                     // with change (the DaemonSet restarts it).
-                    Some(first) if !first.is_empty() && *first != ips => {
+                    Some(first) if !first.is_empty() && !ips.is_empty() && *first != ips => {
                         Err(NodeExit::IpsChanged {
                             name: self
                                 .node
