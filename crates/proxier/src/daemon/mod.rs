@@ -69,6 +69,15 @@ pub enum DaemonError {
     /// A server could not bind with `bindAddressHardFail`.
     #[error(transparent)]
     Serve(#[from] crate::serve::ServeError),
+    /// A sysctl kube-proxy requires could not be set.
+    #[error("cannot set up the node: {0}")]
+    Sysctl(#[from] sysctl::SysctlError),
+    /// IPVS or ipset cannot be used (`--init-only`'s checks).
+    #[error("cannot use IPVS: {0}")]
+    Ipvs(#[source] crate::kernel::IpvsWriterError),
+    /// ipset cannot be used (`--init-only`'s checks).
+    #[error("cannot use ipset: {0}")]
+    Ipset(#[source] crate::kernel::IpsetWriterError),
 }
 
 /// What the sources send to the loop.
@@ -92,7 +101,7 @@ pub async fn run(
 ) -> Result<(), DaemonError> {
     tokio::pin!(shutdown);
     apply_oom_score_adj(settings.oom_score_adj);
-    apply_sysctls(&settings.proxy);
+    apply_sysctls(&settings.proxy)?;
     // Adopting a large kernel state takes a while: a shutdown meanwhile
     // ends it.
     let reconciler = tokio::select! {
@@ -168,6 +177,24 @@ pub async fn run(
     result
 }
 
+/// `--init-only`: kube-proxy's privileged initialization in IPVS mode
+/// (`CanUseIPVSProxier`, then `NewProxier` up to its `initOnly` return):
+/// IPVS and ipset usable, the scheduler probed, the sysctls set (each
+/// failure fatal), the IPVS timeouts set; nothing else is touched.
+pub async fn init_only(settings: &Settings) -> Result<(), DaemonError> {
+    let config = &settings.proxy;
+    let mut ipvs = crate::kernel::IpvsWriter::connect()
+        .await
+        .map_err(DaemonError::Ipvs)?;
+    crate::kernel::IpsetWriter::connect()
+        .await
+        .map_err(DaemonError::Ipset)?;
+    prepare_ipvs(&mut ipvs, config).await?;
+    apply_sysctls(config)?;
+    info!("system initialized and --init-only given; exiting");
+    Ok(())
+}
+
 /// The kernel writers, started on the kernel as it is, with the
 /// scheduler checked and the IPVS timeouts set.
 async fn start_reconciler(config: &ProxyConfig) -> Result<Reconciler, DaemonError> {
@@ -177,11 +204,18 @@ async fn start_reconciler(config: &ProxyConfig) -> Result<Reconciler, DaemonErro
         ..ReconcilerOptions::default()
     })
     .await?;
-    // kube-proxy's CanUseIPVSProxier: an unknown scheduler is fatal at
-    // start, not an error on every sync.
-    reconciler
-        .ipvs_mut()
-        .probe_scheduler(&config.scheduler)
+    prepare_ipvs(reconciler.ipvs_mut(), config).await?;
+    Ok(reconciler)
+}
+
+/// kube-proxy's CanUseIPVSProxier (an unknown scheduler is fatal at
+/// start, not an error on every sync), then the IPVS timeouts (a failure
+/// is logged, as kube-proxy does).
+async fn prepare_ipvs(
+    ipvs: &mut crate::kernel::IpvsWriter,
+    config: &ProxyConfig,
+) -> Result<(), DaemonError> {
+    ipvs.probe_scheduler(&config.scheduler)
         .await
         .map_err(DaemonError::Scheduler)?;
     let timeouts = Timeouts::new(
@@ -189,10 +223,10 @@ async fn start_reconciler(config: &ProxyConfig) -> Result<Reconciler, DaemonErro
         config.tcp_fin_timeout,
         config.udp_timeout,
     );
-    if let Err(err) = reconciler.ipvs_mut().set_timeouts(timeouts).await {
+    if let Err(err) = ipvs.set_timeouts(timeouts).await {
         warn!("IPVS timeouts: {err}");
     }
-    Ok(reconciler)
+    Ok(())
 }
 
 /// The loop's state.
@@ -580,15 +614,12 @@ fn apply_oom_score_adj(value: Option<i32>) {
     }
 }
 
-/// kube-proxy's sysctls; failures are logged, not fatal.
-fn apply_sysctls(config: &ProxyConfig) {
+/// kube-proxy's sysctls for IPVS mode; the first that cannot be set ends
+/// the start, as in kube-proxy's `NewProxier`.
+fn apply_sysctls(config: &ProxyConfig) -> Result<(), sysctl::SysctlError> {
     let mut writer = SysctlWriter::new("/proc/sys");
     let wanted = sysctl::kube_proxy(config.strict_arp, sysctl::kernel_version());
-    for result in writer.apply(&wanted) {
-        if let Err(err) = result {
-            warn!("{err}");
-        }
-    }
+    writer.ensure(&wanted).map(|_| ())
 }
 
 fn log_report(what: &str, report: &SyncReport) {
