@@ -5,7 +5,8 @@
 # (tests/e2e/pods.sh); the proxier runs as a kubeadm DaemonSet would run it
 # (`--config=FILE --hostname-override=NODE`). Traffic is asserted, and the
 # proxier is put through watch drops, a relist after a 410, a 20 s outage,
-# kill -9, health checks, metrics and --cleanup.
+# kill -9, health checks, metrics, a config file change, --init-only and
+# --cleanup.
 # Usage (inside the VM): tests/e2e/api.sh PROXIER_BINARY
 # Prints one line per check and a closing "e2e: N passed, N failed".
 set -u
@@ -314,7 +315,25 @@ check "kill -9: traffic flows" eq "$(names client 10.96.197.40 8000 4)" "a b c d
 check "field-selector fallback: the headless Service is still ignored" no_vs ":8062 "
 ctl del unsupported-field-selector >/dev/null
 
-# --- 10. --cleanup ---------------------------------------------------------------------
+# --- 10. the config file changes: the proxier exits, as kube-proxy ------------------------
+echo "# edited" >>"$CFG"
+# A child that exited stays a zombie until waited for.
+exited() { [ ! -e "/proc/$PROXIER_PID" ] || awk '{exit !($3 == "Z")}' "/proc/$PROXIER_PID/stat"; }
+check "config change: the proxier exits" eventually exited
+wait "$PROXIER_PID" 2>/dev/null
+status=$?
+PROXIER_PID=
+check "config change: with a non-zero status" test "$status" -ne 0
+check "config change: kube-proxy's log line" \
+    grep -q "content of the proxy server's configuration file was updated" "$LOG"
+
+# --- 11. --init-only ---------------------------------------------------------------------
+echo 0 >/proc/sys/net/ipv4/vs/expire_nodest_conn
+"$PROXIER" --init-only --config="$CFG" >>"$LOG" 2>&1
+check "init-only: exits 0" eq "$?" 0
+check "init-only: sets kube-proxy's sysctls" eq "$(cat /proc/sys/net/ipv4/vs/expire_nodest_conn)" 1
+
+# --- 12. --cleanup ---------------------------------------------------------------------
 stop_proxier
 ipvsadm -A -t 192.0.2.1:80 -s rr
 "$PROXIER" --cleanup --config="$CFG" >>"$LOG" 2>&1

@@ -678,7 +678,8 @@ impl Cli {
                 (config, Origin::Flags)
             }
         };
-        let settings = resolve::resolve(&mut config, &origin, overrides, &mut warnings)?;
+        let mut settings = resolve::resolve(&mut config, &origin, overrides, &mut warnings)?;
+        settings.config_file = flags.config.clone();
         let invocation = if let Some(path) = &flags.write_config_to {
             write_config(path, &config)?;
             Invocation::Exit

@@ -11,6 +11,8 @@
 //!   re-reads the node addresses and the kernel and repairs drift.
 //! * Every `graceful_period` the real servers draining at weight 0 are
 //!   checked and deleted once their connections are gone.
+//! * A change of the `--config` file's content ends the daemon with an
+//!   error, as kube-proxy exits ([`config_watch`]).
 //! * The node context (addresses, labels) is resolved at every sync; the
 //!   Node being deleted or changing addresses ends the daemon with an
 //!   error, as kube-proxy exits (the DaemonSet restarts it).
@@ -18,6 +20,7 @@
 //!   kernel is adopted at start or in the middle of a sync (dropped at its
 //!   next await); the kernel state is left in place (a restart adopts it).
 
+pub mod config_watch;
 pub mod runner;
 
 use std::{
@@ -69,6 +72,9 @@ pub enum DaemonError {
     /// A server could not bind with `bindAddressHardFail`.
     #[error(transparent)]
     Serve(#[from] crate::serve::ServeError),
+    /// The `--config` file changed.
+    #[error("{0}; exiting so that the proxier restarts with it")]
+    ConfigChanged(#[from] config_watch::ConfigChanged),
     /// A sysctl kube-proxy requires could not be set.
     #[error("cannot set up the node: {0}")]
     Sysctl(#[from] sysctl::SysctlError),
@@ -92,6 +98,8 @@ enum Input {
     Delta(Delta, Vec<Warning>),
     /// A server failed for good (`bindAddressHardFail`).
     Fatal(crate::serve::ServeError),
+    /// The `--config` file changed.
+    ConfigChanged(config_watch::ConfigChanged),
 }
 
 /// Runs until `shutdown` completes.
@@ -100,6 +108,11 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
     tokio::pin!(shutdown);
+    // The content the configuration was read from, before anything else.
+    let config_watch = settings
+        .config_file
+        .as_ref()
+        .map(config_watch::ConfigWatch::new);
     apply_oom_score_adj(settings.oom_score_adj);
     apply_sysctls(&settings.proxy)?;
     // Adopting a large kernel state takes a while: a shutdown meanwhile
@@ -116,6 +129,13 @@ pub async fn run(
     let health = ProxyHealth::new(2 * settings.sync_period);
     let metrics = Metrics::new();
     let mut servers = Vec::new();
+    if let Some(watch) = config_watch {
+        let tx = tx.clone();
+        servers.push(tokio::spawn(async move {
+            let changed = watch.changed(config_watch::PERIOD).await;
+            let _ = tx.send(Input::ConfigChanged(changed)).await;
+        }));
+    }
     if let Some(addr) = settings.healthz_bind_address {
         let (tx, health, metrics) = (tx.clone(), health.clone(), metrics.clone());
         let hard_fail = settings.bind_address_hard_fail;
@@ -319,6 +339,7 @@ impl Daemon {
     fn on_input(&mut self, input: Input) -> Result<(), DaemonError> {
         let result = match input {
             Input::Fatal(err) => return Err(err.into()),
+            Input::ConfigChanged(changed) => return Err(changed.into()),
             Input::Event(event) => self.store.apply(*event),
             Input::Snapshot(snapshot, warnings) => {
                 for warning in &warnings {

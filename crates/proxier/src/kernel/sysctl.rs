@@ -204,7 +204,10 @@ mod tests {
         // vs/expire_nodest_conn is missing: an error naming it, and
         // nothing after it is written.
         let err = writer.ensure(&wanted).unwrap_err();
-        assert!(matches!(&err, SysctlError::IpvsMissing { path } if path == "net/ipv4/vs/expire_nodest_conn"), "{err}");
+        assert!(
+            matches!(&err, SysctlError::IpvsMissing { path } if path == "net/ipv4/vs/expire_nodest_conn"),
+            "{err}"
+        );
         let read = |name: &str| std::fs::read_to_string(dir.join("net/ipv4").join(name)).unwrap();
         assert_eq!(read("vs/conntrack"), "1\n");
         assert_eq!(read("vs/expire_quiescent_template"), "0\n");

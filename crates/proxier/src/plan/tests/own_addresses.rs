@@ -68,7 +68,9 @@ fn node_addresses_get_virtual_servers_but_no_binding() {
     let lines: Vec<String> = warnings.iter().map(ToString::to_string).collect();
     assert_eq!(
         lines,
-        ["Service h/node-as-cluster-ip spec.clusterIP: 192.168.1.10 is an address of this node: binding the virtual server 192.168.1.10:8080 to kube-ipvs0 would move it; skipped"]
+        [
+            "Service h/node-as-cluster-ip spec.clusterIP: 192.168.1.10 is an address of this node: binding the virtual server 192.168.1.10:8080 to kube-ipvs0 would move it; skipped"
+        ]
     );
 }
 
@@ -100,8 +102,14 @@ fn an_address_arriving_on_the_node_is_unbound_and_kept() {
     planner.set_node(here.clone());
     assert!(!planner.plan().bind_addrs.contains(&lb));
     dests(planner.plan(), "192.168.1.11:22/tcp");
-    assert_eq!(planner.plan(), &plan(&snapshot, &here, &ProxyConfig::default()).0);
+    assert_eq!(
+        planner.plan(),
+        &plan(&snapshot, &here, &ProxyConfig::default()).0
+    );
     planner.set_node(away.clone());
     assert!(planner.plan().bind_addrs.contains(&lb));
-    assert_eq!(planner.plan(), &plan(&snapshot, &away, &ProxyConfig::default()).0);
+    assert_eq!(
+        planner.plan(),
+        &plan(&snapshot, &away, &ProxyConfig::default()).0
+    );
 }

@@ -108,7 +108,10 @@ async fn watches_as_kube_proxy_does_and_forwards_events() {
         let response = match path.as_str() {
             "/api/v1/services" => {
                 assert!(
-                    has_param(&q, "labelSelector=!service.kubernetes.io/service-proxy-name"),
+                    has_param(
+                        &q,
+                        "labelSelector=!service.kubernetes.io/service-proxy-name"
+                    ),
                     "{q}"
                 );
                 assert!(q.contains("fieldSelector=spec.clusterIP!=None"), "{q}");
