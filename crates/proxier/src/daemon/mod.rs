@@ -35,12 +35,15 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 use crate::{
-    config::{ProxyConfig, Settings},
+    config::{NodePortAddresses, ProxyConfig, Settings},
     kernel::sysctl::{self, SysctlWriter},
     model::{AddressSources, NodeContext, Warning},
     plan::IncrementalPlanner,
     reconcile::{ExcludeCidrs, Reconciler, ReconcilerOptions, StartError, SyncReport},
-    serve::{Metrics, ProxyHealth, ServiceHealth, serve_healthz, serve_metrics},
+    serve::{
+        Metrics, ProxyHealth, ServiceHealth, serve_healthz, serve_metrics,
+        service_health::listen_addresses,
+    },
     source::{
         Delta, Snapshot, manifests,
         store::{ClusterStore, NodeExit, SourceEvent, StoreChanges},
@@ -258,7 +261,10 @@ struct Daemon {
     planner: Option<IncrementalPlanner>,
     health: ProxyHealth,
     metrics: Metrics,
-    service_health: ServiceHealth,
+    /// The health-check node ports, opened at the first sync on the
+    /// addresses `nodePortAddresses` matches then (kube-proxy picks them
+    /// once, at start).
+    service_health: Option<ServiceHealth>,
     synced_once: bool,
     last_graceful: Instant,
     last_wait_log: Option<Instant>,
@@ -287,7 +293,7 @@ impl Daemon {
             reconciler,
             store: ClusterStore::new(),
             planner: None,
-            service_health: ServiceHealth::new(Vec::new(), health.clone()),
+            service_health: None,
             health,
             metrics,
             synced_once: false,
@@ -493,10 +499,18 @@ impl Daemon {
             .values()
             .map(|name| (name.clone(), planner.local_ready(name)))
             .collect();
-        for err in self.service_health.sync_services(ports).await {
+        let service_health = self.service_health.get_or_insert_with(|| {
+            let listen = listen_addresses(planner.node(), planner.config());
+            if listen.is_empty() && planner.config().node_port_addresses != NodePortAddresses::All
+            {
+                warn!("no node address matches nodePortAddresses; health-check node ports listen on every address");
+            }
+            ServiceHealth::new(listen, self.health.clone())
+        });
+        for err in service_health.sync_services(ports).await {
             warn!("{err}");
         }
-        self.service_health.sync_endpoints(local);
+        service_health.sync_endpoints(local);
         self.synced_once = true;
     }
 
