@@ -5,7 +5,8 @@
 # (tests/e2e/pods.sh); the proxier runs as a kubeadm DaemonSet would run it
 # (`--config=FILE --hostname-override=NODE`). Traffic is asserted, and the
 # proxier is put through watch drops, a relist after a 410, a 20 s outage,
-# kill -9, health checks, metrics and --cleanup.
+# kill -9, health checks, metrics, a config file change, --init-only and
+# --cleanup.
 # Usage (inside the VM): tests/e2e/api.sh PROXIER_BINARY
 # Prints one line per check and a closing "e2e: N passed, N failed".
 set -u
@@ -190,9 +191,9 @@ check "api: NodePort reached from the external machine" eventually has_vs "$NODE
 check "api: NodePort answers" nonempty "$(tcp_get external "$NODE_IP" 30080)"
 reqs=$(requests_since 0)
 check "api: Services are listed with kube-proxy's label and field selectors" \
-    grep -q '^GET /api/v1/services .*"fieldSelector": "spec.clusterIP!=None", "labelSelector": "!service.kubernetes.io/service-proxy-name,!service.kubernetes.io/headless"' <<<"$reqs"
-check "api: EndpointSlices are listed with the same label selector" \
-    grep -q '^GET /apis/discovery.k8s.io/v1/endpointslices .*"labelSelector": "!service.kubernetes.io/service-proxy-name,!service.kubernetes.io/headless"' <<<"$reqs"
+    grep -q '^GET /api/v1/services .*"fieldSelector": "spec.clusterIP!=None", "labelSelector": "!service.kubernetes.io/service-proxy-name"' <<<"$reqs"
+check "api: EndpointSlices are listed with kube-proxy's label selector" \
+    grep -q '^GET /apis/discovery.k8s.io/v1/endpointslices .*"labelSelector": "!service.kubernetes.io/headless"' <<<"$reqs"
 check "api: the Node is watched by name" \
     grep -q '^GET /api/v1/nodes .*"fieldSelector": "metadata.name=node-1"' <<<"$reqs"
 starting() { ctl events | python3 -c '
@@ -213,8 +214,10 @@ check "ignored: a later Service (sentinel) is programmed" eventually has_vs "10.
 check "ignored: the service-proxy-name Service has no virtual server" no_vs "10.96.0.61:8061"
 check "ignored: the headless Service has no virtual server" no_vs ":8062 "
 check "ignored: the ExternalName Service has no virtual server" no_vs ":8063 "
-check "ignored: a Service labelled service.kubernetes.io/headless has no virtual server" \
-    no_vs "10.96.0.62:8064"
+# kube-proxy 1.35 selects Services by service-proxy-name only: a Service
+# with a ClusterIP that carries the headless label is proxied.
+check "selected: a ClusterIP Service labelled service.kubernetes.io/headless is programmed" \
+    has_vs "10.96.0.62:8064"
 
 # --- 3. an endpoint change, and its latency ---------------------------------------
 t0=$(now_ms)
@@ -312,7 +315,25 @@ check "kill -9: traffic flows" eq "$(names client 10.96.197.40 8000 4)" "a b c d
 check "field-selector fallback: the headless Service is still ignored" no_vs ":8062 "
 ctl del unsupported-field-selector >/dev/null
 
-# --- 10. --cleanup ---------------------------------------------------------------------
+# --- 10. the config file changes: the proxier exits, as kube-proxy ------------------------
+echo "# edited" >>"$CFG"
+# A child that exited stays a zombie until waited for.
+exited() { [ ! -e "/proc/$PROXIER_PID" ] || awk '{exit !($3 == "Z")}' "/proc/$PROXIER_PID/stat"; }
+check "config change: the proxier exits" eventually exited
+wait "$PROXIER_PID" 2>/dev/null
+status=$?
+PROXIER_PID=
+check "config change: with a non-zero status" test "$status" -ne 0
+check "config change: kube-proxy's log line" \
+    grep -q "content of the proxy server's configuration file was updated" "$LOG"
+
+# --- 11. --init-only ---------------------------------------------------------------------
+echo 0 >/proc/sys/net/ipv4/vs/expire_nodest_conn
+"$PROXIER" --init-only --config="$CFG" >>"$LOG" 2>&1
+check "init-only: exits 0" eq "$?" 0
+check "init-only: sets kube-proxy's sysctls" eq "$(cat /proc/sys/net/ipv4/vs/expire_nodest_conn)" 1
+
+# --- 12. --cleanup ---------------------------------------------------------------------
 stop_proxier
 ipvsadm -A -t 192.0.2.1:80 -s rr
 "$PROXIER" --cleanup --config="$CFG" >>"$LOG" 2>&1

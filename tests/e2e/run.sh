@@ -149,7 +149,7 @@ check "hairpin: pod a reaches itself through its ClusterIP" \
 
 # --- 2b. hostile input: bad entries are skipped, their siblings kept ------------
 # One Service with a loopback external IP, the node IP as an external IP at
-# port 22 (SSH) and a good external IP; its slice has an unparsable and a
+# port 22 and a good external IP; its slice has an unparsable and a
 # loopback endpoint between two good ones. Another Service has a loopback
 # ClusterIP.
 {
@@ -173,14 +173,21 @@ EOF
 } | write hostile.yaml
 check "hostile: the good external IP is programmed" eventually has_vs "203.0.113.60:22 "
 check "hostile: externalIP 127.0.0.1 is rejected" no_vs "127.0.0.1:22 "
-check "hostile: externalIP = node IP at port 22 is rejected" no_vs "$NODE_IP:22 "
+# kube-proxy programs an external IP held by the node (kube-vip, keepalived)
+# and only leaves it off kube-ipvs0.
+check "node-held externalIP: the node IP gets its virtual server" has_vs "$NODE_IP:22 "
+check "node-held externalIP: it is not bound to kube-ipvs0" \
+    bash -c '! ip -o addr show kube-ipvs0 | grep -q " $1/"' _ "$NODE_IP"
+check "node-held externalIP: it stays on its own interface" \
+    bash -c 'ip -o addr show | grep -v kube-ipvs0 | grep -q " $1/"' _ "$NODE_IP"
+check "node-held externalIP: a client pod reaches the Service there" \
+    eq "$(names client "$NODE_IP" 22 4)" "a a b b "
 check "hostile: ClusterIP 127.0.0.2 is rejected" no_vs "127.0.0.2:80 "
 check "hostile: the bad endpoints are skipped, both good siblings serve" \
     eq "$(names client 10.96.0.60 22 4)" "a a b b "
 warned() {
     local p
     for p in "Service e2e/hostile spec.externalIPs\[0\]: 127.0.0.1 is a loopback address" \
-        "Service e2e/hostile spec.externalIPs: $NODE_IP is an address of this node" \
         "EndpointSlice e2e/hostile-1 endpoints\[1\].addresses\[0\]: \"not-an-ip\"" \
         "EndpointSlice e2e/hostile-1 endpoints\[2\].addresses\[0\]: 127.0.0.1" \
         "Service e2e/loopvip spec.clusterIP: 127.0.0.2 is a loopback address"; do

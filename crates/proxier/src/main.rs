@@ -3,11 +3,13 @@
 //! The command line is kube-proxy's ([`kube_ipvs_proxier::config::cli`]): with
 //! no subcommand, or `run`, it programs the node's kernel from the API
 //! server (or from `--manifests PATH`) and keeps it in sync until SIGTERM
-//! ([`kube_ipvs_proxier::daemon`]); `--cleanup` removes what it owns
+//! ([`kube_ipvs_proxier::daemon`]); `--init-only` sets the node up (IPVS
+//! checks, sysctls, IPVS timeouts) and exits; `--cleanup` removes what it owns
 //! ([`kube_ipvs_proxier::cleanup`]); `plan` prints what a node's kernel would
 //! hold, with no root and no kernel access. Warnings go to stderr; the exit
 //! status is 1 on an unusable configuration, unreadable manifests, a failed
-//! cleanup, or when the daemon must restart (Node deleted or readdressed).
+//! cleanup or initialization (a sysctl that cannot be set), or when the
+//! daemon must restart (Node deleted or readdressed, config file changed).
 
 use std::{io::IsTerminal, path::Path, process::ExitCode};
 
@@ -50,6 +52,11 @@ fn main() -> ExitCode {
                     .map_err(|e| e.to_string())
             }),
             Invocation::Cleanup(settings) => block_on(run_cleanup(settings)),
+            Invocation::InitOnly(settings) => block_on(async move {
+                daemon::init_only(&settings)
+                    .await
+                    .map_err(|e| e.to_string())
+            }),
             Invocation::Exit => Ok(()),
         });
     match result {

@@ -78,9 +78,11 @@ pub enum Invocation {
     Run(Settings),
     /// `--cleanup`: remove what kube-proxy's IPVS mode leaves and exit.
     Cleanup(Settings),
-    /// Nothing more to do; exit 0: `--write-config-to` wrote its file, or
-    /// `--init-only` (this proxier has no separate privileged
-    /// initialization).
+    /// `--init-only`: kube-proxy's privileged initialization (the IPVS and
+    /// ipset checks, the scheduler probe, the sysctls, the IPVS timeouts),
+    /// then exit 0.
+    InitOnly(Settings),
+    /// Nothing more to do; exit 0: `--write-config-to` wrote its file.
     Exit,
 }
 
@@ -673,7 +675,8 @@ impl Cli {
                 (config, Origin::Flags)
             }
         };
-        let settings = resolve::resolve(&mut config, &origin, overrides, &mut warnings)?;
+        let mut settings = resolve::resolve(&mut config, &origin, overrides, &mut warnings)?;
+        settings.config_file = flags.config.clone();
         let invocation = if let Some(path) = &flags.write_config_to {
             write_config(path, &config)?;
             Invocation::Exit
@@ -687,11 +690,7 @@ impl Cli {
             }
             Invocation::Cleanup(settings)
         } else if flags.init_only == Some(true) {
-            warnings.push(
-                "--init-only: this proxier has no separate initialization; nothing to do"
-                    .to_owned(),
-            );
-            Invocation::Exit
+            Invocation::InitOnly(settings)
         } else if self.command == Some(Command::Plan) {
             let manifests = settings.manifests.clone().ok_or_else(|| {
                 ConfigError::invalid("--manifests", "", "plan needs --manifests PATH")

@@ -559,6 +559,7 @@ pub fn resolve(
         node_ips: overrides.node_ips,
         graceful_period: overrides.graceful_period.unwrap_or(GRACEFUL_PERIOD),
         poll_period: overrides.poll_period.unwrap_or(POLL_PERIOD),
+        config_file: None,
         configz: serde_json::to_value(&*cfg).unwrap_or(serde_json::Value::Null),
     })
 }

@@ -54,6 +54,9 @@ pub struct Settings {
     pub graceful_period: Duration,
     /// How often the manifests are checked for changes.
     pub poll_period: Duration,
+    /// `--config`: the file the configuration came from; the daemon exits
+    /// when its content changes, as kube-proxy does.
+    pub config_file: Option<PathBuf>,
     /// The effective configuration as kube-proxy would print it, for
     /// `/configz` (a `KubeProxyConfiguration` JSON object).
     pub configz: serde_json::Value,

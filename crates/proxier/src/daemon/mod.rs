@@ -11,6 +11,8 @@
 //!   re-reads the node addresses and the kernel and repairs drift.
 //! * Every `graceful_period` the real servers draining at weight 0 are
 //!   checked and deleted once their connections are gone.
+//! * A change of the `--config` file's content ends the daemon with an
+//!   error, as kube-proxy exits ([`config_watch`]).
 //! * The node context (addresses, labels) is resolved at every sync; the
 //!   Node being deleted or changing addresses ends the daemon with an
 //!   error, as kube-proxy exits (the DaemonSet restarts it).
@@ -18,6 +20,7 @@
 //!   kernel is adopted at start or in the middle of a sync (dropped at its
 //!   next await); the kernel state is left in place (a restart adopts it).
 
+pub mod config_watch;
 pub mod runner;
 
 use std::{
@@ -32,12 +35,15 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 use crate::{
-    config::{ProxyConfig, Settings},
+    config::{NodePortAddresses, ProxyConfig, Settings},
     kernel::sysctl::{self, SysctlWriter},
     model::{AddressSources, NodeContext, Warning},
     plan::IncrementalPlanner,
     reconcile::{ExcludeCidrs, Reconciler, ReconcilerOptions, StartError, SyncReport},
-    serve::{Metrics, ProxyHealth, ServiceHealth, serve_healthz, serve_metrics},
+    serve::{
+        Metrics, ProxyHealth, ServiceHealth, serve_healthz, serve_metrics,
+        service_health::listen_addresses,
+    },
     source::{
         Delta, Snapshot, manifests,
         store::{ClusterStore, NodeExit, SourceEvent, StoreChanges},
@@ -69,6 +75,18 @@ pub enum DaemonError {
     /// A server could not bind with `bindAddressHardFail`.
     #[error(transparent)]
     Serve(#[from] crate::serve::ServeError),
+    /// The `--config` file changed.
+    #[error("{0}; exiting so that the proxier restarts with it")]
+    ConfigChanged(#[from] config_watch::ConfigChanged),
+    /// A sysctl kube-proxy requires could not be set.
+    #[error("cannot set up the node: {0}")]
+    Sysctl(#[from] sysctl::SysctlError),
+    /// IPVS or ipset cannot be used (`--init-only`'s checks).
+    #[error("cannot use IPVS: {0}")]
+    Ipvs(#[source] crate::kernel::IpvsWriterError),
+    /// ipset cannot be used (`--init-only`'s checks).
+    #[error("cannot use ipset: {0}")]
+    Ipset(#[source] crate::kernel::IpsetWriterError),
 }
 
 /// What the sources send to the loop.
@@ -83,6 +101,8 @@ enum Input {
     Delta(Delta, Vec<Warning>),
     /// A server failed for good (`bindAddressHardFail`).
     Fatal(crate::serve::ServeError),
+    /// The `--config` file changed.
+    ConfigChanged(config_watch::ConfigChanged),
 }
 
 /// Runs until `shutdown` completes.
@@ -91,8 +111,13 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
     tokio::pin!(shutdown);
+    // The content the configuration was read from, before anything else.
+    let config_watch = settings
+        .config_file
+        .as_ref()
+        .map(config_watch::ConfigWatch::new);
     apply_oom_score_adj(settings.oom_score_adj);
-    apply_sysctls(&settings.proxy);
+    apply_sysctls(&settings.proxy)?;
     // Adopting a large kernel state takes a while: a shutdown meanwhile
     // ends it.
     let reconciler = tokio::select! {
@@ -107,6 +132,13 @@ pub async fn run(
     let health = ProxyHealth::new(2 * settings.sync_period);
     let metrics = Metrics::new();
     let mut servers = Vec::new();
+    if let Some(watch) = config_watch {
+        let tx = tx.clone();
+        servers.push(tokio::spawn(async move {
+            let changed = watch.changed(config_watch::PERIOD).await;
+            let _ = tx.send(Input::ConfigChanged(changed)).await;
+        }));
+    }
     if let Some(addr) = settings.healthz_bind_address {
         let (tx, health, metrics) = (tx.clone(), health.clone(), metrics.clone());
         let hard_fail = settings.bind_address_hard_fail;
@@ -168,6 +200,24 @@ pub async fn run(
     result
 }
 
+/// `--init-only`: kube-proxy's privileged initialization in IPVS mode
+/// (`CanUseIPVSProxier`, then `NewProxier` up to its `initOnly` return):
+/// IPVS and ipset usable, the scheduler probed, the sysctls set (each
+/// failure fatal), the IPVS timeouts set; nothing else is touched.
+pub async fn init_only(settings: &Settings) -> Result<(), DaemonError> {
+    let config = &settings.proxy;
+    let mut ipvs = crate::kernel::IpvsWriter::connect()
+        .await
+        .map_err(DaemonError::Ipvs)?;
+    crate::kernel::IpsetWriter::connect()
+        .await
+        .map_err(DaemonError::Ipset)?;
+    prepare_ipvs(&mut ipvs, config).await?;
+    apply_sysctls(config)?;
+    info!("system initialized and --init-only given; exiting");
+    Ok(())
+}
+
 /// The kernel writers, started on the kernel as it is, with the
 /// scheduler checked and the IPVS timeouts set.
 async fn start_reconciler(config: &ProxyConfig) -> Result<Reconciler, DaemonError> {
@@ -177,11 +227,18 @@ async fn start_reconciler(config: &ProxyConfig) -> Result<Reconciler, DaemonErro
         ..ReconcilerOptions::default()
     })
     .await?;
-    // kube-proxy's CanUseIPVSProxier: an unknown scheduler is fatal at
-    // start, not an error on every sync.
-    reconciler
-        .ipvs_mut()
-        .probe_scheduler(&config.scheduler)
+    prepare_ipvs(reconciler.ipvs_mut(), config).await?;
+    Ok(reconciler)
+}
+
+/// kube-proxy's CanUseIPVSProxier (an unknown scheduler is fatal at
+/// start, not an error on every sync), then the IPVS timeouts (a failure
+/// is logged, as kube-proxy does).
+async fn prepare_ipvs(
+    ipvs: &mut crate::kernel::IpvsWriter,
+    config: &ProxyConfig,
+) -> Result<(), DaemonError> {
+    ipvs.probe_scheduler(&config.scheduler)
         .await
         .map_err(DaemonError::Scheduler)?;
     let timeouts = Timeouts::new(
@@ -189,10 +246,10 @@ async fn start_reconciler(config: &ProxyConfig) -> Result<Reconciler, DaemonErro
         config.tcp_fin_timeout,
         config.udp_timeout,
     );
-    if let Err(err) = reconciler.ipvs_mut().set_timeouts(timeouts).await {
+    if let Err(err) = ipvs.set_timeouts(timeouts).await {
         warn!("IPVS timeouts: {err}");
     }
-    Ok(reconciler)
+    Ok(())
 }
 
 /// The loop's state.
@@ -204,7 +261,10 @@ struct Daemon {
     planner: Option<IncrementalPlanner>,
     health: ProxyHealth,
     metrics: Metrics,
-    service_health: ServiceHealth,
+    /// The health-check node ports, opened at the first sync on the
+    /// addresses `nodePortAddresses` matches then (kube-proxy picks them
+    /// once, at start).
+    service_health: Option<ServiceHealth>,
     synced_once: bool,
     last_graceful: Instant,
     last_wait_log: Option<Instant>,
@@ -233,7 +293,7 @@ impl Daemon {
             reconciler,
             store: ClusterStore::new(),
             planner: None,
-            service_health: ServiceHealth::new(Vec::new(), health.clone()),
+            service_health: None,
             health,
             metrics,
             synced_once: false,
@@ -285,6 +345,7 @@ impl Daemon {
     fn on_input(&mut self, input: Input) -> Result<(), DaemonError> {
         let result = match input {
             Input::Fatal(err) => return Err(err.into()),
+            Input::ConfigChanged(changed) => return Err(changed.into()),
             Input::Event(event) => self.store.apply(*event),
             Input::Snapshot(snapshot, warnings) => {
                 for warning in &warnings {
@@ -438,10 +499,18 @@ impl Daemon {
             .values()
             .map(|name| (name.clone(), planner.local_ready(name)))
             .collect();
-        for err in self.service_health.sync_services(ports).await {
+        let service_health = self.service_health.get_or_insert_with(|| {
+            let listen = listen_addresses(planner.node(), planner.config());
+            if listen.is_empty() && planner.config().node_port_addresses != NodePortAddresses::All
+            {
+                warn!("no node address matches nodePortAddresses; health-check node ports listen on every address");
+            }
+            ServiceHealth::new(listen, self.health.clone())
+        });
+        for err in service_health.sync_services(ports).await {
             warn!("{err}");
         }
-        self.service_health.sync_endpoints(local);
+        service_health.sync_endpoints(local);
         self.synced_once = true;
     }
 
@@ -580,15 +649,12 @@ fn apply_oom_score_adj(value: Option<i32>) {
     }
 }
 
-/// kube-proxy's sysctls; failures are logged, not fatal.
-fn apply_sysctls(config: &ProxyConfig) {
+/// kube-proxy's sysctls for IPVS mode; the first that cannot be set ends
+/// the start, as in kube-proxy's `NewProxier`.
+fn apply_sysctls(config: &ProxyConfig) -> Result<(), sysctl::SysctlError> {
     let mut writer = SysctlWriter::new("/proc/sys");
     let wanted = sysctl::kube_proxy(config.strict_arp, sysctl::kernel_version());
-    for result in writer.apply(&wanted) {
-        if let Err(err) = result {
-            warn!("{err}");
-        }
-    }
+    writer.ensure(&wanted).map(|_| ())
 }
 
 fn log_report(what: &str, report: &SyncReport) {

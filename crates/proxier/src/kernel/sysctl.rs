@@ -142,6 +142,17 @@ impl SysctlWriter {
     pub fn apply(&mut self, sysctls: &[Sysctl]) -> Vec<Result<bool, SysctlError>> {
         sysctls.iter().map(|s| self.set(s)).collect()
     }
+
+    /// Sets the sysctls in order and stops at the first that cannot be
+    /// set, as kube-proxy's `EnsureSysctl` calls in `NewProxier` (each
+    /// failure ends its start). Returns how many were written.
+    pub fn ensure(&mut self, sysctls: &[Sysctl]) -> Result<usize, SysctlError> {
+        let mut written = 0;
+        for sysctl in sysctls {
+            written += usize::from(self.set(sysctl)?);
+        }
+        Ok(written)
+    }
 }
 
 #[cfg(test)]
@@ -178,6 +189,32 @@ mod tests {
             .set(&sysctl("net/ipv4/vs/conntrack", "1"))
             .unwrap_err();
         assert!(err.to_string().contains("modprobe ip_vs"), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn ensure_stops_at_the_first_failure() {
+        let dir = std::env::temp_dir().join(format!("sysctl-ensure-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("net/ipv4/vs")).unwrap();
+        for name in ["ip_forward", "vs/conntrack", "vs/expire_quiescent_template"] {
+            std::fs::write(dir.join("net/ipv4").join(name), "0\n").unwrap();
+        }
+        let wanted = kube_proxy(false, Some((6, 1)));
+        let mut writer = SysctlWriter::new(&dir);
+        // vs/expire_nodest_conn is missing: an error naming it, and
+        // nothing after it is written.
+        let err = writer.ensure(&wanted).unwrap_err();
+        assert!(
+            matches!(&err, SysctlError::IpvsMissing { path } if path == "net/ipv4/vs/expire_nodest_conn"),
+            "{err}"
+        );
+        let read = |name: &str| std::fs::read_to_string(dir.join("net/ipv4").join(name)).unwrap();
+        assert_eq!(read("vs/conntrack"), "1\n");
+        assert_eq!(read("vs/expire_quiescent_template"), "0\n");
+        assert_eq!(read("ip_forward"), "0\n");
+        std::fs::write(dir.join("net/ipv4/vs/expire_nodest_conn"), "1\n").unwrap();
+        assert_eq!(writer.ensure(&wanted).unwrap(), 2);
+        assert_eq!(writer.ensure(&wanted).unwrap(), 0);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -102,7 +102,7 @@ fn read_slice(
 /// The family and Service of a slice, `None` if kube-proxy ignores it.
 fn read_header(slice: &EndpointSlice) -> Result<Option<(Family, &str)>, FieldError> {
     let labels = slice.metadata.labels.as_ref();
-    if !selector::selected(labels) {
+    if !selector::slice_selected(labels) {
         return Ok(None);
     }
     let family = match slice.address_type.as_str() {

@@ -9,9 +9,9 @@
 //! * `endpoint`: EndpointSlices (by label `kubernetes.io/service-name`)
 //!   to [`Endpoint`]s matched to service ports by port name and protocol —
 //!   which is how named target ports resolve.
-//! * [`selector`]: kube-proxy's label selector; Services and slices it
-//!   does not select (`service.kubernetes.io/service-proxy-name`,
-//!   `service.kubernetes.io/headless`) are skipped.
+//! * [`selector`]: kube-proxy's label selectors; Services with
+//!   `service.kubernetes.io/service-proxy-name` and slices with
+//!   `service.kubernetes.io/headless` are skipped.
 //! * [`address`]: the addresses refused as Service addresses and as
 //!   endpoints.
 //! * [`topology`]: kube-proxy's endpoint selection (ready, else
@@ -45,8 +45,8 @@ use crate::source::objects::{EndpointSlice, Service};
 use endpoint::PortKey;
 pub use endpoint::{Endpoint, SERVICE_NAME_LABEL};
 pub use name::ServiceName;
-pub use node::{AddressSources, NodeContext, ZONE_LABEL, node_addresses};
-pub use selector::{HEADLESS_LABEL, LABEL_SELECTOR, SERVICE_PROXY_NAME_LABEL};
+pub use node::{AddressSources, NodeContext, ZONE_LABEL, node_addresses, node_host_ips};
+pub use selector::{HEADLESS_LABEL, SERVICE_PROXY_NAME_LABEL, SERVICE_SELECTOR, SLICE_SELECTOR};
 pub use service::DEFAULT_AFFINITY_TIMEOUT;
 pub use topology::Categorized;
 pub use warning::Warning;

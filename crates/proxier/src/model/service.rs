@@ -26,7 +26,7 @@ pub const DEFAULT_AFFINITY_TIMEOUT: u32 = 10800;
 pub type FieldError = (String, String);
 
 /// The ports of a Service: none for a Service kube-proxy skips (headless,
-/// ExternalName, not [`selector::selected`]). Every problem found is added
+/// ExternalName, not [`selector::service_selected`]). Every problem found is added
 /// to `problems`: a problem with an entry skips only the entry, one with
 /// the Service skips it all.
 pub fn service_ports(service: &Service, problems: &mut Vec<FieldError>) -> Vec<ServicePort> {
@@ -52,7 +52,7 @@ struct FamilyAddresses {
 
 fn read(service: &Service, problems: &mut Vec<FieldError>) -> Result<Vec<ServicePort>, FieldError> {
     let meta = &service.metadata;
-    if !selector::selected(meta.labels.as_ref()) {
+    if !selector::service_selected(meta.labels.as_ref()) {
         return Ok(Vec::new());
     }
     let Some(spec) = service.spec.as_ref() else {

@@ -124,12 +124,14 @@ impl PortPlanner<'_> {
         }
     }
 
-    /// What `port` (of this planner's family) contributes. A ClusterIP,
-    /// external IP or load-balancer IP that is one of the node's own
-    /// addresses ([`NodeContext::owns`]) is refused with a warning: its
-    /// virtual server would take over the node's own service on that port
-    /// (an external IP at the node IP with port 22 would capture SSH). A
-    /// refused ClusterIP refuses the whole port.
+    /// What `port` (of this planner's family) contributes. An external or
+    /// load-balancer IP that is one of the node's own addresses
+    /// ([`NodeContext::owns`]) gets its virtual server and set entries as
+    /// any other, but is not bound to `kube-ipvs0` (kube-proxy's
+    /// `shouldBind`: the address stays where it is, so kube-vip in ARP
+    /// mode or keepalived keep holding it). A ClusterIP that is one of the
+    /// node's own addresses refuses the whole port with a warning: bound
+    /// to `kube-ipvs0` it would move the node's address.
     pub fn plan(&self, port: &ServicePort) -> PortPlan {
         let mut out = PortPlan::default();
         if self.node.owns(port.cluster_ip) {
@@ -137,25 +139,8 @@ impl PortPlanner<'_> {
                 .push(own_address_warning(port, "spec.clusterIP", port.cluster_ip));
             return out;
         }
-        let mut allowed = |field: &str, ip: IpAddr| {
-            let own = self.node.owns(ip);
-            if own {
-                out.warnings.push(own_address_warning(port, field, ip));
-            }
-            !own
-        };
-        let external_ips: Vec<IpAddr> = port
-            .external_ips
-            .iter()
-            .copied()
-            .filter(|ip| allowed("spec.externalIPs", *ip))
-            .collect();
-        let load_balancer_ips: Vec<IpAddr> = port
-            .load_balancer_ips
-            .iter()
-            .copied()
-            .filter(|ip| allowed("status.loadBalancer.ingress", *ip))
-            .collect();
+        let external_ips = &port.external_ips;
+        let load_balancer_ips = &port.load_balancer_ips;
         let proto = port.protocol;
         let ip_port = |ip: IpAddr| Entry::IpPort {
             ip,
@@ -199,18 +184,19 @@ impl PortPlanner<'_> {
         out.claims
             .push(self.claim(port.cluster_ip, port.port, port, &internal, true));
 
-        for &ip in &external_ips {
+        for &ip in external_ips {
             let set = if port.external_policy_local {
                 EXTERNAL_IP_LOCAL
             } else {
                 EXTERNAL_IP
             };
             out.entries.push((set, ip_port(ip)));
+            let bind = !self.node.owns(ip);
             out.claims
-                .push(self.claim(ip, port.port, port, &external, true));
+                .push(self.claim(ip, port.port, port, &external, bind));
         }
 
-        for &ip in &load_balancer_ips {
+        for &ip in load_balancer_ips {
             let entry = ip_port(ip);
             out.entries.push((LOAD_BALANCER, entry));
             if port.external_policy_local {
@@ -252,8 +238,9 @@ impl PortPlanner<'_> {
                     });
                 }
             }
+            let bind = !self.node.owns(ip);
             out.claims
-                .push(self.claim(ip, port.port, port, &external, true));
+                .push(self.claim(ip, port.port, port, &external, bind));
         }
 
         if let Some(node_port) = port.node_port
@@ -302,18 +289,16 @@ fn node_port_sets(protocol: Protocol) -> Option<(&'static str, &'static str)> {
     }
 }
 
-/// The warning for a Service address of `port` that is one of the node's
-/// own addresses (`field` names where it came from).
+/// The warning for a ClusterIP of `port` that is one of the node's own
+/// addresses (`field` names where it came from).
 pub(crate) fn own_address_warning(port: &ServicePort, field: &str, ip: IpAddr) -> Warning {
     Warning::new(
         "Service",
         format!("{}/{}", port.namespace, port.name),
         field,
         format!(
-            "{ip} is an address of this node: a virtual server at {} would take over the node's own port {}/{}; skipped",
+            "{ip} is an address of this node: binding the virtual server {} to kube-ipvs0 would move it; skipped",
             SocketAddr::new(ip, port.port),
-            port.port,
-            port.protocol
         ),
     )
 }

@@ -1,8 +1,8 @@
 //! The health-check node ports of `externalTrafficPolicy: Local` Services
 //! (kube-proxy's `pkg/proxy/healthcheck/service_health.go`): one HTTP
-//! listener per `healthCheckNodePort` on each node address (all addresses
-//! when none is given), telling a load balancer whether this node has
-//! local endpoints.
+//! listener per `healthCheckNodePort` on each node address matched by
+//! `nodePortAddresses` ([`listen_addresses`]; all addresses when it is
+//! unset), telling a load balancer whether this node has local endpoints.
 //!
 //! Matched from the Go source:
 //!
@@ -40,7 +40,26 @@ use super::{
     ProxyHealth, ServeError,
     http::{self, Body},
 };
-use crate::model::ServiceName;
+use crate::{
+    config::{NodePortAddresses, ProxyConfig},
+    model::{NodeContext, ServiceName},
+    plan::node_port_ips,
+};
+use ipvs_netlink::Family;
+
+/// The addresses the health-check node ports listen on, as kube-proxy's
+/// `newServiceHealthServer`: every address (empty, `0.0.0.0`) when
+/// `nodePortAddresses` is unset, else the node addresses it matches (the
+/// NodePort addresses of both families; `primary` is the primary IP).
+pub fn listen_addresses(node: &NodeContext, config: &ProxyConfig) -> Vec<IpAddr> {
+    if config.node_port_addresses == NodePortAddresses::All {
+        return Vec::new();
+    }
+    Family::ALL
+        .into_iter()
+        .flat_map(|family| node_port_ips(node, config, family))
+        .collect()
+}
 
 /// The header carrying the local endpoint count.
 pub const WEIGHT_HEADER: HeaderName = HeaderName::from_static("x-load-balancing-endpoint-weight");

@@ -304,7 +304,10 @@ fn written_config_reads_back_to_the_same_settings() {
     assert_eq!(invocation, Invocation::Exit);
     let written = std::fs::read_to_string(&out).unwrap();
     assert!(written.contains("syncPeriod: 30s"), "{written}");
-    let (again, warnings) = run(&[&format!("--config={}", out.display())]).unwrap();
+    let (mut again, warnings) = run(&[&format!("--config={}", out.display())]).unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
+    // Only the file watched for changes differs.
+    assert_eq!(again.config_file.as_deref(), Some(out.as_path()));
+    again.config_file = settings.config_file.clone();
     assert_eq!(again, settings);
 }

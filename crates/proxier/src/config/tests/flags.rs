@@ -81,9 +81,12 @@ fn some_flags_apply_with_config() {
     let (invocation, _) = invoke(&[&config, "--cleanup"]).unwrap();
     assert!(matches!(invocation, Invocation::Cleanup(s) if s.node_name == "file-node"));
     let (invocation, warnings) = invoke(&[&config, "--init-only"]).unwrap();
-    assert_eq!(invocation, Invocation::Exit);
     assert!(
-        warnings.iter().any(|w| w.contains("--init-only")),
+        matches!(&invocation, Invocation::InitOnly(s) if s.node_name == "file-node"),
+        "{invocation:?}"
+    );
+    assert!(
+        !warnings.iter().any(|w| w.contains("--init-only")),
         "{warnings:?}"
     );
     let (invocation, _) = invoke(&[&config, "--cleanup=false"]).unwrap();

@@ -240,11 +240,16 @@ fn one_bad_endpoint_or_port_does_not_drop_its_slice() {
 }
 
 #[test]
-fn the_label_selector_applies_to_both_kinds() {
+fn each_kind_has_its_own_label_selector() {
     let yaml = r#"
 apiVersion: v1
 kind: Service
-metadata: {name: marked, labels: {service.kubernetes.io/headless: ""}}
+metadata: {name: marked, labels: {service.kubernetes.io/service-proxy-name: other}}
+spec: {clusterIP: 10.96.0.42, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: odd, labels: {service.kubernetes.io/headless: ""}}
 spec: {clusterIP: 10.96.0.43, ports: [{port: 80}]}
 ---
 apiVersion: v1
@@ -267,14 +272,27 @@ metadata:
 addressType: IPv4
 endpoints: [{addresses: [10.0.2.2]}]
 ports: [{port: 80}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-3
+  labels: {kubernetes.io/service-name: web, service.kubernetes.io/headless: ""}
+addressType: IPv4
+endpoints: [{addresses: [10.0.2.3]}]
+ports: [{port: 80}]
 "#;
+    // kube-proxy 1.35: Services are selected by
+    // `!service.kubernetes.io/service-proxy-name` only, EndpointSlices by
+    // `!service.kubernetes.io/headless` only.
     let (model, warnings) = build_model(yaml, &node());
     assert!(warnings.is_empty(), "{warnings:?}");
-    assert_eq!(model.ports.len(), 1);
-    assert_eq!(model.ports[0].name, "web");
+    let names: Vec<&str> = model.ports.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["odd", "web"]);
+    let web = &model.ports[1];
     assert_eq!(
-        model.ports[0].internal_destinations(&node()),
-        addrs(&["10.0.2.1:80"])
+        web.internal_destinations(&node()),
+        addrs(&["10.0.2.1:80", "10.0.2.2:80"])
     );
     // The incremental planner's per-Service model agrees.
     let (snapshot, _) = manifests::parse(yaml, "t.yaml");
@@ -286,4 +304,14 @@ ports: [{port: 80}]
         "node-1",
     );
     assert!(ports.is_empty());
+    let (ports, _) = build_service(
+        &ServiceName::new("default", "web"),
+        snapshot.services.get(2).map(AsRef::as_ref),
+        &slices,
+        "node-1",
+    );
+    assert_eq!(
+        ports[0].internal_destinations(&node()),
+        addrs(&["10.0.2.1:80", "10.0.2.2:80"])
+    );
 }

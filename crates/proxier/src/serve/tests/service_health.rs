@@ -223,3 +223,35 @@ async fn no_addresses_listens_everywhere() {
         assert_eq!(get(v6, "/").await.code(), 503);
     }
 }
+
+/// kube-proxy's `newServiceHealthServer`: `0.0.0.0` when
+/// `nodePortAddresses` is unset, else the node addresses it matches.
+#[test]
+fn listen_addresses_follow_node_port_addresses() {
+    use crate::{
+        config::{NodePortAddresses, ProxyConfig, parse_cidrs},
+        model::NodeContext,
+        serve::service_health::listen_addresses,
+    };
+    let ips =
+        |list: &[&str]| -> Vec<IpAddr> { list.iter().map(|ip| ip.parse().unwrap()).collect() };
+    let mut node = NodeContext::new("n");
+    node.node_ips = ips(&["10.0.0.5", "192.168.1.10", "127.0.0.1", "fd00::5"]);
+    node.primary_ips = ips(&["192.168.1.10", "fd00::5"]);
+    let with = |addresses| ProxyConfig {
+        node_port_addresses: addresses,
+        ..ProxyConfig::default()
+    };
+    assert!(listen_addresses(&node, &with(NodePortAddresses::All)).is_empty());
+    let cidrs = NodePortAddresses::Cidrs(
+        parse_cidrs("--nodeport-addresses", &["10.0.0.0/8", "fd00::/64"]).unwrap(),
+    );
+    assert_eq!(
+        listen_addresses(&node, &with(cidrs)),
+        ips(&["10.0.0.5", "fd00::5"])
+    );
+    assert_eq!(
+        listen_addresses(&node, &with(NodePortAddresses::Primary)),
+        ips(&["192.168.1.10", "fd00::5"])
+    );
+}

@@ -1,12 +1,13 @@
 //! The API-server source: kube-rs watchers for the three kinds kube-proxy
 //! watches, feeding [`SourceEvent`]s into a channel.
 //!
-//! * Services: label `!service.kubernetes.io/service-proxy-name,
-//!   !service.kubernetes.io/headless` ([`LABEL_SELECTOR`]), field
-//!   `spec.clusterIP!=None`. An API server that rejects the field selector
-//!   (400) is watched without it; the store filters the same way.
-//! * EndpointSlices: the same label selector (kube-proxy through 1.34 used
-//!   one for both kinds).
+//! * Services: label `!service.kubernetes.io/service-proxy-name`
+//!   ([`SERVICE_SELECTOR`]), field `spec.clusterIP!=None`. An API server
+//!   that rejects the field selector (400) is watched without it; the
+//!   store filters the same way.
+//! * EndpointSlices: label `!service.kubernetes.io/headless`
+//!   ([`SLICE_SELECTOR`]), as kube-proxy 1.35 (through 1.34 it used both
+//!   labels for both kinds).
 //! * Nodes: `metadata.name=<node>`.
 //!
 //! Each watcher relists on a 410 in the stream, resumes dropped streams
@@ -39,7 +40,7 @@ use tokio::{sync::mpsc, task::JoinHandle};
 use tracing::{info, warn};
 
 use super::store::SourceEvent;
-use crate::model::LABEL_SELECTOR;
+use crate::model::{SERVICE_SELECTOR, SLICE_SELECTOR};
 
 /// Why the API client could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -122,10 +123,10 @@ pub async fn client(
         .build())
 }
 
-/// The Services watch: [`LABEL_SELECTOR`], and the field selector
+/// The Services watch: [`SERVICE_SELECTOR`], and the field selector
 /// `spec.clusterIP!=None` unless the server rejected it.
 fn service_config(field_selector: bool) -> watcher::Config {
-    let config = watcher::Config::default().labels(LABEL_SELECTOR);
+    let config = watcher::Config::default().labels(SERVICE_SELECTOR);
     if field_selector {
         config.fields("spec.clusterIP!=None")
     } else {
@@ -140,7 +141,7 @@ pub fn spawn(
     node_name: &str,
     events: mpsc::Sender<SourceEvent>,
 ) -> Vec<JoinHandle<()>> {
-    let slices = watcher::Config::default().labels(LABEL_SELECTOR);
+    let slices = watcher::Config::default().labels(SLICE_SELECTOR);
     let node = watcher::Config::default().fields(&format!("metadata.name={node_name}"));
     vec![
         tokio::spawn(watch_services(Api::all(client.clone()), events.clone())),

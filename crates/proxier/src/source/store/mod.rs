@@ -30,7 +30,7 @@ use super::{
     Delta, Snapshot,
     objects::{EndpointSlice, Service},
 };
-use crate::model::{ServiceName, node_addresses, selector};
+use crate::model::{ServiceName, node_host_ips, selector};
 
 /// The annotation an EndpointSlice controller sets to the time of the
 /// change that triggered the slice update (for the network-programming
@@ -144,11 +144,11 @@ pub(crate) fn key_names<'a, S: std::ops::Deref<Target = str>>(
     )
 }
 
-/// Whether kube-proxy watches this Service: [`selector::selected`], and
+/// Whether kube-proxy watches this Service: [`selector::service_selected`], and
 /// a ClusterIP that is not `None` (the field selector, applied here too in
 /// case the API server ignored or rejected it).
 pub fn wanted_service(service: &Service) -> bool {
-    selector::selected(service.metadata.labels.as_ref())
+    selector::service_selected(service.metadata.labels.as_ref())
         && service
             .spec
             .as_ref()
@@ -157,9 +157,9 @@ pub fn wanted_service(service: &Service) -> bool {
 }
 
 /// Whether kube-proxy watches this EndpointSlice
-/// ([`selector::selected`]).
+/// ([`selector::slice_selected`]).
 pub fn wanted_slice(slice: &EndpointSlice) -> bool {
-    selector::selected(slice.metadata.labels.as_ref())
+    selector::slice_selected(slice.metadata.labels.as_ref())
 }
 
 /// Whether two versions of an object differ: by `resourceVersion` when
@@ -475,7 +475,10 @@ impl ClusterStore {
             }
             (None, None) => Ok(()),
             (old, Some(new)) => {
-                let ips = node_addresses(&new);
+                // kube-proxy's NodeManager compares GetNodeHostIPs (the
+                // first address of each family) and, when the Node has
+                // none, logs and goes on.
+                let ips = node_host_ips(&new);
                 let changed = old
                     .as_deref()
                     .is_none_or(|o| differs(o, &new, node_version));
@@ -486,7 +489,7 @@ impl ClusterStore {
                 match &self.node_ips {
                     // kube-proxy exits when the addresses it started
                     // with change (the DaemonSet restarts it).
-                    Some(first) if !first.is_empty() && *first != ips => {
+                    Some(first) if !first.is_empty() && !ips.is_empty() && *first != ips => {
                         Err(NodeExit::IpsChanged {
                             name: self
                                 .node

@@ -237,6 +237,26 @@ fn node_deleted_or_readdressed_means_exit() {
         .apply(SourceEvent::node(Event::Apply(labelled)))
         .unwrap();
     assert!(store.take_changes().node);
+    // kube-proxy compares the first address of each family only: a second
+    // address of the same family, or none at all for a while, is no exit.
+    let mut second = node("n1", "192.168.1.10", "2a");
+    second
+        .status
+        .as_mut()
+        .unwrap()
+        .addresses
+        .as_mut()
+        .unwrap()
+        .push(k8s_openapi::api::core::v1::NodeAddress {
+            type_: "InternalIP".into(),
+            address: "192.168.1.99".into(),
+        });
+    store
+        .apply(SourceEvent::node(Event::Apply(second)))
+        .unwrap();
+    let mut bare = node("n1", "192.168.1.10", "2b");
+    bare.status = None;
+    store.apply(SourceEvent::node(Event::Apply(bare))).unwrap();
     let err = store
         .apply(SourceEvent::node(Event::Apply(node(
             "n1",

@@ -90,8 +90,8 @@ fn reference_facts(snapshot: &Snapshot, node: &NodeContext, config: &ProxyConfig
         // kube-proxy's syncEndpoint, once per virtual server: a
         // node-local one without local endpoints (while some exist
         // elsewhere) marks the Service for each local policy it has.
-        // A port at one of the node's own addresses is refused; so are
-        // such external and load-balancer IPs.
+        // A port whose ClusterIP is one of the node's own addresses is
+        // refused; external and load-balancer IPs there are kept.
         if node.owns(port.cluster_ip) {
             continue;
         }
@@ -99,9 +99,8 @@ fn reference_facts(snapshot: &Snapshot, node: &NodeContext, config: &ProxyConfig
         let none_here = c.local.is_empty() && c.has_any;
         let mut only_local = vec![port.internal_policy_local];
         let node_ports = !plan::node_port_ips(node, config, port.family).is_empty();
-        let foreign = |ips: &[IpAddr]| ips.iter().any(|ip| !node.owns(*ip));
-        if foreign(&port.external_ips)
-            || foreign(&port.load_balancer_ips)
+        if !port.external_ips.is_empty()
+            || !port.load_balancer_ips.is_empty()
             || (port.node_port.is_some() && node_ports)
         {
             only_local.push(port.external_policy_local);
