@@ -20,6 +20,8 @@ use kube_ipvs_proxier::{
     reconcile::{ExcludeCidrs, Reconciler, ReconcilerOptions, SyncReport},
 };
 
+#[path = "kernel/addresses.rs"]
+mod addresses;
 #[path = "kernel/manifests.rs"]
 mod manifests;
 
