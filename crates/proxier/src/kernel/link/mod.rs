@@ -20,7 +20,7 @@
 //! Address and route dumps are retried (at most [`DUMP_ATTEMPTS`] times)
 //! when the kernel flags a reply `NLM_F_DUMP_INTR`: the table changed
 //! while it was being dumped, so the dump may miss or repeat entries
-//! ([`dump`]: a second socket of their own, every reply header checked).
+//! (`dump`: a second socket of their own, every reply header checked).
 
 use std::{
     collections::{BTreeMap, BTreeSet},
