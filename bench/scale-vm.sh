@@ -24,6 +24,13 @@
 #                 `changes` and `churn`), a proxier on its kubeconfig from
 #                 the empty kernel to the sync that added the N Services,
 #                 then SIGTERM and a warm restart (api-warm-*)
+#       kubeadm  kubeadm's default path beside --node-ip: API mode, address
+#                 binding (kube-proxy's), the proxier started on the empty
+#                 kernel twice, with --node-ip and without (the node's
+#                 addresses from notifications), each to its N Services,
+#                 then one endpoint added to one EndpointSlice through the
+#                 double: RESULT kubeadm-<run>-change-{messages,user-cpu-ms,
+#                 to-ipvsadm-ms,elapsed-ms}
 #       trio      the proxier's --cleanup, KPVS_BENCH_TRASH_WAIT s (200:
 #                 the kernel frees deleted real servers), then ipvsadm -R,
 #                 ipset restore and ip -batch of the same state, and
@@ -72,6 +79,9 @@ metric() { # metric NAME: its IPv4 sample from /metrics
     curl -s -m 10 http://127.0.0.1:10249/metrics | awk -v n="$1" '$1 ~ "^" n "\\{" && /IPv4/ { print $2 }'
 }
 PID=
+# The node and binding flags of `start` (the kubeadm step changes them).
+NODE_FLAGS=(--node-ip 192.168.100.1)
+BIND_FLAGS=(--vip-bind-mode route)
 # start LOG [SOURCE-FLAGS...]: the proxier in the background, T0 its
 # start; by default on the manifests.
 start() {
@@ -79,8 +89,8 @@ start() {
     shift
     [ $# -gt 0 ] || set -- --manifests "$M" --manifests-poll-period "$POLL"
     T0=$(now)
-    "$PROXIER" run "$@" --hostname-override node-1 --node-ip 192.168.100.1 \
-        --vip-bind-mode route --ipvs-sync-period 1h \
+    "$PROXIER" run "$@" --hostname-override node-1 "${NODE_FLAGS[@]}" \
+        "${BIND_FLAGS[@]}" --ipvs-sync-period 1h \
         --metrics-bind-address 127.0.0.1:10249 2>"$log" &
     PID=$!
 }
@@ -202,6 +212,75 @@ if has api; then
     table_check api-warm
     stop "$PID"
     PID=
+    stop "$API_PID"
+fi
+if has kubeadm; then
+    D=$W/apiserver-kubeadm
+    rm -rf "$D"
+    python3 "$HERE/apiserver/fake_apiserver.py" serve --state-dir "$D" \
+        --objects "$INPUTS/objects.json" >"$W/apiserver-kubeadm.out" 2>&1 &
+    API_PID=$!
+    until [ -e "$D/ready" ]; do
+        kill -0 "$API_PID" 2>/dev/null || { echo "CHECK kubeadm: the double started: FAILED"; exit 1; }
+        sleep 0.2
+    done
+    BIND_FLAGS=()
+    cputicks() { awk '{ print $14 }' "/proc/$1/stat"; } # utime, clock ticks
+    hz=$(getconf CLK_TCK)
+    for run in node-ip default; do
+        [ "$run" = default ] && NODE_FLAGS=()
+        "$PROXIER" --cleanup >"$W/kubeadm-cleanup.log" 2>&1 || echo "CHECK kubeadm-$run: cleanup: FAILED"
+        log=$W/kubeadm-$run.log
+        start "$log" --kubeconfig "$D/kubeconfig"
+        nth=0 sum=0
+        while [ "$sum" -lt "$N" ]; do
+            nth=$((nth + 1))
+            line=$(wait_line "$log" ': sync done' "$nth" 5400 "$PID") || break
+            sum=$((sum + $(field services_added "$line")))
+        done
+        report "kubeadm-$run-cold" "$line" "$T0"
+        check "kubeadm-$run: VIP addresses on kube-ipvs0" \
+            "$(ip -o addr show dev kube-ipvs0 | grep -c ' inet ' || true)" "$N"
+        sleep 2
+        syncs=$(grep -c ': sync done' "$log")
+        ticks=$(cputicks "$PID")
+        # One endpoint more in Service 7's slice.
+        python3 - "$INPUTS/objects.json" >"$W/slice.json" <<'PY'
+import json, sys
+for item in json.load(open(sys.argv[1]))["items"]:
+    if item["kind"] == "EndpointSlice" and item["metadata"]["name"] == "svc-7-1":
+        item["endpoints"].append({"addresses": ["10.250.0.7"], "conditions": {"ready": True}, "nodeName": "node-2"})
+        print(json.dumps(item))
+PY
+        vip=$(python3 -c 'import json,sys
+for i in json.load(open(sys.argv[1]))["items"]:
+    if i["kind"] == "Service" and i["metadata"]["name"] == "svc-7": print(i["spec"]["clusterIP"])' "$INPUTS/objects.json")
+        s=$(now)
+        python3 "$HERE/apiserver/fake_apiserver.py" ctl -d "$D" put - <"$W/slice.json" >/dev/null
+        deadline=$(($(date +%s) + 300))
+        until ipvsadm -Ln -t "$vip:80" | grep -q '10.250.0.7:80'; do
+            [ "$(date +%s)" -lt "$deadline" ] || { echo "CHECK kubeadm-$run: the change programmed: FAILED"; break; }
+            sleep 0.02
+        done
+        result "kubeadm-$run-change-to-ipvsadm-ms" "$(awk -v a="$(now)" -v b="$s" 'BEGIN { printf "%.0f", (a - b) * 1000 }')"
+        line=$(wait_line "$log" ': sync done' "$((syncs + 1))" 600 "$PID")
+        echo "LINE kubeadm-$run-change $line"
+        result "kubeadm-$run-change-messages" "$(field mutating_messages "$line")"
+        result "kubeadm-$run-change-elapsed-ms" "$(field elapsed_ms "$line")"
+        result "kubeadm-$run-change-user-cpu-ms" "$(( ($(cputicks "$PID") - ticks) * 1000 / hz ))"
+        stop "$PID"
+        PID=
+        # The double back to the generated slice for the next run.
+        python3 - "$INPUTS/objects.json" >"$W/slice.json" <<'PY'
+import json, sys
+for item in json.load(open(sys.argv[1]))["items"]:
+    if item["kind"] == "EndpointSlice" and item["metadata"]["name"] == "svc-7-1":
+        print(json.dumps(item))
+PY
+        python3 "$HERE/apiserver/fake_apiserver.py" ctl -d "$D" put - <"$W/slice.json" >/dev/null
+    done
+    NODE_FLAGS=(--node-ip 192.168.100.1)
+    BIND_FLAGS=(--vip-bind-mode route)
     stop "$API_PID"
 fi
 grep -hE ' (WARN|ERROR) ' "$W"/*.log 2>/dev/null | head -n 5 | sed 's/^/PROXIER-WARN /' || true

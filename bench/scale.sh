@@ -4,15 +4,17 @@
 # test-bed VM (qemu TCG) per size, everything of a size in that one VM
 # (bench/scale-vm.sh): cold start, endpoint changes one at a time, churn,
 # warm restart, cold start and warm restart in API mode (against the
-# API-server double of tests/apiserver), then ipvsadm -R + ipset restore +
+# API-server double of tests/apiserver), kubeadm's default path (API mode,
+# address binding, no --node-ip) beside --node-ip, then ipvsadm -R + ipset restore +
 # ip -batch of the same state on the cleaned kernel.
 #
 # Usage: bench/scale.sh
 #   KPVS_BENCH_SIZES (default "10000 50000"): the N to run
 #   KPVS_BENCH_REALS (default 10): R
-#   KPVS_BENCH_STEPS_<N> (default: "cold changes churn warm api trio" at
-#     10000 and below, "cold changes warm api trio" above: no churn): the steps of that size
-#     (cold changes churn warm api trio: see bench/scale-vm.sh)
+#   KPVS_BENCH_STEPS_<N> (default: "cold changes churn warm api kubeadm
+#     trio" at 10000 and below, "cold changes warm api trio" above: no churn,
+#     no kubeadm): the steps of that size
+#     (cold changes churn warm api kubeadm trio: see bench/scale-vm.sh)
 #   KPVS_BENCH_SPLIT (default 1000): Services with a slice file of their own,
 #     the changed ones (change c: Service 7919c mod SPLIT; the churn comes
 #     back to a Service every SPLIT changes, 10 s at 100/s)
@@ -36,7 +38,7 @@ cargo build --release -p kube-ipvs-proxier --bin kube-ipvs-proxier
 echo "MACHINE $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)" | tee -a "$LOG"
 for n in $SIZES; do
     steps_var=KPVS_BENCH_STEPS_$n
-    default="cold changes churn warm api trio"
+    default="cold changes churn warm api kubeadm trio"
     [ "$n" -gt 10000 ] && default="cold changes warm api trio"
     steps=${!steps_var:-$default}
     inputs=$TARGET/scale-bench/$n-$R

@@ -3,6 +3,8 @@
 # command inside it, in the host's root filesystem (read-only) with the
 # current directory and its paths as on the host. Exits with the command's
 # status. Usage: vm/run.sh [--mem MiB] [--smp N] -- command [args...]
+# KPVS_VM_KERNEL=6.12 boots the newer kernel series (vm/setup.sh; default
+# 6.1).
 #
 # Inside the guest: root, a fresh network namespace of its own (the VM),
 # IPVS/ipset/dummy/veth/iptables modules loaded, KPVS_IN_VM=1, HOME=/tmp on
@@ -24,7 +26,9 @@ done
 
 kver=$("$HERE/setup.sh")
 CACHE=${KPVS_VM_CACHE:-$HOME/.cache/kube-ipvs-vm}
-KROOT="$CACHE/kernel"
+suffix=
+[ "${KPVS_VM_KERNEL:-6.1}" = 6.1 ] || suffix=-$KPVS_VM_KERNEL
+KROOT="$CACHE/kernel$suffix"
 
 mkdir -p "$CACHE/runs"
 RUN=$(mktemp -d "$CACHE/runs/XXXXXX")
@@ -62,7 +66,7 @@ set +e
 timeout "${KPVS_VM_TIMEOUT:-3000}" qemu-system-x86_64 \
     -accel "$accel" -cpu max -smp "$SMP" -m "$MEM" \
     -nodefaults -display none -no-reboot -serial stdio \
-    -kernel "$KROOT/boot/vmlinuz-$kver" -initrd "$CACHE/initramfs.cpio.gz" \
+    -kernel "$KROOT/boot/vmlinuz-$kver" -initrd "$CACHE/initramfs$suffix.cpio.gz" \
     -append "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init kpvs.run=$RUN kpvs.cwd=$PWD" \
     -virtfs "local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap" \
     -virtfs "local,path=$RUN,mount_tag=run,security_model=none" \

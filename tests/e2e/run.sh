@@ -76,9 +76,12 @@ demo_manifests() {
 
 # --- proxier -----------------------------------------------------------
 PROXIER_PID=
+# The node flags (section 7 runs without --node-ip) and the resync period.
+NODE_FLAGS=(--node-ip "$NODE_IP")
+SYNC_PERIOD=3s
 start_proxier() {
-    "$PROXIER" run --manifests "$M" --hostname-override node-1 --node-ip "$NODE_IP" \
-        --cluster-cidr 10.244.0.0/16 --ipvs-sync-period 3s --graceful-check-period 1s \
+    "$PROXIER" run --manifests "$M" --hostname-override node-1 "${NODE_FLAGS[@]}" \
+        --cluster-cidr 10.244.0.0/16 --ipvs-sync-period "$SYNC_PERIOD" --graceful-check-period 1s \
         --manifests-poll-period 200ms "$@" >>"$LOG" 2>&1 &
     PROXIER_PID=$!
 }
@@ -265,6 +268,44 @@ check "route mode: 6 requests from a client pod hit every pod" \
     eq "$(names client 10.96.197.40 8000 8)" "a a b b c c d d "
 check "route mode: the host reaches the ClusterIP" nonempty "$(tcp_get host 10.96.197.40 8000)"
 check "route mode: hairpin" eq "$(names a 10.96.197.40 8000 4)" "a b c d "
+stop_proxier
+
+# --- 7. no --node-ip (kubeadm's default): node addresses from notifications --
+# The NodePort needs the node's addresses, read from the kernel; a sync
+# after a one-endpoint change must not dump them (RTM_GETADDR), counted
+# by strace on the proxier's sends. No resync in the window (1h).
+NODE_FLAGS=()
+SYNC_PERIOD=1h
+{ service np 10.96.0.90 80 80 TCP 30090; slice np 80 TCP a; } | write np.yaml
+: >"$LOG"
+start_proxier
+check "kubeadm default: the NodePort on the node IP, from the kernel's addresses" \
+    eventually has_vs "$NODE_IP:30090"
+synced() { grep -c "sync done" "$LOG"; }
+before=$(synced)
+strace_out=/tmp/e2e/strace.out
+strace -f -qq -e trace=sendto,sendmsg -e signal=none -o "$strace_out" -p "$PROXIER_PID" 2>/dev/null &
+strace_pid=$!
+sleep 2
+{ service np 10.96.0.90 80 80 TCP 30090; slice np 80 TCP a b; } | write np.yaml
+np_b() { ipvsadm -Ln -t "$NODE_IP:30090" | grep -q "10.244.2.3:80"; }
+check "kubeadm default: the endpoint change is programmed" eventually np_b
+more_syncs() { [ "$(synced)" -gt "$before" ]; }
+eventually more_syncs
+sleep 1
+kill "$strace_pid" 2>/dev/null
+wait "$strace_pid" 2>/dev/null
+echo "     $(grep -c . "$strace_out") sends traced, $(grep -c RTM_GETADDR "$strace_out") RTM_GETADDR"
+check "kubeadm default: the sync's netlink sends were traced" grep -q "sendmsg\|sendto" "$strace_out"
+check "kubeadm default: the sync sends no RTM_GETADDR dump" eq "$(grep -c RTM_GETADDR "$strace_out")" 0
+# The oracle's own check: strace names an address dump as RTM_GETADDR.
+strace -f -qq -e trace=sendto,sendmsg -o "$strace_out.ip" ip -o addr show >/dev/null
+check "kubeadm default: strace names an address dump RTM_GETADDR" grep -q RTM_GETADDR "$strace_out.ip"
+added_on_node() { has_vs "10.99.0.7:30090"; }
+ip addr add 10.99.0.7/32 dev lo
+{ service np 10.96.0.90 80 80 TCP 30090; slice np 80 TCP a b c; } | write np.yaml
+check "kubeadm default: a new node address is seen (NodePort on it)" eventually added_on_node
+ip addr del 10.99.0.7/32 dev lo
 stop_proxier
 
 if [ "$failed" -gt 0 ]; then

@@ -15,13 +15,18 @@
 //!   error, as kube-proxy exits ([`config_watch`]).
 //! * The node context (addresses, labels) is resolved at every sync; the
 //!   Node being deleted or changing addresses ends the daemon with an
-//!   error, as kube-proxy exits (the DaemonSet restarts it).
+//!   error, as kube-proxy exits (the DaemonSet restarts it). Without
+//!   `--node-ip` the node's local addresses come from an
+//!   [`AddressCache`] kept by rtnetlink notifications, not a dump per
+//!   sync.
 //! * `shutdown` (SIGTERM in the binary) ends the loop, also while the
 //!   kernel is adopted at start or in the middle of a sync (dropped at its
 //!   next await); the kernel state is left in place (a restart adopts it).
 
 pub mod config_watch;
 pub mod runner;
+#[cfg(test)]
+mod tests;
 
 use std::{
     future::Future,
@@ -31,12 +36,16 @@ use std::{
 };
 
 use ipvs_netlink::{Family, Timeouts};
+use k8s_openapi::api::core::v1::Node;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 use crate::{
     config::{NodePortAddresses, ProxyConfig, Settings},
-    kernel::sysctl::{self, SysctlWriter},
+    kernel::{
+        AddressCache, NodeAddresses,
+        sysctl::{self, SysctlWriter},
+    },
     model::{AddressSources, NodeContext, Warning},
     plan::IncrementalPlanner,
     reconcile::{ExcludeCidrs, Reconciler, ReconcilerOptions, StartError, SyncReport},
@@ -69,6 +78,9 @@ pub enum DaemonError {
     /// The node was deleted or changed its addresses.
     #[error("{0}; exiting so that the proxier restarts with the new node")]
     Node(#[from] NodeExit),
+    /// The node's addresses cannot be followed (no `--node-ip`).
+    #[error("cannot follow the node's addresses: {0}")]
+    Addresses(#[from] crate::kernel::AddressCacheError),
     /// Every source went away.
     #[error("the source stopped")]
     SourceClosed,
@@ -128,6 +140,12 @@ pub async fn run(
         }
     };
 
+    // Without --node-ip the node's addresses are the kernel's.
+    let addresses = if settings.node_ips.is_empty() {
+        Some(AddressCache::open()?)
+    } else {
+        None
+    };
     let (tx, rx) = mpsc::channel(1024);
     let health = ProxyHealth::new(2 * settings.sync_period);
     let metrics = Metrics::new();
@@ -191,7 +209,7 @@ pub async fn run(
             tasks
         }
     };
-    let mut daemon = Daemon::new(settings, reconciler, health, metrics);
+    let mut daemon = Daemon::new(settings, reconciler, addresses, health, metrics);
     let result = daemon.run(rx, shutdown).await;
     for server in servers {
         server.abort();
@@ -253,9 +271,11 @@ async fn prepare_ipvs(
 }
 
 /// The loop's state.
-struct Daemon {
+struct Daemon<A> {
     settings: Settings,
     reconciler: Reconciler,
+    /// The kernel's local addresses, without `--node-ip` only.
+    addresses: Option<A>,
     store: ClusterStore,
     runner: Runner,
     planner: Option<IncrementalPlanner>,
@@ -270,10 +290,11 @@ struct Daemon {
     last_wait_log: Option<Instant>,
 }
 
-impl Daemon {
+impl<A: NodeAddresses> Daemon<A> {
     fn new(
         settings: Settings,
         reconciler: Reconciler,
+        addresses: Option<A>,
         health: ProxyHealth,
         metrics: Metrics,
     ) -> Self {
@@ -291,6 +312,7 @@ impl Daemon {
             ),
             settings,
             reconciler,
+            addresses,
             store: ClusterStore::new(),
             planner: None,
             service_health: None,
@@ -424,27 +446,22 @@ impl Daemon {
     }
 
     /// The node context now: the Node object, the flags and the kernel.
-    async fn node_context(&self) -> NodeContext {
-        let kernel: Option<Vec<IpAddr>> = if self.settings.node_ips.is_empty() {
-            match self.reconciler.link().local_addresses().await {
-                Ok(ips) => Some(ips.into_iter().collect()),
-                Err(err) => {
-                    warn!("node addresses: {err}");
-                    None
-                }
-            }
-        } else {
-            None
+    async fn node_context(&mut self) -> NodeContext {
+        let sources = AddressSources {
+            bind_address: self.settings.bind_address,
+            node_ips: &self.settings.node_ips,
+            kernel: None,
         };
-        NodeContext::resolve(
+        let except = self.reconciler.link().index();
+        let addresses = self.addresses.as_mut();
+        node_context(
             &self.settings.node_name,
             self.store.node(),
-            AddressSources {
-                bind_address: self.settings.bind_address,
-                node_ips: &self.settings.node_ips,
-                kernel: kernel.as_deref(),
-            },
+            sources,
+            addresses,
+            except,
         )
+        .await
     }
 
     async fn sync(&mut self, full: bool) {
@@ -550,6 +567,35 @@ impl Daemon {
         }
         warnings
     }
+}
+
+/// The node context of the Node `name` (`node`, its object if known)
+/// from `sources`, with the local addresses of every interface but
+/// `except` (`kube-ipvs0`) from `addresses` when there are (no
+/// `--node-ip`); if they cannot be read, a warning, and the context goes
+/// without them.
+async fn node_context(
+    name: &str,
+    node: Option<&Node>,
+    sources: AddressSources<'_>,
+    addresses: Option<&mut impl NodeAddresses>,
+    except: u32,
+) -> NodeContext {
+    let kernel: Option<Vec<IpAddr>> = match addresses {
+        Some(addresses) => match addresses.local_addresses(except).await {
+            Ok(ips) => Some(ips.into_iter().collect()),
+            Err(err) => {
+                warn!("node addresses: {err}");
+                None
+            }
+        },
+        None => None,
+    };
+    let sources = AddressSources {
+        kernel: kernel.as_deref(),
+        ..sources
+    };
+    NodeContext::resolve(name, node, sources)
 }
 
 /// A count as a gauge value.

@@ -9,16 +9,20 @@
 //!   `ipset-netlink`).
 //! * [`link`]: the `kube-ipvs0` dummy and its VIPs ([`LinkWriter`], over
 //!   rtnetlink), in address or route [`BindMode`].
+//! * [`addresses`]: the node's local addresses, kept by rtnetlink
+//!   notifications ([`AddressCache`], behind [`NodeAddresses`]).
 //! * [`iptables`]: the rules, through `iptables-restore --noflush`
 //!   ([`IptablesWriter`]).
 //! * [`sysctl`]: kube-proxy's sysctls ([`SysctlWriter`]).
 
+pub mod addresses;
 pub mod ipset;
 pub mod iptables;
 pub mod ipvs;
 pub mod link;
 pub mod sysctl;
 
+pub use addresses::{AddressCache, AddressCacheError, NodeAddresses};
 pub use ipset::{IpsetWriter, IpsetWriterError, SetState};
 pub use iptables::{IptablesError, IptablesWriter, rules::IptablesRules};
 pub use ipvs::{IpvsWriter, IpvsWriterError};

@@ -20,6 +20,7 @@ use kube_ipvs_proxier::{
     reconcile::{ExcludeCidrs, Reconciler, ReconcilerOptions, SyncReport},
 };
 
+mod addresses;
 mod manifests;
 
 /// Runs a shell command, returns its stdout; panics on failure.

@@ -19,13 +19,8 @@
 //!
 //! Address and route dumps are retried (at most [`DUMP_ATTEMPTS`] times)
 //! when the kernel flags a reply `NLM_F_DUMP_INTR`: the table changed
-//! while it was being dumped, so the dump may miss or repeat entries.
-//! rtnetlink 0.24's typed requests (`handle.address().get()`, ...) drop
-//! the netlink header and with it that flag, and netlink-proto does not
-//! forward the `NLMSG_DONE` (which may be the only message carrying it)
-//! unless asked to; so dumps go through [`Handle::request`] on a second
-//! socket of their own whose connection forwards `NLMSG_DONE`, and every
-//! reply header is checked.
+//! while it was being dumped, so the dump may miss or repeat entries
+//! (`dump`: a second socket of their own, every reply header checked).
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -35,10 +30,9 @@ use std::{
 use futures::{StreamExt, TryStreamExt, stream};
 use rtnetlink::{
     AddressMessageBuilder, Handle, LinkDummy, RouteMessageBuilder,
-    packet_core::{NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload},
     packet_route::{
         RouteNetlinkMessage,
-        address::{AddressAttribute, AddressMessage},
+        address::AddressMessage,
         link::{InfoKind, LinkAttribute, LinkInfo, LinkMessage},
         route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType},
     },
@@ -60,6 +54,8 @@ const TABLE_LOCAL: u32 = 255;
 use libc::{EADDRNOTAVAIL, EEXIST, ENODEV, ENOENT, ENXIO, EOPNOTSUPP, EPERM, ESRCH};
 
 pub use crate::config::BindMode;
+
+pub(crate) mod dump;
 
 /// Errors of the link writer.
 #[derive(Debug, thiserror::Error)]
@@ -123,7 +119,8 @@ fn errno(err: &rtnetlink::Error) -> Option<i32> {
     }
 }
 
-fn failure(operation: String, source: rtnetlink::Error) -> LinkError {
+/// An rtnetlink failure of `operation`, `EPERM` as permission denied.
+pub(crate) fn failure(operation: String, source: rtnetlink::Error) -> LinkError {
     match errno(&source) {
         Some(EPERM) => LinkError::PermissionDenied { operation },
         _ => LinkError::Netlink { operation, source },
@@ -199,12 +196,9 @@ impl LinkWriter {
     fn socket(name: &str) -> Result<Self, LinkError> {
         let (connection, handle, _) = rtnetlink::new_connection().map_err(LinkError::Socket)?;
         tokio::spawn(connection);
-        let (mut connection, dumps, _) = rtnetlink::new_connection().map_err(LinkError::Socket)?;
-        connection.set_forward_done(true);
-        tokio::spawn(connection);
         Ok(LinkWriter {
             handle,
-            dumps,
+            dumps: dump::connect()?,
             name: name.to_owned(),
             index: 0,
             messages: 0,
@@ -306,19 +300,9 @@ impl LinkWriter {
     /// Every address of every interface, by interface index (one
     /// `RTM_GETADDR` dump).
     async fn addresses_by_link(&self) -> Result<BTreeMap<u32, BTreeSet<IpAddr>>, LinkError> {
-        let request = RouteNetlinkMessage::GetAddress(AddressMessage::default());
-        let messages = self.dump(request, "dump addresses").await?;
         let mut by_link: BTreeMap<u32, BTreeSet<IpAddr>> = BTreeMap::new();
-        for message in messages {
-            let RouteNetlinkMessage::NewAddress(message) = message else {
-                continue;
-            };
-            if let Some(addr) = address_of(&message) {
-                by_link
-                    .entry(message.header.index)
-                    .or_default()
-                    .insert(addr);
-            }
+        for addr in dump::addresses(&self.dumps).await? {
+            by_link.entry(addr.index).or_default().insert(addr.address);
         }
         Ok(by_link)
     }
@@ -353,28 +337,18 @@ impl LinkWriter {
             RouteMessageBuilder::<Ipv6Addr>::new().build(),
         ];
         for query in queries {
-            let messages = self
-                .dump(RouteNetlinkMessage::GetRoute(query), "dump routes")
-                .await?;
+            let messages = dump::dump(
+                &self.dumps,
+                RouteNetlinkMessage::GetRoute(query),
+                "dump routes",
+            )
+            .await?;
             routes.extend(messages.iter().filter_map(|m| match m {
                 RouteNetlinkMessage::NewRoute(route) => self.bound_route(route),
                 _ => None,
             }));
         }
         Ok(routes)
-    }
-
-    /// One table, dumped until a dump comes back whole (see
-    /// [`consistent_dump`]).
-    async fn dump(
-        &self,
-        request: RouteNetlinkMessage,
-        operation: &str,
-    ) -> Result<Vec<RouteNetlinkMessage>, LinkError> {
-        consistent_dump(operation, || {
-            dump_once(self.dumps.clone(), request.clone(), operation)
-        })
-        .await
     }
 
     /// What the interface holds, in both modes (one address dump and two
@@ -482,91 +456,12 @@ impl LinkWriter {
     }
 }
 
-/// The replies of one dump, and whether the kernel flagged it
-/// interrupted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Dumped<T> {
-    replies: Vec<T>,
-    interrupted: bool,
-}
-
-/// Runs `dump` until it returns a dump that was not interrupted, at most
-/// [`DUMP_ATTEMPTS`] times; errors end it at once.
-async fn consistent_dump<T, F, Fut>(operation: &str, mut dump: F) -> Result<Vec<T>, LinkError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Dumped<T>, LinkError>>,
-{
-    for attempt in 1..=DUMP_ATTEMPTS {
-        let dumped = dump().await?;
-        if !dumped.interrupted {
-            return Ok(dumped.replies);
-        }
-        tracing::debug!(
-            attempt,
-            "{operation}: interrupted (NLM_F_DUMP_INTR), dumping again"
-        );
-    }
-    Err(LinkError::DumpInterrupted {
-        operation: operation.to_owned(),
-        attempts: DUMP_ATTEMPTS,
-    })
-}
-
-/// One `NLM_F_DUMP` request; `interrupted` when any reply (the
-/// `NLMSG_DONE` included, so `handle`'s connection must forward it)
-/// carries `NLM_F_DUMP_INTR`, or replies were lost (an overrun).
-async fn dump_once(
-    mut handle: Handle,
-    request: RouteNetlinkMessage,
-    operation: &str,
-) -> Result<Dumped<RouteNetlinkMessage>, LinkError> {
-    let mut message = NetlinkMessage::from(request);
-    message.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
-    let mut replies = handle
-        .request(message)
-        .map_err(|err| failure(operation.to_owned(), err))?;
-    let mut dumped = Dumped {
-        replies: Vec::new(),
-        interrupted: false,
-    };
-    while let Some(reply) = replies.next().await {
-        dumped.interrupted |= reply.header.flags & NLM_F_DUMP_INTR != 0;
-        match reply.payload {
-            NetlinkPayload::InnerMessage(inner) => dumped.replies.push(inner),
-            NetlinkPayload::Error(err) => {
-                return Err(failure(
-                    operation.to_owned(),
-                    rtnetlink::Error::NetlinkError(err),
-                ));
-            }
-            NetlinkPayload::Overrun(_) => dumped.interrupted = true,
-            _ => {}
-        }
-    }
-    Ok(dumped)
-}
-
 /// `/32` or `/128`.
 fn host_prefix(addr: IpAddr) -> u8 {
     match addr {
         IpAddr::V4(_) => 32,
         IpAddr::V6(_) => 128,
     }
-}
-
-/// The address of a dumped address message (`IFA_LOCAL`, else
-/// `IFA_ADDRESS`).
-fn address_of(message: &AddressMessage) -> Option<IpAddr> {
-    let mut address = None;
-    for attr in &message.attributes {
-        match attr {
-            AddressAttribute::Local(a) => return Some(*a),
-            AddressAttribute::Address(a) => address = Some(*a),
-            _ => {}
-        }
-    }
-    address
 }
 
 fn host_address(index: u32, vip: IpAddr) -> AddressMessage {
@@ -617,72 +512,6 @@ mod tests {
         assert!(route.attributes.contains(&RouteAttribute::Oif(7)));
         let route = local_route(7, "fd00::1".parse().unwrap());
         assert_eq!(route.header.destination_prefix_length, 128);
-    }
-
-    /// A fake dump: replies `[n]` for the n-th call, flagged interrupted
-    /// for the first `interrupted` calls; counts the calls.
-    fn flaky_dump(
-        interrupted: usize,
-        calls: &std::cell::Cell<usize>,
-    ) -> impl FnMut() -> std::future::Ready<Result<Dumped<usize>, LinkError>> + '_ {
-        move || {
-            calls.set(calls.get() + 1);
-            std::future::ready(Ok(Dumped {
-                replies: vec![calls.get()],
-                interrupted: calls.get() <= interrupted,
-            }))
-        }
-    }
-
-    #[tokio::test]
-    async fn an_interrupted_dump_is_repeated_until_whole() {
-        let calls = std::cell::Cell::new(0);
-        let replies = consistent_dump("dump addresses", flaky_dump(2, &calls))
-            .await
-            .unwrap();
-        assert_eq!(calls.get(), 3);
-        assert_eq!(replies, vec![3], "the replies of the whole dump only");
-    }
-
-    #[tokio::test]
-    async fn a_whole_dump_is_not_repeated() {
-        let calls = std::cell::Cell::new(0);
-        let replies = consistent_dump("dump routes", flaky_dump(0, &calls))
-            .await
-            .unwrap();
-        assert_eq!((calls.get(), replies), (1, vec![1]));
-    }
-
-    #[tokio::test]
-    async fn dumps_interrupted_every_time_give_up_after_the_bound() {
-        let calls = std::cell::Cell::new(0);
-        let err = consistent_dump("dump addresses", flaky_dump(usize::MAX, &calls))
-            .await
-            .unwrap_err();
-        assert_eq!(calls.get(), DUMP_ATTEMPTS);
-        assert!(
-            matches!(&err, LinkError::DumpInterrupted { attempts, .. } if *attempts == DUMP_ATTEMPTS),
-            "{err}"
-        );
-        assert_eq!(
-            err.to_string(),
-            "dump addresses: interrupted by concurrent changes 5 times in a row"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_failed_dump_is_not_repeated() {
-        let calls = std::cell::Cell::new(0);
-        let err = consistent_dump::<usize, _, _>("dump routes", || {
-            calls.set(calls.get() + 1);
-            std::future::ready(Err(LinkError::NoInterface {
-                name: INTERFACE.to_owned(),
-            }))
-        })
-        .await
-        .unwrap_err();
-        assert_eq!(calls.get(), 1);
-        assert!(matches!(err, LinkError::NoInterface { .. }));
     }
 
     #[test]
