@@ -66,6 +66,7 @@ for p in 1 2 3; do put node "$p" "$(node_ip "$p")" "$(node_ip6 "$p")"; done
 # --- the proxiers ------------------------------------------------------------
 # kubeadm's config file; only the kubeconfig path (the double's) and the
 # cluster CIDR (dual-stack, as kubeadm writes it for a dual-stack cluster).
+# Each node gets its own copy, as each node mounts the ConfigMap.
 CFG=$W/config.conf
 sed -e "s|kubeconfig: /var/lib/kube-proxy/kubeconfig.conf|kubeconfig: $D/kubeconfig|" \
     -e 's|^clusterCIDR: .*|clusterCIDR: 10.244.0.0/16,fd00:244::/48|' \
@@ -73,12 +74,20 @@ sed -e "s|kubeconfig: /var/lib/kube-proxy/kubeconfig.conf|kubeconfig: $D/kubecon
 declare -A PROXY
 start_proxier() { # start_proxier N [WRAPPER...]
     local n=$1; shift
-    ip netns exec "node-$n" "$@" "$PROXIER" --config="$CFG" --hostname-override="node-$n" \
+    [ -f "$W/config-$n.conf" ] || cp "$CFG" "$W/config-$n.conf"
+    ip netns exec "node-$n" "$@" "$PROXIER" --config="$W/config-$n.conf" --hostname-override="node-$n" \
         >>"$W/proxier-$n.log" 2>&1 &
     PROXY[$n]=$!
 }
-stop_proxier() {
-    [ -n "${PROXY[$1]:-}" ] && kill "${PROXY[$1]}" 2>/dev/null && wait "${PROXY[$1]}" 2>/dev/null
+stop_proxier() { # SIGTERM to the proxier (under strace: strace's child)
+    local pid=${PROXY[$1]:-}
+    [ -n "$pid" ] || return 0
+    if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = strace ]; then
+        pgrep -P "$pid" | xargs -r kill 2>/dev/null
+    else
+        kill "$pid" 2>/dev/null
+    fi
+    wait "$pid" 2>/dev/null
     PROXY[$1]=
 }
 cleanup() {
@@ -172,6 +181,7 @@ check "dual-stack: IPv6 NodePort through node 1 to node 2" eq "$(ask out1 tcp "$
 check "dual-stack: IPv4 NodePort too" eq "$(ask out1 tcp "$(node_ip 1)" 30050 | cut -d' ' -f1)" p2
 
 . "$HERE/churn.sh"
+. "$HERE/lifecycle.sh"
 
 if [ "$failed" -gt 0 ]; then
     for n in 1 2 3; do echo "--- proxier node-$n (last lines)"; tail -n 15 "$W/proxier-$n.log"; done
