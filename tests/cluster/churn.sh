@@ -7,7 +7,7 @@
 # removed pod keeps running, so a stale path would still be answered.
 
 TABLE=$W/conntrack-table
-printf '%-34s %-12s %10s %8s %7s\n' case change recovery_s stale synced_s >"$TABLE"
+printf '%-34s %-8s %10s %8s %8s %10s\n' case change recovery_s synced_s after_s stale >"$TABLE"
 
 # flow_case NAME PROTO CLIENT HOST PORT NODE VS CHANGE SVC-ARGS... --
 #   CHANGE: replace (old p2@node-2 -> new q3@node-3, or for etp=Local
@@ -42,16 +42,19 @@ log, t0, t1, old, new = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys
 rows = [l.split() for l in open(log) if l.strip()]
 firsts = [float(r[0]) for r in rows if r[1] == new and float(r[0]) >= t0]
 stale = sum(1 for r in rows if r[1] == old and float(r[0]) > t1)
-print("%s %d %.2f" % ("%.2f" % (firsts[0] - t0) if firsts else "none", stale, t1 - t0))
+rec = "%.2f" % (firsts[0] - t0) if firsts else "none"
+after = "%.2f" % (firsts[0] - t1) if firsts else "none"
+print(rec, stale, "%.2f" % (t1 - t0), after)
 PY
 )
-    read -r rec stale synced <<<"$res"
-    printf '%-34s %-12s %10s %8s %7s\n' "$name" "$change" "$rec" "$stale" "$synced" >>"$TABLE"
-    FLOW_REC=$rec FLOW_STALE=$stale
+    read -r rec stale synced after <<<"$res"
+    printf '%-34s %-8s %10s %8s %8s %10s\n' "$name" "$change" "$rec" "$synced" "$after" "$stale" >>"$TABLE"
+    FLOW_REC=$rec FLOW_STALE=$stale FLOW_AFTER=$after
 }
 FLOWS=0
 # flow_check NAME LIMIT-S: the last case recovered within LIMIT-S with no stale answer.
-recovered() { [ "$FLOW_REC" != none ] && python3 -c "import sys; sys.exit(0 if float('$FLOW_REC') <= $1 else 1)"; }
+# recovered LIMIT [SECONDS]: SECONDS (the last case's recovery) <= LIMIT.
+recovered() { local v=${2:-$FLOW_REC}; [ "$v" != none ] && python3 -c "import sys; sys.exit(0 if float('$v') <= $1 else 1)"; }
 no_stale() { [ "$FLOW_STALE" = 0 ]; }
 
 N1=$(node_ip 1) N2=$(node_ip 2)
@@ -59,29 +62,33 @@ for c in out1 out2; do
     ip -n "$c" route add 203.0.113.30/32 via "$N1"
     ip -n "$c" route add 203.0.113.40/32 via "$N1"
 done
-# run_case NAME CLASS ARGS...: flow_case, then its two checks (CLASS check or xfail).
+# run_case NAME LIMIT CLASS ARGS...: flow_case, then its checks (CLASS, check or
+# xfail, for the end-to-end limit).
 run_case() {
     local name=$1 limit=$2 kind=$3; shift 3
     flow_case "$name" "$@"
-    $kind "$name: new backend answers within ${limit} s (${FLOW_REC} s)" recovered "$limit"
-    [ "$7" = replace ] && $kind "$name: no answer from the removed backend after the sync" no_stale
+    # The conntrack question: once the kernel has the update, the flow moves.
+    check "$name: new backend answers within 1 s of the sync (${FLOW_AFTER} s)" recovered 1 "$FLOW_AFTER"
+    # End to end from the slice update; under TCG the sync itself takes longer.
+    $kind "$name: new backend answers within ${limit} s of the slice update (${FLOW_REC} s)" recovered "$limit"
+    [ "$7" = replace ] && check "$name: no answer from the removed backend after the sync" no_stale
 }
 i=100
 for change in replace zero; do
-    i=$((i + 1)); run_case "udp clusterip from a pod" 2 check udp c1 10.96.1.$i 53 1 "u 10.96.1.$i:53" $change ip=10.96.1.$i
-    i=$((i + 1)); run_case "udp nodeport via node 2 (SNAT)" 2 check udp out1 "$N2" $((30100 + i)) 2 "u $N2:$((30100 + i))" \
+    i=$((i + 1)); run_case "udp clusterip from a pod" 2 xfail udp c1 10.96.1.$i 53 1 "u 10.96.1.$i:53" $change ip=10.96.1.$i
+    i=$((i + 1)); run_case "udp nodeport via node 2 (SNAT)" 2 xfail udp out1 "$N2" $((30100 + i)) 2 "u $N2:$((30100 + i))" \
         $change ip=10.96.1.$i np=$((30100 + i))
-    i=$((i + 1)); run_case "udp external ip" 2 check udp out1 203.0.113.30 $((5300 + i)) 1 "u 203.0.113.30:$((5300 + i))" \
+    i=$((i + 1)); run_case "udp external ip" 2 xfail udp out1 203.0.113.30 $((5300 + i)) 1 "u 203.0.113.30:$((5300 + i))" \
         $change ip=10.96.1.$i eip=203.0.113.30
-    i=$((i + 1)); run_case "udp lb ip" 2 check udp out1 203.0.113.40 $((5300 + i)) 1 "u 203.0.113.40:$((5300 + i))" \
+    i=$((i + 1)); run_case "udp lb ip" 2 xfail udp out1 203.0.113.40 $((5300 + i)) 1 "u 203.0.113.40:$((5300 + i))" \
         $change ip=10.96.1.$i type=LoadBalancer np=$((30100 + i)) lb=203.0.113.40
-    i=$((i + 1)); run_case "udp nodeport etp=Local via node 1" 2 check udp out1 "$N1" $((30100 + i)) 1 "u $N1:$((30100 + i))" \
+    i=$((i + 1)); run_case "udp nodeport etp=Local via node 1" 2 xfail udp out1 "$N1" $((30100 + i)) 1 "u $N1:$((30100 + i))" \
         $change ip=10.96.1.$i np=$((30100 + i)) etp=Local
 done
 if ip netns exec c1 python3 -c \
     'import socket; socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP)' 2>/dev/null; then
     for change in replace zero; do
-        i=$((i + 1)); run_case "sctp clusterip from a pod" 5 check sctp c1 10.96.1.$i 9 1 "s 10.96.1.$i:9" $change ip=10.96.1.$i
+        i=$((i + 1)); run_case "sctp clusterip from a pod" 5 xfail sctp c1 10.96.1.$i 9 1 "s 10.96.1.$i:9" $change ip=10.96.1.$i
     done
 else
     echo "     sctp: the module or socket is not available, skipped"
