@@ -5,27 +5,10 @@
 # change.
 
 # --- 10. rolling restart -------------------------------------------------------
-# Counted from `strace -f -e trace=sendto,sendmsg`: every netlink message
-# the proxier and its children send, by family: IPVS generic netlink
-# requests without NLM_F_DUMP (NEW/SET/DEL of services and destinations)
-# and ipset commands other than LIST/HEADER/TYPE/PROTOCOL (read-only).
-# Prints "IPVS-ALL IPVS-WRITES IPSET-ALL IPSET-WRITES".
-count_writes() {
-    python3 - "$1" <<'PY'
-import re, sys
-text = open(sys.argv[1], errors="replace").read()
-ipvs_all = ipvs_w = ipset_all = ipset_w = 0
-for m in re.finditer(r"nlmsg_type=([^,]+), nlmsg_flags=([^,]+)", text):
-    typ, flags = m[1], m[2]
-    if "IPVS" in typ.upper():
-        ipvs_all += 1
-        ipvs_w += "NLM_F_DUMP" not in flags
-    elif "IPSET" in typ:
-        ipset_all += 1
-        ipset_w += not re.search(r"IPSET_CMD_(LIST|SAVE|HEADER|TYPE|PROTOCOL|GET_BYNAME|GET_BYINDEX)", typ)
-print(ipvs_all, ipvs_w, ipset_all, ipset_w)
-PY
-}
+# Counted from `strace -f -e trace=sendto,sendmsg` of the proxier and its
+# children: IPVS generic-netlink and ipset messages, and of them those that
+# write (nlcount.py). Prints "IPVS-ALL IPVS-WRITES IPSET-ALL IPSET-WRITES".
+count_writes() { ip netns exec "node-$1" python3 "$HERE/nlcount.py" "$W/strace-$1"; }
 rm -f "$W/stop"
 ip netns exec c1 python3 "$HERE/loop.py" "$W/roll.json" "$W/stop" tcp:10.96.0.10:80 &
 roll1=$!
@@ -36,11 +19,12 @@ for n in 1 2 3; do
     before=$(ip netns exec "node-$n" ipvsadm -Sn | sort)
     stop_proxier "$n"
     lines=$(wc -l <"$W/proxier-$n.log")
-    start_proxier "$n" strace -f -qq -e trace=sendto,sendmsg -e signal=none -s 4096 -o "$W/strace-$n"
+    start_proxier "$n" strace -f -qq -xx -e trace=sendto,sendmsg -e signal=none -s 4096 -o "$W/strace-$n"
     synced() { tail -n "+$((lines + 1))" "$W/proxier-$1.log" | sed 's/\x1b\[[0-9;]*m//g' | grep -q "sync done"; }
     within 60 synced "$n"
     sleep 2
-    read -r ia iw sa sw <<<"$(count_writes "$W/strace-$n")"
+    read -r ia iw sa sw <<<"$(count_writes "$n")"
+    [ -n "${KPVS_VM_OUT:-}" ] && head -c 200000 "$W/strace-$n" >"$KPVS_VM_OUT/strace-node-$n.txt"
     echo "     node-$n restart: IPVS messages $ia (writes $iw), ipset messages $sa (writes $sw)"
     check "rolling restart node-$n: the first sync is done" synced "$n"
     check "rolling restart node-$n: IPVS and ipset were read (strace saw them)" test "$ia" -gt 0 -a "$sa" -gt 0
