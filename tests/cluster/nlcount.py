@@ -43,7 +43,7 @@ for m in msg.finditer(text):
     num = None
     if typ.startswith("0x") or typ.isdigit():
         num = int(typ.split()[0], 0)
-    if ipset or (num is not None and num >> 8 == 6 and "NETLINK_NETFILTER" in text):
+    if ipset or (num is not None and num >> 8 == 6):  # NFNL_SUBSYS_IPSET << 8 | cmd
         counts[2] += 1
         cmd = ipset[1] if ipset else str(num & 0xff)
         cmd = IPSET_NAMES.get(cmd.replace("IPSET_CMD_", ""), int(cmd, 0) if cmd[0].isdigit() else 0)
