@@ -43,7 +43,7 @@ MODULES="ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr ip_v
  ip_set ip_set_hash_ip ip_set_hash_ipport ip_set_hash_ipportip ip_set_hash_ipportnet
  ip_set_hash_net ip_set_bitmap_port xt_set xt_ipvs nf_tables nft_compat nft_chain_nat
  iptable_nat iptable_filter xt_comment xt_mark xt_MASQUERADE xt_addrtype xt_conntrack
- xt_physdev nlmon ipt_REJECT ip6t_REJECT ip6table_nat ip6table_filter"
+ xt_physdev nlmon netlink_diag ipt_REJECT ip6t_REJECT ip6table_nat ip6table_filter"
 
 {
     echo "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -44,13 +44,13 @@ ip -n node-1 addr add 203.0.113.50/32 dev eth0
 ip -n out1 route add 203.0.113.50/32 via "$(node_ip 1)"
 put svc vip ip=10.96.0.60 type=LoadBalancer np=30060 lb=203.0.113.50 -- slice vip "$(pod_ip 3 10)@node-3"
 vip_answers() { [ "$(ask out1 tcp 203.0.113.50 80 | cut -d' ' -f1)" = p3 ]; }
-xfail "kube-vip: the LB VIP held on node 1's eth0 still reaches the pod" eventually vip_answers
+check "kube-vip: the LB VIP held on node 1's eth0 still reaches the pod" eventually vip_answers
 
 # --- 12. the config file changes -------------------------------------------------------
 pid=${PROXY[1]}
 sed -i 's/^  scheduler: ""/  scheduler: "wrr"/' "$W/config-1.conf"
 exited() { ! kill -0 "$1" 2>/dev/null; }
-xfail "config change: the proxier on node 1 exits" within 20 exited "$pid"
+check "config change: the proxier on node 1 exits" within 20 exited "$pid"
 stop_proxier 1; start_proxier 1
 wrr() { ip netns exec node-1 ipvsadm -Ln -t 10.96.0.10:80 | grep -q "TCP  10.96.0.10:80 wrr"; }
 check "config change: restarted, node 1 uses the new scheduler (wrr)" eventually wrr
@@ -60,7 +60,7 @@ check "config change: traffic through node 1" eq "$(names c1 tcp 10.96.0.10 80 6
 pid=${PROXY[3]}
 ip -n node-3 addr add 10.0.0.33/24 dev eth0
 put node 3 10.0.0.33 "$(node_ip6 3)"
-xfail "node ip change: the proxier on node 3 exits" within 20 exited "$pid"
+check "node ip change: the proxier on node 3 exits" within 20 exited "$pid"
 stop_proxier 3; start_proxier 3
 check "node ip change: restarted, node 3 serves the NodePort on its new address" \
     eventually has_vs 3 "10.0.0.33:30020"

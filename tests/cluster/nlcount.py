@@ -48,7 +48,7 @@ for m in msg.finditer(text):
         cmd = ipset[1] if ipset else str(num & 0xff)
         cmd = IPSET_NAMES.get(cmd.replace("IPSET_CMD_", ""), int(cmd, 0) if cmd[0].isdigit() else 0)
         counts[3] += cmd in IPSET_WRITES
-    elif num == fid:
+    elif num == fid or typ == "IPVS":  # strace names the family when it can
         counts[0] += 1
         cmd = int(payload[2:4], 16) if payload else 0
         counts[1] += cmd in IPVS_WRITES
