@@ -162,8 +162,16 @@ fn connection(
     limits: &Limits,
 ) -> impl Future<Output = Result<(), String>> + Send + 'static {
     let service = service_fn(move |request| {
-        let response = handler(&request);
-        async move { Ok::<_, Infallible>(response) }
+        let handler = handler.clone();
+        async move {
+            // One request a turn: the proxier runs on one thread, and hyper
+            // answers up to 16 pipelined requests of a connection before it
+            // yields; yielding here (to after the I/O driver's next poll)
+            // lets a new client, a probe, in between the requests of a
+            // flood.
+            tokio::task::yield_now().await;
+            Ok::<_, Infallible>(handler(&request))
+        }
     });
     let served = http1::Builder::new()
         .timer(TokioTimer::new())
