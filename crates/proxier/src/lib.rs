@@ -43,6 +43,7 @@
 //!   `kubeproxy_*` and `process_*` metrics, `/proxyMode`, `/configz`).
 
 pub mod cleanup;
+pub mod cluster;
 pub mod config;
 pub mod daemon;
 pub mod kernel;
@@ -51,3 +52,4 @@ pub mod plan;
 pub mod reconcile;
 pub mod serve;
 pub mod source;
+pub mod types;

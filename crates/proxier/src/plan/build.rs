@@ -17,9 +17,9 @@ use super::{
     port::{PortPlanner, conflict_warning},
 };
 use crate::{
+    cluster::Snapshot,
     config::{NodePortAddresses, ProxyConfig},
     model::{self, ClusterModel, NodeContext, ServicePort, Warning},
-    source::Snapshot,
 };
 
 /// Plans a node from a snapshot: builds the model (see [`model::build`])

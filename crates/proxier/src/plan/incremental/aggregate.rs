@@ -10,7 +10,7 @@ use std::{
     sync::Arc,
 };
 
-use crate::source::objects::EndpointSlice;
+use crate::cluster::objects::EndpointSlice;
 use ipset_netlink::Entry;
 use ipvs_netlink::{Family, ServiceKey};
 
@@ -19,7 +19,8 @@ use super::{
     fragment::{Fragment, FragmentClaim},
 };
 use crate::{
-    model::{ServiceName, Warning},
+    cluster::ServiceName,
+    model::Warning,
     plan::{
         ChangedKeys, IptablesPlan, PlanChanges, PlannedService,
         build::empty_set,

@@ -5,19 +5,19 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::source::objects::{EndpointSlice, Service};
+use crate::cluster::objects::{EndpointSlice, Service};
 
 use super::{random, random::Rng, sorted};
 use crate::{
+    cluster::{ServiceName, Snapshot},
     config::ProxyConfig,
     kernel::{Bindings, SetState},
-    model::{self, NodeContext, ServiceName, Warning},
+    model::{self, NodeContext, Warning},
     plan::{self, IncrementalPlanner, KernelPlan, NoLocalEndpoints, PlanChanges},
     reconcile::{
         ExcludeCidrs, KnownService, diff_bindings, diff_bindings_keys, diff_ipsets,
         diff_ipsets_keys, diff_ipvs, diff_ipvs_keys, synced_services,
     },
-    source::Snapshot,
 };
 use ipvs_netlink::{Family, ServiceKey};
 use std::{net::IpAddr, sync::Arc};
