@@ -1,6 +1,6 @@
 //! kube-proxy's IPVS-mode iptables rules (`writeIptablesRules` in
 //! pkg/proxy/ipvs/proxier.go), as structured rules
-//! ([`crate::kernel::iptables::rules`]) that the writer renders to
+//! ([`super::rules`]) that the writer renders to
 //! `iptables-restore --noflush` input.
 //!
 //! The jump rules from the built-in chains ([`JUMP_RULES`]; kube-proxy
@@ -12,12 +12,13 @@ use std::{collections::BTreeMap, net::IpAddr};
 use ipset_netlink::SetType;
 use ipvs_netlink::{Family, Protocol};
 
-use super::{IptablesPlan, PlannedSet, ipsets::*};
-
-use crate::{
-    config::ProxyConfig,
-    kernel::iptables::rules::{Match, Rule, Table, TableRules, Target},
+use super::{
+    IptablesPlan, PlannedSet,
+    ipsets::*,
+    rules::{Match, Rule, Table, TableRules, Target},
 };
+
+use crate::config::ProxyConfig;
 
 /// One jump from a built-in chain to a kube-proxy chain, ensured with
 /// `-I FROM -m comment --comment COMMENT -j TO` (`-t TABLE`).

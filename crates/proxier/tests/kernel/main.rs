@@ -72,9 +72,9 @@ fn service(key: ServiceKey, servers: &[&str]) -> PlannedService {
 /// A small rule set: a few of kube-proxy's chains and rules, and all its
 /// jumps.
 fn small_rules() -> IptablesPlan {
-    use kube_ipvs_proxier::{
-        kernel::iptables::rules::{Match, Rule, Table, Target},
-        plan::iptables::JUMP_RULES,
+    use kube_ipvs_proxier::plan::{
+        iptables::JUMP_RULES,
+        rules::{Match, Rule, Table, Target},
     };
     let mut rules = IptablesPlan::default();
     for jump in JUMP_RULES {
@@ -1278,7 +1278,7 @@ fn saved_rules() -> Vec<String> {
 /// -j <target>`), and the rule deleted must be the chain's first one.
 /// Leaves the chains empty. Each jump must exist (`-C`).
 fn assert_kernel_holds(family: Family, rules: &IptablesPlan) {
-    use kube_ipvs_proxier::kernel::iptables::rules::Op;
+    use kube_ipvs_proxier::plan::rules::Op;
     let tool = tool(family);
     for part in [&rules.nat, &rules.filter] {
         let table = part.table.name();
