@@ -24,7 +24,7 @@
 //!   become [`model::Warning`]s.
 //! * [`plan`]: the desired kernel state of a node ([`plan::KernelPlan`]),
 //!   built by the pure [`plan::plan`] (virtual servers, bind addresses,
-//!   [`plan::ipsets`], [`plan::iptables`] text), kept up to date one
+//!   ipsets, [`plan::iptables`] text), kept up to date one
 //!   Service at a time by [`plan::IncrementalPlanner`] (which says what
 //!   changed: [`plan::PlanChanges`]), and printed by [`plan::print`]
 //!   (`ipvsadm -Ln`, `ipset save`, `iptables-restore`).
@@ -42,6 +42,7 @@
 //!   health-check node ports, and the metrics server (`/metrics` with the
 //!   `kubeproxy_*` and `process_*` metrics, `/proxyMode`, `/configz`).
 
+pub mod catalogue;
 pub mod cleanup;
 pub mod cluster;
 pub mod config;

@@ -16,7 +16,6 @@ use std::{
 mod build;
 mod changes;
 mod incremental;
-pub mod ipsets;
 pub mod iptables;
 mod port;
 pub mod print;

@@ -72,9 +72,9 @@ fn service(key: ServiceKey, servers: &[&str]) -> PlannedService {
 /// A small rule set: a few of kube-proxy's chains and rules, and all its
 /// jumps.
 fn small_rules() -> IptablesPlan {
-    use kube_ipvs_proxier::plan::{
-        iptables::JUMP_RULES,
-        rules::{Match, Rule, Table, Target},
+    use kube_ipvs_proxier::{
+        catalogue::iptables::JUMP_RULES,
+        plan::rules::{Match, Rule, Table, Target},
     };
     let mut rules = IptablesPlan::default();
     for jump in JUMP_RULES {
@@ -83,7 +83,7 @@ fn small_rules() -> IptablesPlan {
         } else {
             Table::Filter
         };
-        rules.table_mut(table).jumps.push(jump.rule());
+        rules.table_mut(table).jumps.push(Rule::from(&jump));
     }
     rules.nat.chains = vec!["KUBE-SERVICES", "KUBE-POSTROUTING", "KUBE-MARK-MASQ"];
     rules.nat.rules = vec![

@@ -19,12 +19,12 @@ use super::{
     fragment::{Fragment, FragmentClaim},
 };
 use crate::{
+    catalogue::ipsets::{IPVS_IPS, SETS, set_name},
     cluster::ServiceName,
     model::Warning,
     plan::{
         ChangedKeys, IptablesPlan, PlanChanges, PlannedService,
         build::empty_set,
-        ipsets::{IPVS_IPS, SETS, set_name},
         iptables::{self, NoNodeAccess},
         port::conflict_warning,
     },
