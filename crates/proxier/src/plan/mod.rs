@@ -74,3 +74,8 @@ pub type IptablesPlan = rules::IptablesRules;
 
 #[cfg(test)]
 mod tests;
+
+/// The incremental planner's seeded random histories, for the tests of
+/// the layers above (the reconciler checks its partial diffs with them).
+#[cfg(test)]
+pub(crate) use incremental::tests::history::{Tally, history};

@@ -62,6 +62,8 @@
 
 mod diff;
 mod graceful;
+#[cfg(test)]
+mod random_histories;
 mod reconciler;
 mod recover;
 mod report;

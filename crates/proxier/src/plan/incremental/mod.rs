@@ -348,4 +348,4 @@ impl IncrementalPlanner {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;
