@@ -9,11 +9,17 @@
 //! [`reconcile`] (diff against what the kernel holds, send only changes) →
 //! [`kernel`] writers.
 //!
+//! * [`types`]: value types several layers take ([`types::Cidr`],
+//!   [`types::BindMode`]).
+//! * [`cluster`]: the Services and EndpointSlices as they are kept
+//!   ([`cluster::objects`]), [`cluster::Snapshot`] and [`cluster::Delta`],
+//!   [`cluster::ServiceName`] and kube-proxy's label selectors.
+//! * [`catalogue`]: kube-proxy's names (ipsets, chains, jumps) and the rule
+//!   of which IPVS virtual servers are ours ([`catalogue::owned`]).
 //! * [`config`]: kube-proxy's command line ([`config::cli`]) and
 //!   `KubeProxyConfiguration` file ([`config::file`]) resolved into the
 //!   run's [`config::Settings`] with kube-proxy's precedence, defaults and
-//!   validation; the planner's subset ([`config::ProxyConfig`]) and
-//!   [`config::Cidr`].
+//!   validation; the planner's subset ([`config::ProxyConfig`]).
 //! * [`source`]: where Services, EndpointSlices and Nodes come from: the
 //!   API server ([`source::kube`], kube-rs watchers with kube-proxy's
 //!   selectors) or YAML ([`source::manifests`]), both feeding one
@@ -24,25 +30,49 @@
 //!   become [`model::Warning`]s.
 //! * [`plan`]: the desired kernel state of a node ([`plan::KernelPlan`]),
 //!   built by the pure [`plan::plan`] (virtual servers, bind addresses,
-//!   [`plan::ipsets`], [`plan::iptables`] text), kept up to date one
-//!   Service at a time by [`plan::IncrementalPlanner`] (which says what
+//!   ipsets, [`plan::iptables`] rules as [`plan::rules`]), kept up to date
+//!   one Service at a time by [`plan::IncrementalPlanner`] (which says what
 //!   changed: [`plan::PlanChanges`]), and printed by [`plan::print`]
 //!   (`ipvsadm -Ln`, `ipset save`, `iptables-restore`).
+//! * [`kernel`]: thin writers over IPVS, ipset, rtnetlink, iptables and
+//!   sysctl.
 //! * [`reconcile`]: the cache of what was written, the full and the
 //!   partial diff ([`reconcile::Reconciler::sync_changes`]), graceful
 //!   real-server removal, warm restart.
-//! * [`daemon`]: the `run` loop (store in, per-Service replanning, syncs
-//!   with a bounded frequency, periodic resync, graceful checks, health and
-//!   metrics).
-//! * [`kernel`]: thin writers over IPVS, ipset, rtnetlink, iptables and
-//!   sysctl.
 //! * [`cleanup`]: `--cleanup`, removing what this proxier (or kube-proxy in
 //!   IPVS mode) left on the node and nothing else.
 //! * [`serve`]: the HTTP side: `/healthz` and `/livez`, the per-Service
 //!   health-check node ports, and the metrics server (`/metrics` with the
 //!   `kubeproxy_*` and `process_*` metrics, `/proxyMode`, `/configz`).
+//! * [`daemon`]: the `run` loop (store in, per-Service replanning, syncs
+//!   with a bounded frequency, periodic resync, graceful checks, health and
+//!   metrics).
+//!
+//! # Layers
+//!
+//! A module uses only the modules of its own layer and of the layers
+//! below it, and no two modules use each other, tests included.
+//! `tests/layers.py` reads this list (bottom first) and checks every
+//! `crate::` and `super::` path of the code against it.
+//!
+//! 1. [`types`]: shared value types.
+//! 2. [`cluster`], [`catalogue`]: the kept objects and what names them;
+//!    kube-proxy's names and what is ours.
+//! 3. [`model`]: kube-proxy's view of the objects.
+//! 4. [`config`]: the configuration (its warnings are the model's).
+//! 5. [`source`]: the sources and the store.
+//! 6. [`plan`]: the desired kernel state and its iptables rules.
+//! 7. [`kernel`]: the writers (they take the plan's rules).
+//! 8. [`reconcile`]: plans against the kernel, through the writers.
+//! 9. [`cleanup`]: `--cleanup`.
+//! 10. [`serve`]: healthz, health-check node ports, metrics.
+//! 11. [`daemon`]: the `run` loop over all of them.
+//!
+//! The binary (`main.rs`) sits above them all.
 
+pub mod catalogue;
 pub mod cleanup;
+pub mod cluster;
 pub mod config;
 pub mod daemon;
 pub mod kernel;
@@ -51,3 +81,4 @@ pub mod plan;
 pub mod reconcile;
 pub mod serve;
 pub mod source;
+pub mod types;

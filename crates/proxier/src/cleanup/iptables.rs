@@ -8,8 +8,8 @@ use super::{CleanupError, CleanupReport, RemovedChain, RemovedJump};
 use ipvs_netlink::Family;
 
 use crate::{
+    catalogue::iptables::{FILTER_CHAINS, JUMP_RULES, JumpRule, NAT_CHAINS},
     kernel::{IptablesError, IptablesWriter, iptables::saved_table},
-    plan::iptables::{FILTER_CHAINS, JUMP_RULES, JumpRule, NAT_CHAINS},
 };
 
 /// The tables, with kube-proxy's chains in each.

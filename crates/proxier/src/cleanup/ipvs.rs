@@ -10,8 +10,8 @@ use ipvs_netlink::{Command, IpvsError, ServiceKey};
 
 use super::{CleanupError, CleanupOptions, CleanupReport};
 use crate::{
+    catalogue::owned::{ExcludeCidrs, claimed_by_ipsets},
     kernel::{IpvsWriter, IpvsWriterError, SetState},
-    reconcile::{ExcludeCidrs, claimed_by_ipsets},
 };
 
 /// The virtual servers of `services` the cleanup deletes: those the
@@ -33,7 +33,8 @@ pub fn owned_services(
                 ServiceKey::Inet { addr, .. } => bound.contains(&addr.ip()),
                 _ => false,
             };
-            (on_vip || claimed_by_ipsets(key, ipsets, node_addrs)) && !exclude.protects(key)
+            let sets = ipsets.iter().map(|(n, s)| (n.as_str(), &s.entries));
+            (on_vip || claimed_by_ipsets(key, sets, node_addrs)) && !exclude.protects(key)
         })
         .copied()
         .collect()

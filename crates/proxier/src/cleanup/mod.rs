@@ -10,7 +10,7 @@
 //!   `ipvs.Flush()` deletes every virtual server on the host, including
 //!   ones other software made and ones inside `--ipvs-exclude-cidrs`. Here a
 //!   virtual server is deleted only if it is ours ([`owned_services`]):
-//!   the reconciler's ownership rule ([`claimed_by_ipsets`](crate::reconcile::claimed_by_ipsets), read with the
+//!   the reconciler's ownership rule ([`claimed_by_ipsets`](crate::catalogue::owned::claimed_by_ipsets), read with the
 //!   `KUBE-*` ipsets as they are before the cleanup and the host's
 //!   addresses, so a NodePort is claimed only on one of those), **or** its address is
 //!   bound on `kube-ipvs0` (as an address or as a local route). The second
@@ -34,8 +34,8 @@
 //!   `DeleteDummyDevice`.
 //! * **iptables in one restore per family.** The jumps from the built-in
 //!   chains (matched by comment and target, as kube-proxy) and the KUBE
-//!   chains ([`NAT_CHAINS`](crate::plan::iptables::NAT_CHAINS),
-//!   [`FILTER_CHAINS`](crate::plan::iptables::FILTER_CHAINS)) found in
+//!   chains ([`NAT_CHAINS`](crate::catalogue::iptables::NAT_CHAINS),
+//!   [`FILTER_CHAINS`](crate::catalogue::iptables::FILTER_CHAINS)) found in
 //!   `iptables-save` are removed with one `iptables-restore --noflush`
 //!   (jumps deleted, chains flushed, then deleted). If that fails (a
 //!   foreign rule still jumps to one of our chains), the rules are read
@@ -62,12 +62,14 @@ pub use ipvs::owned_services;
 pub use report::{CleanupReport, RemovedChain, RemovedJump};
 
 use crate::{
+    catalogue::{
+        ipsets::{SETS, set_name},
+        owned::ExcludeCidrs,
+    },
     kernel::{
         IpsetWriter, IpsetWriterError, IptablesError, IptablesWriter, IpvsWriterError, LinkError,
         LinkWriter, SetState, iptables::Tools, link::INTERFACE,
     },
-    plan::ipsets::{SETS, set_name},
-    reconcile::ExcludeCidrs,
 };
 
 /// What to clean.

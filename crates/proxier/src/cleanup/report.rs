@@ -5,7 +5,7 @@ use std::fmt;
 use ipvs_netlink::{Family, ServiceKey};
 
 use super::CleanupError;
-use crate::plan::iptables::JumpRule;
+use crate::catalogue::iptables::JumpRule;
 
 /// A deleted jump rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

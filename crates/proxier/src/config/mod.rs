@@ -2,13 +2,13 @@
 //! `KubeProxyConfiguration` file ([`mod@file`]), their resolution into the
 //! run's [`Settings`] with kube-proxy's precedence, defaults and validation
 //! ([`resolve`]), Go durations ([`GoDuration`]), and the planner's subset
-//! ([`ProxyConfig`]) with the [`Cidr`] type.
+//! ([`ProxyConfig`]). Its networks are [`Cidr`]s and its bind mode a
+//! [`BindMode`], both from [`crate::types`] (re-exported here).
 //!
 //! Every [`ConfigError`] names what it is about: the flag (`--cluster-cidr`)
 //! when the value came from the command line, the file and the field
 //! (`ipvs.minSyncPeriod`) when it came from `--config`.
 
-mod cidr;
 pub mod cli;
 mod duration;
 pub mod file;
@@ -19,7 +19,7 @@ mod tests;
 
 use std::net::IpAddr;
 
-pub use cidr::{Cidr, CidrError};
+pub use crate::types::{BindMode, Cidr, CidrError};
 pub use duration::{DurationError, GoDuration, parse_duration};
 pub use settings::Settings;
 
@@ -30,17 +30,6 @@ pub const DEFAULT_SCHEDULER: &str = "rr";
 
 /// kube-proxy's default `--iptables-masquerade-bit`.
 pub const DEFAULT_MASQUERADE_BIT: u8 = 14;
-
-/// How virtual addresses are made local on the node (`--vip-bind-mode`:
-/// `address` or `route`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, clap::ValueEnum)]
-pub enum BindMode {
-    /// Like kube-proxy: /32 and /128 addresses on `kube-ipvs0`.
-    #[default]
-    Address,
-    /// A `local` route per address in table local on `kube-ipvs0`.
-    Route,
-}
 
 /// Which node addresses NodePort virtual servers listen on
 /// (`--nodeport-addresses`).

@@ -12,13 +12,10 @@ use std::{
     net::{IpAddr, SocketAddr},
 };
 
-use crate::source::objects::EndpointSlice;
+use crate::cluster::{SERVICE_NAME_LABEL, objects::EndpointSlice, selector};
 
-use super::{Warning, address, parse_protocol, selector, service::quoted};
+use super::{Warning, address, parse_protocol, service::quoted};
 use ipvs_netlink::{Family, Protocol};
-
-/// The label naming the Service of an EndpointSlice.
-pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 
 /// One endpoint of one service port.
 #[derive(Debug, Clone, PartialEq, Eq)]

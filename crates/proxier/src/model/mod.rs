@@ -9,9 +9,9 @@
 //! * `endpoint`: EndpointSlices (by label `kubernetes.io/service-name`)
 //!   to [`Endpoint`]s matched to service ports by port name and protocol —
 //!   which is how named target ports resolve.
-//! * [`selector`]: kube-proxy's label selectors; Services with
-//!   `service.kubernetes.io/service-proxy-name` and slices with
-//!   `service.kubernetes.io/headless` are skipped.
+//! * kube-proxy's label selectors ([`crate::cluster::selector`]):
+//!   Services with `service.kubernetes.io/service-proxy-name` and slices
+//!   with `service.kubernetes.io/headless` are skipped.
 //! * [`address`]: the addresses refused as Service addresses and as
 //!   endpoints.
 //! * [`topology`]: kube-proxy's endpoint selection (ready, else
@@ -29,9 +29,7 @@
 
 pub mod address;
 mod endpoint;
-mod name;
 mod node;
-pub mod selector;
 mod service;
 pub mod topology;
 mod warning;
@@ -41,19 +39,20 @@ use std::{
     net::{IpAddr, SocketAddr},
 };
 
-use crate::source::objects::{EndpointSlice, Service};
+use crate::cluster::{
+    ServiceName, Snapshot,
+    objects::{EndpointSlice, Service},
+};
+pub use endpoint::Endpoint;
 use endpoint::PortKey;
-pub use endpoint::{Endpoint, SERVICE_NAME_LABEL};
-pub use name::ServiceName;
 pub use node::{AddressSources, NodeContext, ZONE_LABEL, node_addresses, node_host_ips};
-pub use selector::{HEADLESS_LABEL, SERVICE_PROXY_NAME_LABEL, SERVICE_SELECTOR, SLICE_SELECTOR};
 pub use service::DEFAULT_AFFINITY_TIMEOUT;
 pub use topology::Categorized;
 pub use warning::Warning;
 
 use ipvs_netlink::{Family, Protocol};
 
-use crate::{config::Cidr, source::Snapshot};
+use crate::types::Cidr;
 
 /// Parses the protocol of a Service or EndpointSlice port (`TCP`, `UDP`,
 /// `SCTP`; unset is TCP): only these three, as Kubernetes spells them.

@@ -12,12 +12,15 @@
 
 use std::net::IpAddr;
 
-use crate::source::objects::{Service, ServicePort as SpecPort, ServiceSpec};
+use crate::cluster::{
+    objects::{Service, ServicePort as SpecPort, ServiceSpec},
+    selector,
+};
 
-use super::{ServicePort, Warning, address, parse_protocol, selector};
+use super::{ServicePort, Warning, address, parse_protocol};
 use ipvs_netlink::{Family, Protocol};
 
-use crate::config::Cidr;
+use crate::types::Cidr;
 
 /// The default `sessionAffinityConfig.clientIP.timeoutSeconds`.
 pub const DEFAULT_AFFINITY_TIMEOUT: u32 = 10800;

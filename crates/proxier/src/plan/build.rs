@@ -12,14 +12,14 @@ use ipvs_netlink::{Family, ServiceKey};
 
 use super::{
     KernelPlan, PlannedService, PlannedSet,
-    ipsets::*,
     iptables::{self, NoNodeAccess},
     port::{PortPlanner, conflict_warning},
 };
 use crate::{
+    catalogue::ipsets::*,
+    cluster::Snapshot,
     config::{NodePortAddresses, ProxyConfig},
     model::{self, ClusterModel, NodeContext, ServicePort, Warning},
-    source::Snapshot,
 };
 
 /// Plans a node from a snapshot: builds the model (see [`model::build`])

@@ -1,9 +1,10 @@
 //! kube-proxy's IPVS-mode iptables rules (`writeIptablesRules` in
 //! pkg/proxy/ipvs/proxier.go), as structured rules
-//! ([`crate::kernel::iptables::rules`]) that the writer renders to
+//! ([`super::rules`]) that the writer renders to
 //! `iptables-restore --noflush` input.
 //!
-//! The jump rules from the built-in chains ([`JUMP_RULES`]; kube-proxy
+//! kube-proxy's chains are named in [`crate::catalogue::iptables`]. The
+//! jump rules from the built-in chains ([`JUMP_RULES`]; kube-proxy
 //! ensures them one by one with `-I`) go into each table's
 //! [`TableRules::jumps`]: the writer inserts the missing ones.
 
@@ -12,128 +13,29 @@ use std::{collections::BTreeMap, net::IpAddr};
 use ipset_netlink::SetType;
 use ipvs_netlink::{Family, Protocol};
 
-use super::{IptablesPlan, PlannedSet, ipsets::*};
-
-use crate::{
-    config::ProxyConfig,
-    kernel::iptables::rules::{Match, Rule, Table, TableRules, Target},
+use super::{
+    IptablesPlan, PlannedSet,
+    rules::{Match, Rule, Table, TableRules, Target},
 };
 
-/// One jump from a built-in chain to a kube-proxy chain, ensured with
-/// `-I FROM -m comment --comment COMMENT -j TO` (`-t TABLE`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct JumpRule {
-    /// `nat` or `filter`.
-    pub table: &'static str,
-    /// The built-in chain.
-    pub from: &'static str,
-    /// The kube-proxy chain.
-    pub to: &'static str,
-    /// The comment.
-    pub comment: &'static str,
-}
+use crate::{
+    catalogue::{
+        ipsets::*,
+        iptables::{FILTER_CHAINS, JUMP_RULES, JumpRule, NAT_CHAINS},
+    },
+    config::ProxyConfig,
+};
 
-impl JumpRule {
+impl From<&JumpRule> for Rule {
     /// The jump as a rule of its built-in chain.
-    pub fn rule(&self) -> Rule {
+    fn from(jump: &JumpRule) -> Self {
         Rule::new(
-            self.from,
-            vec![Match::Comment(self.comment)],
-            Target::Jump(self.to),
+            jump.from,
+            vec![Match::Comment(jump.comment)],
+            Target::Jump(jump.to),
         )
     }
 }
-
-const fn jump(
-    table: &'static str,
-    from: &'static str,
-    to: &'static str,
-    comment: &'static str,
-) -> JumpRule {
-    JumpRule {
-        table,
-        from,
-        to,
-        comment,
-    }
-}
-
-/// kube-proxy's `iptablesJumpChain`, in order.
-pub const JUMP_RULES: [JumpRule; 9] = [
-    jump(
-        "nat",
-        "OUTPUT",
-        "KUBE-SERVICES",
-        "kubernetes service portals",
-    ),
-    jump(
-        "nat",
-        "PREROUTING",
-        "KUBE-SERVICES",
-        "kubernetes service portals",
-    ),
-    jump(
-        "nat",
-        "POSTROUTING",
-        "KUBE-POSTROUTING",
-        "kubernetes postrouting rules",
-    ),
-    jump(
-        "filter",
-        "FORWARD",
-        "KUBE-FORWARD",
-        "kubernetes forwarding rules",
-    ),
-    jump(
-        "filter",
-        "INPUT",
-        "KUBE-NODE-PORT",
-        "kubernetes health check rules",
-    ),
-    jump(
-        "filter",
-        "INPUT",
-        "KUBE-PROXY-FIREWALL",
-        "kube-proxy firewall rules",
-    ),
-    jump(
-        "filter",
-        "FORWARD",
-        "KUBE-PROXY-FIREWALL",
-        "kube-proxy firewall rules",
-    ),
-    jump(
-        "filter",
-        "INPUT",
-        "KUBE-IPVS-FILTER",
-        "kubernetes ipvs access filter",
-    ),
-    jump(
-        "filter",
-        "OUTPUT",
-        "KUBE-IPVS-OUT-FILTER",
-        "kubernetes ipvs access filter",
-    ),
-];
-
-/// kube-proxy's chains in the nat table, in declaration order.
-pub const NAT_CHAINS: [&str; 5] = [
-    "KUBE-SERVICES",
-    "KUBE-POSTROUTING",
-    "KUBE-NODE-PORT",
-    "KUBE-LOAD-BALANCER",
-    "KUBE-MARK-MASQ",
-];
-
-/// kube-proxy's chains in the filter table, in declaration order.
-pub const FILTER_CHAINS: [&str; 6] = [
-    "KUBE-FORWARD",
-    "KUBE-NODE-PORT",
-    "KUBE-PROXY-FIREWALL",
-    "KUBE-SOURCE-RANGES-FIREWALL",
-    "KUBE-IPVS-FILTER",
-    "KUBE-IPVS-OUT-FILTER",
-];
 
 /// kube-proxy's `ipsetWithIptablesChain`: set, table is filter, from
 /// chain, target, match type, protocol match.
@@ -291,7 +193,7 @@ fn table(table: Table, chains: &[&'static str]) -> TableRules {
         jumps: JUMP_RULES
             .iter()
             .filter(|j| j.table == table.name())
-            .map(JumpRule::rule)
+            .map(Rule::from)
             .collect(),
     }
 }

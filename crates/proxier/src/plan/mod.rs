@@ -16,10 +16,10 @@ use std::{
 mod build;
 mod changes;
 mod incremental;
-pub mod ipsets;
 pub mod iptables;
 mod port;
 pub mod print;
+pub mod rules;
 
 pub use build::{node_port_ips, plan, plan_model};
 pub use changes::{ChangedKeys, PlanChanges};
@@ -68,9 +68,14 @@ pub struct PlannedSet {
 }
 
 /// The iptables rules of one family: kube-proxy's chains, their rules
-/// and the jumps to them, as structured values the iptables writer
-/// renders ([`crate::kernel::iptables::rules`]).
-pub type IptablesPlan = crate::kernel::IptablesRules;
+/// and the jumps to them, as structured values ([`rules`]) the iptables
+/// writer renders.
+pub type IptablesPlan = rules::IptablesRules;
 
 #[cfg(test)]
 mod tests;
+
+/// The incremental planner's seeded random histories, for the tests of
+/// the layers above (the reconciler checks its partial diffs with them).
+#[cfg(test)]
+pub(crate) use incremental::tests::history::{Tally, history};

@@ -14,7 +14,8 @@ use ipvs_netlink::{
     VirtualService,
 };
 
-use super::{PlannedService, ipsets::*, iptables::NoNodeAccess};
+use super::{PlannedService, iptables::NoNodeAccess};
+use crate::catalogue::ipsets::*;
 use crate::{
     config::ProxyConfig,
     model::{NodeContext, ServicePort, Warning, topology},

@@ -9,8 +9,9 @@ use std::{
 use ipset_netlink::{Entry, Family, SetType};
 use ipvs_netlink::{Command, Protocol, RealServer, ServiceKey};
 
-use super::state::{Cached, ExcludeCidrs, KnownService};
+use super::state::{Cached, KnownService};
 use crate::{
+    catalogue::owned::ExcludeCidrs,
     kernel::{BindMode, Bindings, SetState},
     plan::{KernelPlan, PlannedService, PlannedSet},
 };

@@ -62,6 +62,8 @@
 
 mod diff;
 mod graceful;
+#[cfg(test)]
+mod random_histories;
 mod reconciler;
 mod recover;
 mod report;
@@ -77,7 +79,8 @@ pub use graceful::GracefulQueue;
 pub use reconciler::{Reconciler, ReconcilerOptions, StartError};
 pub use recover::{Failure, recover};
 pub use report::{Counters, SyncError, SyncReport};
-pub use state::{
-    Cached, ExcludeCidrs, KnownService, KnownState, RealServerSettings, claimed_by_ipsets,
-    synced_services,
-};
+pub use state::{Cached, KnownService, KnownState, RealServerSettings, synced_services};
+
+/// `--ipvs-exclude-cidrs` ([`ReconcilerOptions::exclude_cidrs`]), from
+/// [`crate::catalogue::owned`].
+pub use crate::catalogue::owned::ExcludeCidrs;

@@ -16,9 +16,10 @@ use super::{
     graceful::GracefulQueue,
     recover::{Failure, recover},
     report::{Counters, SyncReport},
-    state::{Cached, ExcludeCidrs, KnownService, KnownState, RealServerSettings},
+    state::{Cached, KnownService, KnownState, RealServerSettings},
 };
 use crate::{
+    catalogue::owned::ExcludeCidrs,
     kernel::{
         BindMode, IpsetWriter, IpsetWriterError, IptablesWriter, IpvsWriter, IpvsWriterError,
         LinkError, LinkWriter, SetState, link::INTERFACE,

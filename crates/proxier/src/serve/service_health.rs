@@ -41,8 +41,9 @@ use super::{
     http::{self, Body},
 };
 use crate::{
+    cluster::ServiceName,
     config::{NodePortAddresses, ProxyConfig},
-    model::{NodeContext, ServiceName},
+    model::NodeContext,
     plan::node_port_ips,
 };
 use ipvs_netlink::Family;

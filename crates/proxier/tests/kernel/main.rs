@@ -73,8 +73,8 @@ fn service(key: ServiceKey, servers: &[&str]) -> PlannedService {
 /// jumps.
 fn small_rules() -> IptablesPlan {
     use kube_ipvs_proxier::{
-        kernel::iptables::rules::{Match, Rule, Table, Target},
-        plan::iptables::JUMP_RULES,
+        catalogue::iptables::JUMP_RULES,
+        plan::rules::{Match, Rule, Table, Target},
     };
     let mut rules = IptablesPlan::default();
     for jump in JUMP_RULES {
@@ -83,7 +83,7 @@ fn small_rules() -> IptablesPlan {
         } else {
             Table::Filter
         };
-        rules.table_mut(table).jumps.push(jump.rule());
+        rules.table_mut(table).jumps.push(Rule::from(&jump));
     }
     rules.nat.chains = vec!["KUBE-SERVICES", "KUBE-POSTROUTING", "KUBE-MARK-MASQ"];
     rules.nat.rules = vec![
@@ -1082,8 +1082,8 @@ async fn scheduler_probe_leaves_no_trace() {
 
 /// `n` ClusterIP Services `bench/svc-i` (10.96.x.y:80) with one slice of
 /// 10 ready endpoints on another node each.
-fn incremental_objects(n: usize) -> kube_ipvs_proxier::source::Snapshot {
-    use kube_ipvs_proxier::source::objects::{
+fn incremental_objects(n: usize) -> kube_ipvs_proxier::cluster::Snapshot {
+    use kube_ipvs_proxier::cluster::objects::{
         Endpoint, EndpointConditions, EndpointPort, EndpointSlice, Meta, Service, ServicePort,
         ServiceSpec,
     };
@@ -1097,7 +1097,7 @@ fn incremental_objects(n: usize) -> kube_ipvs_proxier::source::Snapshot {
         }),
         ..Meta::default()
     };
-    let mut snapshot = kube_ipvs_proxier::source::Snapshot::default();
+    let mut snapshot = kube_ipvs_proxier::cluster::Snapshot::default();
     for i in 0..n {
         let k = i + 10;
         snapshot.services.push(Arc::new(Service {
@@ -1145,8 +1145,9 @@ fn incremental_objects(n: usize) -> kube_ipvs_proxier::source::Snapshot {
 #[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
 async fn sync_changes_of_one_endpoint_sends_two_ipvs_messages() {
     use kube_ipvs_proxier::{
+        cluster::ServiceName,
         config::ProxyConfig,
-        model::{NodeContext, ServiceName},
+        model::NodeContext,
         plan::{IncrementalPlanner, PlanChanges, plan, print::render_ipvs},
     };
     reset();
@@ -1157,7 +1158,7 @@ async fn sync_changes_of_one_endpoint_sends_two_ipvs_messages() {
     let config = ProxyConfig::default();
     let mut planner = IncrementalPlanner::new(node.clone(), config.clone());
     let load = |planner: &mut IncrementalPlanner,
-                snapshot: &kube_ipvs_proxier::source::Snapshot| {
+                snapshot: &kube_ipvs_proxier::cluster::Snapshot| {
         for (service, slice) in snapshot.services.iter().zip(&snapshot.endpoint_slices) {
             let warnings = planner.update(&ServiceName::of(service), Some(service), &[slice]);
             assert!(warnings.is_empty(), "{warnings:?}");
@@ -1277,7 +1278,7 @@ fn saved_rules() -> Vec<String> {
 /// -j <target>`), and the rule deleted must be the chain's first one.
 /// Leaves the chains empty. Each jump must exist (`-C`).
 fn assert_kernel_holds(family: Family, rules: &IptablesPlan) {
-    use kube_ipvs_proxier::kernel::iptables::rules::Op;
+    use kube_ipvs_proxier::plan::rules::Op;
     let tool = tool(family);
     for part in [&rules.nat, &rules.filter] {
         let table = part.table.name();

@@ -1,4 +1,5 @@
-//! iptables writer: structured rules ([`rules`]) rendered and fed to
+//! iptables writer: the plan's structured rules ([`rules`], re-exported
+//! from [`crate::plan::rules`]) rendered and fed to
 //! `iptables-restore --noflush` (`ip6tables-restore` for IPv6), only when
 //! they changed since the last successful write.
 //!
@@ -34,7 +35,7 @@
 //! lock or a hung binary costs one bounded wait per sync and never stops
 //! the IPVS part of a sync.
 
-pub mod rules;
+pub use crate::plan::rules;
 
 use ipvs_netlink::Family;
 

@@ -295,7 +295,7 @@ ports: [{port: 80}]
         addrs(&["10.0.2.1:80", "10.0.2.2:80"])
     );
     // The incremental planner's per-Service model agrees.
-    let (snapshot, _) = manifests::parse(yaml, "t.yaml");
+    let snapshot = fixtures::snapshot(yaml);
     let slices: Vec<_> = snapshot.endpoint_slices.iter().map(AsRef::as_ref).collect();
     let (ports, _) = build_service(
         &ServiceName::new("default", "marked"),

@@ -175,7 +175,7 @@ fn slots() -> Vec<Slot> {
             field: "spec.loadBalancerSourceRanges[1]",
             values: with(&["10.0.0.0/33", "bogus/8", "10.0.0.0/x", ""])
                 .into_iter()
-                .filter(|v| v.parse::<crate::config::Cidr>().is_err())
+                .filter(|v| v.parse::<crate::types::Cidr>().is_err())
                 .collect(),
             objects: |bad| {
                 vec![service(

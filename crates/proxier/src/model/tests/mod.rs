@@ -1,13 +1,11 @@
 use super::*;
-use crate::source::manifests;
+use crate::cluster::fixtures;
 
 mod hostile;
 mod hostile_matrix;
 
 fn build_model(yaml: &str, node: &NodeContext) -> (ClusterModel, Vec<Warning>) {
-    let (snapshot, warnings) = manifests::parse(yaml, "test.yaml");
-    assert!(warnings.is_empty(), "{warnings:?}");
-    build(&snapshot, node)
+    build(&fixtures::snapshot(yaml), node)
 }
 
 fn node() -> NodeContext {

@@ -10,7 +10,7 @@ use std::{
     sync::Arc,
 };
 
-use crate::source::objects::EndpointSlice;
+use crate::cluster::objects::EndpointSlice;
 use ipset_netlink::Entry;
 use ipvs_netlink::{Family, ServiceKey};
 
@@ -19,11 +19,12 @@ use super::{
     fragment::{Fragment, FragmentClaim},
 };
 use crate::{
-    model::{ServiceName, Warning},
+    catalogue::ipsets::{IPVS_IPS, SETS, set_name},
+    cluster::ServiceName,
+    model::Warning,
     plan::{
         ChangedKeys, IptablesPlan, PlanChanges, PlannedService,
         build::empty_set,
-        ipsets::{IPVS_IPS, SETS, set_name},
         iptables::{self, NoNodeAccess},
         port::conflict_warning,
     },

@@ -8,13 +8,14 @@ use std::{
     net::IpAddr,
 };
 
-use crate::source::objects::{EndpointSlice, Service};
+use crate::cluster::objects::{EndpointSlice, Service};
 use ipset_netlink::Entry;
 use ipvs_netlink::{Family, Protocol, ServiceKey};
 
 use crate::{
+    cluster::ServiceName,
     config::ProxyConfig,
-    model::{self, NodeContext, ServiceName, Warning},
+    model::{self, NodeContext, Warning},
     plan::{PlannedService, iptables::NoNodeAccess, port::PortPlanner},
 };
 

@@ -41,15 +41,16 @@ use std::{
     sync::Arc,
 };
 
-use crate::source::objects::{EndpointSlice, Service};
+use crate::cluster::objects::{EndpointSlice, Service};
 use ipset_netlink::Entry;
 use ipvs_netlink::{Family, Protocol, ServiceKey};
 
 use self::fragment::{Context, Fragment};
 use super::{KernelPlan, PlanChanges, iptables::NoNodeAccess, node_port_ips};
 use crate::{
+    cluster::ServiceName,
     config::ProxyConfig,
-    model::{NodeContext, ServiceName, Warning},
+    model::{NodeContext, Warning},
 };
 
 /// How many Services have node-local traffic policies but no local
@@ -347,4 +348,4 @@ impl IncrementalPlanner {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

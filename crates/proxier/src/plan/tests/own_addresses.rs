@@ -94,7 +94,7 @@ fn an_address_arriving_on_the_node_is_unbound_and_kept() {
     let here = node(&["192.168.1.10", "192.168.1.11"]);
     let mut planner = IncrementalPlanner::new(away.clone(), ProxyConfig::default());
     for service in &snapshot.services {
-        let name = crate::model::ServiceName::of(service);
+        let name = crate::cluster::ServiceName::of(service);
         planner.update_shared(&name, Some(service.clone()), Vec::new());
     }
     let lb: IpAddr = "192.168.1.11".parse().unwrap();

@@ -13,7 +13,7 @@ use super::{ManualClock, get};
 use ipvs_netlink::Family;
 
 use crate::{
-    model::ServiceName,
+    cluster::ServiceName,
     serve::{ProxyHealth, ServeError, ServiceHealth},
 };
 

@@ -14,7 +14,7 @@
 //! from the last resourceVersion and backs off exponentially on errors
 //! (kube-runtime's default backoff, modelled on client-go's reflector).
 //! Services and EndpointSlices are converted on arrival to the compact
-//! [`super::objects`] types (only what the model reads: no managed fields,
+//! [`crate::cluster::objects`] types (only what the model reads: no managed fields,
 //! annotations but the trigger time, owner or target references, status
 //! but load-balancer ingress); the Node is stripped of its images,
 //! conditions and the like. Memory stays proportional to the model.
@@ -40,7 +40,7 @@ use tokio::{sync::mpsc, task::JoinHandle};
 use tracing::{info, warn};
 
 use super::store::SourceEvent;
-use crate::model::{SERVICE_SELECTOR, SLICE_SELECTOR};
+use crate::cluster::{SERVICE_SELECTOR, SLICE_SELECTOR};
 
 /// Why the API client could not be built.
 #[derive(Debug, thiserror::Error)]

@@ -10,7 +10,7 @@ use serde_json::json;
 use tower_test::mock::{self, Handle};
 
 use super::*;
-use crate::source::store::TRIGGER_TIME_ANNOTATION;
+use crate::cluster::objects::TRIGGER_TIME_ANNOTATION;
 
 type MockHandle = Handle<Request<Body>, Response<Body>>;
 

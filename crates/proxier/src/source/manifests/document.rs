@@ -14,7 +14,7 @@ use serde_json::Value;
 use serde_saphyr::{Options, SnippetMode};
 
 use super::object::{Head, Object};
-use crate::{model::Warning, source::Snapshot};
+use crate::{cluster::Snapshot, model::Warning};
 
 /// What a text held.
 #[derive(Debug, Default)]

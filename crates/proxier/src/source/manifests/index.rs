@@ -12,8 +12,8 @@ use std::{
 use smallvec::SmallVec;
 
 use crate::{
-    model::ServiceName,
-    source::{Snapshot, store::key_names},
+    cluster::{ServiceName, Snapshot},
+    source::store::key_names,
 };
 
 /// The kinds a view holds.

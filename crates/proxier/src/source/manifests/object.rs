@@ -3,7 +3,7 @@
 //! (keys before them are kept as generic values), then hands the rest of
 //! the same mapping to the k8s-openapi type they name, the kept keys
 //! replayed first. Services and EndpointSlices are read into the compact
-//! [`crate::source::objects`] types (what is not kept is skipped while
+//! [`crate::cluster::objects`] types (what is not kept is skipped while
 //! parsing), Nodes into k8s-openapi's. Manifests put `apiVersion` and
 //! `kind` first, so the common case parses straight into the typed object; `kubectl get -o
 //! json` puts `kind` last, which works too, through the kept values.
@@ -19,7 +19,7 @@ use serde::{
 };
 use serde_json::Value;
 
-use crate::source::objects::{EndpointSlice, Service};
+use crate::cluster::objects::{EndpointSlice, Service};
 
 /// What one document (or List item) is.
 #[derive(Debug)]

@@ -26,19 +26,17 @@ use std::{
 use k8s_openapi::api::core::v1::Node;
 use kube::runtime::watcher::Event;
 
-use super::{
-    Delta, Snapshot,
-    objects::{EndpointSlice, Service},
+use crate::{
+    cluster::{
+        Delta, ServiceName, Snapshot,
+        objects::{EndpointSlice, Service},
+        selector,
+    },
+    model::node_host_ips,
 };
-use crate::model::{ServiceName, node_host_ips, selector};
-
-/// The annotation an EndpointSlice controller sets to the time of the
-/// change that triggered the slice update (for the network-programming
-/// latency metric).
-pub const TRIGGER_TIME_ANNOTATION: &str = "endpoints.kubernetes.io/last-change-trigger-time";
 
 /// One watch event of one of the three kinds, its objects already in the
-/// kept form ([`super::objects`]; the API source converts on arrival).
+/// kept form ([`crate::cluster::objects`]; the API source converts on arrival).
 #[derive(Debug, Clone)]
 pub enum SourceEvent {
     /// A Service event (boxed like the others).

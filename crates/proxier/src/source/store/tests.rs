@@ -2,9 +2,9 @@ use k8s_openapi::api::core::v1::Node;
 use kube::runtime::watcher::Event;
 
 use super::*;
-use crate::{
-    model::{HEADLESS_LABEL, SERVICE_NAME_LABEL, SERVICE_PROXY_NAME_LABEL},
-    source::objects::{EndpointSlice, Service},
+use crate::cluster::{
+    HEADLESS_LABEL, SERVICE_NAME_LABEL, SERVICE_PROXY_NAME_LABEL,
+    objects::{EndpointSlice, Service},
 };
 
 fn service(ns: &str, name: &str, rv: &str) -> Service {

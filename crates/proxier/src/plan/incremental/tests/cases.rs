@@ -7,16 +7,17 @@ use std::{
     sync::Arc,
 };
 
-use crate::source::objects::{EndpointSlice, Service};
+use crate::cluster::objects::{EndpointSlice, Service};
 use ipset_netlink::Entry;
 use ipvs_netlink::{Family, ServiceKey};
 
 use super::sorted;
 use crate::{
+    cluster::{ServiceName, Snapshot},
     config::ProxyConfig,
-    model::{NodeContext, ServiceName},
+    model::NodeContext,
     plan::{self, IncrementalPlanner, PlanChanges},
-    source::{Snapshot, manifests},
+    source::manifests,
 };
 use std::net::IpAddr;
 

@@ -4,7 +4,7 @@
 use super::*;
 
 mod cases;
-mod history;
+pub(in crate::plan) mod history;
 mod random;
 
 /// Warnings in a comparable order.

@@ -4,12 +4,13 @@
 //! local and remote endpoints; every Service type and policy; dual stack;
 //! a few invalid objects.
 
-use crate::source::objects::{EndpointSlice, Service};
+use crate::cluster::objects::{EndpointSlice, Service};
 use serde_json::{Value, json};
 
 use crate::{
+    cluster::ServiceName,
     config::{NodePortAddresses, ProxyConfig, parse_cidrs},
-    model::{NodeContext, ServiceName, ZONE_LABEL},
+    model::{NodeContext, ZONE_LABEL},
 };
 
 /// xorshift64*: deterministic, seeded.

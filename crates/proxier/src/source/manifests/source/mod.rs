@@ -14,8 +14,9 @@ use super::{
     index::{Id, Index, Kind},
 };
 use crate::{
+    cluster::{Delta, Snapshot},
     model::Warning,
-    source::{Delta, Snapshot, store::wanted_service},
+    source::store::wanted_service,
 };
 
 /// What a poll found.

@@ -467,7 +467,7 @@ fn a_delta_names_only_what_the_files_read_touched() {
         [service("b", "10.96.0.3"), service("a", "10.96.0.8")].join("---\n"),
     );
     let delta = source.poll_delta().unwrap().expect("a change").delta;
-    let ip = |s: &Option<Arc<crate::source::objects::Service>>| {
+    let ip = |s: &Option<Arc<crate::cluster::objects::Service>>| {
         s.as_ref()
             .and_then(|s| s.spec.as_ref()?.cluster_ip.as_deref().map(str::to_owned))
             .unwrap_or_default()

@@ -20,8 +20,12 @@ use compact_str::CompactString;
 use k8s_openapi::api::{core::v1 as core, discovery::v1 as discovery};
 use serde::{Deserialize, Deserializer};
 
-use super::store::TRIGGER_TIME_ANNOTATION;
-use crate::model::{HEADLESS_LABEL, SERVICE_NAME_LABEL, SERVICE_PROXY_NAME_LABEL};
+use super::{HEADLESS_LABEL, SERVICE_NAME_LABEL, SERVICE_PROXY_NAME_LABEL};
+
+/// The annotation an EndpointSlice controller sets to the time of the
+/// change that triggered the slice update (for the network-programming
+/// latency metric).
+pub const TRIGGER_TIME_ANNOTATION: &str = "endpoints.kubernetes.io/last-change-trigger-time";
 
 /// The labels kept: the only ones the proxier reads (the owning Service
 /// of a slice, and the two of the label selector).

@@ -7,7 +7,7 @@
 //! [`slice_selected`] apply the same rules to objects that did not come
 //! through them (manifests, a server that ignored them).
 
-use crate::source::objects::Labels;
+use super::objects::Labels;
 
 /// Services with this label belong to another proxy.
 pub const SERVICE_PROXY_NAME_LABEL: &str = "service.kubernetes.io/service-proxy-name";

@@ -1,5 +1,7 @@
 //! Structured iptables rules and their one renderer: `iptables-restore`
-//! input. The planner builds these values; the writer renders and applies
+//! input. The planner builds these values (the plan's
+//! [`IptablesPlan`](super::IptablesPlan)); the iptables writer
+//! ([`crate::kernel::iptables`]) takes them from here, renders and applies
 //! them. No other code writes rule text.
 
 use std::{fmt::Write, net::IpAddr};

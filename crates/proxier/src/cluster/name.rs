@@ -3,9 +3,10 @@
 
 use std::fmt;
 
-use crate::source::objects::{EndpointSlice, Service};
+use super::objects::{EndpointSlice, Service};
 
-use super::SERVICE_NAME_LABEL;
+/// The label naming the Service of an EndpointSlice.
+pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 
 /// The namespace and name of a Service. Orders like the planner orders
 /// Services (namespace, then name), which decides virtual-server conflicts.
