@@ -67,7 +67,7 @@ mod recover;
 mod report;
 mod state;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use diff::{
     BindDiff, IpvsDiff, SetDiff, diff_bindings, diff_bindings_keys, diff_ipsets, diff_ipsets_keys,
