@@ -35,7 +35,8 @@
 //!   with a bounded frequency, periodic resync, graceful checks, health and
 //!   metrics).
 //! * [`kernel`]: thin writers over IPVS, ipset, rtnetlink, iptables and
-//!   sysctl.
+//!   sysctl, each behind a trait of [`kernel::seam`] so that the reconciler
+//!   and the daemon run over in-memory writers in host tests.
 //! * [`cleanup`]: `--cleanup`, removing what this proxier (or kube-proxy in
 //!   IPVS mode) left on the node and nothing else.
 //! * [`serve`]: the HTTP side: `/healthz` and `/livez`, the per-Service
