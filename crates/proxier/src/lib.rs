@@ -35,7 +35,8 @@
 //!   changed: [`plan::PlanChanges`]), and printed by [`plan::print`]
 //!   (`ipvsadm -Ln`, `ipset save`, `iptables-restore`).
 //! * [`kernel`]: thin writers over IPVS, ipset, rtnetlink, iptables and
-//!   sysctl.
+//!   sysctl, each behind a trait of [`kernel::seam`] so that the reconciler
+//!   and the daemon run over in-memory writers in host tests.
 //! * [`reconcile`]: the cache of what was written, the full and the
 //!   partial diff ([`reconcile::Reconciler::sync_changes`]), graceful
 //!   real-server removal, warm restart.

@@ -15,17 +15,37 @@ use std::{io::IsTerminal, path::Path, process::ExitCode};
 
 use clap::Parser;
 use kube_ipvs_proxier::{
-    cleanup::{CleanupOptions, cleanup},
+    cleanup::{CleanupOptions, CleanupReport, cleanup},
     config::{
-        Settings,
+        ConfigError, Settings,
         cli::{Cli, Invocation},
     },
-    daemon,
+    daemon::{self, DaemonError},
     model::{AddressSources, NodeContext},
     plan::{plan, print},
     reconcile::ExcludeCidrs,
-    source::manifests,
+    source::{SourceError, manifests},
 };
+
+/// Why the binary exits with status 1.
+#[derive(Debug, thiserror::Error)]
+enum MainError {
+    /// An unusable command line or configuration file.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// `plan`: unreadable manifests.
+    #[error(transparent)]
+    Manifests(#[from] SourceError),
+    /// The daemon or `--init-only` stopped with an error.
+    #[error(transparent)]
+    Daemon(#[from] DaemonError),
+    /// `--cleanup` could not remove everything.
+    #[error("encountered an error while tearing down rules: {0}")]
+    Cleanup(Box<CleanupReport>),
+    /// The tokio runtime could not be built.
+    #[error("tokio runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+}
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -38,7 +58,7 @@ fn main() -> ExitCode {
         .init();
     let result = Cli::parse()
         .resolve()
-        .map_err(|e| e.to_string())
+        .map_err(MainError::from)
         .and_then(|invocation| match invocation {
             Invocation::Plan {
                 settings,
@@ -47,32 +67,30 @@ fn main() -> ExitCode {
             Invocation::Run(settings) => block_on(async move {
                 // Before any listener: the connection budget is a share of it.
                 kube_ipvs_proxier::serve::limits::raise_nofile_limit();
-                daemon::run(settings, shutdown())
-                    .await
-                    .map_err(|e| e.to_string())
+                daemon::run(settings, shutdown()).await?;
+                Ok(())
             }),
             Invocation::Cleanup(settings) => block_on(run_cleanup(settings)),
             Invocation::InitOnly(settings) => block_on(async move {
-                daemon::init_only(&settings)
-                    .await
-                    .map_err(|e| e.to_string())
+                daemon::init_only(&settings).await?;
+                Ok(())
             }),
             Invocation::Exit => Ok(()),
         });
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            tracing::error!("{message}");
+        Err(err) => {
+            tracing::error!("{err}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn block_on(future: impl Future<Output = Result<(), String>>) -> Result<(), String> {
+fn block_on(future: impl Future<Output = Result<(), MainError>>) -> Result<(), MainError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("tokio runtime: {e}"))?;
+        .map_err(MainError::Runtime)?;
     let result = runtime.block_on(future);
     // Dropping the runtime would wait for a manifests read in progress
     // (minutes for a large directory under emulation): exit without it.
@@ -80,8 +98,8 @@ fn block_on(future: impl Future<Output = Result<(), String>>) -> Result<(), Stri
     result
 }
 
-fn run_plan(settings: &Settings, path: &Path) -> Result<(), String> {
-    let (snapshot, mut warnings) = manifests::load(path).map_err(|e| e.to_string())?;
+fn run_plan(settings: &Settings, path: &Path) -> Result<(), MainError> {
+    let (snapshot, mut warnings) = manifests::load(path)?;
     let node_object = snapshot
         .nodes
         .iter()
@@ -105,7 +123,7 @@ fn run_plan(settings: &Settings, path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-async fn run_cleanup(settings: Settings) -> Result<(), String> {
+async fn run_cleanup(settings: Settings) -> Result<(), MainError> {
     let report = cleanup(&CleanupOptions {
         exclude_cidrs: ExcludeCidrs::new(settings.proxy.exclude_cidrs.iter().copied()),
         ..CleanupOptions::default()
@@ -115,9 +133,7 @@ async fn run_cleanup(settings: Settings) -> Result<(), String> {
         tracing::info!("{report}");
         Ok(())
     } else {
-        Err(format!(
-            "encountered an error while tearing down rules: {report}"
-        ))
+        Err(MainError::Cleanup(Box::new(report)))
     }
 }
 

@@ -42,10 +42,7 @@ use tracing::{info, warn};
 
 use crate::{
     config::{NodePortAddresses, ProxyConfig, Settings},
-    kernel::{
-        AddressCache, NodeAddresses,
-        sysctl::{self, SysctlWriter},
-    },
+    kernel::{AddressCache, LinkWrite, Netlink, NodeAddresses, Writers, sysctl},
     model::{AddressSources, NodeContext, Warning},
     plan::IncrementalPlanner,
     reconcile::{ExcludeCidrs, Reconciler, ReconcilerOptions, StartError, SyncReport},
@@ -68,7 +65,7 @@ pub const SYNC_BURST: u32 = 2;
 pub enum DaemonError {
     /// The kernel writers could not start.
     #[error("cannot start: {0}")]
-    Start(#[from] StartError),
+    Start(#[source] StartError),
     /// The configured scheduler cannot be used.
     #[error("cannot use the IPVS scheduler: {0}")]
     Scheduler(#[source] crate::kernel::IpvsWriterError),
@@ -101,6 +98,17 @@ pub enum DaemonError {
     Ipset(#[source] crate::kernel::IpsetWriterError),
 }
 
+impl From<StartError> for DaemonError {
+    /// The scheduler and the sysctls have their own variants.
+    fn from(err: StartError) -> Self {
+        match err {
+            StartError::Scheduler(err) => DaemonError::Scheduler(err),
+            StartError::Sysctl(err) => DaemonError::Sysctl(err),
+            err => DaemonError::Start(err),
+        }
+    }
+}
+
 /// What the sources send to the loop.
 #[derive(Debug)]
 enum Input {
@@ -129,11 +137,11 @@ pub async fn run(
         .as_ref()
         .map(config_watch::ConfigWatch::new);
     apply_oom_score_adj(settings.oom_score_adj);
-    apply_sysctls(&settings.proxy)?;
-    // Adopting a large kernel state takes a while: a shutdown meanwhile
-    // ends it.
+    // The sysctls, the kernel adopted, the scheduler probed, the IPVS
+    // timeouts. Adopting a large kernel state takes a while: a shutdown
+    // meanwhile ends it.
     let reconciler = tokio::select! {
-        started = start_reconciler(&settings.proxy) => started?,
+        started = Reconciler::start(reconciler_options(&settings.proxy)) => started?,
         _ = &mut shutdown => {
             info!("stopping before the first sync");
             return Ok(());
@@ -223,57 +231,39 @@ pub async fn run(
 /// IPVS and ipset usable, the scheduler probed, the sysctls set (each
 /// failure fatal), the IPVS timeouts set; nothing else is touched.
 pub async fn init_only(settings: &Settings) -> Result<(), DaemonError> {
-    let config = &settings.proxy;
-    let mut ipvs = crate::kernel::IpvsWriter::connect()
+    Reconciler::init_node(&reconciler_options(&settings.proxy))
         .await
-        .map_err(DaemonError::Ipvs)?;
-    crate::kernel::IpsetWriter::connect()
-        .await
-        .map_err(DaemonError::Ipset)?;
-    prepare_ipvs(&mut ipvs, config).await?;
-    apply_sysctls(config)?;
+        .map_err(|err| match err {
+            StartError::Ipvs(err) => DaemonError::Ipvs(err),
+            StartError::Ipset(err) => DaemonError::Ipset(err),
+            err => err.into(),
+        })?;
     info!("system initialized and --init-only given; exiting");
     Ok(())
 }
 
-/// The kernel writers, started on the kernel as it is, with the
-/// scheduler checked and the IPVS timeouts set.
-async fn start_reconciler(config: &ProxyConfig) -> Result<Reconciler, DaemonError> {
-    let mut reconciler = Reconciler::start(ReconcilerOptions {
+/// What the reconciler is started with: kube-proxy's sysctls, the
+/// scheduler to probe, the IPVS timeouts, the binding mode and the
+/// excluded CIDRs.
+fn reconciler_options(config: &ProxyConfig) -> ReconcilerOptions {
+    ReconcilerOptions {
         bind_mode: config.bind_mode,
         exclude_cidrs: ExcludeCidrs::new(config.exclude_cidrs.iter().copied()),
+        scheduler: Some(config.scheduler.clone()),
+        timeouts: Timeouts::new(
+            config.tcp_timeout,
+            config.tcp_fin_timeout,
+            config.udp_timeout,
+        ),
+        sysctls: sysctl::kube_proxy(config.strict_arp, sysctl::kernel_version()),
         ..ReconcilerOptions::default()
-    })
-    .await?;
-    prepare_ipvs(reconciler.ipvs_mut(), config).await?;
-    Ok(reconciler)
-}
-
-/// kube-proxy's CanUseIPVSProxier (an unknown scheduler is fatal at
-/// start, not an error on every sync), then the IPVS timeouts (a failure
-/// is logged, as kube-proxy does).
-async fn prepare_ipvs(
-    ipvs: &mut crate::kernel::IpvsWriter,
-    config: &ProxyConfig,
-) -> Result<(), DaemonError> {
-    ipvs.probe_scheduler(&config.scheduler)
-        .await
-        .map_err(DaemonError::Scheduler)?;
-    let timeouts = Timeouts::new(
-        config.tcp_timeout,
-        config.tcp_fin_timeout,
-        config.udp_timeout,
-    );
-    if let Err(err) = ipvs.set_timeouts(timeouts).await {
-        warn!("IPVS timeouts: {err}");
     }
-    Ok(())
 }
 
 /// The loop's state.
-struct Daemon<A> {
+struct Daemon<A, W: Writers = Netlink> {
     settings: Settings,
-    reconciler: Reconciler,
+    reconciler: Reconciler<W>,
     /// The kernel's local addresses, without `--node-ip` only.
     addresses: Option<A>,
     store: ClusterStore,
@@ -290,10 +280,10 @@ struct Daemon<A> {
     last_wait_log: Option<Instant>,
 }
 
-impl<A: NodeAddresses> Daemon<A> {
+impl<A: NodeAddresses, W: Writers> Daemon<A, W> {
     fn new(
         settings: Settings,
-        reconciler: Reconciler,
+        reconciler: Reconciler<W>,
         addresses: Option<A>,
         health: ProxyHealth,
         metrics: Metrics,
@@ -693,14 +683,6 @@ fn apply_oom_score_adj(value: Option<i32>) {
     {
         warn!("cannot set oom_score_adj to {value}: {err}");
     }
-}
-
-/// kube-proxy's sysctls for IPVS mode; the first that cannot be set ends
-/// the start, as in kube-proxy's `NewProxier`.
-fn apply_sysctls(config: &ProxyConfig) -> Result<(), sysctl::SysctlError> {
-    let mut writer = SysctlWriter::new("/proc/sys");
-    let wanted = sysctl::kube_proxy(config.strict_arp, sysctl::kernel_version());
-    writer.ensure(&wanted).map(|_| ())
 }
 
 fn log_report(what: &str, report: &SyncReport) {

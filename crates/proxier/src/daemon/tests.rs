@@ -1,10 +1,14 @@
 //! The daemon's node context over the address seam, with an in-memory
-//! fake of the kernel's addresses.
+//! fake of the kernel's addresses; the daemon's loop over the in-memory
+//! writers of [`crate::reconcile::tests::fake`].
 
 use std::collections::BTreeSet;
 
 use super::*;
-use crate::kernel::{AddressCacheError, LinkError};
+use crate::{
+    kernel::{AddressCacheError, LinkError},
+    reconcile::tests::fake::Shared,
+};
 
 /// The kernel's addresses as a test sets them; records the interfaces
 /// it was asked to leave out.
@@ -99,4 +103,116 @@ async fn unreadable_kernel_addresses_leave_the_nodes_own() {
     let context = node_context("node-1", Some(&node), sources(&[]), Some(&mut fake), 7).await;
     assert_eq!(context.node_ips, ips(&["192.168.1.10"]));
     assert_eq!(fake.asked.len(), 1);
+}
+
+/// The settings of `run --manifests` on `node-1` with `--node-ip`.
+fn manifests_settings(path: &str) -> Settings {
+    use clap::Parser;
+    let args = [
+        "kube-ipvs-proxier",
+        "run",
+        "--manifests",
+        path,
+        "--hostname-override",
+        "node-1",
+        "--node-ip",
+        "192.168.1.10",
+    ];
+    match crate::config::cli::Cli::try_parse_from(args)
+        .unwrap()
+        .resolve()
+        .unwrap()
+    {
+        crate::config::cli::Invocation::Run(settings) => settings,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A daemon over the fake kernel, fed `snapshot`, run until `shutdown`.
+async fn run_daemon(
+    settings: &Settings,
+    kernel: &Shared,
+    snapshot: &Snapshot,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), DaemonError> {
+    let reconciler = Reconciler::start_with(reconciler_options(&settings.proxy), kernel.writers())
+        .await
+        .expect("start");
+    let (tx, rx) = mpsc::channel(16);
+    tx.send(Input::Snapshot(snapshot.clone(), Vec::new()))
+        .await
+        .unwrap();
+    let health = ProxyHealth::new(2 * settings.sync_period);
+    let mut daemon = Daemon::new(
+        settings.clone(),
+        reconciler,
+        None::<FakeAddresses>,
+        health,
+        Metrics::new(),
+    );
+    let result = tokio::time::timeout(Duration::from_secs(10), daemon.run(rx, shutdown))
+        .await
+        .expect("the daemon stopped");
+    drop(tx);
+    result
+}
+
+#[tokio::test]
+async fn a_shutdown_mid_sync_stops_the_daemon_and_a_restart_finishes_the_work() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/manifests/demo.yaml"
+    );
+    let settings = manifests_settings(path);
+    let (snapshot, _) = manifests::load(std::path::Path::new(path)).unwrap();
+    let node = NodeContext::resolve(
+        &settings.node_name,
+        None,
+        AddressSources {
+            bind_address: settings.bind_address,
+            node_ips: &settings.node_ips,
+            kernel: None,
+        },
+    );
+    let (plan, _) = crate::plan::plan(&snapshot, &node, &settings.proxy);
+    assert_eq!(plan.services.len(), 1);
+
+    // SIGTERM while the first sync's IPVS batch is in flight (one command
+    // applied): the daemon stops at once, with what was written left.
+    let kernel = Shared::default();
+    kernel.lock().faults.stall_after = Some(1);
+    let stalled = kernel.lock().stalled.clone();
+    let result = run_daemon(&settings, &kernel, &snapshot, async move {
+        stalled.notified().await
+    })
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+    {
+        let mut k = kernel.lock();
+        assert_eq!(k.take_sent().len(), 1);
+        assert_eq!(k.services.len(), 1, "the service, without real servers");
+        assert!(!k.differences(&plan).is_empty());
+        assert!(!k.sysctls.is_empty(), "the start set kube-proxy's sysctls");
+    }
+
+    // The restart adopts the half-written kernel and finishes it.
+    let watched = kernel.clone();
+    let converged = async move {
+        loop {
+            let left = watched.lock().differences(&plan);
+            if left.is_empty() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    let result = run_daemon(&settings, &kernel, &snapshot, converged).await;
+    assert!(result.is_ok(), "{result:?}");
+    let sent = kernel.lock().take_sent();
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    assert!(
+        sent.iter()
+            .all(|c| matches!(c, ipvs_netlink::Command::AddRealServer(..))),
+        "only the missing real servers: {sent:?}"
+    );
 }

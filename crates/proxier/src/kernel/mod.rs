@@ -14,12 +14,18 @@
 //! * [`iptables`]: the rules, through `iptables-restore --noflush`
 //!   ([`IptablesWriter`]).
 //! * [`sysctl`]: kube-proxy's sysctls ([`SysctlWriter`]).
+//! * [`seam`]: a trait in front of each writer the reconciler drives
+//!   ([`IpvsWrite`], [`IpsetWrite`], [`LinkWrite`], [`IptablesWrite`],
+//!   [`SysctlWrite`]) and their bundle ([`Writers`], the real ones being
+//!   [`Netlink`]), so that tests run the orchestration over in-memory
+//!   writers.
 
 pub mod addresses;
 pub mod ipset;
 pub mod iptables;
 pub mod ipvs;
 pub mod link;
+pub mod seam;
 pub mod sysctl;
 
 pub use addresses::{AddressCache, AddressCacheError, NodeAddresses};
@@ -27,4 +33,7 @@ pub use ipset::{IpsetWriter, IpsetWriterError, SetState};
 pub use iptables::{IptablesError, IptablesWriter, rules::IptablesRules};
 pub use ipvs::{IpvsWriter, IpvsWriterError};
 pub use link::{BindMode, Bindings, LinkError, LinkWriter};
+pub use seam::{
+    IpsetWrite, IptablesWrite, IpvsWrite, LinkWrite, Netlink, SysctlWrite, WriterSet, Writers,
+};
 pub use sysctl::{Sysctl, SysctlError, SysctlWriter};

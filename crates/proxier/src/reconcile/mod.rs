@@ -1,10 +1,13 @@
 //! The reconciler: the cache of what was written, the diff, graceful
 //! real-server removal, warm restart.
 //!
-//! [`Reconciler`] owns the kernel writers ([`crate::kernel`]) and a
-//! [`KnownState`] cache. [`Reconciler::start`] dumps the kernel once and
-//! adopts it (warm restart: a plan equal to the kernel sends nothing, no
-//! weight flaps); [`Reconciler::sync`] diffs a plan against the cache and
+//! [`Reconciler`] owns the kernel writers ([`crate::kernel`], behind the
+//! traits of [`crate::kernel::seam`]: the real ones by default, in-memory
+//! ones in the host tests of the orchestration) and a [`KnownState`]
+//! cache. [`Reconciler::start`] sets kube-proxy's sysctls, dumps the
+//! kernel once and adopts it (warm restart: a plan equal to the kernel
+//! sends nothing, no weight flaps), then probes the scheduler and sets the
+//! IPVS timeouts; [`Reconciler::sync`] diffs a plan against the cache and
 //! sends only the changes, pipelined; [`Reconciler::sync_changes`] does
 //! the same for the keys a [`crate::plan::PlanChanges`] lists only (one
 //! endpoint change costs O(that change), not O(plan); the diffs restricted
@@ -69,7 +72,7 @@ mod recover;
 mod report;
 mod state;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use diff::{
     BindDiff, IpvsDiff, SetDiff, diff_bindings, diff_bindings_keys, diff_ipsets, diff_ipsets_keys,

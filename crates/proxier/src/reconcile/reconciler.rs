@@ -6,7 +6,7 @@ use std::{
     time::Instant,
 };
 
-use ipvs_netlink::{Command, RealServer, ServiceKey};
+use ipvs_netlink::{Command, RealServer, ServiceKey, Timeouts};
 
 use super::{
     diff::{
@@ -21,8 +21,10 @@ use super::{
 use crate::{
     catalogue::owned::ExcludeCidrs,
     kernel::{
-        BindMode, IpsetWriter, IpsetWriterError, IptablesWriter, IpvsWriter, IpvsWriterError,
-        LinkError, LinkWriter, SetState, link::INTERFACE,
+        BindMode, IpsetWrite, IpsetWriter, IpsetWriterError, IptablesWrite, IptablesWriter,
+        IpvsWrite, IpvsWriter, IpvsWriterError, LinkError, LinkWrite, LinkWriter, Netlink,
+        SetState, Sysctl, SysctlError, SysctlWrite, SysctlWriter, WriterSet, Writers,
+        link::INTERFACE,
     },
     plan::{ChangedKeys, KernelPlan, PlanChanges},
 };
@@ -38,6 +40,14 @@ pub struct ReconcilerOptions {
     pub exclude_cidrs: ExcludeCidrs,
     /// The prefix of the ipsets to dump and adopt (`KUBE-`).
     pub ipset_prefix: String,
+    /// The scheduler to probe at start (kube-proxy's
+    /// `CanUseIPVSProxier`); `None` probes nothing.
+    pub scheduler: Option<String>,
+    /// The IPVS timeouts to set at start (zeros keep the kernel's).
+    pub timeouts: Timeouts,
+    /// The sysctls to set at start, before anything else (the first that
+    /// cannot be set fails the start, as in kube-proxy's `NewProxier`).
+    pub sysctls: Vec<Sysctl>,
 }
 
 impl Default for ReconcilerOptions {
@@ -47,6 +57,9 @@ impl Default for ReconcilerOptions {
             bind_mode: BindMode::Address,
             exclude_cidrs: ExcludeCidrs::default(),
             ipset_prefix: "KUBE-".to_owned(),
+            scheduler: None,
+            timeouts: Timeouts::default(),
+            sysctls: Vec::new(),
         }
     }
 }
@@ -63,6 +76,33 @@ pub enum StartError {
     /// The dummy interface.
     #[error(transparent)]
     Link(#[from] LinkError),
+    /// The configured scheduler cannot be used.
+    #[error("cannot use the IPVS scheduler: {0}")]
+    Scheduler(#[source] IpvsWriterError),
+    /// A sysctl kube-proxy requires could not be set.
+    #[error(transparent)]
+    Sysctl(#[from] SysctlError),
+}
+
+/// Where the sysctls are.
+const SYSCTL_ROOT: &str = "/proc/sys";
+
+/// kube-proxy's `CanUseIPVSProxier` (an unknown scheduler is fatal at
+/// start, not an error on every sync), then the IPVS timeouts (a failure
+/// is logged, as kube-proxy does).
+async fn prepare_ipvs(
+    ipvs: &mut impl IpvsWrite,
+    options: &ReconcilerOptions,
+) -> Result<(), StartError> {
+    if let Some(scheduler) = &options.scheduler {
+        ipvs.probe_scheduler(scheduler)
+            .await
+            .map_err(StartError::Scheduler)?;
+    }
+    if let Err(err) = ipvs.set_timeouts(options.timeouts).await {
+        tracing::warn!("IPVS timeouts: {err}");
+    }
+    Ok(())
 }
 
 /// Virtual servers a full IPVS pass diffs and sends at a time (about
@@ -80,13 +120,16 @@ enum Scope<'a> {
 
 /// The reconciler: owns the kernel writers and a cache of what it wrote
 /// ([`KnownState`]), and turns each plan into the changes only.
+///
+/// Generic over its [`Writers`] (the real ones, [`Netlink`], by default;
+/// in-memory ones in the tests of the orchestration).
 #[derive(Debug)]
-pub struct Reconciler {
+pub struct Reconciler<W: Writers = Netlink> {
     options: ReconcilerOptions,
-    ipvs: IpvsWriter,
-    ipset: IpsetWriter,
-    link: LinkWriter,
-    iptables: IptablesWriter,
+    ipvs: W::Ipvs,
+    ipset: W::Ipset,
+    link: W::Link,
+    iptables: W::Iptables,
     known: KnownState,
     graceful: GracefulQueue,
     /// Whether the cache may not match the last plan (after a start or a
@@ -95,21 +138,66 @@ pub struct Reconciler {
 }
 
 impl Reconciler {
-    /// Warm start: opens the writers (creating `kube-ipvs0` if missing),
-    /// dumps the kernel once (IPVS table, the interface's addresses and
-    /// routes, the node's other addresses, the `KUBE-*` ipsets) and adopts
-    /// it as the cache, so a plan equal to what the kernel holds sends
-    /// nothing.
+    /// Warm start on the node: sets the sysctls of the options, opens the
+    /// writers (creating `kube-ipvs0` if missing), then as
+    /// [`start_with`](Self::start_with): dumps and adopts the kernel,
+    /// probes the scheduler and sets the IPVS timeouts.
     pub async fn start(options: ReconcilerOptions) -> Result<Self, StartError> {
-        let ipvs = IpvsWriter::connect().await?;
-        let ipset = IpsetWriter::connect().await?;
-        let link = LinkWriter::connect(&options.interface).await?;
-        let mut reconciler = Reconciler {
-            options,
-            ipvs,
-            ipset,
-            link,
+        let mut sysctl = SysctlWriter::new(SYSCTL_ROOT);
+        sysctl.ensure(&options.sysctls)?;
+        let writers = WriterSet {
+            ipvs: IpvsWriter::connect().await?,
+            ipset: IpsetWriter::connect().await?,
+            link: LinkWriter::connect(&options.interface).await?,
             iptables: IptablesWriter::new(),
+            sysctl,
+        };
+        Self::adopt(options, writers).await
+    }
+
+    /// kube-proxy's `--init-only` in IPVS mode: IPVS and ipset usable, the
+    /// scheduler probed, the IPVS timeouts set, the sysctls set; no dump,
+    /// no interface, nothing else touched.
+    pub async fn init_node(options: &ReconcilerOptions) -> Result<(), StartError> {
+        let mut ipvs = IpvsWriter::connect().await?;
+        IpsetWriter::connect().await?;
+        prepare_ipvs(&mut ipvs, options).await?;
+        SysctlWriter::new(SYSCTL_ROOT).ensure(&options.sysctls)?;
+        Ok(())
+    }
+
+    /// Replaces the iptables writer (other binaries).
+    #[must_use]
+    pub fn with_iptables(mut self, iptables: IptablesWriter) -> Self {
+        self.iptables = iptables;
+        self
+    }
+}
+
+impl<W: Writers> Reconciler<W> {
+    /// Warm start over `writers`: sets the sysctls of the options, dumps
+    /// the kernel once (IPVS table, the interface's addresses and routes,
+    /// the node's other addresses, the `KUBE-*` ipsets) and adopts it as
+    /// the cache, so a plan equal to what the kernel holds sends nothing;
+    /// then probes the scheduler (kube-proxy's `CanUseIPVSProxier`: an
+    /// unknown scheduler fails the start) and sets the IPVS timeouts (a
+    /// failure is logged, as kube-proxy does).
+    pub async fn start_with(
+        options: ReconcilerOptions,
+        mut writers: WriterSet<W>,
+    ) -> Result<Self, StartError> {
+        writers.sysctl.ensure(&options.sysctls)?;
+        Self::adopt(options, writers).await
+    }
+
+    /// [`start_with`](Self::start_with) after the sysctls.
+    async fn adopt(options: ReconcilerOptions, writers: WriterSet<W>) -> Result<Self, StartError> {
+        let mut reconciler: Self = Reconciler {
+            options,
+            ipvs: writers.ipvs,
+            ipset: writers.ipset,
+            link: writers.link,
+            iptables: writers.iptables,
             known: KnownState::default(),
             graceful: GracefulQueue::default(),
             needs_full: true,
@@ -122,14 +210,8 @@ impl Reconciler {
         reconciler.known.node_addrs = reconciler.link.local_addresses().await?;
         let table = reconciler.ipvs.dump().await?;
         reconciler.known.adopt_table(table, &BTreeSet::new());
+        prepare_ipvs(&mut reconciler.ipvs, &reconciler.options).await?;
         Ok(reconciler)
-    }
-
-    /// Replaces the iptables writer (other binaries).
-    #[must_use]
-    pub fn with_iptables(mut self, iptables: IptablesWriter) -> Self {
-        self.iptables = iptables;
-        self
     }
 
     /// The options.
@@ -147,14 +229,10 @@ impl Reconciler {
         &self.graceful
     }
 
-    /// The link writer (for [`LinkWriter::local_addresses`]).
-    pub fn link(&self) -> &LinkWriter {
+    /// The link writer (for [`LinkWrite::local_addresses`] and
+    /// [`LinkWrite::index`]).
+    pub fn link(&self) -> &W::Link {
         &self.link
-    }
-
-    /// The IPVS writer (for timeouts).
-    pub fn ipvs_mut(&mut self) -> &mut IpvsWriter {
-        &mut self.ipvs
     }
 
     /// Totals since start.
@@ -207,32 +285,32 @@ impl Reconciler {
         let (before, started) = (self.counters(), Instant::now());
         let mut report = SyncReport::default();
         if let Err(err) = self.link.ensure_interface().await {
-            report.error("link", err);
+            report.error(err);
         }
         match self.ipset.dump(&self.options.ipset_prefix).await {
             Ok(sets) => self.known.ipsets = sets,
-            Err(err) => report.error("ipset", err),
+            Err(err) => report.error(err),
         }
         match self.link.bindings().await {
             Ok(bindings) => self.known.bindings = bindings,
-            Err(err) => report.error("link", err),
+            Err(err) => report.error(err),
         }
         match self.link.local_addresses().await {
             Ok(addrs) => self.known.node_addrs = addrs,
-            Err(err) => report.error("link", err),
+            Err(err) => report.error(err),
         }
         match self.ipvs.dump().await {
             Ok(table) => {
                 let owned = self.known.services.keys().copied().collect();
                 self.known.adopt_table(table, &owned);
             }
-            Err(err) => report.error("ipvs", err),
+            Err(err) => report.error(err),
         }
         for family in plan.iptables.keys() {
             match self.iptables.check(*family).await {
                 Ok(true) => report.iptables_written += 1,
                 Ok(false) => {}
-                Err(err) => report.error("iptables", err),
+                Err(err) => report.error(err),
             }
         }
         self.sync_all(plan, Scope::All, &mut report).await;
@@ -255,7 +333,7 @@ impl Reconciler {
                     continue;
                 }
                 Err(err) => {
-                    report.error("ipvs", err);
+                    report.error(err);
                     continue;
                 }
             };
@@ -405,7 +483,7 @@ impl Reconciler {
                     );
                 }
                 // Without counters, quiesce rather than cut connections.
-                Err(err) => report.error("ipvs", err),
+                Err(err) => report.error(err),
             }
         }
         let mut out = Vec::new();
@@ -460,7 +538,7 @@ impl Reconciler {
         let results = match self.ipvs.apply(commands).await {
             Ok(results) => results,
             Err(err) => {
-                report.error("ipvs", err);
+                report.error(err);
                 return false;
             }
         };
@@ -472,7 +550,7 @@ impl Reconciler {
                     match recover(&mut self.known.services, &mut self.graceful, command, &err) {
                         Failure::Retry => retry = true,
                         Failure::Silent => {}
-                        Failure::Report => report.error("ipvs", err),
+                        Failure::Report => report.error(err),
                     }
                 }
             }
@@ -560,7 +638,7 @@ impl Reconciler {
                         known.remove(vip);
                         report.vips_unbound += 1;
                     }
-                    Err(err) => report.error("link", err),
+                    Err(err) => report.error(err),
                 }
             }
         }
@@ -574,7 +652,7 @@ impl Reconciler {
         for diff in diffs {
             if diff.recreate {
                 if let Err(err) = self.ipset.destroy(&diff.name).await {
-                    report.error("ipset", err);
+                    report.error(err);
                     continue;
                 }
                 self.known.ipsets.remove(&diff.name);
@@ -585,7 +663,7 @@ impl Reconciler {
                     .create(&diff.name, diff.set_type, diff.family)
                     .await
                 {
-                    report.error("ipset", err);
+                    report.error(err);
                     continue;
                 }
                 let family = (!diff.set_type.is_bitmap()).then_some(diff.family);
@@ -613,7 +691,7 @@ impl Reconciler {
                 Err(err) => {
                     // Unknown contents now: the next resync re-reads them.
                     self.known.ipsets.remove(&diff.name);
-                    report.error("ipset", err);
+                    report.error(err);
                 }
             }
         }
@@ -635,7 +713,7 @@ impl Reconciler {
                 Ok(false) => {}
                 Err(err) => {
                     report.iptables_failed.push(*family);
-                    report.error("iptables", err);
+                    report.error(err);
                 }
             }
         }

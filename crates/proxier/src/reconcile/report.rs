@@ -2,26 +2,47 @@
 
 use std::time::Duration;
 
-use ipvs_netlink::Family;
+use ipvs_netlink::{Family, IpvsError};
 
-/// One object that could not be written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyncError {
-    /// What it was about: `ipvs`, `link`, `ipset`, `iptables`.
-    pub subsystem: &'static str,
-    /// The message (names the object).
-    pub message: String,
+use crate::kernel::{IpsetWriterError, IptablesError, IpvsWriterError, LinkError};
+
+/// One object (or one whole operation) that could not be written; shown
+/// as `subsystem: message`, the subsystem being one of `ipvs`, `link`,
+/// `ipset`, `iptables`.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// An IPVS dump, batch or counter read failed as a whole.
+    #[error("ipvs: {0}")]
+    Ipvs(#[from] IpvsWriterError),
+    /// One IPVS command failed (names the service or real server).
+    #[error("ipvs: {0}")]
+    IpvsCommand(#[from] IpvsError),
+    /// The dummy interface or one VIP.
+    #[error("link: {0}")]
+    Link(#[from] LinkError),
+    /// One ipset, or the dump of them.
+    #[error("ipset: {0}")]
+    Ipset(#[from] IpsetWriterError),
+    /// The rules of one family.
+    #[error("iptables: {0}")]
+    Iptables(#[from] IptablesError),
 }
 
-impl std::fmt::Display for SyncError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.subsystem, self.message)
+impl SyncError {
+    /// What it was about: `ipvs`, `link`, `ipset`, `iptables`.
+    pub fn subsystem(&self) -> &'static str {
+        match self {
+            SyncError::Ipvs(_) | SyncError::IpvsCommand(_) => "ipvs",
+            SyncError::Link(_) => "link",
+            SyncError::Ipset(_) => "ipset",
+            SyncError::Iptables(_) => "iptables",
+        }
     }
 }
 
 /// What one pass sent and changed. Messages count netlink requests that
 /// mutate the kernel (dumps are not counted).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub struct SyncReport {
     /// IPVS mutating messages.
     pub ipvs_messages: u64,
@@ -80,11 +101,8 @@ impl SyncReport {
         self.errors.is_empty()
     }
 
-    pub(crate) fn error(&mut self, subsystem: &'static str, message: impl ToString) {
-        self.errors.push(SyncError {
-            subsystem,
-            message: message.to_string(),
-        });
+    pub(crate) fn error(&mut self, error: impl Into<SyncError>) {
+        self.errors.push(error.into());
     }
 }
 

@@ -1,5 +1,9 @@
 //! Unit tests of the pure diff: two plans (or a cache and a plan) to the
-//! exact command lists.
+//! exact command lists; the orchestration over in-memory writers
+//! ([`fake`], [`orchestration`]).
+
+pub(crate) mod fake;
+mod orchestration;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
