@@ -65,7 +65,7 @@
 //! 6. [`plan`]: the desired kernel state and its iptables rules.
 //! 7. [`kernel`]: the writers (they take the plan's rules).
 //! 8. [`reconcile`]: plans against the kernel, through the writers.
-//! 9. [`cleanup`]: `--cleanup`.
+//! 9. [`cleanup`]: what `--cleanup` removes.
 //! 10. [`serve`]: healthz, health-check node ports, metrics.
 //! 11. [`daemon`]: the `run` loop over all of them.
 //!
