@@ -7,8 +7,7 @@
 # asserted, and the conntrack cases (a UDP/SCTP flow kept going while its
 # backend changes) are measured into a table.
 # Usage (inside the VM): tests/cluster/run.sh PROXIER_BINARY
-# Prints one line per check and "cluster: N passed, N failed" (known
-# proxier failures print XFAIL and are counted apart).
+# Prints one line per check and "cluster: N passed, N failed".
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -20,14 +19,6 @@ PROXIER=$(realpath "$1")
 W=/tmp/cluster
 D=$W/apiserver
 mkdir -p "$W"
-xfailed=0
-# xfail NAME COMMAND...: a check known to fail until the proxier is fixed;
-# XFAIL when it fails (not counted as passed), XPASS when it passes.
-xfail() {
-    local name=$1; shift
-    if "$@"; then passed=$((passed + 1)); echo "XPASS - $name (expected to fail until fixed)"
-    else xfailed=$((xfailed + 1)); echo "XFAIL - $name"; fi
-}
 eq() { [ "$1" = "$2" ] || { echo "     expected [$2], got [$1]"; return 1; }; }
 eventually() { within 20 "$@"; }
 now() { date +%s.%N | cut -c1-14; }
@@ -195,5 +186,4 @@ if [ "$failed" -gt 0 ]; then
     for n in 1 2 3; do echo "--- proxier node-$n (last lines)"; tail -n 15 "$W/proxier-$n.log"; done
 fi
 echo "cluster: $passed passed, $failed failed"
-echo "cluster: $xfailed expected failures (XFAIL)"
 [ "$failed" -eq 0 ]
