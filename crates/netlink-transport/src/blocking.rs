@@ -6,13 +6,13 @@
 use std::{io, os::fd::AsFd, time::Duration};
 
 use netlink_packet_core::DecodeError;
-use netlink_sys::{Socket, SocketAddr};
+use netlink_sys::Socket;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use crate::{
     BatchLimits, DEFAULT_REPLY_TIMEOUT, OnError, Request, TransportError,
     frame::Frame,
-    pipeline::{DUMP_ATTEMPTS, Pipeline, RCVBUF, RECV_LEN, first_seq, single},
+    pipeline::{DUMP_ATTEMPTS, Pipeline, RECV_LEN, first_seq, set_up, single},
     window::Outcome,
 };
 
@@ -43,11 +43,7 @@ impl BlockingTransport {
     /// effort).
     pub fn open(protocol: isize) -> Result<Self, TransportError> {
         let mut socket = Socket::new(protocol)?;
-        socket.bind_auto()?;
-        socket.connect(&SocketAddr::new(0, 0))?;
-        let _ = socket.set_cap_ack(true);
-        let _ = socket.set_ext_ack(true);
-        let _ = socket.set_rx_buf_sz(RCVBUF);
+        set_up(&mut socket)?;
         Ok(BlockingTransport {
             socket,
             next_seq: first_seq(),

@@ -21,6 +21,20 @@ pub const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often `dump` runs a dump that keeps being interrupted.
 pub const DUMP_ATTEMPTS: usize = 3;
 
+/// Binds and connects a fresh netlink socket and sets `NETLINK_CAP_ACK`,
+/// `NETLINK_EXT_ACK` and a [`RCVBUF`] receive buffer, best effort (older
+/// kernels lack the options and the reply parser copes): the set-up both
+/// transports share.
+#[cfg(any(feature = "tokio", feature = "blocking"))]
+pub(crate) fn set_up(socket: &mut netlink_sys::Socket) -> std::io::Result<()> {
+    socket.bind_auto()?;
+    socket.connect(&netlink_sys::SocketAddr::new(0, 0))?;
+    let _ = socket.set_cap_ack(true);
+    let _ = socket.set_ext_ack(true);
+    let _ = socket.set_rx_buf_sz(RCVBUF);
+    Ok(())
+}
+
 /// The first sequence number of a socket: spread by process id, so two
 /// processes' requests are easy to tell apart in a capture.
 pub(crate) fn first_seq() -> u32 {

@@ -3,13 +3,13 @@
 use std::{io, sync::Arc, time::Duration};
 
 use netlink_packet_core::DecodeError;
-use netlink_sys::{AsyncSocket, AsyncSocketExt, SocketAddr, TokioSocket};
+use netlink_sys::{AsyncSocket, AsyncSocketExt, TokioSocket};
 use tokio::sync::Mutex;
 
 use crate::{
     BatchLimits, OnError, Request, TransportError,
     frame::Frame,
-    pipeline::{DUMP_ATTEMPTS, Pipeline, RCVBUF, RECV_LEN, first_seq, single},
+    pipeline::{DUMP_ATTEMPTS, Pipeline, RECV_LEN, first_seq, set_up, single},
     window::Outcome,
 };
 
@@ -54,12 +54,7 @@ impl Transport {
     /// Must be called within a tokio runtime.
     pub fn open(protocol: isize) -> Result<Self, TransportError> {
         let mut socket = TokioSocket::new(protocol)?;
-        let raw = socket.socket_mut();
-        raw.bind_auto()?;
-        raw.connect(&SocketAddr::new(0, 0))?;
-        let _ = raw.set_cap_ack(true);
-        let _ = raw.set_ext_ack(true);
-        let _ = raw.set_rx_buf_sz(RCVBUF);
+        set_up(socket.socket_mut())?;
         Ok(Transport {
             socket: Arc::new(Mutex::new(Socket {
                 socket,
