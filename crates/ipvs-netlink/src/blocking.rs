@@ -61,8 +61,7 @@ impl IpvsClient {
     }
 
     fn with_family_id(family_id: u16) -> Result<Self, IpvsError> {
-        let mut transport = BlockingTransport::open(NETLINK_GENERIC)?;
-        transport.set_limits(BatchLimits::default());
+        let transport = BlockingTransport::open(NETLINK_GENERIC)?;
         Ok(IpvsClient {
             transport,
             family_id,

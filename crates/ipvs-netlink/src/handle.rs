@@ -43,8 +43,7 @@ impl IpvsHandle {
     /// A handle on a fresh socket whose requests go to `family_id`, without
     /// resolving anything.
     pub(crate) fn with_family_id(family_id: u16) -> Result<Self, IpvsError> {
-        let mut transport = Transport::open(NETLINK_GENERIC)?;
-        transport.set_limits(BatchLimits::new(256, 64 << 10));
+        let transport = Transport::open(NETLINK_GENERIC)?;
         Ok(IpvsHandle {
             transport,
             family_id,
