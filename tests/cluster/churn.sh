@@ -72,7 +72,7 @@ run_case() {
     local name=$1 limit=$2; shift 2
     flow_case "$name" "$@"
     # The conntrack question: once the kernel has the update, the flow moves.
-    xfail "$name: new backend answers within 1 s of the sync (${FLOW_AFTER} s)" recovered 1 "$FLOW_AFTER"
+    check "$name: new backend answers within 1 s of the sync (${FLOW_AFTER} s)" recovered 1 "$FLOW_AFTER"
     # End to end, from the update reaching the double (issue 16: 2 s for UDP).
     check "$name: new backend answers within ${limit} s of the slice update (${FLOW_REC} s)" recovered "$limit"
     [ "$7" = replace ] && check "$name: no answer from the removed backend after the sync" no_stale

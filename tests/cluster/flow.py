@@ -24,9 +24,13 @@ def connect():
         if proto == "udp":
             s.connect((host, port))  # only datagrams from this address come in
             return s
-        s.settimeout(2)
+        # A short connect timeout: the kernel's first INIT retransmission
+        # comes after 3 s (rto_initial), so a Service that gets its first
+        # endpoint is tried again within INTERVAL + 0.5 s, not seconds later.
+        s.settimeout(0.5)
         try:
             s.connect((host, port))
+            s.settimeout(2)
             return s
         except OSError:
             s.close()

@@ -19,15 +19,6 @@ PROXIER=$(realpath "$1")
 W=/tmp/cluster
 D=$W/apiserver
 mkdir -p "$W"
-xfailed=0
-# xfail NAME COMMAND...: a check known to fail at times, not yet explained
-# (see the closing note); XFAIL when it fails (not counted as passed),
-# XPASS when it passes.
-xfail() {
-    local name=$1; shift
-    if "$@"; then passed=$((passed + 1)); echo "XPASS - $name"
-    else xfailed=$((xfailed + 1)); echo "XFAIL - $name"; fi
-}
 eq() { [ "$1" = "$2" ] || { echo "     expected [$2], got [$1]"; return 1; }; }
 eventually() { within 20 "$@"; }
 now() { date +%s.%N | cut -c1-14; }
@@ -195,5 +186,4 @@ if [ "$failed" -gt 0 ]; then
     for n in 1 2 3; do echo "--- proxier node-$n (last lines)"; tail -n 15 "$W/proxier-$n.log"; done
 fi
 echo "cluster: $passed passed, $failed failed"
-echo "cluster: $xfailed known intermittent failures (XFAIL)"
 [ "$failed" -eq 0 ]
