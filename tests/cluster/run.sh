@@ -94,6 +94,11 @@ for n in 1 2 3; do start_proxier "$n"; done
 # --- helpers -----------------------------------------------------------------
 ipvs() { ip netns exec "node-$1" ipvsadm -Ln; }
 has_vs() { ipvs "$1" | grep -q -- "$2"; }
+# set_ready NODE SET ENTRY: waits (20 s at most) for ENTRY in the node's
+# SET. A sync writes IPVS before the ipsets and iptables (as kube-proxy), so
+# a virtual server is there before the rules its traffic needs (the
+# NodePort's SNAT or its Local rules); traffic checks wait for the end.
+set_ready() { within 20 ip netns exec "node-$1" ipset test "$2" "$3" 2>/dev/null || true; }
 has_rs() { # has_rs NODE t|u|s VS RS
     local opt=-$2; [ "$2" = s ] && opt=--sctp-service
     ip netns exec "node-$1" ipvsadm -Ln "$opt" "$3" 2>/dev/null | grep -q -- "-> $4"
@@ -117,15 +122,14 @@ check "clusterip: the backend sees the client pod's own address" \
 # --- 2. NodePort, Cluster and Local -------------------------------------------------
 put svc np ip=10.96.0.20 np=30020 -- slice np "$(pod_ip 3 10)@node-3"
 check "nodeport cluster: programmed on node 1" eventually has_vs 1 "$(node_ip 1):30020"
-# The sync writes IPVS before the ipsets (as kube-proxy); the SNAT needs the
-# port in KUBE-NODE-PORT-TCP, so wait for the end of the sync.
-within 20 ip netns exec node-1 ipset test KUBE-NODE-PORT-TCP 30020 2>/dev/null || true
+set_ready 1 KUBE-NODE-PORT-TCP 30020
 a=$(ask out1 tcp "$(node_ip 1)" 30020)
 check "nodeport cluster: through node 1 to the pod on node 3" eq "${a%% *}" p3
 check "nodeport cluster: the pod sees node 1's address (SNAT)" eq "${a#* }" "$(node_ip 1)"
 put svc loc ip=10.96.0.21 type=LoadBalancer np=30021 etp=Local hc=32021 -- \
     slice loc "$(pod_ip 3 10)@node-3"
 check "nodeport local: programmed on node 3" eventually has_vs 3 "$(node_ip 3):30021"
+set_ready 3 KUBE-NODE-PORT-LOCAL-TCP 30021
 a=$(ask out1 tcp "$(node_ip 3)" 30021)
 check "nodeport local: node 3 (local endpoint) answers" eq "${a%% *}" p3
 check "nodeport local: the pod sees the client's address" eq "${a#* }" 10.0.0.101
