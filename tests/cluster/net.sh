@@ -58,7 +58,7 @@ pod_ip() { echo "10.244.$1.$2"; }
 pod_ip6() { echo "fd00:244:$1::$2"; }
 
 # cluster_pod NAME N HOST: a pod behind node N (pods.sh's pod_add run in
-# the node's namespace) with an IPv6 address too, serving server.py.
+# the node's namespace) with an IPv6 address too, serving tests/e2e/server.py.
 cluster_pod() {
     local name=$1 n=$2 host=$3
     nsx "node-$n" bash -c '. "$1"; pod_add "$2" "$3"' _ "$ROOT/tests/e2e/pods.sh" "$name" "$(pod_ip "$n" "$host")"
@@ -67,7 +67,7 @@ cluster_pod() {
     ip -n "$name" addr add "$(pod_ip6 "$n" "$host")/128" dev eth0 nodad
     ip -n "$name" -6 route add default via fe80::1 dev eth0
     [ "${4:-}" = noserve ] && return
-    ip netns exec "$name" python3 "$HERE/server.py" "$name" >/dev/null 2>&1 &
+    ip netns exec "$name" python3 "$ROOT/tests/e2e/server.py" "$name" >/dev/null 2>&1 &
 }
 
 # pod_del NAME N: the pod and its route on node N go (its server dies with

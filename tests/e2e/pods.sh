@@ -4,6 +4,7 @@
 # name, and an "external" namespace that reaches the node like another
 # machine on a link.
 
+PODS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NODE_IP=192.168.100.1
 EXTERNAL_IP=192.168.100.2
 
@@ -35,57 +36,10 @@ pod_add() {
     ip -n "$name" route add default via 169.254.1.1 dev eth0
 }
 
-# pod_serve NAME: TCP :80 and UDP :53 servers in pod NAME answering
-# "NAME CLIENT-IP" (over HTTP/1.0 when the client sends a GET; the TCP one
-# also serves :8080, holding the connection open until the client closes,
-# for graceful-termination tests).
+# pod_serve NAME: the servers of tests/e2e/server.py in pod NAME (TCP :80,
+# :8080 holding the connection, UDP :53, SCTP :9), answering "NAME CLIENT-IP".
 pod_serve() {
-    local name=$1
-    ip netns exec "$name" python3 - "$name" >/dev/null 2>&1 <<'PY' &
-import socket, sys, threading
-name = sys.argv[1]
-
-def answer(peer):
-    return f"{name} {peer[0]}\n".encode()
-
-def tcp(port, hold):
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", port)); s.listen(64)
-    while True:
-        c, peer = s.accept()
-        def serve(c=c, peer=peer):
-            try:
-                # An HTTP client (curl) sends a request first: answer it in
-                # HTTP; a plain client sends nothing and gets the bare line.
-                c.settimeout(0.3)
-                try:
-                    request = c.recv(4096)
-                except OSError:
-                    request = b""
-                c.settimeout(None)
-                body = answer(peer)
-                if request.startswith(b"GET"):
-                    body = b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
-                c.sendall(body)
-                if hold:
-                    while c.recv(4096):
-                        pass
-            finally:
-                c.close()
-        threading.Thread(target=serve, daemon=True).start()
-
-def udp(port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("0.0.0.0", port))
-    while True:
-        _, peer = s.recvfrom(4096)
-        s.sendto(answer(peer), peer)
-
-threading.Thread(target=tcp, args=(80, False), daemon=True).start()
-threading.Thread(target=tcp, args=(8080, True), daemon=True).start()
-udp(53)
-PY
+    ip netns exec "$1" python3 "$PODS_DIR/server.py" "$1" >/dev/null 2>&1 &
 }
 
 # run_in NETNS CMD...: run CMD in a namespace ("host" for the node itself).

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""A pod's servers for the cluster suite: TCP :80, UDP :53 and, when the
-kernel has SCTP, SCTP :9, on IPv4 and IPv6, each answering
-"NAME CLIENT-IP" (over HTTP/1.0 when the client sends a GET).
+"""A pod's servers for the VM suites: TCP :80, TCP :8080 (holding the
+connection open until the client closes, for graceful-termination tests),
+UDP :53 and, when the kernel has SCTP, SCTP :9, on IPv4 and IPv6, each
+answering "NAME CLIENT-IP" (over HTTP/1.0 when the client sends a GET).
 Usage (inside the pod's namespace): server.py NAME
 """
 import socket
@@ -26,7 +27,7 @@ def listener(kind, proto, port):
     return s
 
 
-def stream(s):
+def stream(s, hold=False):
     s.listen(128)
     while True:
         c, peer = s.accept()
@@ -38,10 +39,14 @@ def stream(s):
                     request = c.recv(4096)
                 except OSError:
                     request = b""
+                c.settimeout(None)
                 body = answer(peer)
                 if request.startswith(b"GET"):
                     body = b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
                 c.sendall(body)
+                if hold:
+                    while c.recv(4096):
+                        pass
             except OSError:
                 pass
             finally:
@@ -76,6 +81,7 @@ def sctp_echo(s):
 
 threads = [
     threading.Thread(target=stream, args=(listener(socket.SOCK_STREAM, 0, 80),), daemon=True),
+    threading.Thread(target=stream, args=(listener(socket.SOCK_STREAM, 0, 8080), True), daemon=True),
     threading.Thread(target=datagram, args=(listener(socket.SOCK_DGRAM, 0, 53),), daemon=True),
 ]
 try:
