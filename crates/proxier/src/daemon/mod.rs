@@ -61,8 +61,8 @@ use crate::{
 pub use node::init_only;
 use node::{apply_oom_score_adj, node_context, reconciler_options};
 use report::{count, log_report, since};
-use sources::manifests_node;
 use runner::{Due, Runner};
+use sources::manifests_node;
 
 /// kube-proxy's burst of syncs allowed at once.
 pub const SYNC_BURST: u32 = 2;
