@@ -22,40 +22,47 @@
 //! * `shutdown` (SIGTERM in the binary) ends the loop, also while the
 //!   kernel is adopted at start or in the middle of a sync (dropped at its
 //!   next await); the kernel state is left in place (a restart adopts it).
+//!
+//! This module holds the loop ([`run`] and its state); beside it are the
+//! servers and the `--config` watch (`servers`), the sources (`sources`),
+//! the node's set-up and context (`node`, with [`init_only`]) and what a
+//! sync reports (`report`).
 
 pub mod config_watch;
+mod node;
+mod report;
 pub mod runner;
+mod servers;
+mod sources;
 #[cfg(test)]
 mod tests;
 
 use std::{
     future::Future,
-    net::IpAddr,
-    path::PathBuf,
     time::{Duration, Instant},
 };
 
-use ipvs_netlink::{Family, Timeouts};
-use k8s_openapi::api::core::v1::Node;
+use ipvs_netlink::Family;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 use crate::{
-    config::{NodePortAddresses, ProxyConfig, Settings},
+    config::{NodePortAddresses, Settings},
     kernel::{AddressCache, LinkWrite, Netlink, NodeAddresses, Writers, sysctl},
     model::{AddressSources, NodeContext, Warning},
     plan::IncrementalPlanner,
-    reconcile::{ExcludeCidrs, Reconciler, ReconcilerOptions, StartError, SyncReport},
-    serve::{
-        Metrics, ProxyHealth, ServiceHealth, serve_healthz, serve_metrics,
-        service_health::listen_addresses,
-    },
+    reconcile::{Reconciler, StartError},
+    serve::{Metrics, ProxyHealth, ServiceHealth, service_health::listen_addresses},
     source::{
-        Delta, Snapshot, manifests,
+        Delta, Snapshot,
         store::{ClusterStore, NodeExit, SourceEvent, StoreChanges},
     },
 };
+pub use node::init_only;
+use node::{apply_oom_score_adj, node_context, reconciler_options};
+use report::{count, log_report, since};
 use runner::{Due, Runner};
+use sources::manifests_node;
 
 /// kube-proxy's burst of syncs allowed at once.
 pub const SYNC_BURST: u32 = 2;
@@ -157,66 +164,8 @@ pub async fn run(
     let (tx, rx) = mpsc::channel(1024);
     let health = ProxyHealth::new(2 * settings.sync_period);
     let metrics = Metrics::new();
-    let mut servers = Vec::new();
-    if let Some(watch) = config_watch {
-        let tx = tx.clone();
-        servers.push(tokio::spawn(async move {
-            let changed = watch.changed(config_watch::PERIOD).await;
-            let _ = tx.send(Input::ConfigChanged(changed)).await;
-        }));
-    }
-    if let Some(addr) = settings.healthz_bind_address {
-        let (tx, health, metrics) = (tx.clone(), health.clone(), metrics.clone());
-        let hard_fail = settings.bind_address_hard_fail;
-        servers.push(tokio::spawn(async move {
-            if let Err(err) = serve_healthz(addr, health, metrics, hard_fail).await {
-                let _ = tx.send(Input::Fatal(err)).await;
-            }
-        }));
-    }
-    if let Some(addr) = settings.metrics_bind_address {
-        let (tx, metrics) = (tx.clone(), metrics.clone());
-        let (configz, hard_fail) = (settings.configz.clone(), settings.bind_address_hard_fail);
-        servers.push(tokio::spawn(async move {
-            if let Err(err) = serve_metrics(addr, metrics, configz, hard_fail).await {
-                let _ = tx.send(Input::Fatal(err)).await;
-            }
-        }));
-    }
-    let _tasks = match &settings.manifests {
-        Some(path) => {
-            info!(node = %settings.node_name, manifests = %path.display(), "started; kernel state adopted");
-            vec![tokio::spawn(poll_manifests(
-                path.clone(),
-                settings.poll_period,
-                tx,
-            ))]
-        }
-        None => {
-            let client = crate::source::kube::client(
-                settings.kubeconfig.as_deref(),
-                settings.master.as_deref(),
-                settings.qps,
-                settings.burst,
-            )
-            .await?;
-            info!(node = %settings.node_name, "started; kernel state adopted; watching the API server");
-            tokio::spawn(crate::source::kube::birth_cry(
-                client.clone(),
-                settings.node_name.clone(),
-            ));
-            let (events_tx, mut events_rx) = mpsc::channel(1024);
-            let mut tasks = crate::source::kube::spawn(client, &settings.node_name, events_tx);
-            tasks.push(tokio::spawn(async move {
-                while let Some(event) = events_rx.recv().await {
-                    if tx.send(Input::Event(Box::new(event))).await.is_err() {
-                        return;
-                    }
-                }
-            }));
-            tasks
-        }
-    };
+    let servers = servers::spawn(&settings, config_watch, &health, &metrics, &tx);
+    let _tasks = sources::spawn(&settings, tx).await?;
     let mut daemon = Daemon::new(settings, reconciler, addresses, health, metrics);
     let result = daemon.run(rx, shutdown).await;
     for server in servers {
@@ -224,40 +173,6 @@ pub async fn run(
     }
     info!("stopping; the kernel state stays for the next start");
     result
-}
-
-/// `--init-only`: kube-proxy's privileged initialization in IPVS mode
-/// (`CanUseIPVSProxier`, then `NewProxier` up to its `initOnly` return):
-/// IPVS and ipset usable, the scheduler probed, the sysctls set (each
-/// failure fatal), the IPVS timeouts set; nothing else is touched.
-pub async fn init_only(settings: &Settings) -> Result<(), DaemonError> {
-    Reconciler::init_node(&reconciler_options(&settings.proxy))
-        .await
-        .map_err(|err| match err {
-            StartError::Ipvs(err) => DaemonError::Ipvs(err),
-            StartError::Ipset(err) => DaemonError::Ipset(err),
-            err => err.into(),
-        })?;
-    info!("system initialized and --init-only given; exiting");
-    Ok(())
-}
-
-/// What the reconciler is started with: kube-proxy's sysctls, the
-/// scheduler to probe, the IPVS timeouts, the binding mode and the
-/// excluded CIDRs.
-fn reconciler_options(config: &ProxyConfig) -> ReconcilerOptions {
-    ReconcilerOptions {
-        bind_mode: config.bind_mode,
-        exclude_cidrs: ExcludeCidrs::new(config.exclude_cidrs.iter().copied()),
-        scheduler: Some(config.scheduler.clone()),
-        timeouts: Timeouts::new(
-            config.tcp_timeout,
-            config.tcp_fin_timeout,
-            config.udp_timeout,
-        ),
-        sysctls: sysctl::kube_proxy(config.strict_arp, sysctl::kernel_version()),
-        ..ReconcilerOptions::default()
-    }
 }
 
 /// The loop's state.
@@ -556,150 +471,5 @@ impl<A: NodeAddresses, W: Writers> Daemon<A, W> {
             ));
         }
         warnings
-    }
-}
-
-/// The node context of the Node `name` (`node`, its object if known)
-/// from `sources`, with the local addresses of every interface but
-/// `except` (`kube-ipvs0`) from `addresses` when there are (no
-/// `--node-ip`); if they cannot be read, a warning, and the context goes
-/// without them.
-async fn node_context(
-    name: &str,
-    node: Option<&Node>,
-    sources: AddressSources<'_>,
-    addresses: Option<&mut impl NodeAddresses>,
-    except: u32,
-) -> NodeContext {
-    let kernel: Option<Vec<IpAddr>> = match addresses {
-        Some(addresses) => match addresses.local_addresses(except).await {
-            Ok(ips) => Some(ips.into_iter().collect()),
-            Err(err) => {
-                warn!("node addresses: {err}");
-                None
-            }
-        },
-        None => None,
-    };
-    let sources = AddressSources {
-        kernel: kernel.as_deref(),
-        ..sources
-    };
-    NodeContext::resolve(name, node, sources)
-}
-
-/// A count as a gauge value.
-fn count<T: TryInto<i64>>(value: T) -> i64 {
-    value.try_into().unwrap_or(i64::MAX)
-}
-
-/// Seconds since an RFC 3339 time (an EndpointSlice trigger time).
-fn since(time: &str) -> Option<f64> {
-    let then: k8s_openapi::jiff::Timestamp = time.parse().ok()?;
-    let elapsed = k8s_openapi::jiff::Timestamp::now().duration_since(then);
-    Some(elapsed.as_secs_f64().max(0.0))
-}
-
-/// Manifests name no API object whose deletion must restart the proxier:
-/// a Node that left them is a warning, and the proxier goes on.
-fn manifests_node(result: Result<(), NodeExit>) -> Result<(), NodeExit> {
-    match result {
-        Err(NodeExit::Deleted(name)) => {
-            warn!(node = %name, "the Node left the manifests");
-            Ok(())
-        }
-        other => other,
-    }
-}
-
-/// Polls the manifests and sends the first readable view as a snapshot,
-/// then what changed as deltas (O(the files that changed)). Only the files that changed are read again, off the
-/// loop's thread; a path that cannot be read, or a first read where no
-/// file can be, is logged and keeps the kernel as it is (see
-/// [`manifests`] for what a file that got worse keeps).
-async fn poll_manifests(path: PathBuf, period: Duration, tx: mpsc::Sender<Input>) {
-    let shown = path.display().to_string();
-    let mut source = manifests::ManifestsSource::new(path);
-    let mut sent = false;
-    let mut tick = tokio::time::interval(period);
-    loop {
-        tick.tick().await;
-        let polled;
-        (source, polled) = match tokio::task::spawn_blocking(move || {
-            let polled = if sent {
-                source.poll_delta().map(|p| p.map(Polled::Delta))
-            } else {
-                source.poll().map(|p| p.map(Polled::View))
-            };
-            (source, polled)
-        })
-        .await
-        {
-            Ok(done) => done,
-            Err(err) => {
-                warn!("manifests: the reader failed: {err}");
-                return;
-            }
-        };
-        let input = match polled {
-            Ok(None) => None,
-            Ok(Some(Polled::View(poll))) if poll.nothing_readable() => {
-                for warning in &poll.warnings {
-                    warn!("{warning}");
-                }
-                warn!("manifests: no file of {shown} can be read; keeping the kernel as it is");
-                None
-            }
-            Ok(Some(Polled::View(poll))) => {
-                sent = true;
-                Some(Input::Snapshot(poll.snapshot, poll.warnings))
-            }
-            Ok(Some(Polled::Delta(poll))) => Some(Input::Delta(poll.delta, poll.warnings)),
-            Err(err) => {
-                warn!("manifests: cannot read {shown}: {err}; keeping the kernel as it is");
-                None
-            }
-        };
-        if let Some(input) = input
-            && tx.send(input).await.is_err()
-        {
-            return;
-        }
-    }
-}
-
-/// What one poll of the manifests gave.
-enum Polled {
-    /// The whole view (until one was sent).
-    View(manifests::Poll),
-    /// What changed since (after).
-    Delta(manifests::DeltaPoll),
-}
-
-/// `oomScoreAdj`: written to `/proc/self/oom_score_adj`; failures logged.
-fn apply_oom_score_adj(value: Option<i32>) {
-    if let Some(value) = value
-        && let Err(err) = std::fs::write("/proc/self/oom_score_adj", value.to_string())
-    {
-        warn!("cannot set oom_score_adj to {value}: {err}");
-    }
-}
-
-fn log_report(what: &str, report: &SyncReport) {
-    for error in &report.errors {
-        warn!("{what}: {error}");
-    }
-    if report.mutating_messages() > 0 || report.iptables_forks > 0 || what == "sync" {
-        info!(
-            mutating_messages = report.mutating_messages(),
-            iptables_forks = report.iptables_forks,
-            services_added = report.services_added,
-            services_deleted = report.services_deleted,
-            real_servers_added = report.real_servers_added,
-            real_servers_deleted = report.real_servers_deleted,
-            real_servers_queued = report.real_servers_queued,
-            elapsed_ms = report.elapsed.as_millis() as u64,
-            "{what} done"
-        );
     }
 }

@@ -2,12 +2,15 @@
 //! fake of the kernel's addresses; the daemon's loop over the in-memory
 //! writers of [`crate::reconcile::tests::fake`].
 
-use std::collections::BTreeSet;
+use std::{collections::BTreeSet, net::IpAddr};
+
+use k8s_openapi::api::core::v1::Node;
 
 use super::*;
 use crate::{
     kernel::{AddressCacheError, LinkError},
     reconcile::tests::fake::Shared,
+    source::manifests,
 };
 
 /// The kernel's addresses as a test sets them; records the interfaces

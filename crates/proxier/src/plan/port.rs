@@ -140,142 +140,204 @@ impl PortPlanner<'_> {
                 .push(own_address_warning(port, "spec.clusterIP", port.cluster_ip));
             return out;
         }
-        let external_ips = &port.external_ips;
-        let load_balancer_ips = &port.load_balancer_ips;
-        let proto = port.protocol;
-        let ip_port = |ip: IpAddr| Entry::IpPort {
-            ip,
-            proto,
-            port: port.port,
-        };
-        // Hairpin: every local endpoint, whatever its conditions.
-        for endpoint in port.endpoints.iter().filter(|e| e.local) {
-            out.entries.push((
-                LOOP_BACK,
-                Entry::IpPortIp {
-                    ip: endpoint.addr.ip(),
-                    proto,
-                    port: endpoint.addr.port(),
-                    ip2: endpoint.addr.ip(),
-                },
-            ));
-        }
+        hairpin(port, &mut out);
         let categorized = port.categorize(self.node);
         let internal = topology::destinations(&categorized, port.internal_policy_local);
         let external = topology::destinations(&categorized, port.external_policy_local);
-        let no_local = categorized.local.is_empty() && categorized.has_any;
-        // kube-proxy's syncEndpoint marks both policies whenever one of
-        // its virtual servers is node-local only and found no local
-        // endpoint.
-        let mut mark = |only_local: bool| {
-            if only_local && no_local {
-                out.no_local.internal |= port.internal_policy_local;
-                out.no_local.external |= port.external_policy_local;
-            }
-        };
-        mark(port.internal_policy_local);
-        let has_external = !external_ips.is_empty()
-            || !load_balancer_ips.is_empty()
-            || (port.node_port.is_some() && !self.node_port_ips.is_empty());
-        if has_external {
-            mark(port.external_policy_local);
+        out.no_local = self.no_local(port, &categorized);
+        self.cluster_ip(port, &internal, &mut out);
+        for &ip in &port.external_ips {
+            self.external_ip(port, ip, &external, &mut out);
         }
-
-        out.entries.push((CLUSTER_IP, ip_port(port.cluster_ip)));
-        out.claims
-            .push(self.claim(port.cluster_ip, port.port, port, &internal, true));
-
-        for &ip in external_ips {
-            let set = if port.external_policy_local {
-                EXTERNAL_IP_LOCAL
-            } else {
-                EXTERNAL_IP
-            };
-            out.entries.push((set, ip_port(ip)));
-            let bind = !self.node.owns(ip);
-            out.claims
-                .push(self.claim(ip, port.port, port, &external, bind));
+        for &ip in &port.load_balancer_ips {
+            self.load_balancer_ip(port, ip, &external, &mut out);
         }
-
-        for &ip in load_balancer_ips {
-            let entry = ip_port(ip);
-            out.entries.push((LOAD_BALANCER, entry));
-            if port.external_policy_local {
-                out.entries.push((LOAD_BALANCER_LOCAL, entry));
-            }
-            if !port.source_ranges.is_empty() {
-                out.entries.push((LOAD_BALANCER_FW, entry));
-                let node_ip = self.node.primary_ip(self.family);
-                let mut allow_from_node = false;
-                for cidr in &port.source_ranges {
-                    if let Ok(net) = Net::new(cidr.addr(), cidr.prefix()) {
-                        out.entries.push((
-                            LOAD_BALANCER_SOURCE_CIDR,
-                            Entry::IpPortNet {
-                                ip,
-                                proto,
-                                port: port.port,
-                                net,
-                            },
-                        ));
-                    }
-                    allow_from_node |= node_ip.is_some_and(|n| cidr.contains(n));
-                }
-                if allow_from_node {
-                    out.entries.push((
-                        LOAD_BALANCER_SOURCE_IP,
-                        Entry::IpPortIp {
-                            ip,
-                            proto,
-                            port: port.port,
-                            ip2: ip,
-                        },
-                    ));
-                } else {
-                    out.no_node_access.push(NoNodeAccess {
-                        ip,
-                        protocol: port.protocol,
-                        port: port.port,
-                    });
-                }
-            }
-            let bind = !self.node.owns(ip);
-            out.claims
-                .push(self.claim(ip, port.port, port, &external, bind));
-        }
-
-        if let Some(node_port) = port.node_port
-            && let Some((set, local_set)) = node_port_sets(port.protocol)
-            && !self.node_port_ips.is_empty()
-        {
-            let entries: Vec<Entry> = match port.protocol {
-                Protocol::Sctp => self
-                    .node_port_ips
-                    .iter()
-                    .map(|ip| Entry::IpPort {
-                        ip: *ip,
-                        proto,
-                        port: node_port,
-                    })
-                    .collect(),
-                _ => vec![Entry::Port(node_port)],
-            };
-            for entry in entries {
-                out.entries.push((set, entry));
-                if port.external_policy_local {
-                    out.entries.push((local_set, entry));
-                }
-            }
-            for &ip in self.node_port_ips {
-                out.claims
-                    .push(self.claim(ip, node_port, port, &external, false));
-            }
-        }
-
+        self.node_ports(port, &external, &mut out);
         if let Some(hc) = port.health_check_node_port {
             out.entries.push((HEALTH_CHECK_NODE_PORT, Entry::Port(hc)));
         }
         out
+    }
+
+    /// Whether `port` has a virtual server that external traffic reaches:
+    /// an external IP, a load-balancer IP or a node port (on an address).
+    fn has_external(&self, port: &ServicePort) -> bool {
+        !port.external_ips.is_empty()
+            || !port.load_balancer_ips.is_empty()
+            || (port.node_port.is_some() && !self.node_port_ips.is_empty())
+    }
+
+    /// The "no local endpoints" marks of `port`. kube-proxy's syncEndpoint
+    /// marks both policies whenever one of its virtual servers is
+    /// node-local only and found no local endpoint.
+    fn no_local(&self, port: &ServicePort, categorized: &topology::Categorized) -> NoLocal {
+        let none_local = categorized.local.is_empty() && categorized.has_any;
+        let only_local =
+            port.internal_policy_local || (port.external_policy_local && self.has_external(port));
+        if none_local && only_local {
+            NoLocal {
+                internal: port.internal_policy_local,
+                external: port.external_policy_local,
+            }
+        } else {
+            NoLocal::default()
+        }
+    }
+
+    /// The ClusterIP's set entry and virtual server (to the `internal`
+    /// destinations, always bound).
+    fn cluster_ip(&self, port: &ServicePort, internal: &[SocketAddr], out: &mut PortPlan) {
+        out.entries
+            .push((CLUSTER_IP, ip_port(port, port.cluster_ip)));
+        out.claims
+            .push(self.claim(port.cluster_ip, port.port, port, internal, true));
+    }
+
+    /// One external IP's set entry and virtual server (to the `external`
+    /// destinations; bound unless the node owns it).
+    fn external_ip(
+        &self,
+        port: &ServicePort,
+        ip: IpAddr,
+        external: &[SocketAddr],
+        out: &mut PortPlan,
+    ) {
+        let set = if port.external_policy_local {
+            EXTERNAL_IP_LOCAL
+        } else {
+            EXTERNAL_IP
+        };
+        out.entries.push((set, ip_port(port, ip)));
+        let bind = !self.node.owns(ip);
+        out.claims
+            .push(self.claim(ip, port.port, port, external, bind));
+    }
+
+    /// One load-balancer IP's set entries, its source ranges and virtual
+    /// server (to the `external` destinations; bound unless the node owns
+    /// it).
+    fn load_balancer_ip(
+        &self,
+        port: &ServicePort,
+        ip: IpAddr,
+        external: &[SocketAddr],
+        out: &mut PortPlan,
+    ) {
+        let entry = ip_port(port, ip);
+        out.entries.push((LOAD_BALANCER, entry));
+        if port.external_policy_local {
+            out.entries.push((LOAD_BALANCER_LOCAL, entry));
+        }
+        if !port.source_ranges.is_empty() {
+            out.entries.push((LOAD_BALANCER_FW, entry));
+            self.source_ranges(port, ip, out);
+        }
+        let bind = !self.node.owns(ip);
+        out.claims
+            .push(self.claim(ip, port.port, port, external, bind));
+    }
+
+    /// The `loadBalancerSourceRanges` of a load-balancer IP: one set entry
+    /// per range; then the node's own access to the IP, allowed if one of
+    /// the ranges holds the node's primary address of the family, else
+    /// refused ([`NoNodeAccess`]).
+    fn source_ranges(&self, port: &ServicePort, ip: IpAddr, out: &mut PortPlan) {
+        let node_ip = self.node.primary_ip(self.family);
+        let mut allow_from_node = false;
+        for cidr in &port.source_ranges {
+            if let Ok(net) = Net::new(cidr.addr(), cidr.prefix()) {
+                out.entries.push((
+                    LOAD_BALANCER_SOURCE_CIDR,
+                    Entry::IpPortNet {
+                        ip,
+                        proto: port.protocol,
+                        port: port.port,
+                        net,
+                    },
+                ));
+            }
+            allow_from_node |= node_ip.is_some_and(|n| cidr.contains(n));
+        }
+        if allow_from_node {
+            out.entries.push((
+                LOAD_BALANCER_SOURCE_IP,
+                Entry::IpPortIp {
+                    ip,
+                    proto: port.protocol,
+                    port: port.port,
+                    ip2: ip,
+                },
+            ));
+        } else {
+            out.no_node_access.push(NoNodeAccess {
+                ip,
+                protocol: port.protocol,
+                port: port.port,
+            });
+        }
+    }
+
+    /// The node port's set entries (the port alone; for SCTP, one per
+    /// node-port address) and one virtual server per node-port address
+    /// (to the `external` destinations, never bound). Nothing without a
+    /// node port, a NodePort set for the protocol or a node-port address.
+    fn node_ports(&self, port: &ServicePort, external: &[SocketAddr], out: &mut PortPlan) {
+        let Some(node_port) = port.node_port else {
+            return;
+        };
+        let Some((set, local_set)) = node_port_sets(port.protocol) else {
+            return;
+        };
+        if self.node_port_ips.is_empty() {
+            return;
+        }
+        let entries: Vec<Entry> = match port.protocol {
+            Protocol::Sctp => self
+                .node_port_ips
+                .iter()
+                .map(|ip| Entry::IpPort {
+                    ip: *ip,
+                    proto: port.protocol,
+                    port: node_port,
+                })
+                .collect(),
+            _ => vec![Entry::Port(node_port)],
+        };
+        for entry in entries {
+            out.entries.push((set, entry));
+            if port.external_policy_local {
+                out.entries.push((local_set, entry));
+            }
+        }
+        for &ip in self.node_port_ips {
+            out.claims
+                .push(self.claim(ip, node_port, port, external, false));
+        }
+    }
+}
+
+/// The hairpin entries of `port`: every local endpoint, whatever its
+/// conditions.
+fn hairpin(port: &ServicePort, out: &mut PortPlan) {
+    for endpoint in port.endpoints.iter().filter(|e| e.local) {
+        out.entries.push((
+            LOOP_BACK,
+            Entry::IpPortIp {
+                ip: endpoint.addr.ip(),
+                proto: port.protocol,
+                port: endpoint.addr.port(),
+                ip2: endpoint.addr.ip(),
+            },
+        ));
+    }
+}
+
+/// The `ip,proto:port` entry of `ip` with `port`'s protocol and port.
+fn ip_port(port: &ServicePort, ip: IpAddr) -> Entry {
+    Entry::IpPort {
+        ip,
+        proto: port.protocol,
+        port: port.port,
     }
 }
 
