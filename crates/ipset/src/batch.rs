@@ -2,7 +2,7 @@
 //! send, and every request's answer gathered into an [`Outcome`].
 
 use netlink_packet_core::{DecodeError, NetlinkMessage, NetlinkPayload};
-use netlink_transport::{BatchLimits, Frame, OnError, Transport, TransportError};
+use netlink_transport::{BatchLimits, Frame, OnError, TransportError};
 
 use crate::{
     Error,
@@ -71,35 +71,93 @@ impl netlink_transport::Request for Request {
     }
 }
 
+/// The outcomes of a batch being received: data messages go to their
+/// request's outcome, then [`Gather::finish`] adds each request's result.
+pub(crate) struct Gather(Vec<Outcome>);
+
+impl Gather {
+    /// For `len` requests.
+    pub(crate) fn new(len: usize) -> Self {
+        Gather(vec![Outcome::default(); len])
+    }
+
+    /// A data message of request `index`.
+    pub(crate) fn data(&mut self, index: usize, frame: &Frame<'_>) -> Result<(), DecodeError> {
+        let message = decode(frame)?;
+        if let Some(outcome) = self.0.get_mut(index) {
+            outcome.messages.extend(message);
+        }
+        Ok(())
+    }
+
+    /// The outcomes, with the transport's per-request results (fewer
+    /// results than requests when the batch stopped early).
+    pub(crate) fn finish(
+        self,
+        results: Vec<netlink_transport::Outcome>,
+    ) -> Result<Vec<Outcome>, Error> {
+        let mut outcomes = self.0;
+        outcomes.truncate(results.len());
+        for (outcome, result) in outcomes.iter_mut().zip(results) {
+            outcome.error = kernel_error(result)?;
+        }
+        Ok(outcomes)
+    }
+}
+
 /// Runs `requests` in order on `transport` and returns one outcome per
 /// request. With [`OnError::Stop`], no further send starts after one that
 /// produced an error; the outcomes then stop early.
+#[cfg(feature = "tokio")]
 pub(crate) async fn execute(
-    transport: &Transport,
+    transport: &netlink_transport::Transport,
     requests: &[Request],
     on_error: OnError,
 ) -> Result<Vec<Outcome>, Error> {
-    let mut outcomes = vec![Outcome::default(); requests.len()];
+    let mut gather = Gather::new(requests.len());
     let results = transport
-        .execute(requests, on_error, |index, frame| {
-            let message = decode(frame)?;
-            if let Some(outcome) = outcomes.get_mut(index) {
-                outcome.messages.extend(message);
-            }
-            Ok(())
-        })
+        .execute(requests, on_error, |index, frame| gather.data(index, frame))
         .await?;
-    outcomes.truncate(results.len());
-    for (outcome, result) in outcomes.iter_mut().zip(results) {
-        outcome.error = kernel_error(result)?;
-    }
-    Ok(outcomes)
+    gather.finish(results)
 }
 
 /// One dump, read to its end and run again if the kernel flags it
-/// interrupted ([`Transport::dump`]).
-pub(crate) async fn dump(transport: &Transport, request: &Request) -> Result<Outcome, Error> {
-    match transport.dump(request, decode).await {
+/// interrupted ([`Transport::dump`](netlink_transport::Transport::dump)).
+#[cfg(feature = "tokio")]
+pub(crate) async fn dump(
+    transport: &netlink_transport::Transport,
+    request: &Request,
+) -> Result<Outcome, Error> {
+    dump_outcome(transport.dump(request, decode).await)
+}
+
+/// The async `execute` on the blocking transport.
+#[cfg(feature = "blocking")]
+pub(crate) fn execute_blocking(
+    transport: &mut netlink_transport::BlockingTransport,
+    requests: &[Request],
+    on_error: OnError,
+) -> Result<Vec<Outcome>, Error> {
+    let mut gather = Gather::new(requests.len());
+    let results =
+        transport.execute(requests, on_error, |index, frame| gather.data(index, frame))?;
+    gather.finish(results)
+}
+
+/// The async `dump` on the blocking transport.
+#[cfg(feature = "blocking")]
+pub(crate) fn dump_blocking(
+    transport: &mut netlink_transport::BlockingTransport,
+    request: &Request,
+) -> Result<Outcome, Error> {
+    dump_outcome(transport.dump(request, decode))
+}
+
+/// A dump's messages, or its kernel refusal as the outcome's error.
+pub(crate) fn dump_outcome(
+    result: Result<Vec<IpsetMessage>, TransportError>,
+) -> Result<Outcome, Error> {
+    match result {
         Ok(messages) => Ok(Outcome {
             messages,
             error: None,

@@ -11,13 +11,9 @@ use tokio::sync::Mutex;
 use crate::{
     BatchLimits, CreateOptions, ElementLimits, Entry, Error, Extensions, SetInfo, SetType,
     batch::{self, Outcome},
-    error::ErrorContext,
-    packet::{
-        IpsetAttribute,
-        constants::{IPSET_ERR_PROTOCOL, IPSET_MAXNAMELEN, IPSET_PROTOCOL, IPSET_PROTOCOL_MIN},
-    },
+    client::{self, Builder, check_name},
+    packet::constants::IPSET_PROTOCOL,
     request::{self, ElementOp, ListScope, Request},
-    set::collect_sets,
 };
 
 /// A cloneable handle on one netlink socket. Operations on clones are
@@ -38,52 +34,6 @@ impl std::fmt::Debug for IpsetHandle {
     }
 }
 
-/// Picks the protocol from the answer to `IPSET_CMD_PROTOCOL` sent with
-/// protocol 7: the kernel's version capped at 7, or 6 when the kernel
-/// rejects 7 with `IPSET_ERR_PROTOCOL` (kernels that speak only 6).
-pub fn negotiate_protocol(outcome_code: Option<i32>, kernel_protocol: Option<u8>) -> Option<u8> {
-    match (outcome_code, kernel_protocol) {
-        (Some(IPSET_ERR_PROTOCOL), _) => Some(IPSET_PROTOCOL_MIN),
-        (Some(_), _) => None,
-        (None, Some(p)) if p >= IPSET_PROTOCOL_MIN => Some(p.min(IPSET_PROTOCOL)),
-        (None, _) => None,
-    }
-}
-
-fn check_name(name: &str) -> Result<(), Error> {
-    if name.is_empty() || name.len() > IPSET_MAXNAMELEN || name.contains('\0') {
-        return Err(Error::InvalidName(name.to_owned()));
-    }
-    Ok(())
-}
-
-/// The error of an outcome, named after the request.
-pub(crate) fn outcome_error(
-    request: &Request,
-    outcome: &Outcome,
-    entries: &[Entry],
-) -> Option<Error> {
-    let (code, lineno) = outcome.error?;
-    let mut ctx = ErrorContext {
-        command: Some(request.message.command),
-        set: request.set_name().unwrap_or_default().to_owned(),
-        ..ErrorContext::default()
-    };
-    for attr in &request.message.attributes {
-        match attr {
-            IpsetAttribute::SetName2(other) | IpsetAttribute::TypeName(other) => {
-                ctx.other = other.clone()
-            }
-            IpsetAttribute::Element(_) => ctx.entry = entries.first().map(Entry::to_string),
-            _ => {}
-        }
-    }
-    if let Some(n) = lineno.filter(|n| *n > 0) {
-        ctx.entry = entries.get(n as usize - 1).map(Entry::to_string);
-    }
-    Some(Error::from_kernel(code, ctx))
-}
-
 impl IpsetHandle {
     /// Opens a socket and negotiates the protocol (7, or 6 on old
     /// kernels), with a send window of 64 messages or 64 KiB and the
@@ -97,19 +47,7 @@ impl IpsetHandle {
             .into_iter()
             .next()
             .unwrap_or_default();
-        let kernel = outcome
-            .messages
-            .iter()
-            .flat_map(|m| &m.attributes)
-            .find_map(|a| match a {
-                IpsetAttribute::Protocol(p) => Some(*p),
-                _ => None,
-            });
-        let code = outcome.error.map(|(code, _)| code);
-        let protocol = negotiate_protocol(code, kernel).ok_or_else(|| match code {
-            Some(code) => Error::from_kernel(code, ErrorContext::default()),
-            None => Error::UnexpectedReply(format!("kernel ipset protocol {kernel:?}")),
-        })?;
+        let protocol = client::protocol_from(&outcome)?;
         Ok(Self {
             transport,
             elements: ElementLimits::default(),
@@ -139,6 +77,14 @@ impl IpsetHandle {
         self.elements = ElementLimits::new(limits.per_message, limits.max_bytes);
     }
 
+    /// The request builder of this handle.
+    pub(crate) fn builder(&self) -> Builder {
+        Builder {
+            protocol: self.protocol,
+            elements: self.elements,
+        }
+    }
+
     /// The negotiated protocol version (7 or 6).
     pub fn protocol(&self) -> u8 {
         self.protocol
@@ -153,11 +99,7 @@ impl IpsetHandle {
     /// Runs requests; returns the outcomes, or the first error.
     async fn run(&self, requests: &[Request], entries: &[Entry]) -> Result<Vec<Outcome>, Error> {
         let outcomes = batch::execute(&self.transport, requests, OnError::Stop).await?;
-        for (request, outcome) in requests.iter().zip(&outcomes) {
-            if let Some(err) = outcome_error(request, outcome, entries) {
-                return Err(err);
-            }
-        }
+        client::first_error(requests, &outcomes, entries)?;
         Ok(outcomes)
     }
 
@@ -176,22 +118,7 @@ impl IpsetHandle {
         let outcome = self
             .run_one(request::type_query(self.protocol, set_type))
             .await?;
-        let attrs = outcome.messages.iter().flat_map(|m| &m.attributes);
-        let (mut max, mut min) = (None, 0);
-        for attr in attrs {
-            match attr {
-                IpsetAttribute::Revision(r) => max = Some(*r),
-                IpsetAttribute::RevisionMin(r) => min = *r,
-                _ => {}
-            }
-        }
-        let rev = max
-            .map(|max| max.min(set_type.max_revision()))
-            .filter(|rev| *rev >= min)
-            .ok_or_else(|| Error::TypeNotSupported {
-                set: String::new(),
-                type_name: set_type.name().to_owned(),
-            })?;
+        let rev = client::revision_from(&outcome, set_type)?;
         self.revisions.lock().await.insert(set_type, rev);
         Ok(rev)
     }
@@ -299,11 +226,7 @@ impl IpsetHandle {
 
     /// Whether the set holds the element.
     pub async fn test(&self, name: &str, entry: &Entry) -> Result<bool, Error> {
-        match self.element(ElementOp::Test, name, entry, false).await {
-            Ok(()) => Ok(true),
-            Err(Error::ElementMissing { .. }) => Ok(false),
-            Err(e) => Err(e),
-        }
+        client::test_result(self.element(ElementOp::Test, name, entry, false).await)
     }
 
     /// Builds the batched requests for many elements of one set.
@@ -326,16 +249,8 @@ impl IpsetHandle {
         extensions: &Extensions,
         exist: bool,
     ) -> Vec<Request> {
-        request::elements_with(
-            self.protocol,
-            op,
-            name,
-            entries,
-            extensions,
-            exist,
-            self.elements.per_message,
-            self.elements.max_bytes,
-        )
+        self.builder()
+            .elements(op, name, entries, extensions, exist)
     }
 
     /// Adds many elements, each with `extensions` (timeout, counters,
@@ -358,17 +273,11 @@ impl IpsetHandle {
         requests: &[Request],
         entries: &[Entry],
     ) -> Result<(), Error> {
-        let outcomes = batch::execute(&self.transport, requests, OnError::Stop).await?;
-        // Line numbers count from 1 in each message: find its first entry.
-        let mut first = 0;
-        for (request, outcome) in requests.iter().zip(&outcomes) {
-            let chunk = entries.get(first.min(entries.len())..).unwrap_or_default();
-            if let Some(err) = outcome_error(request, outcome, chunk) {
-                return Err(err);
-            }
-            first += request.element_count();
+        if requests.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        let outcomes = batch::execute(&self.transport, requests, OnError::Stop).await?;
+        client::batch_error(requests, &outcomes, entries)
     }
 
     /// Adds many elements: many per message, many messages per send, each
@@ -394,10 +303,7 @@ impl IpsetHandle {
 
     async fn dump(&self, request: Request) -> Result<Vec<SetInfo>, Error> {
         let outcome = batch::dump(&self.transport, &request).await?;
-        if let Some(err) = outcome_error(&request, &outcome, &[]) {
-            return Err(err);
-        }
-        Ok(collect_sets(&outcome.messages)?)
+        client::sets_from(&request, &outcome)
     }
 
     /// Header and members of one set.
@@ -406,9 +312,7 @@ impl IpsetHandle {
         let sets = self
             .dump(request::list(self.protocol, Some(name), ListScope::Full))
             .await?;
-        sets.into_iter().next().ok_or_else(|| Error::SetNotFound {
-            set: name.to_owned(),
-        })
+        client::the_set(sets, name)
     }
 
     /// Header of one set, without members (`ipset list -t`).
@@ -417,9 +321,7 @@ impl IpsetHandle {
         let sets = self
             .dump(request::list(self.protocol, Some(name), ListScope::Headers))
             .await?;
-        sets.into_iter().next().ok_or_else(|| Error::SetNotFound {
-            set: name.to_owned(),
-        })
+        client::the_set(sets, name)
     }
 
     /// Every set with its members.
@@ -438,10 +340,6 @@ impl IpsetHandle {
 
     /// Whether a set with this name exists.
     pub async fn exists(&self, name: &str) -> Result<bool, Error> {
-        match self.header(name).await {
-            Ok(_) => Ok(true),
-            Err(Error::SetNotFound { .. }) => Ok(false),
-            Err(e) => Err(e),
-        }
+        client::exists_result(self.header(name).await)
     }
 }

@@ -70,7 +70,10 @@
 //! # Features
 //!
 //! `tokio` (default) is the client: [`IpsetHandle`], the sub-handles and
-//! requests, [`SyncStats`] and the socket engine. With
+//! requests, [`SyncStats`] and the socket engine. `blocking` (default) is
+//! [`blocking::IpsetClient`], the same operations for programs without an
+//! async runtime, on netlink-transport's blocking socket (the same
+//! requests, batches, errors and sync plan). With
 //! `default-features = false` the crate is [`packet`], the typed model,
 //! [`IpsetError`] and the [`request`] builders, with no tokio or socket
 //! dependency.
@@ -106,10 +109,14 @@
 
 // Without the client, the readers and errno mappings only the socket engine
 // uses are unused.
-#![cfg_attr(not(feature = "tokio"), allow(dead_code))]
+#![cfg_attr(not(any(feature = "tokio", feature = "blocking")), allow(dead_code))]
 
-#[cfg(feature = "tokio")]
+#[cfg(any(feature = "tokio", feature = "blocking"))]
 mod batch;
+#[cfg(feature = "blocking")]
+pub mod blocking;
+#[cfg(any(feature = "tokio", feature = "blocking"))]
+mod client;
 mod entry;
 mod error;
 mod extensions;
@@ -124,15 +131,15 @@ pub mod packet;
 pub mod request;
 mod set;
 mod set_type;
-#[cfg(feature = "tokio")]
+#[cfg(any(feature = "tokio", feature = "blocking"))]
 mod sync;
 
-#[cfg(feature = "tokio")]
+#[cfg(any(feature = "tokio", feature = "blocking"))]
 pub use batch::{ElementLimits, MAX_MESSAGE_BYTES};
 pub use entry::{Entry, EntryError, Net};
 pub use error::IpsetError;
 /// The socket engine's name for [`IpsetError`].
-#[cfg(feature = "tokio")]
+#[cfg(any(feature = "tokio", feature = "blocking"))]
 pub(crate) use error::IpsetError as Error;
 pub use extensions::Extensions;
 #[cfg(feature = "tokio")]
@@ -144,7 +151,7 @@ pub use handles::*;
 pub use netlink_transport::{BatchLimits, Family, InetError, Protocol, TransportError};
 pub use set::{CreateOptions, SetHeader, SetInfo, collect_sets};
 pub use set_type::{SetType, SetTypeError};
-#[cfg(feature = "tokio")]
+#[cfg(any(feature = "tokio", feature = "blocking"))]
 pub use sync::SyncStats;
 
 #[cfg(all(test, feature = "tokio"))]

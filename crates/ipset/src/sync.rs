@@ -1,11 +1,14 @@
-//! Higher-level helpers on [`IpsetHandle`]: make a set hold exactly a
-//! list of members with the fewest changes, and replace a set atomically.
+//! Higher-level helpers of the clients: make a set hold exactly a list of
+//! members with the fewest changes, and replace a set atomically (on
+//! `IpsetHandle` here; the blocking client has the same).
 
 use std::collections::HashSet;
 
-use crate::{CreateOptions, Entry, IpsetError, IpsetHandle, SetType, request::ElementOp};
+use crate::Entry;
+#[cfg(feature = "tokio")]
+use crate::{CreateOptions, IpsetError, IpsetHandle, SetType, client};
 
-/// What [`IpsetHandle::sync`] changed.
+/// What a sync changed (`IpsetHandle::sync`, `IpsetClient::sync`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SyncStats {
@@ -44,31 +47,16 @@ pub(crate) fn temporary_name(name: &str) -> String {
     format!("{}-tmp", &name[..cut])
 }
 
+#[cfg(feature = "tokio")]
 impl IpsetHandle {
     /// Makes the set hold exactly `desired`: lists it, then deletes the
     /// extra members and adds the missing ones, all in one pipelined
     /// batch (with `-exist`, so a concurrent change does not fail it).
     pub async fn sync(&self, name: &str, desired: &[Entry]) -> Result<SyncStats, IpsetError> {
         let current = self.list(name).await?.members;
-        let (delete, add) = diff(&current, desired);
-        let mut requests = self
-            .batch_requests(ElementOp::Del, name, &delete, true)
-            .await;
-        let deletes = requests.len();
-        requests.extend(self.batch_requests(ElementOp::Add, name, &add, true).await);
-        // Errors name entries by position: check the two halves apart.
-        let (del_reqs, add_reqs) = requests.split_at(deletes);
-        if !add_reqs.is_empty() && !del_reqs.is_empty() {
-            self.run_batch(&requests, &[]).await?;
-        } else if !del_reqs.is_empty() {
-            self.run_batch(del_reqs, &delete).await?;
-        } else if !add_reqs.is_empty() {
-            self.run_batch(add_reqs, &add).await?;
-        }
-        Ok(SyncStats {
-            added: add.len(),
-            deleted: delete.len(),
-        })
+        let plan = self.builder().sync(name, &current, desired);
+        self.run_batch(&plan.requests, &plan.entries).await?;
+        Ok(plan.stats)
     }
 
     /// Replaces the set atomically: fills a temporary set, swaps it with
@@ -84,10 +72,7 @@ impl IpsetHandle {
     ) -> Result<(), IpsetError> {
         let tmp = temporary_name(name);
         // A leftover from an interrupted replace is discarded.
-        match self.destroy(&tmp).await {
-            Ok(()) | Err(IpsetError::SetNotFound { .. }) => {}
-            Err(e) => return Err(e),
-        }
+        client::leftover_destroyed(self.destroy(&tmp).await)?;
         self.create(&tmp, set_type, options).await?;
         let filled = self.add_all(&tmp, entries, true).await;
         let result = match filled {

@@ -3,7 +3,10 @@
 
 use std::process::Command;
 
-use ipset_netlink::{CreateOptions, Entry, Extensions, Family, IpsetError, IpsetHandle, SetType};
+use ipset_netlink::{
+    BatchLimits, CreateOptions, Entry, Extensions, Family, IpsetError, IpsetHandle, SetType,
+    blocking::IpsetClient,
+};
 
 const IGNORE: &str = "kernel: needs root in a fresh netns or the VM; run tests/run";
 
@@ -680,4 +683,117 @@ fn entry_extensions_timeout_counters_comment() {
         );
         h.destroy("k-ext").await.expect("destroy");
     });
+}
+
+/// The blocking client, no runtime: every operation checked against the
+/// real `ipset` (`ipset list`, `ipset save`).
+#[test]
+#[ignore = "kernel: needs root in a fresh netns or the VM; run tests/run"]
+fn blocking_client_matches_ipset_save() {
+    let mut c = IpsetClient::connect().expect("connect");
+    assert!(c.protocol() >= 6);
+    c.set_batch_limits(BatchLimits::new(4, 1 << 16));
+    let opts = CreateOptions::new(Family::Inet)
+        .hashsize(1024)
+        .maxelem(65536);
+    c.create("kb-a", SetType::HashIpPort, &opts)
+        .expect("create");
+    assert!(matches!(
+        c.create("kb-a", SetType::HashIpPort, &opts),
+        Err(IpsetError::SetExists { .. })
+    ));
+    c.ensure("kb-a", SetType::HashIpPort, &opts)
+        .expect("ensure");
+    assert!(ipset(&["list", "-n"]).lines().any(|l| l == "kb-a"));
+    assert!(ipset(&["list", "kb-a"]).contains("Type: hash:ip,port"));
+
+    let one = Entry::parse(SetType::HashIpPort, "10.0.0.1,tcp:80").unwrap();
+    c.add("kb-a", &one).expect("add");
+    assert!(matches!(
+        c.add("kb-a", &one),
+        Err(IpsetError::ElementExists { .. })
+    ));
+    c.add_exist("kb-a", &one).expect("add -exist");
+    assert!(c.test("kb-a", &one).expect("test"));
+    assert_eq!(saved_members("kb-a"), ["10.0.0.1,tcp:80"]);
+
+    // Thousands, pipelined, and the kernel's copy agrees.
+    let many: Vec<Entry> = (0..3000u32)
+        .map(|i| {
+            let text = format!("10.1.{}.{},udp:{}", i / 250, i % 250, 1000 + i % 7);
+            Entry::parse(SetType::HashIpPort, &text).unwrap()
+        })
+        .collect();
+    c.add_all("kb-a", &many, false).expect("add_all");
+    let mut want: Vec<String> = many.iter().map(Entry::to_string).collect();
+    want.push(one.to_string());
+    want.sort();
+    assert_eq!(saved_members("kb-a"), want);
+    let info = c.list("kb-a").expect("list");
+    assert_eq!(info.sorted_members(), want);
+    assert_eq!(info.set_type, Some(SetType::HashIpPort));
+    let err = c.add_all("kb-a", &many[..10], false).unwrap_err();
+    assert!(matches!(err, IpsetError::ElementExists { .. }), "{err}");
+    c.del_all("kb-a", &many[..2000], false).expect("del_all");
+    assert_eq!(saved_members("kb-a").len(), 1001);
+    c.del("kb-a", &one).expect("del");
+    assert!(!c.test("kb-a", &one).expect("test absent"));
+    c.del_exist("kb-a", &one).expect("del -exist");
+
+    // Sync: the fewest changes, then the tool agrees.
+    let desired: Vec<Entry> = many[1990..2010].to_vec();
+    let stats = c.sync("kb-a", &desired).expect("sync");
+    assert_eq!((stats.added, stats.deleted), (10, 990));
+    let mut want: Vec<String> = desired.iter().map(Entry::to_string).collect();
+    want.sort();
+    assert_eq!(saved_members("kb-a"), want);
+    let again = c.sync("kb-a", &desired).expect("sync again");
+    assert_eq!((again.added, again.deleted), (0, 0));
+
+    // Swap, rename, replace, flush, destroy.
+    c.create("kb-b", SetType::HashIpPort, &opts)
+        .expect("create b");
+    c.add("kb-b", &one).expect("add b");
+    c.swap("kb-a", "kb-b").expect("swap");
+    assert_eq!(saved_members("kb-a"), ["10.0.0.1,tcp:80"]);
+    assert_eq!(saved_members("kb-b"), want);
+    c.rename("kb-b", "kb-c").expect("rename");
+    assert!(!c.exists("kb-b").expect("exists"));
+    assert!(c.header("kb-c").expect("header").members.is_empty());
+    let names = c.list_names().expect("names");
+    assert!(names.contains(&"kb-a".to_owned()) && names.contains(&"kb-c".to_owned()));
+    assert!(
+        c.list_all()
+            .expect("list all")
+            .iter()
+            .any(|s| s.name == "kb-c")
+    );
+    c.replace("kb-c", SetType::HashIpPort, &opts, &many[..5])
+        .expect("replace");
+    let mut want: Vec<String> = many[..5].iter().map(Entry::to_string).collect();
+    want.sort();
+    assert_eq!(saved_members("kb-c"), want);
+    c.replace("kb-new", SetType::HashIpPort, &opts, &many[..3])
+        .expect("replace absent");
+    assert_eq!(saved_members("kb-new").len(), 3);
+    c.flush("kb-c").expect("flush");
+    assert!(saved_members("kb-c").is_empty());
+    for name in ["kb-a", "kb-c", "kb-new"] {
+        c.destroy(name).expect("destroy");
+    }
+    assert!(matches!(
+        c.destroy("kb-a"),
+        Err(IpsetError::SetNotFound { .. })
+    ));
+    assert!(!ipset(&["list", "-n"]).lines().any(|l| l.starts_with("kb-")));
+
+    // Extensions, with the tool reading them back.
+    let opts = CreateOptions::new(Family::Inet).timeout(600);
+    c.create("kb-t", SetType::HashIp, &opts)
+        .expect("create timeout");
+    let ip = Entry::parse(SetType::HashIp, "10.9.9.9").unwrap();
+    c.add_all_with("kb-t", &[ip], &Extensions::default().timeout(77), false)
+        .expect("add with timeout");
+    assert!(ipset(&["save", "kb-t"]).contains("add kb-t 10.9.9.9 timeout 7"));
+    c.destroy("kb-t").expect("destroy t");
 }

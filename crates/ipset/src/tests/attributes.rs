@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use netlink_packet_core::{DefaultNla, Emitable, NlaBuffer, Parseable, ParseableParametrized};
 
 use crate::{
-    handle::negotiate_protocol,
+    client::negotiate_protocol,
     packet::{
         AdtAttribute, ElementAttribute as E, HeaderAttribute as H, IpsetAttribute as A,
         IpsetCommand,

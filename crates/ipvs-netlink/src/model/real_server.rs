@@ -117,10 +117,10 @@ impl ForwardMethod {
 
 /// A real server (destination) of a virtual service.
 ///
-/// `PartialEq` compares what can be configured (address, forwarding,
-/// weight, thresholds) and ignores the read-only connection counters and
-/// stats.
-#[derive(Debug, Clone)]
+/// `PartialEq` compares every field, the read-only connection counters and
+/// stats included; [`RealServer::same_config`] compares what can be
+/// configured (address, forwarding, weight, thresholds).
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RealServer {
     /// Address and port.
@@ -167,10 +167,16 @@ impl RealServer {
         self
     }
 
-    /// Whether `other` has the same configuration (the `PartialEq`
-    /// comparison, spelled out for reconcilers).
+    /// Whether `other` has the same configuration: address, forwarding
+    /// method, weight and thresholds; the read-only counters are ignored.
+    /// What a reconciler compares a dumped real server with a wanted one
+    /// by (`PartialEq` compares every field).
     pub fn same_config(&self, other: &RealServer) -> bool {
-        self == other
+        self.addr == other.addr
+            && self.forward == other.forward
+            && self.weight == other.weight
+            && self.upper_threshold == other.upper_threshold
+            && self.lower_threshold == other.lower_threshold
     }
 
     /// The full attribute list of `NEW_DEST` / `SET_DEST`.
@@ -311,31 +317,24 @@ impl Builder {
     }
 }
 
-impl PartialEq for RealServer {
-    fn eq(&self, other: &Self) -> bool {
-        self.addr == other.addr
-            && self.forward == other.forward
-            && self.weight == other.weight
-            && self.upper_threshold == other.upper_threshold
-            && self.lower_threshold == other.lower_threshold
-    }
-}
-
-impl Eq for RealServer {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn round_trip_ignores_counters() {
+    fn same_config_ignores_counters_equality_does_not() {
         let rs = RealServer::new("10.0.0.2:8080".parse().unwrap(), ForwardMethod::Masq, 1)
             .with_thresholds(100, 10);
         let mut attrs = rs.to_attributes();
         attrs.push(DestinationAttribute::ActiveConns(4));
         let parsed = RealServer::from_attributes(&attrs, Family::Inet).unwrap();
-        assert_eq!(parsed, rs);
+        assert!(parsed.same_config(&rs) && rs.same_config(&parsed));
+        assert_ne!(parsed, rs);
         assert_eq!(parsed.active_conns, 4);
+        let mut idle = parsed.clone();
+        idle.active_conns = 0;
+        assert_eq!(idle, rs);
+        assert!(!rs.same_config(&rs.clone().with_thresholds(100, 9)));
     }
 
     #[test]

@@ -189,10 +189,11 @@ impl Netmask {
 
 /// A virtual service and its settings.
 ///
-/// `PartialEq` compares what can be configured: `stats` is ignored and
-/// `HASHED` is masked off the flags, so a dumped service equals the service
-/// that was added.
-#[derive(Debug, Clone)]
+/// `PartialEq` compares every field, the kernel's `HASHED` flag and the
+/// counters included; [`VirtualService::same_config`] compares what can be
+/// configured (`stats` ignored, `HASHED` masked off the flags), so that a
+/// dumped service is the same configuration as the service that was added.
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct VirtualService {
     /// What identifies the service.
@@ -252,10 +253,18 @@ impl VirtualService {
         self
     }
 
-    /// Whether `other` has the same configuration (the `PartialEq`
-    /// comparison, spelled out for reconcilers).
+    /// Whether `other` has the same configuration: key, scheduler, flags
+    /// (without the kernel's `HASHED`), persistence timeout, netmask and
+    /// persistence engine; the counters are ignored. What a reconciler
+    /// compares a dumped service with a wanted one by (`PartialEq`
+    /// compares every field).
     pub fn same_config(&self, other: &VirtualService) -> bool {
-        self == other
+        self.key == other.key
+            && self.scheduler == other.scheduler
+            && self.flags.without_hashed() == other.flags.without_hashed()
+            && self.timeout == other.timeout
+            && self.netmask == other.netmask
+            && self.pe_name == other.pe_name
     }
 
     /// The full attribute list of `NEW_SERVICE` / `SET_SERVICE`.
@@ -378,19 +387,6 @@ impl Builder {
     }
 }
 
-impl PartialEq for VirtualService {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-            && self.scheduler == other.scheduler
-            && self.flags.without_hashed() == other.flags.without_hashed()
-            && self.timeout == other.timeout
-            && self.netmask == other.netmask
-            && self.pe_name == other.pe_name
-    }
-}
-
-impl Eq for VirtualService {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,7 +410,7 @@ mod tests {
     }
 
     #[test]
-    fn round_trip_and_equality_ignore_hashed_and_stats() {
+    fn round_trip_and_same_config_ignore_hashed_and_stats() {
         let svc = VirtualService::new(key(), Scheduler::RR)
             .persistent(300)
             .with_flags(ServiceFlags::ONE_PACKET);
@@ -429,7 +425,15 @@ mod tests {
             *flags |= ServiceFlags::HASHED.bits();
         }
         let parsed = VirtualService::from_attributes(&attrs).unwrap();
-        assert_eq!(parsed, svc);
+        assert!(parsed.same_config(&svc) && svc.same_config(&parsed));
+        // Equality compares everything: the counters, then the flags.
+        assert_ne!(parsed, svc);
+        let mut no_stats = parsed.clone();
+        no_stats.stats = None;
+        assert_ne!(no_stats, svc);
+        no_stats.flags = svc.flags;
+        assert_eq!(no_stats, svc);
+        assert_eq!(parsed.clone(), parsed);
         assert_eq!(parsed.stats.unwrap().conns, 3);
         assert!(parsed.flags.contains(ServiceFlags::HASHED));
         let other = VirtualService::new(key(), Scheduler::WRR);

@@ -54,6 +54,22 @@ pub struct PlannedService {
     pub origin: String,
 }
 
+impl PlannedService {
+    /// Whether `other` plans the same: the same virtual server and real
+    /// servers by configuration ([`VirtualService::same_config`],
+    /// [`RealServer::same_config`]; counters ignored) and the same origin.
+    pub fn same_config(&self, other: &PlannedService) -> bool {
+        self.service.same_config(&other.service)
+            && self.real_servers.len() == other.real_servers.len()
+            && self
+                .real_servers
+                .iter()
+                .zip(&other.real_servers)
+                .all(|(a, b)| a.same_config(b))
+            && self.origin == other.origin
+    }
+}
+
 /// One ipset: kube-proxy's type, family, comment and entries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedSet {

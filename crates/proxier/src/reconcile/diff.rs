@@ -115,7 +115,7 @@ fn diff_service(
         );
         return;
     };
-    if !have.service.is(&planned.service) {
+    if !have.service.is_like(&planned.service) {
         diff.commands
             .push(Command::UpdateService(planned.service.clone()));
     }

@@ -41,7 +41,7 @@ impl<T: PartialEq> Cached<T> {
 }
 
 /// What the cache keeps of a real server: the settings a diff compares
-/// (what [`RealServer`]'s equality compares, but the address, which is
+/// (what [`RealServer::same_config`] compares, but the address, which is
 /// the cache's key). Not the read-only counters: the graceful removal
 /// dumps live ones when it needs them. 20 bytes where a [`RealServer`]
 /// takes 72: the cache holds one per planned real server.
@@ -80,6 +80,15 @@ impl Cached<RealServerSettings> {
     /// `rs` (its address is the cache's key).
     pub fn is_like(&self, rs: &RealServer) -> bool {
         self.is(&RealServerSettings::of(rs))
+    }
+}
+
+impl Cached<VirtualService> {
+    /// Whether the service is known to have the configuration of
+    /// `service` ([`VirtualService::same_config`]: counters and the
+    /// kernel's `HASHED` flag ignored, as a dumped service has them).
+    pub fn is_like(&self, service: &VirtualService) -> bool {
+        matches!(self, Cached::Known(have) if have.same_config(service))
     }
 }
 

@@ -215,7 +215,7 @@ impl IncrementalPlanner {
     fn set_service(&mut self, key: ServiceKey, service: Option<PlannedService>) {
         let changed = match service {
             Some(service) => match self.plan.services.get_mut(&key) {
-                Some(current) if *current == service => false,
+                Some(current) if current.same_config(&service) => false,
                 Some(current) => {
                     *current = service;
                     true

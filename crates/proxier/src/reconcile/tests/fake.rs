@@ -101,7 +101,7 @@ impl Kernel {
             let Some((service, real_servers)) = self.services.get(key) else {
                 continue;
             };
-            if *service != wanted.service {
+            if !service.same_config(&wanted.service) {
                 out.push(format!(
                     "{key}: held {service:?}, planned {:?}",
                     wanted.service
@@ -109,7 +109,12 @@ impl Kernel {
             }
             let wanted: BTreeMap<_, _> = wanted.real_servers.iter().map(|r| (r.addr, r)).collect();
             let held: BTreeMap<_, _> = real_servers.iter().map(|(a, r)| (*a, r)).collect();
-            if wanted != held {
+            let same = wanted.len() == held.len()
+                && wanted
+                    .iter()
+                    .zip(&held)
+                    .all(|((a, w), (b, h))| a == b && w.same_config(h));
+            if !same {
                 out.push(format!("{key}: held {held:?}, planned {wanted:?}"));
             }
         }
