@@ -109,7 +109,8 @@ pub struct KubeProxyFlags {
     #[arg(long, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true,
           default_missing_value = "true", value_parser = parse_bool)]
     pub cleanup: Option<bool>,
-    /// Perform the privileged initialization and exit (nothing to do here).
+    /// Perform the privileged initialization (the sysctls, the IPVS checks
+    /// and timeouts) and exit: a privileged init container's job.
     #[arg(long, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true,
           default_missing_value = "true", value_parser = parse_bool)]
     pub init_only: Option<bool>,

@@ -63,6 +63,14 @@ pub fn kernel_version() -> Option<(u32, u32)> {
         .and_then(|r| parse_kernel_version(&r))
 }
 
+/// Whether a write failed for want of permission: a read-only `/proc/sys`
+/// (`EROFS`, as in an unprivileged container) or `EACCES`/`EPERM`.
+fn is_denied(error: &io::Error) -> bool {
+    /// `EROFS` on Linux.
+    const EROFS: i32 = 30;
+    error.kind() == io::ErrorKind::PermissionDenied || error.raw_os_error() == Some(EROFS)
+}
+
 /// Errors of the sysctl writer.
 #[derive(Debug, thiserror::Error)]
 pub enum SysctlError {
@@ -77,6 +85,29 @@ pub enum SysctlError {
     Missing {
         /// The sysctl.
         path: String,
+    },
+    /// The sysctl has another value and cannot be written: `/proc/sys` is
+    /// read-only (an unprivileged container) or the process may not write
+    /// it. kube-proxy's `EnsureSysctl` fails the same way ("can't set
+    /// sysctl"); the value has to be set beforehand, by a privileged init
+    /// container (`--init-only`) or on the node.
+    #[error(
+        "can't set sysctl {path} to {value} (it is {current}): {source}; set it beforehand \
+         (`kube-ipvs-proxier --init-only` in a privileged init container, or \
+         `sysctl -w {dotted}={value}` on the node)"
+    )]
+    Denied {
+        /// The sysctl.
+        path: String,
+        /// Its wanted value.
+        value: String,
+        /// Its current value.
+        current: String,
+        /// The same path with dots, as `sysctl -w` takes it.
+        dotted: String,
+        /// The error (`EROFS`, `EACCES` or `EPERM`).
+        #[source]
+        source: io::Error,
     },
     /// Reading or writing failed.
     #[error("sysctl {path}: {source}")]
@@ -134,7 +165,19 @@ impl SysctlWriter {
             return Ok(false);
         }
         self.writes += 1;
-        std::fs::write(&file, format!("{}\n", sysctl.value)).map_err(io_error)?;
+        std::fs::write(&file, format!("{}\n", sysctl.value)).map_err(|source| {
+            if is_denied(&source) {
+                SysctlError::Denied {
+                    path: sysctl.path.to_owned(),
+                    value: sysctl.value.to_owned(),
+                    current: current.trim().to_owned(),
+                    dotted: sysctl.path.replace('/', "."),
+                    source,
+                }
+            } else {
+                io_error(source)
+            }
+        })?;
         Ok(true)
     }
 
@@ -190,6 +233,29 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("modprobe ip_vs"), "{err}");
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_denied_write_names_the_sysctl_and_the_fix() {
+        let source = io::Error::from_raw_os_error(30);
+        assert!(is_denied(&source));
+        assert!(is_denied(&io::Error::from_raw_os_error(13)));
+        assert!(!is_denied(&io::Error::from_raw_os_error(2)));
+        let err = SysctlError::Denied {
+            path: "net/ipv4/vs/conntrack".into(),
+            value: "1".into(),
+            current: "0".into(),
+            dotted: "net.ipv4.vs.conntrack".into(),
+            source,
+        };
+        let text = err.to_string();
+        for part in [
+            "can't set sysctl net/ipv4/vs/conntrack to 1 (it is 0)",
+            "--init-only",
+            "sysctl -w net.ipv4.vs.conntrack=1",
+        ] {
+            assert!(text.contains(part), "{text}");
+        }
     }
 
     #[test]
