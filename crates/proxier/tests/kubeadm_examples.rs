@@ -4,7 +4,11 @@
 //! misspelled or misplaced field is an error), the DaemonSet is kubeadm's
 //! with only the image changed, the ConfigMap's `config.conf` is
 //! `examples/kubeadm/config.conf` byte for byte, and the RBAC binds the
-//! kube-proxy ServiceAccount to `system:node-proxier`.
+//! kube-proxy ServiceAccount to `system:node-proxier`. The least-privilege
+//! variant is the same DaemonSet with its container confined (only
+//! `NET_ADMIN` and `NET_RAW`, read-only root filesystem, no privilege escalation,
+//! RuntimeDefault seccomp) and two privileged init containers (`modprobe`,
+//! then `--init-only`).
 
 use std::{collections::BTreeMap, fs, path::PathBuf};
 
@@ -126,7 +130,12 @@ fn labels(pairs: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
 #[test]
 fn every_object_parses_with_no_field_lost() {
     let mut names = Vec::new();
-    for file in ["daemonset.yaml", "configmap.yaml", "rbac.yaml"] {
+    for file in [
+        "daemonset.yaml",
+        "daemonset-least-privilege.yaml",
+        "configmap.yaml",
+        "rbac.yaml",
+    ] {
         for doc in documents(file) {
             let kind = doc["kind"].as_str().unwrap_or_default().to_owned();
             let checked = match kind.as_str() {
@@ -151,6 +160,7 @@ fn every_object_parses_with_no_field_lost() {
         [
             "ClusterRoleBinding/kubeadm:node-proxier",
             "ConfigMap/kube-proxy",
+            "DaemonSet/kube-proxy",
             "DaemonSet/kube-proxy",
             "Role/kube-proxy",
             "RoleBinding/kube-proxy",
@@ -250,6 +260,110 @@ fn daemonset_is_kubeadms_with_only_the_image_changed() {
         Some("/lib/modules")
     );
     assert!(read_only);
+}
+
+/// The least-privilege DaemonSet.
+fn least_privilege() -> DaemonSet {
+    one("daemonset-least-privilege.yaml", "DaemonSet")
+}
+
+#[test]
+fn least_privilege_is_kubeadms_but_for_the_security_context_and_init_containers() {
+    let mut want = serde_json::to_value(daemonset()).unwrap();
+    let mut got = serde_json::to_value(least_privilege()).unwrap();
+    let pod = |v: &mut Value| v["spec"]["template"]["spec"].take();
+    let (mut want_pod, mut got_pod) = (pod(&mut want), pod(&mut got));
+    assert_eq!(want, got, "the DaemonSet around the pod spec");
+    let pod_fields = got_pod.as_object_mut().unwrap();
+    assert!(
+        pod_fields
+            .remove("initContainers")
+            .is_some_and(|i| i.is_array())
+    );
+    for p in [&mut want_pod, &mut got_pod] {
+        p["containers"][0]["securityContext"].take();
+    }
+    // The proxier itself loads no module: /lib/modules is the init
+    // container's.
+    let mounts = want_pod["containers"][0]["volumeMounts"]
+        .as_array_mut()
+        .unwrap();
+    mounts.retain(|m| m["mountPath"] != "/lib/modules");
+    assert_eq!(want_pod, got_pod, "the pod spec but for its security");
+}
+
+#[test]
+fn least_privilege_container_holds_only_net_admin_and_net_raw() {
+    let pod = pod_spec(&least_privilege());
+    let c = container(&pod);
+    let security = serde_json::to_value(c.security_context).unwrap();
+    assert_eq!(
+        security,
+        json!({
+            "privileged": false,
+            "allowPrivilegeEscalation": false,
+            "readOnlyRootFilesystem": true,
+            "capabilities": {"drop": ["ALL"], "add": ["NET_ADMIN", "NET_RAW"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        })
+    );
+    let (lock, read_only) = volume_at(&pod, "/run/xtables.lock");
+    assert!(
+        lock.host_path.is_some() && !read_only,
+        "the lock stays writable"
+    );
+    assert!(
+        c.volume_mounts
+            .unwrap_or_default()
+            .iter()
+            .all(|m| m.mount_path != "/lib/modules"),
+        "no modules in the confined container"
+    );
+}
+
+#[test]
+fn least_privilege_init_containers_load_modules_and_set_sysctls() {
+    let pod = pod_spec(&least_privilege());
+    let main = container(&pod);
+    let init = pod.init_containers.clone().unwrap_or_default();
+    let names: Vec<&str> = init.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["modules", "init"],
+        "modules first, then --init-only"
+    );
+    for c in &init {
+        assert_eq!(c.image, main.image, "{}: the proxier's image", c.name);
+        assert_eq!(
+            c.security_context.as_ref().and_then(|s| s.privileged),
+            Some(true),
+            "{}: privileged",
+            c.name
+        );
+    }
+    let modprobe = init[0].command.clone().unwrap_or_default();
+    assert_eq!(modprobe[..2], ["modprobe", "-a"]);
+    for module in [
+        "ip_vs",
+        "ip_vs_rr",
+        "nf_conntrack",
+        "ip_set",
+        "dummy",
+        "xt_set",
+    ] {
+        assert!(modprobe.iter().any(|m| m == module), "modprobe {module}");
+    }
+    let modules = init[0].volume_mounts.clone().unwrap_or_default();
+    assert!(
+        modules
+            .iter()
+            .any(|m| m.mount_path == "/lib/modules" && m.read_only == Some(true))
+    );
+    let mut want = main.command.clone().unwrap_or_default();
+    want.push("--init-only".to_owned());
+    assert_eq!(init[1].command.clone().unwrap_or_default(), want);
+    assert_eq!(init[1].env, main.env, "NODE_NAME for --hostname-override");
+    assert_eq!(init[1].volume_mounts.as_ref().map(Vec::len), Some(1));
 }
 
 #[test]
