@@ -3,6 +3,11 @@
 # pods, the proxier run from manifests, traffic asserted (not just tables).
 # Usage (inside the VM): tests/e2e/run.sh PROXIER_BINARY
 # Prints one line per check and a closing "e2e: N passed, N failed".
+# With E2E_CAPS=net_admin (a comma-separated list, possibly empty) the
+# proxier runs confined as the least-privilege DaemonSet's container
+# (tests/e2e/confine.sh: only those capabilities, read-only mounts,
+# no_new_privs), after `--init-only` run as full root as its privileged init
+# container; extra checks assert the confinement from /proc/PID.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/pods.sh"
@@ -76,11 +81,14 @@ demo_manifests() {
 
 # --- proxier -----------------------------------------------------------
 PROXIER_PID=
+# The least-privilege run: the proxier under tests/e2e/confine.sh.
+CONFINE=()
+[ -n "${E2E_CAPS+set}" ] && CONFINE=("$HERE/confine.sh" "$E2E_CAPS")
 # The node flags (section 7 runs without --node-ip) and the resync period.
 NODE_FLAGS=(--node-ip "$NODE_IP")
 SYNC_PERIOD=3s
 start_proxier() {
-    "$PROXIER" run --manifests "$M" --hostname-override node-1 "${NODE_FLAGS[@]}" \
+    "${CONFINE[@]}" "$PROXIER" run --manifests "$M" --hostname-override node-1 "${NODE_FLAGS[@]}" \
         --cluster-cidr 10.244.0.0/16 --ipvs-sync-period "$SYNC_PERIOD" --graceful-check-period 1s \
         --manifests-poll-period 200ms "$@" >>"$LOG" 2>&1 &
     PROXIER_PID=$!
@@ -111,10 +119,59 @@ done
 for p in a b c d; do pod_serve "$p"; done
 for p in a b c d; do wait_ready host "$(pod_ip $p)" 80; done
 
+# --- 0. least privilege: the init container's job first -----------------------
+# The sets of /proc/PID/status field $2 of process $1, as capsh names
+# them, sorted; and E2E_CAPS the same way.
+caps_of() { capsh --decode="$(awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status")" \
+    | sed 's/^[^=]*=//' | tr ',' '\n' | sed '/^$/d' | sort | paste -sd, -; }
+wanted_caps() { tr ',' '\n' <<<"$E2E_CAPS" | sed '/^$/d; s/^/cap_/' | sort | paste -sd, -; }
+status_field() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"; }
+# The sysctls kube-proxy sets in IPVS mode (strictARP off), which the
+# confined proxier cannot write.
+SYSCTLS="net.ipv4.vs.conntrack net.ipv4.vs.expire_nodest_conn net.ipv4.vs.expire_quiescent_template net.ipv4.ip_forward"
+all_set() { for s in $SYSCTLS; do [ "$(sysctl -n "$s")" = 1 ] || { echo "     $s is not 1"; return 1; }; done; }
+confined_checks() { # the running proxier's confinement, from /proc
+    local pid=$PROXIER_PID want
+    want=$(wanted_caps)
+    check "least privilege: effective capabilities are only [$want]" eq "$(caps_of "$pid" CapEff)" "$want"
+    check "least privilege: permitted capabilities are only [$want]" eq "$(caps_of "$pid" CapPrm)" "$want"
+    check "least privilege: bounding set is only [$want]" eq "$(caps_of "$pid" CapBnd)" "$want"
+    check "least privilege: no ambient capabilities" eq "$(caps_of "$pid" CapAmb)" ""
+    check "least privilege: no_new_privs is set" eq "$(status_field "$pid" NoNewPrivs)" 1
+    # Writes in the proxier's mount namespace (as full root) must fail.
+    check "least privilege: /proc/sys is read-only for the proxier" \
+        bash -c '! nsenter -t "$1" -m sh -c "echo 1 >/proc/sys/net/ipv4/ip_forward" 2>/dev/null' _ "$pid"
+    check "least privilege: its /tmp (and so every mount) is read-only" \
+        bash -c '! nsenter -t "$1" -m touch /tmp/e2e/confined 2>/dev/null' _ "$pid"
+}
+if [ ${#CONFINE[@]} -gt 0 ]; then
+    echo "     least privilege: the proxier holds only [$E2E_CAPS]"
+    demo_manifests
+    # Sysctls at the wrong value (the VM boots with vs/conntrack=0) and
+    # /proc/sys read-only: the confined
+    # proxier stops at once, naming it (kube-proxy's EnsureSysctl).
+    sysctl -qw net.ipv4.vs.expire_nodest_conn=0
+    refused=$(timeout 60 "${CONFINE[@]}" "$PROXIER" run --manifests "$M" --hostname-override node-1 \
+        "${NODE_FLAGS[@]}" --cluster-cidr 10.244.0.0/16 2>&1)
+    status=$?
+    check "least privilege: a wrong sysctl it cannot write ends the start (exit 1)" eq "$status" 1
+    named() {
+        grep -q "can't set sysctl net/ipv4/vs/[a-z_]* to 1 (it is 0): Read-only file system.*--init-only" \
+            <<<"$refused" || { echo "     got: $(tail -n 2 <<<"$refused")"; return 1; }
+    }
+    check "least privilege: the error names the sysctl and --init-only" named
+    # The privileged init container: `--init-only` as full root.
+    check "least privilege: --init-only (the privileged init container) succeeds" \
+        "$PROXIER" run --manifests "$M" --hostname-override node-1 "${NODE_FLAGS[@]}" \
+        --cluster-cidr 10.244.0.0/16 --init-only
+    check "least privilege: --init-only set kube-proxy's sysctls" all_set
+fi
+
 # --- 1. the seeds' demo ------------------------------------------------
 demo_manifests
 start_proxier
 check "demo: virtual server programmed" eventually has_vs "10.96.197.40:8000"
+[ ${#CONFINE[@]} -gt 0 ] && confined_checks
 plan_ipvs() { "$PROXIER" plan --manifests "$M" --hostname-override node-1 --node-ip "$NODE_IP" \
     --cluster-cidr 10.244.0.0/16 2>/dev/null | sed -n '/^# ipvsadm -Ln/,/^$/p' | sed '1d;$d'; }
 # Before any traffic, so the connection counters are 0 as in the plan.
