@@ -136,6 +136,16 @@ def ctl(args):
         out = _call(d, "POST", "/down" + (f"?seconds={a[0]}" if a else ""))
     elif c == "restart":
         out = _call(d, "POST", "/restart" + ("?compact=1" if "--compact" in a else ""))
+    elif c == "rotate-token":
+        if a not in ([], ["--grace"]) and not (len(a) == 2 and a[0] == "--grace"):
+            raise SystemExit("ctl rotate-token [--grace SECONDS]")
+        out = _call(d, "POST", "/rotate-token" + (f"?grace={a[1]}" if a else ""))
+    elif c == "forbid":
+        code = "401" if "--401" in a else "403"
+        names = [x for x in a if x != "--401"]
+        out = _call(d, "POST", f"/forbid?code={code}" + (f"&resources={','.join(names)}" if names else ""))
+    elif c in ("allow", "rotate-cert"):
+        out = _call(d, "POST", "/" + c)
     elif c == "unsupported-field-selector":
         if len(a) != 1:
             raise SystemExit("ctl unsupported-field-selector FIELD")
@@ -154,6 +164,14 @@ CTL_HELP = """commands:
   state | requests | events   GET /state, /requests, /events
   compact | drop-watches | up | down [SECONDS] | restart [--compact]
   unsupported-field-selector FIELD
+  rotate-token [--grace SECONDS]  a new token in D/token and D/serviceaccount/token
+                              (atomic, as the kubelet); the old one refused now
+                              (or after SECONDS)
+  forbid [--401] [KIND...]    403 Forbidden for KIND (default: every resource),
+                              as with the RBAC removed; --401: every request 401
+  allow                       undo forbid
+  rotate-cert                 a new serving certificate from the same CA; every
+                              connection closed
   get PATH | post PATH | del PATH   any control endpoint
 """
 

@@ -5,8 +5,10 @@
 # per-run --cache-dir): lists across namespaces, get -o json, endpointslices,
 # nodes, paging with --chunk-size, label and field selectors, an unsupported
 # field selector refused, create/delete through the API, a watch printing
-# ADDED/MODIFIED/DELETED for changes made through the control API, and a
-# wrong token or CA refused. Runs on the host (no root needed).
+# ADDED/MODIFIED/DELETED for changes made through the control API, a
+# wrong token or CA refused, and credentials changing: a token rotation (the
+# old token refused, the new one read from the files), a grace, 403 and 401
+# (forbid/allow), and a new serving certificate from the same CA. Runs on the host (no root needed).
 # Usage: tests/apiserver/kubectl-check.sh
 # Prints ok/FAIL lines and a closing "apiserver: N passed, N failed".
 set -u
@@ -213,6 +215,44 @@ sed "s#certificate-authority: .*#certificate-authority: $WORK/other-ca/ca.crt#" 
 bad_ca() { ! timeout 30 "$KUBECTL" --kubeconfig "$WORK/bad-ca" --cache-dir "$WORK/kc-ca" get svc -A >"$WORK/out" 2>&1 \
     && grep -qi "certificate" "$WORK/out"; }
 check "a client trusting another CA refuses the server certificate" bad_ca
+
+# --- credentials: a token rotation, the RBAC removed, a new serving certificate
+inline_token() { sed "s#tokenFile: .*#token: $1#" "$D/kubeconfig"; }
+works() { timeout 30 "$KUBECTL" --kubeconfig "$1" --cache-dir "$WORK/kc-$2" get svc -n chk svc-a >/dev/null 2>&1; }
+inline_token "$(cat "$D/token")" >"$WORK/token-1"
+check "rotation: before it, the first token works" works "$WORK/token-1" t1
+ctl rotate-token >/dev/null
+check "rotation: the token file and serviceaccount/token hold the new token" \
+    bash -c '[ "$(cat "$1/token")" = "$(cat "$1/serviceaccount/token")" ] && ! grep -qx "$2" "$1/token"' _ \
+    "$D" "$(sed -n 's/.*token: //p' "$WORK/token-1")"
+check "rotation: serviceaccount/token is a symlink through ..data (a projected volume)" \
+    eq "$(readlink "$D/serviceaccount/token") $(readlink "$D/serviceaccount/..data" | cut -c1-2)" "..data/token .."
+check "rotation: the old token is refused (Unauthorized)" unauthorized "$WORK/token-1" t1b
+check "rotation: the new token (the kubeconfig's tokenFile) works" works "$D/kubeconfig" t2
+inline_token "$(cat "$D/token")" >"$WORK/token-2"
+ctl rotate-token --grace 60 >/dev/null
+check "rotation with a grace: the old token still works" works "$WORK/token-2" t2b
+check "rotation with a grace: the new one too" works "$D/kubeconfig" t3
+ctl forbid >/dev/null
+forbidden() { ! k get svc -A >"$WORK/out" 2>&1 && grep -q 'Forbidden\|forbidden' "$WORK/out" \
+    && grep -q 'cannot list resource "services"' "$WORK/out"; }
+check "forbid: kubectl get svc gets 403 Forbidden (cannot list resource \"services\")" forbidden
+ctl forbid --401 >/dev/null
+check "forbid --401: the current token is refused (Unauthorized)" unauthorized "$D/kubeconfig" f401
+ctl allow >/dev/null
+check "allow: access is back" works "$D/kubeconfig" allow
+fp() { ctl state | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["certGeneration"], s["certFingerprint"])'; }
+fp_before=$(fp)
+ctl rotate-cert >/dev/null
+fp_after=$(fp)
+check "rotate-cert: a new certificate (generation 2, another fingerprint)" \
+    bash -c '[ "${1%% *}" = 1 ] && [ "${2%% *}" = 2 ] && [ "${1#* }" != "${2#* }" ]' _ "$fp_before" "$fp_after"
+served_fp() { openssl s_client -connect "127.0.0.1:$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$D/ready")" \
+    </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 | tr -d : | tr 'A-F' 'a-f' | sed 's/.*=//'; }
+check "rotate-cert: the server presents it" eq "$(served_fp)" "${fp_after#* }"
+check "rotate-cert: kubectl verifies it against the same CA" works "$D/kubeconfig" cert
+check "rotate-cert: the request log shows the new certificate" \
+    eq "$(ctl requests | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"][-1]["cert"])')" 2
 
 if [ "$failed" -gt 0 ]; then
     echo "--- double log (tail)"

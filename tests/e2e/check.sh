@@ -24,8 +24,9 @@ within() {
     done
 }
 
-# summary: the closing "e2e: N passed, N failed" line; fails if any failed.
+# summary [LABEL]: the closing "LABEL: N passed, N failed" line (LABEL e2e
+# by default); fails if any failed.
 summary() {
-    echo "e2e: $passed passed, $failed failed"
+    echo "${1:-e2e}: $passed passed, $failed failed"
     [ "$failed" -eq 0 ]
 }

@@ -40,8 +40,10 @@ class ApiHandler(BaseHTTPRequestHandler):
         app = self.server.app
         self.control_sock = self.request.dup()
         app.track(self.control_sock)
-        ctx = getattr(self.server, "tls_context", None)
-        if ctx is not None:
+        tls = getattr(self.server, "tls_state", None)
+        self.cert_gen = None
+        if tls is not None:
+            ctx, self.cert_gen = tls
             self.request.settimeout(10)
             try:
                 self.request = ctx.wrap_socket(self.request, server_side=True)
@@ -164,8 +166,11 @@ class ApiHandler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}
         self.body_read = method in ("GET", "DELETE") and not self.headers.get("Content-Length")
         self.entry = app.record(method, url.path, query, self.headers.get("User-Agent", ""))
+        self.entry["cert"] = self.cert_gen
         try:
-            if not app.authorized(self.headers.get("Authorization", "")):
+            accepted, self.entry["token"] = app.authenticate(self.headers.get("Authorization", ""))
+            deny = app.deny
+            if not accepted or (deny and deny["code"] == 401):
                 raise ApiError(401, "Unauthorized", "Unauthorized")
             self.route(method, url.path, query)
         except ApiError as e:
@@ -228,6 +233,8 @@ class ApiHandler(BaseHTTPRequestHandler):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if ns is None and len(rest) > 1 and resource.namespaced:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if self.server.app.forbidden(resource):
+            raise self.forbidden(method, resource, ns, rest, query, watch)
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else None
         if len(rest) > 3 or sub not in (None, "status"):
@@ -260,6 +267,24 @@ class ApiHandler(BaseHTTPRequestHandler):
                        "uid": gone["metadata"].get("uid")}
             return self.send_json(200, status(200, "", "", details))
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
+    @staticmethod
+    def forbidden(method, resource, ns, rest, query, watch):
+        """kube-apiserver's 403 for a service account without the RBAC."""
+        name = rest[1] if len(rest) > 1 else None
+        if watch or query.get("watch") in ("true", "1"):
+            verb = "watch"
+        else:
+            verb = {"GET": "get" if name else "list", "POST": "create", "PUT": "update",
+                    "PATCH": "patch", "DELETE": "delete"}.get(method, method.lower())
+        what = f'{resource.plural} "{name}"' if name else resource.plural
+        scope = f'in the namespace "{ns}"' if ns else "at the cluster scope"
+        message = (f'{what} is forbidden: User "system:serviceaccount:kube-system:kube-proxy" cannot '
+                   f'{verb} resource "{resource.plural}" in API group "{resource.group}" {scope}')
+        details = {"group": resource.group, "kind": resource.plural}
+        if name:
+            details["name"] = name
+        return ApiError(403, "Forbidden", message, details)
 
     # --- verbs ------------------------------------------------------------------
 

@@ -13,6 +13,10 @@
   POST   /unsupported-field-selector?field=F   refuse field selectors on F
   DELETE /unsupported-field-selector[?field=F] accept them again
   POST   /bookmark-interval?seconds=S    BOOKMARK period of new watches
+  POST   /rotate-token[?grace=S]         a new token; the old refused (after S s)
+  POST   /forbid[?code=401][&resources=services,nodes]   403 (RBAC gone) or 401
+  POST   /allow                          undo /forbid
+  POST   /rotate-cert                    a new serving certificate, same CA
 
 KIND is a kind, plural or short name (``svc``, ``endpointslices``, ...).
 """
@@ -22,7 +26,7 @@ import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import resources
+from . import certs, resources
 from .objects import ApiError, apply_defaults, validate
 
 
@@ -137,7 +141,7 @@ class ControlHandler(BaseHTTPRequestHandler):
         store = app.store
         head = parts[0] if parts else ""
         if method == "GET" and head == "state":
-            return 200, dict(store.state(), up=app.is_up, port=app.port)
+            return 200, dict(store.state(), up=app.is_up, port=app.port, **app.credentials_state())
         if head == "objects":
             if method in ("PUT", "POST") and len(parts) == 1:
                 return 200, put_objects(app, self.body())
@@ -218,6 +222,24 @@ class ControlHandler(BaseHTTPRequestHandler):
                 raise ControlError("seconds= (>= 0) is required")
             app.bookmark_interval = seconds
             return 200, {"bookmarkInterval": seconds}
+        if method == "POST" and head == "rotate-token":
+            grace = self._seconds(q, "grace")
+            if grace is not None and grace < 0:
+                raise ControlError("grace= must be >= 0")
+            return 200, app.rotate_token(grace)
+        if method == "POST" and head == "forbid":
+            code = q.get("code", "403")
+            if code not in ("401", "403"):
+                raise ControlError("code= is 401 or 403")
+            names = [n for n in (q.get("resources") or "").split(",") if n]
+            return 200, app.forbid(int(code), [_resource(n).plural for n in names])
+        if method == "POST" and head == "allow":
+            return 200, app.allow()
+        if method == "POST" and head == "rotate-cert":
+            try:
+                return 200, app.rotate_cert()
+            except certs.CertError as e:
+                return 500, {"error": str(e)}
         return 404, {"error": f"no control endpoint {method} /{'/'.join(parts)}"}
 
 

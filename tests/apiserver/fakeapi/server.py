@@ -6,12 +6,22 @@ request log, and the files clients use (kubeconfig, in-cluster layout).
 again with the same objects and resourceVersion; ``App.restart(compact)``
 is both, optionally forgetting the history as an apiserver restart after an
 etcd compaction does.
+
+Credentials change as in a cluster: ``App.rotate_token()`` publishes a new
+token (the kubelet's way: the token file replaced by a rename, the
+``serviceaccount/`` directory a projected volume whose ``..data`` symlink is
+swapped) and from then accepts only it (or the old one too for a grace);
+``App.forbid()`` answers 403 Forbidden for the resources (RBAC removed) or
+401 for everything (the token revoked) until ``App.allow()``;
+``App.rotate_cert()`` serves a new certificate from the same CA and closes
+every connection, so clients reconnect and verify it.
 """
 
 import collections
 import json
 import os
 import secrets
+import shutil
 import socket
 import ssl
 import threading
@@ -30,9 +40,11 @@ class Listener(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, port, app, tls_context):
+    def __init__(self, port, app, tls_state):
         self.app = app
-        self.tls_context = tls_context
+        # (ssl context, certificate generation), None for plain HTTP;
+        # replaced as a whole when the certificate is rotated.
+        self.tls_state = tls_state
         super().__init__(("127.0.0.1", port), ApiHandler)
 
     def handle_error(self, request, client_address):
@@ -65,11 +77,23 @@ class App:
         self.up_lock = threading.RLock()
         self.up_timer = None
         self.token = self._token(token, token_file)
+        # token -> [generation, accepted until (monotonic) or None]
+        self.tokens = {self.token: [1, None]}
+        self.token_gen = 1
+        self.rotated_at = None
+        self.deny = None  # {"code": 401|403, "resources": set of plurals (empty: all)}
         ca, crt, key = certs.ensure(self.state_dir)
         self.ca = ca
-        self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.tls.load_cert_chain(crt, key)
-        self.tls.set_alpn_protocols(["http/1.1"])
+        self.cert_gen = 1
+        self.tls = self._tls_context(crt, key)
+        self.cert_fingerprint = certs.fingerprint(crt)
+
+    @staticmethod
+    def _tls_context(crt, key):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(crt, key)
+        ctx.set_alpn_protocols(["http/1.1"])
+        return ctx
 
     def _token(self, token, token_file):
         path = os.path.join(self.state_dir, "token")
@@ -111,10 +135,103 @@ class App:
         with self.conns_lock:
             self.requests.clear()
 
-    def authorized(self, header):
-        """True for ``Bearer <the token>``."""
+    def authenticate(self, header):
+        """(accepted, generation) for an Authorization header: the
+        generation of the token presented (1 the first, 0 an unknown one,
+        None without a bearer token), accepted if it is the current token
+        or an old one within its grace."""
         scheme, _, value = header.partition(" ")
-        return scheme.lower() == "bearer" and secrets.compare_digest(value.strip().encode(), self.token.encode())
+        value = value.strip()
+        if scheme.lower() != "bearer" or not value:
+            return False, None
+        now = time.monotonic()
+        with self.conns_lock:
+            for token, (gen, until) in self.tokens.items():
+                if secrets.compare_digest(value.encode(), token.encode()):
+                    return until is None or now < until, gen
+        return False, 0
+
+    def authorized(self, header):
+        """True for ``Bearer <an accepted token>``."""
+        return self.authenticate(header)[0]
+
+    # --- credentials ---------------------------------------------------------------
+
+    def rotate_token(self, grace=None):
+        """A new token, written to the files clients read; the old ones are
+        refused from now on, or after ``grace`` seconds."""
+        token = secrets.token_hex(16)
+        now = time.monotonic()
+        until = now + (grace or 0)
+        with self.conns_lock:
+            for entry in self.tokens.values():
+                if entry[1] is None or entry[1] > until:
+                    entry[1] = until
+            self.token_gen += 1
+            self.tokens[token] = [self.token_gen, None]
+            # keep the last few for the generation in the request log
+            for old in sorted(self.tokens, key=lambda t: self.tokens[t][0])[:-8]:
+                del self.tokens[old]
+            self.token = token
+            gen = self.token_gen
+            self.rotated_at = time.time()
+        self._write("token", token)
+        self._write_serviceaccount()
+        self.log(f"token rotated: generation {gen}" + (f", the old accepted for {grace:g}s" if grace else ""))
+        return {"tokenGeneration": gen, "rotatedAt": round(self.rotated_at, 3), "grace": grace or 0}
+
+    def forbid(self, code=403, resources=()):
+        """403 Forbidden for RESOURCES (plurals; all when empty), as when
+        RBAC is removed, or with code 401 every request refused (the token
+        revoked). Open watches continue, as on a real API server."""
+        if code not in (401, 403):
+            raise ValueError("code is 401 or 403")
+        with self.conns_lock:
+            self.deny = {"code": code, "resources": set(resources)}
+        self.log(f"forbid: {code} for {', '.join(sorted(resources)) or 'every resource'}")
+        return self.deny_state()
+
+    def allow(self):
+        """Undo ``forbid``."""
+        with self.conns_lock:
+            self.deny = None
+        self.log("allow: access restored")
+        return self.deny_state()
+
+    def deny_state(self):
+        """The forbid state for the control API."""
+        deny = self.deny
+        if deny is None:
+            return {"deny": None}
+        return {"deny": {"code": deny["code"], "resources": sorted(deny["resources"])}}
+
+    def forbidden(self, resource):
+        """True when a request for RESOURCE gets 403."""
+        deny = self.deny
+        return bool(deny) and deny["code"] == 403 and (not deny["resources"] or resource.plural in deny["resources"])
+
+    def rotate_cert(self):
+        """A new serving certificate from the same CA; every connection
+        closed, so clients reconnect and verify it."""
+        crt, key = certs.rotate(self.state_dir)
+        ctx = self._tls_context(crt, key)
+        with self.up_lock:
+            self.cert_gen += 1
+            self.tls = ctx
+            self.cert_fingerprint = certs.fingerprint(crt)
+            for srv in self.listeners:
+                if srv.tls_state is not None:
+                    srv.tls_state = (ctx, self.cert_gen)
+            self.store.drop_watches()
+            n = self.close_connections()
+        self.log(f"certificate rotated: generation {self.cert_gen}, closed {n} connections")
+        return {"certGeneration": self.cert_gen, "fingerprint": self.cert_fingerprint, "closed": n}
+
+    def credentials_state(self):
+        """Token and certificate generations for GET /state."""
+        return dict(self.deny_state(), tokenGeneration=self.token_gen,
+                    tokenRotatedAt=self.rotated_at and round(self.rotated_at, 3),
+                    certGeneration=self.cert_gen, certFingerprint=self.cert_fingerprint)
 
     # --- connections ---------------------------------------------------------
 
@@ -154,7 +271,7 @@ class App:
                 self.up_timer = None
             if self.is_up:
                 return
-            tls = Listener(self.port, self, self.tls)
+            tls = Listener(self.port, self, (self.tls, self.cert_gen))
             self.port = tls.server_address[1]
             self.listeners = [tls]
             if self.http_port is not None:
@@ -214,17 +331,42 @@ class App:
                 f"users:\n- name: fake\n  user:\n    tokenFile: {token_path}\n"
             )
             self._write(name, text)
-        sa = os.path.join(d, "serviceaccount")
-        os.makedirs(sa, exist_ok=True)
-        with open(self.ca) as f:
-            ca_text = f.read()
-        for name, text in (("ca.crt", ca_text), ("token", self.token), ("namespace", "default")):
-            self._write(os.path.join("serviceaccount", name), text)
+        self._write_serviceaccount()
         self._write("ready", json.dumps({
             "pid": os.getpid(), "port": self.port, "httpPort": self.http_port,
             "controlPort": control_port, "server": f"https://127.0.0.1:{self.port}",
             "kubeconfig": os.path.join(d, "kubeconfig"),
         }) + "\n")
+
+    def _write_serviceaccount(self):
+        """serviceaccount/{ca.crt,token,namespace} as the kubelet's
+        projected volume: the files in a timestamped directory, ``..data``
+        a symlink to it swapped by a rename, each name a symlink through
+        ``..data``; the previous directory removed after the swap."""
+        sa = os.path.join(self.state_dir, "serviceaccount")
+        os.makedirs(sa, exist_ok=True)
+        with open(self.ca) as f:
+            files = (("ca.crt", f.read()), ("token", self.token), ("namespace", "default"))
+        now = time.time_ns()
+        stamp = time.strftime("..%Y_%m_%d_%H_%M_%S.", time.gmtime(now / 1e9)) + f"{now % 10**9:09d}"
+        os.mkdir(os.path.join(sa, stamp))
+        for name, text in files:
+            with open(os.path.join(sa, stamp, name), "w") as f:
+                f.write(text)
+        data, tmp = os.path.join(sa, "..data"), os.path.join(sa, "..data_tmp")
+        old = os.readlink(data) if os.path.islink(data) else None
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        os.symlink(stamp, tmp)
+        os.replace(tmp, data)
+        for name, _ in files:
+            link = os.path.join(sa, name)
+            if not os.path.islink(link):
+                if os.path.lexists(link):  # a regular file of an older layout
+                    os.unlink(link)
+                os.symlink(os.path.join("..data", name), link)
+        if old and old != stamp:
+            shutil.rmtree(os.path.join(sa, old), ignore_errors=True)
 
     def _write(self, name, text):
         path = os.path.join(self.state_dir, name)

@@ -20,9 +20,21 @@
 //! conditions and the like. Memory stays proportional to the model.
 //!
 //! [`client`] builds the client the way kube-proxy does: a kubeconfig file,
-//! `--master` overriding its server, or the in-cluster service account.
+//! `--master` overriding its server, or the in-cluster service account. A
+//! token file is read by [`token`] (client-go's rules: re-read after a 401
+//! and every 50 s, and here also as soon as the file changes), so a token
+//! the kubelet rotates is used from the next request on.
+//!
+//! A refused list or watch (401, 403) is logged with the kind, the status
+//! and the server's message, and retried with the watcher's backoff; the
+//! kernel keeps what it has (nothing is removed for lack of an answer), and
+//! the first event after the failures is logged as access being back.
 
-use std::{fmt::Debug, path::Path, time::Duration};
+use std::{
+    fmt::Debug,
+    path::Path,
+    time::{Duration, Instant},
+};
 
 use futures::StreamExt;
 use k8s_openapi::api::{core::v1::Node, core::v1::Service, discovery::v1::EndpointSlice};
@@ -69,6 +81,14 @@ pub enum KubeSourceError {
     /// The client could not be built from the configuration.
     #[error("API client: {0}")]
     Client(#[source] kube::Error),
+    /// The token file could not be read at the start.
+    #[error("token file {path}: {source}")]
+    TokenFile {
+        /// The file.
+        path: String,
+        /// What failed.
+        source: std::io::Error,
+    },
 }
 
 /// Builds the API client: `kubeconfig` if given (its server replaced by
@@ -110,7 +130,22 @@ pub async fn client(
     if let Some(uri) = master_uri {
         config.cluster_url = uri;
     }
+    // A token file (not an inline token, which wins over it) is ours to
+    // read: see `token`.
+    let token_file =
+        match (&config.auth_info.token, config.auth_info.token_file.take()) {
+            (None, Some(path)) => Some(token::TokenFile::open(&path).map_err(|source| {
+                KubeSourceError::TokenFile {
+                    path: path.clone(),
+                    source,
+                }
+            })?),
+            _ => None,
+        };
     let builder = kube::client::ClientBuilder::try_from(config).map_err(KubeSourceError::Client)?;
+    let builder = builder.with_layer(&tower::util::option_layer(
+        token_file.map(token::TokenFileLayer),
+    ));
     let burst = u64::try_from(burst.max(1)).unwrap_or(1);
     let per = Duration::try_from_secs_f64(burst as f64 / f64::from(qps))
         .ok()
@@ -166,9 +201,11 @@ pub fn spawn(
 async fn watch_services(api: Api<Service>, events: mpsc::Sender<SourceEvent>) {
     let stream = watcher::watcher(api.clone(), service_config(true)).default_backoff();
     futures::pin_mut!(stream);
+    let mut refused = Failures::default();
     while let Some(item) = stream.next().await {
         match item {
             Ok(event) => {
+                refused.answered("Services");
                 if events.send(service_event(event)).await.is_err() {
                     return;
                 }
@@ -183,7 +220,7 @@ async fn watch_services(api: Api<Service>, events: mpsc::Sender<SourceEvent>) {
                 );
                 break;
             }
-            Err(err) => warn!("Services: {err}"),
+            Err(err) => refused.failed("Services", &err),
         }
     }
     if events.is_closed() {
@@ -212,16 +249,73 @@ async fn watch<K>(
 {
     let stream = watcher::watcher(api, config).default_backoff();
     futures::pin_mut!(stream);
+    let mut failures = Failures::default();
     while let Some(item) = stream.next().await {
         match item {
             Ok(event) => {
+                failures.answered(kind);
                 if events.send(wrap(event)).await.is_err() {
                     return;
                 }
             }
-            Err(err) => warn!("{kind}: {err}"),
+            Err(err) => failures.failed(kind, &err),
         }
     }
+}
+
+/// A watcher's failures since it last got an event: logged one by one,
+/// refusals (401, 403) with what they mean, and the first event after them
+/// with how long it took.
+#[derive(Default)]
+struct Failures {
+    failures: u32,
+    since: Option<Instant>,
+}
+
+impl Failures {
+    fn failed(&mut self, kind: &str, err: &watcher::Error) {
+        self.failures += 1;
+        self.since.get_or_insert_with(Instant::now);
+        match refusal(err) {
+            Some(status) => warn!(
+                "{kind}: the API server refused the request: {} {}: {}; {}. \
+                 The kernel keeps its state; retrying with backoff",
+                status.code,
+                status.reason,
+                status.message,
+                if status.code == 401 {
+                    "the credentials are not accepted (the token file is read again at the next attempt)"
+                } else {
+                    "the proxier's RBAC is missing (kube-proxy's ClusterRole system:node-proxier bound to its service account)"
+                },
+            ),
+            None => warn!("{kind}: {err}"),
+        }
+    }
+
+    fn answered(&mut self, kind: &str) {
+        if self.failures > 0 {
+            let secs = self.since.map_or(0.0, |t| t.elapsed().as_secs_f64());
+            info!(
+                "{kind}: the API server answers again after {} failed attempts ({secs:.1} s)",
+                self.failures
+            );
+        }
+        self.failures = 0;
+        self.since = None;
+    }
+}
+
+/// The Status of a 401 or 403 answer, if that is what ERR is.
+fn refusal(err: &watcher::Error) -> Option<&kube::core::Status> {
+    let status = match err {
+        watcher::Error::InitialListFailed(kube::Error::Api(s))
+        | watcher::Error::WatchStartFailed(kube::Error::Api(s))
+        | watcher::Error::WatchFailed(kube::Error::Api(s)) => s.as_ref(),
+        watcher::Error::WatchError(s) => s.as_ref(),
+        _ => return None,
+    };
+    matches!(status.code, 401 | 403).then_some(status)
 }
 
 /// A Service watch event as the store takes it: its objects converted
@@ -314,3 +408,4 @@ pub async fn birth_cry(client: Client, node_name: String) {
 
 #[cfg(test)]
 mod tests;
+pub mod token;
