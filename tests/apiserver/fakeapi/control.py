@@ -13,6 +13,9 @@
   POST   /unsupported-field-selector?field=F   refuse field selectors on F
   DELETE /unsupported-field-selector[?field=F] accept them again
   POST   /bookmark-interval?seconds=S    BOOKMARK period of new watches
+  POST   /inject?kind=KIND[&type=T]      send the body (any JSON, unchecked,
+                                         not stored) to KIND's watches as
+                                         one event of type T (ADDED)
 
 KIND is a kind, plural or short name (``svc``, ``endpointslices``, ...).
 """
@@ -218,6 +221,15 @@ class ControlHandler(BaseHTTPRequestHandler):
                 raise ControlError("seconds= (>= 0) is required")
             app.bookmark_interval = seconds
             return 200, {"bookmarkInterval": seconds}
+        if method == "POST" and head == "inject":
+            if not q.get("kind"):
+                raise ControlError("kind= is required")
+            r = _resource(q["kind"])
+            type_ = q.get("type") or "ADDED"
+            if type_ not in ("ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"):
+                raise ControlError(f"type {type_!r} is not a watch event type")
+            rv = store.inject(r, type_, self.body())
+            return 200, {"resourceVersion": str(rv), "injected": type_, "resource": r.plural}
         return 404, {"error": f"no control endpoint {method} /{'/'.join(parts)}"}
 
 
