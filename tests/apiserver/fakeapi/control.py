@@ -34,7 +34,8 @@ class ControlError(Exception):
 
 
 def put_objects(app, doc):
-    """Create or update every object of DOC (an object or a List)."""
+    """Create or update every object of DOC (an object or a List, freshly
+    parsed: its objects are stored as they are, without a copy)."""
     items = doc.get("items") if isinstance(doc, dict) and doc.get("kind", "").endswith("List") and "items" in doc else [doc]
     if not isinstance(items, list):
         raise ControlError("items is not a list")
@@ -48,7 +49,7 @@ def put_objects(app, doc):
         try:
             obj = validate(resource, obj)
             apply_defaults(resource, obj)
-            type_, stored = app.store.put(resource, obj)
+            type_, stored = app.store.put(resource, obj, owned=True)
         except ApiError as e:
             raise ControlError(e.message) from None
         meta = stored["metadata"]

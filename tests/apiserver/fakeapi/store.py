@@ -88,11 +88,14 @@ class Store:
             del self.history_rvs[:drop]
         self.cond.notify_all()
 
-    def put(self, resource, obj, expect_rv=None, create=True, update=True):
+    def put(self, resource, obj, expect_rv=None, create=True, update=True, owned=False):
         """Create or update an object (validated by the caller). Returns
         (event type or None for a no-op, the stored object). ``expect_rv``
-        is the optimistic-concurrency check of an update."""
-        obj = copy.deepcopy(obj)
+        is the optimistic-concurrency check of an update. ``owned``: the
+        caller gives OBJ away (freshly parsed, not used again), so it is
+        stored without a copy (bulk puts)."""
+        if not owned:
+            obj = copy.deepcopy(obj)
         with self.cond:
             objs = self.objects[resource.key]
             key = _key(obj)
