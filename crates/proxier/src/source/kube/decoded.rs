@@ -15,7 +15,7 @@
 //! keeps the object's kind, namespace, name and resourceVersion as sent and
 //! the path of the field that failed. The watcher still advances its
 //! resourceVersion past it, and the source skips it with one
-//! [`Warning`](crate::model::Warning) naming the object, the field and the
+//! [`Warning`] naming the object, the field and the
 //! value's problem ([`Undecodable::warning`]). An object without a
 //! resourceVersion is named when it is read, since kube-rs drops its event
 //! and relists.
