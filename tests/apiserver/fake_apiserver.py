@@ -120,6 +120,12 @@ def ctl(args):
             raise SystemExit("ctl put FILE.json|-")
         raw = sys.stdin.buffer.read() if a[0] == "-" else open(a[0], "rb").read()
         out = _call(d, "PUT", "/objects", raw)
+    elif c == "inject":
+        if len(a) not in (2, 3):
+            raise SystemExit("ctl inject KIND FILE.json|- [TYPE]")
+        raw = sys.stdin.buffer.read() if a[1] == "-" else open(a[1], "rb").read()
+        typ = f"&type={a[2]}" if len(a) == 3 else ""
+        out = _call(d, "POST", f"/inject?kind={a[0]}{typ}", raw)
     elif c == "delete":
         if len(a) not in (2, 3):
             raise SystemExit("ctl delete KIND NS NAME | ctl delete KIND NAME")
@@ -161,6 +167,8 @@ CTL_HELP = """commands:
   wait-ready [SECONDS]        until D/ready exists and the control API answers
   put FILE.json|-             create or update an object or a List
   delete KIND NS NAME         delete (KIND NAME when cluster-scoped)
+  inject KIND FILE.json|- [TYPE]  send any JSON to KIND's watches as one
+                              event (ADDED by default), unchecked, not stored
   state | requests | events   GET /state, /requests, /events
   compact | drop-watches | up | down [SECONDS] | restart [--compact]
   unsupported-field-selector FIELD

@@ -312,6 +312,21 @@ def run(cl):
           and sorted((e["metadata"]["name"], (e.get("series") or {}).get("count")) for e in stored)
           == [("e1", 2), ("e2", None)], (code1, code2, code3, stored))
 
+    # an injected raw event (a wrong kind in the Services stream): every
+    # watch of the resource gets it as sent, with the next resourceVersion;
+    # lists and GETs do not show it
+    c, resp = cl.watch("/api/v1/services?watch=true&resourceVersion=" + cl.ctl("GET", "/state")["resourceVersion"])
+    wrong = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "intruder", "namespace": "p"},
+             "data": {"k": "v"}}
+    out = cl.ctl("POST", "/inject?kind=svc&type=MODIFIED", wrong)
+    evs = events(resp, 1)
+    c.close()
+    _, lst = cl.api("GET", "/api/v1/services")
+    check("inject: a raw event reaches the watch as sent (type, kind, next resourceVersion), not the list",
+          kinds(evs) == ["MODIFIED"] and evs[0]["object"]["kind"] == "ConfigMap"
+          and evs[0]["object"]["metadata"]["resourceVersion"] == out["resourceVersion"]
+          and all(i["metadata"]["name"] != "intruder" for i in lst["items"]), (out, evs))
+
     # bad input
     code, doc = cl.api("POST", "/api/v1/namespaces/w/services", b"{not json")
     check("a body that is not JSON: 400 Status", code == 400 and doc["kind"] == "Status", doc)

@@ -156,7 +156,6 @@ check "kill -9: traffic flows with the proxier dead" eq "$(names client 10.96.19
 ctl unsupported-field-selector spec.clusterIP >/dev/null
 : >"$LOG"
 start_proxier
-plain_log() { sed 's/\x1b\[[0-9;]*m//g' "$LOG"; }
 synced() { plain_log | grep -q "sync done"; }
 check "kill -9: the restarted proxier syncs" slowly synced
 first_sync=$(plain_log | grep -m1 "sync done")

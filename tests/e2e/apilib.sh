@@ -1,5 +1,5 @@
 # Sourced by the end-to-end suites of API mode (tests/e2e/api.sh,
-# tests/e2e/creds.sh) after pods.sh and check.sh, with ROOT the repository
+# tests/e2e/creds.sh, tests/e2e/badapi.sh) after pods.sh and check.sh, with ROOT the repository
 # and W the suite's work directory: the API-server double (D=$W/apiserver,
 # on 127.0.0.1:6443, control 6444) and its objects, the proxier run as
 # kubeadm runs kube-proxy (CFG, LOG, PROXIER), and helpers for checks.
@@ -28,9 +28,9 @@ nonempty() { [ -n "$1" ] || { echo "     got nothing"; return 1; }; }
 # --- the API-server double ------------------------------------------------
 API_PID=
 ctl() { "$ROOT/tests/apiserver/ctl.sh" -d "$D" "$@"; }
-start_apiserver() {
+start_apiserver() { # start_apiserver [SERVE-OPTION...]
     python3 "$ROOT/tests/apiserver/fake_apiserver.py" serve --state-dir "$D" --port 6443 \
-        --control-port 6444 --bookmark-interval 2 >"$W/apiserver.out" 2>&1 &
+        --control-port 6444 --bookmark-interval 2 "$@" >"$W/apiserver.out" 2>&1 &
     API_PID=$!
     ctl wait-ready 60 >/dev/null
 }
@@ -158,3 +158,5 @@ print(" ".join(sorted(d)), "healthy=%s" % d.get("healthy"), "nodeEligible=%s" % 
 }
 now_ms() { date +%s%3N; }
 ipvs_rules() { ipvsadm -Sn | sort; }
+# plain_log: the proxier's log without colour codes.
+plain_log() { sed 's/\x1b\[[0-9;]*m//g' "$LOG"; }

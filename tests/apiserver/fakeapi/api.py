@@ -345,7 +345,8 @@ class ApiHandler(BaseHTTPRequestHandler):
             as_table = tables.wants_table(self.headers.get("Accept"))
             while True:
                 for ev in events:
-                    if as_table and ev["type"] in ("ADDED", "MODIFIED", "DELETED"):
+                    if as_table and ev["type"] in ("ADDED", "MODIFIED", "DELETED") and isinstance(ev["object"], dict) \
+                            and ev["object"].get("kind") == resource.kind:
                         ev = {"type": ev["type"], "object": tables.watch_object(resource.kind, ev["object"])}
                     data = (json.dumps(ev) + "\n").encode()
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))

@@ -17,6 +17,9 @@
   POST   /forbid[?code=401][&resources=services,nodes]   403 (RBAC gone) or 401
   POST   /allow                          undo /forbid
   POST   /rotate-cert                    a new serving certificate, same CA
+  POST   /inject?kind=KIND[&type=T]      send the body (any JSON, unchecked,
+                                         not stored) to KIND's watches as
+                                         one event of type T (ADDED)
 
 KIND is a kind, plural or short name (``svc``, ``endpointslices``, ...).
 """
@@ -35,7 +38,8 @@ class ControlError(Exception):
 
 
 def put_objects(app, doc):
-    """Create or update every object of DOC (an object or a List)."""
+    """Create or update every object of DOC (an object or a List, freshly
+    parsed: its objects are stored as they are, without a copy)."""
     items = doc.get("items") if isinstance(doc, dict) and doc.get("kind", "").endswith("List") and "items" in doc else [doc]
     if not isinstance(items, list):
         raise ControlError("items is not a list")
@@ -49,7 +53,7 @@ def put_objects(app, doc):
         try:
             obj = validate(resource, obj)
             apply_defaults(resource, obj)
-            type_, stored = app.store.put(resource, obj)
+            type_, stored = app.store.put(resource, obj, owned=True)
         except ApiError as e:
             raise ControlError(e.message) from None
         meta = stored["metadata"]
@@ -240,6 +244,15 @@ class ControlHandler(BaseHTTPRequestHandler):
                 return 200, app.rotate_cert()
             except certs.CertError as e:
                 return 500, {"error": str(e)}
+        if method == "POST" and head == "inject":
+            if not q.get("kind"):
+                raise ControlError("kind= is required")
+            r = _resource(q["kind"])
+            type_ = q.get("type") or "ADDED"
+            if type_ not in ("ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"):
+                raise ControlError(f"type {type_!r} is not a watch event type")
+            rv = store.inject(r, type_, self.body())
+            return 200, {"resourceVersion": str(rv), "injected": type_, "resource": r.plural}
         return 404, {"error": f"no control endpoint {method} /{'/'.join(parts)}"}
 
 

@@ -26,14 +26,15 @@ from .objects import ApiError, now_rfc3339
 class Change:
     """One history entry."""
 
-    __slots__ = ("rv", "rkey", "type", "obj", "prev")
+    __slots__ = ("rv", "rkey", "type", "obj", "prev", "raw")
 
-    def __init__(self, rv, rkey, type_, obj, prev):
+    def __init__(self, rv, rkey, type_, obj, prev, raw=False):
         self.rv = rv
         self.rkey = rkey
         self.type = type_
         self.obj = obj
         self.prev = prev
+        self.raw = raw
 
 
 def _meta(obj):
@@ -77,8 +78,8 @@ class Store:
 
     # --- changes -----------------------------------------------------------
 
-    def _record(self, rkey, type_, obj, prev):
-        self.history.append(Change(self.rv, rkey, type_, obj, prev))
+    def _record(self, rkey, type_, obj, prev, raw=False):
+        self.history.append(Change(self.rv, rkey, type_, obj, prev, raw))
         self.history_rvs.append(self.rv)
         if len(self.history) > self.history_limit:
             drop = len(self.history) - self.history_limit
@@ -87,11 +88,14 @@ class Store:
             del self.history_rvs[:drop]
         self.cond.notify_all()
 
-    def put(self, resource, obj, expect_rv=None, create=True, update=True):
+    def put(self, resource, obj, expect_rv=None, create=True, update=True, owned=False):
         """Create or update an object (validated by the caller). Returns
         (event type or None for a no-op, the stored object). ``expect_rv``
-        is the optimistic-concurrency check of an update."""
-        obj = copy.deepcopy(obj)
+        is the optimistic-concurrency check of an update. ``owned``: the
+        caller gives OBJ away (freshly parsed, not used again), so it is
+        stored without a copy (bulk puts)."""
+        if not owned:
+            obj = copy.deepcopy(obj)
         with self.cond:
             objs = self.objects[resource.key]
             key = _key(obj)
@@ -140,6 +144,20 @@ class Store:
             gone = _with_rv(old, self.rv)
             self._record(resource.key, "DELETED", gone, old)
             return gone
+
+    def inject(self, resource, type_, obj):
+        """Send OBJ (any JSON value, not checked and not stored) to every
+        watch of RESOURCE as one event of TYPE, as a broken or hostile
+        server would: a wrong kind, a malformed object. The change bumps
+        the resourceVersion (stamped into OBJ's metadata when it has one)
+        and is replayed like any other. Returns the resourceVersion."""
+        obj = copy.deepcopy(obj)
+        with self.cond:
+            self.rv += 1
+            if isinstance(obj, dict) and isinstance(obj.get("metadata"), dict):
+                obj["metadata"]["resourceVersion"] = str(self.rv)
+            self._record(resource.key, type_, obj, None, raw=True)
+            return self.rv
 
     def get(self, resource, namespace, name):
         """One object, or a 404 ApiError."""
@@ -278,6 +296,8 @@ class Watch:
         """A history entry as this watcher sees it, or None."""
         if ch.rkey != self.resource.key:
             return None
+        if ch.raw:
+            return self._event(ch.type, ch.obj)
         sel = self.selector
         if ch.type == "DELETED":
             return self._event("DELETED", ch.obj) if self._mine(ch.obj) and sel.matches(ch.obj) else None

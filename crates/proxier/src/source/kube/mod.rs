@@ -19,6 +19,10 @@
 //! but load-balancer ingress); the Node is stripped of its images,
 //! conditions and the like. Memory stays proportional to the model.
 //!
+//! An object that does not decode as its kind (a wrong kind in the stream,
+//! a field of the wrong type) is skipped with a warning naming it and the
+//! field, and the watch goes on ([`decoded`]).
+//!
 //! [`client`] builds the client the way kube-proxy does: a kubeconfig file,
 //! `--master` overriding its server, or the in-cluster service account. A
 //! token file is read by [`token`] (client-go's rules: re-read after a 401
@@ -53,6 +57,10 @@ use tracing::{info, warn};
 
 use super::store::SourceEvent;
 use crate::cluster::{SERVICE_SELECTOR, SLICE_SELECTOR};
+
+pub mod decoded;
+
+use decoded::Decoded;
 
 /// Why the API client could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -181,14 +189,14 @@ pub fn spawn(
     vec![
         tokio::spawn(watch_services(Api::all(client.clone()), events.clone())),
         tokio::spawn(watch(
-            Api::<EndpointSlice>::all(client.clone()),
+            Api::<Decoded<EndpointSlice>>::all(client.clone()),
             slices,
             "EndpointSlices",
             slice_event,
             events.clone(),
         )),
         tokio::spawn(watch(
-            Api::<Node>::all(client),
+            Api::<Decoded<Node>>::all(client),
             node,
             "Node",
             node_event,
@@ -198,7 +206,7 @@ pub fn spawn(
 }
 
 /// Services, with the fallback for servers that reject the field selector.
-async fn watch_services(api: Api<Service>, events: mpsc::Sender<SourceEvent>) {
+async fn watch_services(api: Api<Decoded<Service>>, events: mpsc::Sender<SourceEvent>) {
     let stream = watcher::watcher(api.clone(), service_config(true)).default_backoff();
     futures::pin_mut!(stream);
     let mut refused = Failures::default();
@@ -206,6 +214,9 @@ async fn watch_services(api: Api<Service>, events: mpsc::Sender<SourceEvent>) {
         match item {
             Ok(event) => {
                 refused.answered("Services");
+                let Some(event) = decoded_only(event) else {
+                    continue;
+                };
                 if events.send(service_event(event)).await.is_err() {
                     return;
                 }
@@ -237,15 +248,16 @@ async fn watch_services(api: Api<Service>, events: mpsc::Sender<SourceEvent>) {
 }
 
 /// One watcher to the channel, errors logged (the watcher recovers by
-/// itself, with backoff).
+/// itself, with backoff), objects that do not decode skipped with a
+/// warning.
 async fn watch<K>(
-    api: Api<K>,
+    api: Api<Decoded<K>>,
     config: watcher::Config,
     kind: &'static str,
     wrap: fn(Event<K>) -> SourceEvent,
     events: mpsc::Sender<SourceEvent>,
 ) where
-    K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + 'static,
 {
     let stream = watcher::watcher(api, config).default_backoff();
     futures::pin_mut!(stream);
@@ -254,6 +266,9 @@ async fn watch<K>(
         match item {
             Ok(event) => {
                 failures.answered(kind);
+                let Some(event) = decoded_only(event) else {
+                    continue;
+                };
                 if events.send(wrap(event)).await.is_err() {
                     return;
                 }
@@ -316,6 +331,30 @@ fn refusal(err: &watcher::Error) -> Option<&kube::core::Status> {
         _ => return None,
     };
     matches!(status.code, 401 | 403).then_some(status)
+}
+
+/// `event` with its object decoded, or `None` (and a warning naming the
+/// object) when the object did not decode as `K`: the event is skipped, as
+/// client-go's reflector skips an object of an unexpected type. A relist's
+/// `Init` and `InitDone` always pass.
+pub fn decoded_only<K: Resource<DynamicType = ()>>(event: Event<Decoded<K>>) -> Option<Event<K>> {
+    let object = |decoded: Decoded<K>| match decoded {
+        Decoded::Object(object) => Some(object),
+        Decoded::Bad(bad) => {
+            // Without a resourceVersion it was named when read.
+            if bad.metadata.resource_version.is_some() {
+                warn!("{}", bad.warning(&K::kind(&())));
+            }
+            None
+        }
+    };
+    Some(match event {
+        Event::Apply(decoded) => Event::Apply(object(decoded)?),
+        Event::Delete(decoded) => Event::Delete(object(decoded)?),
+        Event::InitApply(decoded) => Event::InitApply(object(decoded)?),
+        Event::Init => Event::Init,
+        Event::InitDone => Event::InitDone,
+    })
 }
 
 /// A Service watch event as the store takes it: its objects converted

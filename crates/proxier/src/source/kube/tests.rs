@@ -235,6 +235,62 @@ async fn a_rejected_field_selector_falls_back_to_filtering_here() {
     task.abort();
 }
 
+/// An object of the wrong kind in the stream, or a list item that does not
+/// decode, is skipped and the watch goes on: later events still arrive and
+/// the next watch resumes after the skipped event.
+#[tokio::test]
+async fn an_object_that_does_not_decode_is_skipped_and_the_watch_goes_on() {
+    let (client, mut handle) = mock_client();
+    let (tx, mut rx) = mpsc::channel(64);
+    let task = tokio::spawn(watch_services(Api::all(client), tx));
+    let (request, send) = handle.next_request().await.unwrap();
+    assert!(!query(&request).contains("watch=true"));
+    let mut broken = service("broken", "8");
+    broken["spec"]["ports"][0]["port"] = json!("eighty");
+    send.send_response(list(
+        "ServiceList",
+        "v1",
+        "10",
+        vec![service("web", "9"), broken],
+    ));
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        if let SourceEvent::Service(event) = next(&mut rx).await {
+            got.push(*event);
+        }
+    }
+    assert!(matches!(got[0], Event::Init));
+    assert!(matches!(&got[1], Event::InitApply(s) if s.metadata.name.as_deref() == Some("web")));
+    assert!(matches!(got[2], Event::InitDone), "{:?}", got[2]);
+
+    let (request, send) = handle.next_request().await.unwrap();
+    assert!(query(&request).contains("resourceVersion=10"));
+    send.send_response(watch_lines(&[
+        json!({"type": "ADDED", "object": {"kind": "ConfigMap", "apiVersion": "v1",
+               "metadata": {"name": "intruder", "namespace": "ns", "resourceVersion": "11"},
+               "data": {"k": "v"}}}),
+        json!({"type": "MODIFIED", "object": service("db", "12")}),
+        json!({"type": "MODIFIED", "object": {"kind": "Service", "apiVersion": "v1",
+               "metadata": {"name": "db", "namespace": "ns", "resourceVersion": "13"},
+               "spec": {"ports": 5}}}),
+    ]));
+    match next(&mut rx).await {
+        SourceEvent::Service(event) => assert!(
+            matches!(&*event, Event::Apply(s) if s.metadata.name.as_deref() == Some("db")),
+            "{event:?}"
+        ),
+        _ => panic!("a Service event"),
+    }
+    // The stream ended; the re-watch resumes after the last, skipped, event.
+    let (request, _send) = handle.next_request().await.unwrap();
+    let q = query(&request);
+    assert!(
+        q.contains("watch=true") && q.contains("resourceVersion=13"),
+        "{q}"
+    );
+    task.abort();
+}
+
 #[test]
 fn stripping_keeps_what_the_planner_reads() {
     let slice: EndpointSlice = serde_json::from_value(json!({
