@@ -9,7 +9,7 @@
 
 use std::{net::IpAddr, process::ExitCode, time::Instant};
 
-use kube_ipvs_proxier::kernel::{BindMode, LinkWriter};
+use kube_ipvs_proxier::{kernel::LinkWriter, types::BindMode};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {

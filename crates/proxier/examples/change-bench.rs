@@ -35,15 +35,17 @@ use k8s_openapi::{
     apimachinery::pkg::{apis::meta::v1::ObjectMeta, util::intstr::IntOrString},
 };
 use kube_ipvs_proxier::{
+    catalogue::owned::ExcludeCidrs,
     cluster::{SERVICE_NAME_LABEL, ServiceName, Snapshot, objects},
     config::ProxyConfig,
-    kernel::{BindMode, Bindings, SetState},
+    kernel::{Bindings, SetState},
     model::NodeContext,
     plan::{self, IncrementalPlanner, KernelPlan, PlanChanges},
     reconcile::{
-        ExcludeCidrs, KnownService, diff_bindings, diff_bindings_keys, diff_ipsets,
-        diff_ipsets_keys, diff_ipvs, diff_ipvs_keys,
+        KnownService, diff_bindings, diff_bindings_keys, diff_ipsets, diff_ipsets_keys, diff_ipvs,
+        diff_ipvs_keys,
     },
+    types::BindMode,
 };
 use shape::{ENDPOINTS, endpoint_ip, vip};
 

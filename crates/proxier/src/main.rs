@@ -15,6 +15,7 @@ use std::{io::IsTerminal, path::Path, process::ExitCode};
 
 use clap::Parser;
 use kube_ipvs_proxier::{
+    catalogue::owned::ExcludeCidrs,
     cleanup::{CleanupOptions, CleanupReport, cleanup},
     config::{
         ConfigError, Settings,
@@ -23,7 +24,6 @@ use kube_ipvs_proxier::{
     daemon::{self, DaemonError},
     model::{AddressSources, NodeContext},
     plan::{plan, print},
-    reconcile::ExcludeCidrs,
     source::{SourceError, manifests},
 };
 

@@ -19,7 +19,7 @@ mod tests;
 
 use std::net::IpAddr;
 
-pub use crate::types::{BindMode, Cidr, CidrError};
+use crate::types::{BindMode, Cidr};
 pub use duration::{DurationError, GoDuration, parse_duration};
 pub use settings::Settings;
 

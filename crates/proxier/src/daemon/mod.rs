@@ -47,16 +47,14 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 use crate::{
+    cluster::{Delta, Snapshot},
     config::{NodePortAddresses, Settings},
     kernel::{AddressCache, LinkWrite, Netlink, NodeAddresses, Writers, sysctl},
     model::{AddressSources, NodeContext, Warning},
     plan::IncrementalPlanner,
     reconcile::{Reconciler, StartError},
     serve::{Metrics, ProxyHealth, ServiceHealth, service_health::listen_addresses},
-    source::{
-        Delta, Snapshot,
-        store::{ClusterStore, NodeExit, SourceEvent, StoreChanges},
-    },
+    source::store::{ClusterStore, NodeExit, SourceEvent, StoreChanges},
 };
 pub use node::init_only;
 use node::{apply_oom_score_adj, node_context, reconciler_options};

@@ -10,10 +10,11 @@ use tracing::{info, warn};
 
 use super::DaemonError;
 use crate::{
+    catalogue::owned::ExcludeCidrs,
     config::{ProxyConfig, Settings},
     kernel::{NodeAddresses, sysctl},
     model::{AddressSources, NodeContext},
-    reconcile::{ExcludeCidrs, Reconciler, ReconcilerOptions, StartError},
+    reconcile::{Reconciler, ReconcilerOptions, StartError},
 };
 
 /// `--init-only`: kube-proxy's privileged initialization in IPVS mode

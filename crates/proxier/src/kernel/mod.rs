@@ -30,9 +30,9 @@ pub mod sysctl;
 
 pub use addresses::{AddressCache, AddressCacheError, NodeAddresses};
 pub use ipset::{IpsetWriter, IpsetWriterError, SetState};
-pub use iptables::{IptablesError, IptablesWriter, rules::IptablesRules};
+pub use iptables::{IptablesError, IptablesWriter};
 pub use ipvs::{IpvsWriter, IpvsWriterError};
-pub use link::{BindMode, Bindings, LinkError, LinkWriter};
+pub use link::{Bindings, LinkError, LinkWriter};
 pub use seam::{
     IpsetWrite, IptablesWrite, IpvsWrite, LinkWrite, Netlink, SysctlWrite, WriterSet, Writers,
 };

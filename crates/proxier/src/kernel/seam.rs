@@ -24,10 +24,10 @@ use ipset_netlink::{Entry, SetType};
 use ipvs_netlink::{Command, Family, IpvsError, RealServer, ServiceKey, TableEntry, Timeouts};
 
 use super::{
-    BindMode, Bindings, IpsetWriter, IpsetWriterError, IptablesError, IptablesRules,
-    IptablesWriter, IpvsWriter, IpvsWriterError, LinkError, LinkWriter, SetState, Sysctl,
-    SysctlError, SysctlWriter,
+    Bindings, IpsetWriter, IpsetWriterError, IptablesError, IptablesWriter, IpvsWriter,
+    IpvsWriterError, LinkError, LinkWriter, SetState, Sysctl, SysctlError, SysctlWriter,
 };
+use crate::{plan::rules::IptablesRules, types::BindMode};
 
 /// IPVS services and real servers ([`IpvsWriter`]).
 pub trait IpvsWrite: Debug {

@@ -12,8 +12,9 @@ use ipvs_netlink::{Command, Protocol, RealServer, ServiceKey};
 use super::state::{Cached, KnownService};
 use crate::{
     catalogue::owned::ExcludeCidrs,
-    kernel::{BindMode, Bindings, SetState},
+    kernel::{Bindings, SetState},
     plan::{KernelPlan, PlannedService, PlannedSet},
+    types::BindMode,
 };
 
 /// The IPVS changes from the cache to a plan.

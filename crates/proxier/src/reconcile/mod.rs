@@ -83,7 +83,3 @@ pub use reconciler::{Reconciler, ReconcilerOptions, StartError};
 pub use recover::{Failure, recover};
 pub use report::{Counters, SyncError, SyncReport};
 pub use state::{Cached, KnownService, KnownState, RealServerSettings, synced_services};
-
-/// `--ipvs-exclude-cidrs` ([`ReconcilerOptions::exclude_cidrs`]), from
-/// [`crate::catalogue::owned`].
-pub use crate::catalogue::owned::ExcludeCidrs;

@@ -9,12 +9,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use ipvs_netlink::ServiceKey;
 
 use super::{
-    ExcludeCidrs, KnownService, diff_bindings, diff_bindings_keys, diff_ipsets, diff_ipsets_keys,
-    diff_ipvs, diff_ipvs_keys, synced_services,
+    KnownService, diff_bindings, diff_bindings_keys, diff_ipsets, diff_ipsets_keys, diff_ipvs,
+    diff_ipvs_keys, synced_services,
 };
+use crate::catalogue::owned::ExcludeCidrs;
 use crate::{
-    kernel::{BindMode, Bindings, SetState},
+    kernel::{Bindings, SetState},
     plan::{self, KernelPlan, PlanChanges},
+    types::BindMode,
 };
 
 /// The reconciler's cache after writing `plan` exactly.

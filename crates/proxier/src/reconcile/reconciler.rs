@@ -21,12 +21,12 @@ use super::{
 use crate::{
     catalogue::owned::ExcludeCidrs,
     kernel::{
-        BindMode, IpsetWrite, IpsetWriter, IpsetWriterError, IptablesWrite, IptablesWriter,
-        IpvsWrite, IpvsWriter, IpvsWriterError, LinkError, LinkWrite, LinkWriter, Netlink,
-        SetState, Sysctl, SysctlError, SysctlWrite, SysctlWriter, WriterSet, Writers,
-        link::INTERFACE,
+        IpsetWrite, IpsetWriter, IpsetWriterError, IptablesWrite, IptablesWriter, IpvsWrite,
+        IpvsWriter, IpvsWriterError, LinkError, LinkWrite, LinkWriter, Netlink, SetState, Sysctl,
+        SysctlError, SysctlWrite, SysctlWriter, WriterSet, Writers, link::INTERFACE,
     },
     plan::{ChangedKeys, KernelPlan, PlanChanges},
+    types::BindMode,
 };
 
 /// How the reconciler writes.

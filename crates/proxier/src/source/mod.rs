@@ -7,14 +7,12 @@
 //! * [`store`]: the objects delivered so far, with per-Service change
 //!   tracking; every source feeds one [`store::ClusterStore`].
 //!
-//! The objects, [`Snapshot`] and [`Delta`] are [`crate::cluster`]'s
-//! (re-exported here).
+//! The objects, [`Snapshot`](crate::cluster::Snapshot) and
+//! [`Delta`](crate::cluster::Delta) are [`crate::cluster`]'s.
 
 pub mod kube;
 pub mod manifests;
 pub mod store;
-
-pub use crate::cluster::{Delta, Snapshot};
 
 /// A source that could not be read at all (a file or directory error);
 /// errors inside documents are warnings instead.

@@ -15,9 +15,10 @@ use std::{
 use ipset_netlink::{Entry, SetType};
 use ipvs_netlink::{Family, ForwardMethod, RealServer, Scheduler, ServiceKey, VirtualService};
 use kube_ipvs_proxier::{
-    kernel::BindMode,
+    catalogue::owned::ExcludeCidrs,
     plan::{IptablesPlan, KernelPlan, PlannedService, PlannedSet},
-    reconcile::{ExcludeCidrs, Reconciler, ReconcilerOptions, SyncReport},
+    reconcile::{Reconciler, ReconcilerOptions, SyncReport},
+    types::BindMode,
 };
 
 mod addresses;

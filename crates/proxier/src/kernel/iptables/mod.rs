@@ -1,5 +1,5 @@
-//! iptables writer: the plan's structured rules ([`rules`], re-exported
-//! from [`crate::plan::rules`]) rendered and fed to
+//! iptables writer: the plan's structured rules
+//! ([`crate::plan::rules`]) rendered and fed to
 //! `iptables-restore --noflush` (`ip6tables-restore` for IPv6), only when
 //! they changed since the last successful write.
 //!
@@ -35,7 +35,7 @@
 //! lock or a hung binary costs one bounded wait per sync and never stops
 //! the IPVS part of a sync.
 
-pub use crate::plan::rules;
+use crate::plan::rules;
 
 use ipvs_netlink::Family;
 

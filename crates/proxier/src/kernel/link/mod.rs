@@ -53,7 +53,7 @@ const TABLE_LOCAL: u32 = 255;
 
 use libc::{EADDRNOTAVAIL, EEXIST, ENODEV, ENOENT, ENXIO, EOPNOTSUPP, EPERM, ESRCH};
 
-pub use crate::types::BindMode;
+use crate::types::BindMode;
 
 pub(crate) mod dump;
 

@@ -20,11 +20,13 @@ use tokio::sync::Notify;
 
 use crate::{
     kernel::{
-        BindMode, Bindings, IpsetWrite, IpsetWriterError, IptablesError, IptablesRules,
-        IptablesWrite, IpvsWrite, IpvsWriterError, LinkError, LinkWrite, SetState, Sysctl,
-        SysctlError, SysctlWrite, WriterSet, Writers,
+        Bindings, IpsetWrite, IpsetWriterError, IptablesError, IptablesWrite, IpvsWrite,
+        IpvsWriterError, LinkError, LinkWrite, SetState, Sysctl, SysctlError, SysctlWrite,
+        WriterSet, Writers,
     },
     plan::KernelPlan,
+    plan::rules::IptablesRules,
+    types::BindMode,
 };
 
 /// The index of the fake `kube-ipvs0`.

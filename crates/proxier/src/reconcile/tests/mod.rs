@@ -17,8 +17,10 @@ use ipvs_netlink::{
 
 use super::*;
 use crate::{
-    kernel::{BindMode, Bindings, SetState},
+    catalogue::owned::ExcludeCidrs,
+    kernel::{Bindings, SetState},
     plan::{KernelPlan, PlannedService, PlannedSet},
+    types::BindMode,
 };
 
 fn sa(s: &str) -> SocketAddr {

@@ -7,8 +7,11 @@ use ipvs_netlink::Timeouts;
 
 use super::{fake::Shared, *};
 use crate::{
-    kernel::{IptablesRules, iptables::rules::Rule, sysctl},
-    plan::PlanChanges,
+    kernel::sysctl,
+    plan::{
+        PlanChanges,
+        rules::{IptablesRules, Rule},
+    },
 };
 
 /// Three services of two real servers, their VIPs, `KUBE-CLUSTER-IP` and
@@ -35,7 +38,7 @@ fn three() -> KernelPlan {
     rules.nat.rules = vec![Rule::new(
         "KUBE-SERVICES",
         vec![],
-        crate::kernel::iptables::rules::Target::Jump("RETURN"),
+        crate::plan::rules::Target::Jump("RETURN"),
     )];
     plan.iptables.insert(Family::Inet, rules);
     plan

@@ -53,7 +53,8 @@ use std::path::Path;
 pub use files::{EXTENSIONS, FileError, MAX_FILE_BYTES};
 pub use source::{DeltaPoll, ManifestsSource, Poll};
 
-use super::{Snapshot, SourceError};
+use super::SourceError;
+use crate::cluster::Snapshot;
 use crate::model::Warning;
 
 /// Reads a file, or every manifest file of a directory, once. Fails when
