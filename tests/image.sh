@@ -310,19 +310,26 @@ fi
 # The kubeadm example manifests, read by kubectl without a server.
 if command -v kubectl >/dev/null; then
     out=$(kubectl label --local --dry-run=client -f examples/kubeadm/ -o name checked=yes 2>&1)
+    # Two DaemonSets named kube-proxy: daemonset.yaml and its
+    # least-privilege variant (one or the other is applied).
     expected='configmap/kube-proxy
+daemonset.apps/kube-proxy
 daemonset.apps/kube-proxy
 serviceaccount/kube-proxy
 clusterrolebinding.rbac.authorization.k8s.io/kubeadm:node-proxier
 role.rbac.authorization.k8s.io/kube-proxy
 rolebinding.rbac.authorization.k8s.io/kube-proxy'
     [ "$(printf '%s\n' "$out" | sort)" = "$(printf '%s\n' "$expected" | sort)" ] \
-        && ok "kubectl reads the 6 objects of examples/kubeadm/" \
+        && ok "kubectl reads the 7 objects of examples/kubeadm/" \
         || fail "kubectl on examples/kubeadm/: $(printf '%s' "$out" | tr '\n' ' ')"
     out=$(kubectl set image --local -f examples/kubeadm/daemonset.yaml kube-proxy=example/new:1 \
         -o 'jsonpath={.spec.template.spec.containers[0].image}' 2>&1)
     [ "$out" = example/new:1 ] && ok "kubectl set image ... kube-proxy=IMAGE finds the kube-proxy container" \
         || fail "kubectl set image kube-proxy=IMAGE: $out"
+    out=$(kubectl set image --local -f examples/kubeadm/daemonset-least-privilege.yaml kube-proxy=example/new:1 \
+        -o 'jsonpath={.spec.template.spec.containers[0].image}' 2>&1)
+    [ "$out" = example/new:1 ] && ok "kubectl set image ... kube-proxy=IMAGE finds the least-privilege variant's container" \
+        || fail "kubectl set image kube-proxy=IMAGE (least privilege): $out"
 else
     skip "kubectl is not installed: examples/kubeadm/ not read by kubectl"
 fi
