@@ -159,13 +159,15 @@ pub async fn run(
     } else {
         None
     };
-    let (tx, rx) = mpsc::channel(1024);
     let health = ProxyHealth::new(2 * settings.sync_period);
     let metrics = Metrics::new();
-    let servers = servers::spawn(&settings, config_watch, &health, &metrics, &tx);
-    let _tasks = sources::spawn(&settings, tx).await?;
+    let (servers, ends) = servers::spawn(&settings, config_watch, &health, &metrics);
+    let source = sources::open(&settings).await?;
+    let (tx, rx) = mpsc::channel(1024);
+    let pump = tokio::spawn(sources::pump(vec![source, ends], tx));
     let mut daemon = Daemon::new(settings, reconciler, addresses, health, metrics);
     let result = daemon.run(rx, shutdown).await;
+    pump.abort();
     for server in servers {
         server.abort();
     }

@@ -1,11 +1,20 @@
-//! The loop's sources: the manifests, polled (file names, sizes and
-//! modification times), or the API server, watched
-//! ([`crate::source::kube`]). Both send what they see to the loop as
-//! [`Input`]s.
+//! The loop's sources as one stream of [`Input`]s: the manifests, polled
+//! (file names, sizes and modification times), or the API server's three
+//! watchers ([`crate::source::kube::events`]), merged with the servers'
+//! ends ([`super::servers`]) and driven by one task ([`pump`]) into the
+//! loop's channel.
+//!
+//! The pump is a task of its own so that the watchers go on reading and
+//! decoding while a sync runs (a watcher the API server finds too slow is
+//! closed and must relist); the loop takes what queued when the sync ends.
 
 use std::{path::PathBuf, time::Duration};
 
-use tokio::{sync::mpsc, task::JoinHandle};
+use futures::{
+    StreamExt, future,
+    stream::{self, BoxStream},
+};
+use tokio::{sync::mpsc, time::Interval};
 use tracing::{info, warn};
 
 use super::{DaemonError, Input};
@@ -14,22 +23,14 @@ use crate::{
     source::{manifests, store::NodeExit},
 };
 
-/// Spawns the source `settings` names (`--manifests`, else the API
-/// server, with kube-proxy's start-up event for the Node), sending to
-/// `tx`. Returns the tasks' handles; fails if the API client cannot be
-/// built.
-pub(super) async fn spawn(
-    settings: &Settings,
-    tx: mpsc::Sender<Input>,
-) -> Result<Vec<JoinHandle<()>>, DaemonError> {
+/// The source `settings` names as a stream: `--manifests`, else the API
+/// server (with kube-proxy's start-up event for the Node, sent on a task
+/// of its own). Fails if the API client cannot be built.
+pub(super) async fn open(settings: &Settings) -> Result<BoxStream<'static, Input>, DaemonError> {
     match &settings.manifests {
         Some(path) => {
             info!(node = %settings.node_name, manifests = %path.display(), "started; kernel state adopted");
-            Ok(vec![tokio::spawn(poll_manifests(
-                path.clone(),
-                settings.poll_period,
-                tx,
-            ))])
+            Ok(manifests_inputs(path.clone(), settings.poll_period))
         }
         None => {
             let client = crate::source::kube::client(
@@ -44,16 +45,20 @@ pub(super) async fn spawn(
                 client.clone(),
                 settings.node_name.clone(),
             ));
-            let (events_tx, mut events_rx) = mpsc::channel(1024);
-            let mut tasks = crate::source::kube::spawn(client, &settings.node_name, events_tx);
-            tasks.push(tokio::spawn(async move {
-                while let Some(event) = events_rx.recv().await {
-                    if tx.send(Input::Event(Box::new(event))).await.is_err() {
-                        return;
-                    }
-                }
-            }));
-            Ok(tasks)
+            Ok(crate::source::kube::events(client, &settings.node_name)
+                .map(|event| Input::Event(Box::new(event)))
+                .boxed())
+        }
+    }
+}
+
+/// Sends every input of `inputs` (the source and the servers' ends,
+/// merged) to `tx` until the loop drops its receiver or every stream ends.
+pub(super) async fn pump(inputs: Vec<BoxStream<'static, Input>>, tx: mpsc::Sender<Input>) {
+    let mut inputs = stream::select_all(inputs);
+    while let Some(input) = inputs.next().await {
+        if tx.send(input).await.is_err() {
+            return;
         }
     }
 }
@@ -70,20 +75,46 @@ pub(super) fn manifests_node(result: Result<(), NodeExit>) -> Result<(), NodeExi
     }
 }
 
-/// Polls the manifests and sends the first readable view as a snapshot,
-/// then what changed as deltas (O(the files that changed)). Only the files that changed are read again, off the
-/// loop's thread; a path that cannot be read, or a first read where no
-/// file can be, is logged and keeps the kernel as it is (see
-/// [`manifests`] for what a file that got worse keeps).
-async fn poll_manifests(path: PathBuf, period: Duration, tx: mpsc::Sender<Input>) {
-    let shown = path.display().to_string();
-    let mut source = manifests::ManifestsSource::new(path);
-    let mut sent = false;
-    let mut tick = tokio::time::interval(period);
-    loop {
-        tick.tick().await;
-        let polled;
-        (source, polled) = match tokio::task::spawn_blocking(move || {
+/// The manifests polled every `period`: the first readable view as a
+/// snapshot, then what changed as deltas (O(the files that changed)).
+/// Only the files that changed are read again, off the loop's thread; a
+/// path that cannot be read, or a first read where no file can be, is
+/// logged and keeps the kernel as it is (see [`manifests`] for what a
+/// file that got worse keeps). Ends only if the reader fails for good.
+fn manifests_inputs(path: PathBuf, period: Duration) -> BoxStream<'static, Input> {
+    let poller = Poller {
+        shown: path.display().to_string(),
+        source: Some(manifests::ManifestsSource::new(path)),
+        sent: false,
+        tick: tokio::time::interval(period),
+    };
+    stream::unfold(poller, |mut poller| async move {
+        let input = poller.next().await?;
+        Some((input, poller))
+    })
+    .filter_map(future::ready)
+    .boxed()
+}
+
+/// The manifests' reader between polls.
+struct Poller {
+    /// The path, for messages.
+    shown: String,
+    /// The reader (`None` only while a poll runs, or after it failed).
+    source: Option<manifests::ManifestsSource>,
+    /// Whether a view was sent (then deltas follow).
+    sent: bool,
+    tick: Interval,
+}
+
+impl Poller {
+    /// Waits for the next tick and polls: the input to send, if any, or
+    /// `None` when the reader failed for good.
+    async fn next(&mut self) -> Option<Option<Input>> {
+        self.tick.tick().await;
+        let mut source = self.source.take()?;
+        let sent = self.sent;
+        let (source, polled) = match tokio::task::spawn_blocking(move || {
             let polled = if sent {
                 source.poll_delta().map(|p| p.map(Polled::Delta))
             } else {
@@ -96,10 +127,12 @@ async fn poll_manifests(path: PathBuf, period: Duration, tx: mpsc::Sender<Input>
             Ok(done) => done,
             Err(err) => {
                 warn!("manifests: the reader failed: {err}");
-                return;
+                return None;
             }
         };
-        let input = match polled {
+        self.source = Some(source);
+        let shown = &self.shown;
+        Some(match polled {
             Ok(None) => None,
             Ok(Some(Polled::View(poll))) if poll.nothing_readable() => {
                 for warning in &poll.warnings {
@@ -109,7 +142,7 @@ async fn poll_manifests(path: PathBuf, period: Duration, tx: mpsc::Sender<Input>
                 None
             }
             Ok(Some(Polled::View(poll))) => {
-                sent = true;
+                self.sent = true;
                 Some(Input::Snapshot(poll.snapshot, poll.warnings))
             }
             Ok(Some(Polled::Delta(poll))) => Some(Input::Delta(poll.delta, poll.warnings)),
@@ -117,12 +150,7 @@ async fn poll_manifests(path: PathBuf, period: Duration, tx: mpsc::Sender<Input>
                 warn!("manifests: cannot read {shown}: {err}; keeping the kernel as it is");
                 None
             }
-        };
-        if let Some(input) = input
-            && tx.send(input).await.is_err()
-        {
-            return;
-        }
+        })
     }
 }
 

@@ -8,7 +8,7 @@
 //! * [`ipset`]: kube-proxy's ipsets ([`IpsetWriter`], over
 //!   `ipset-netlink`).
 //! * [`link`]: the `kube-ipvs0` dummy and its VIPs ([`LinkWriter`], over
-//!   rtnetlink), in address or route [`BindMode`].
+//!   rtnetlink), in address or route [`BindMode`](crate::types::BindMode).
 //! * [`addresses`]: the node's local addresses, kept by rtnetlink
 //!   notifications ([`AddressCache`], behind [`NodeAddresses`]).
 //! * [`iptables`]: the rules, through `iptables-restore --noflush`

@@ -1,5 +1,5 @@
 //! Where Services, EndpointSlices and Nodes come from: one immutable
-//! [`Snapshot`] per read.
+//! [`Snapshot`](crate::cluster::Snapshot) per read.
 //!
 //! * [`manifests`]: multi-document YAML files or directories (the
 //!   standalone mode and the test fixture).

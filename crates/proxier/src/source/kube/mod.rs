@@ -40,7 +40,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use futures::StreamExt;
+use futures::{
+    StreamExt, future,
+    stream::{self, BoxStream},
+};
 use k8s_openapi::api::{core::v1::Node, core::v1::Service, discovery::v1::EndpointSlice};
 use kube::{
     Api, Client, Config, Resource,
@@ -52,7 +55,6 @@ use kube::{
     },
 };
 use serde::de::DeserializeOwned;
-use tokio::{sync::mpsc, task::JoinHandle};
 use tracing::{info, warn};
 
 use super::store::SourceEvent;
@@ -177,105 +179,93 @@ fn service_config(field_selector: bool) -> watcher::Config {
     }
 }
 
-/// Starts the three watchers; every event goes to `events`. The tasks run
-/// until the receiver is dropped.
-pub fn spawn(
-    client: Client,
-    node_name: &str,
-    events: mpsc::Sender<SourceEvent>,
-) -> Vec<JoinHandle<()>> {
+/// The three watchers (Services, EndpointSlices, the Node) merged into one
+/// stream of events. Each retries by itself with backoff, so the stream
+/// never ends; objects that do not decode are skipped with a warning.
+pub fn events(client: Client, node_name: &str) -> BoxStream<'static, SourceEvent> {
     let slices = watcher::Config::default().labels(SLICE_SELECTOR);
     let node = watcher::Config::default().fields(&format!("metadata.name={node_name}"));
-    vec![
-        tokio::spawn(watch_services(Api::all(client.clone()), events.clone())),
-        tokio::spawn(watch(
-            Api::<Decoded<EndpointSlice>>::all(client.clone()),
-            slices,
+    stream::select_all([
+        service_events(Api::all(client.clone())),
+        decoded_events(
+            watcher::watcher(Api::<Decoded<EndpointSlice>>::all(client.clone()), slices)
+                .default_backoff()
+                .boxed(),
             "EndpointSlices",
             slice_event,
-            events.clone(),
-        )),
-        tokio::spawn(watch(
-            Api::<Decoded<Node>>::all(client),
-            node,
+        ),
+        decoded_events(
+            watcher::watcher(Api::<Decoded<Node>>::all(client), node)
+                .default_backoff()
+                .boxed(),
             "Node",
             node_event,
-            events,
-        )),
-    ]
+        ),
+    ])
+    .boxed()
 }
 
-/// Services, with the fallback for servers that reject the field selector.
-async fn watch_services(api: Api<Decoded<Service>>, events: mpsc::Sender<SourceEvent>) {
-    let stream = watcher::watcher(api.clone(), service_config(true)).default_backoff();
-    futures::pin_mut!(stream);
-    let mut refused = Failures::default();
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(event) => {
-                refused.answered("Services");
-                let Some(event) = decoded_only(event) else {
-                    continue;
-                };
-                if events.send(service_event(event)).await.is_err() {
-                    return;
-                }
-            }
-            Err(watcher::Error::InitialListFailed(kube::Error::Api(status)))
-                if status.code == 400 =>
-            {
-                warn!(
-                    "Services: the API server rejected the field selector spec.clusterIP!=None \
-                     ({}); watching without it and filtering here",
-                    status.message
-                );
-                break;
-            }
-            Err(err) => refused.failed("Services", &err),
-        }
-    }
-    if events.is_closed() {
-        return;
-    }
-    watch(
-        api,
-        service_config(false),
+/// A watcher's items: events of objects that may not decode, or errors.
+type Items<K> = BoxStream<'static, Result<Event<Decoded<K>>, watcher::Error>>;
+
+/// Services, with the fallback for servers that reject the field selector:
+/// once the first list is refused with 400, the same watch without it.
+fn service_events(api: Api<Decoded<Service>>) -> BoxStream<'static, SourceEvent> {
+    let with_selector = watcher::watcher(api.clone(), service_config(true))
+        .default_backoff()
+        .take_while(|item| future::ready(!field_selector_rejected(item)));
+    let without =
+        stream::once(async move { watcher::watcher(api, service_config(false)).default_backoff() })
+            .flatten();
+    decoded_events(
+        with_selector.chain(without).boxed(),
         "Services",
         service_event,
-        events,
     )
-    .await;
 }
 
-/// One watcher to the channel, errors logged (the watcher recovers by
-/// itself, with backoff), objects that do not decode skipped with a
-/// warning.
-async fn watch<K>(
-    api: Api<Decoded<K>>,
-    config: watcher::Config,
+/// Whether ITEM is the 400 of a server that rejects the field selector
+/// `spec.clusterIP!=None` (logged).
+fn field_selector_rejected<K>(item: &Result<Event<K>, watcher::Error>) -> bool {
+    match item {
+        Err(watcher::Error::InitialListFailed(kube::Error::Api(status))) if status.code == 400 => {
+            warn!(
+                "Services: the API server rejected the field selector spec.clusterIP!=None \
+                 ({}); watching without it and filtering here",
+                status.message
+            );
+            true
+        }
+        _ => false,
+    }
+}
+
+/// A watcher's items as the store's events: errors logged (the watcher
+/// recovers by itself, with backoff), objects that do not decode skipped
+/// with a warning.
+fn decoded_events<K>(
+    items: Items<K>,
     kind: &'static str,
     wrap: fn(Event<K>) -> SourceEvent,
-    events: mpsc::Sender<SourceEvent>,
-) where
+) -> BoxStream<'static, SourceEvent>
+where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + 'static,
 {
-    let stream = watcher::watcher(api, config).default_backoff();
-    futures::pin_mut!(stream);
     let mut failures = Failures::default();
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(event) => {
-                failures.answered(kind);
-                let Some(event) = decoded_only(event) else {
-                    continue;
-                };
-                if events.send(wrap(event)).await.is_err() {
-                    return;
+    items
+        .filter_map(move |item| {
+            future::ready(match item {
+                Ok(event) => {
+                    failures.answered(kind);
+                    decoded_only(event).map(wrap)
                 }
-            }
-            Err(err) => failures.failed(kind, &err),
-        }
-    }
+                Err(err) => {
+                    failures.failed(kind, &err);
+                    None
+                }
+            })
+        })
+        .boxed()
 }
 
 /// A watcher's failures since it last got an event: logged one by one,

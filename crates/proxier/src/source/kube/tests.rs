@@ -1,12 +1,13 @@
 //! The watchers against kube's tower-test mock: the requests kube-proxy
 //! would make (selectors, watch from the list's resourceVersion), events
-//! reaching the channel, and the field-selector fallback.
+//! in the merged stream, and the field-selector fallback.
 
 use std::time::Duration;
 
 use http::{Request, Response};
 use kube::client::Body;
 use serde_json::json;
+use tokio::sync::mpsc;
 use tower_test::mock::{self, Handle};
 
 use super::*;
@@ -85,6 +86,22 @@ fn service(name: &str, rv: &str) -> serde_json::Value {
            "spec": {"clusterIP": "10.96.0.10", "ports": [{"port": 80}]}})
 }
 
+/// Drives EVENTS on a task of its own, as the daemon's pump does, so the
+/// mock's requests are made while the test answers them.
+fn drive(
+    mut events: BoxStream<'static, SourceEvent>,
+) -> (mpsc::Receiver<SourceEvent>, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(64);
+    let task = tokio::spawn(async move {
+        while let Some(event) = events.next().await {
+            if tx.send(event).await.is_err() {
+                return;
+            }
+        }
+    });
+    (rx, task)
+}
+
 /// Receives the next event, with a timeout.
 async fn next(rx: &mut mpsc::Receiver<SourceEvent>) -> SourceEvent {
     tokio::time::timeout(Duration::from_secs(5), rx.recv())
@@ -96,8 +113,7 @@ async fn next(rx: &mut mpsc::Receiver<SourceEvent>) -> SourceEvent {
 #[tokio::test]
 async fn watches_as_kube_proxy_does_and_forwards_events() {
     let (client, mut handle) = mock_client();
-    let (tx, mut rx) = mpsc::channel(64);
-    let tasks = spawn(client, "node-1", tx);
+    let (mut rx, task) = drive(events(client, "node-1"));
     let mut seen = Vec::new();
     // The three lists, in any order, then the watches.
     for _ in 0..3 {
@@ -195,16 +211,13 @@ async fn watches_as_kube_proxy_does_and_forwards_events() {
             break;
         }
     }
-    for task in tasks {
-        task.abort();
-    }
+    task.abort();
 }
 
 #[tokio::test]
 async fn a_rejected_field_selector_falls_back_to_filtering_here() {
     let (client, mut handle) = mock_client();
-    let (tx, mut rx) = mpsc::channel(64);
-    let task = tokio::spawn(watch_services(Api::all(client), tx));
+    let (mut rx, task) = drive(service_events(Api::all(client)));
     let (request, send) = handle.next_request().await.unwrap();
     assert!(query(&request).contains("fieldSelector="));
     send.send_response(json_response(
@@ -241,8 +254,7 @@ async fn a_rejected_field_selector_falls_back_to_filtering_here() {
 #[tokio::test]
 async fn an_object_that_does_not_decode_is_skipped_and_the_watch_goes_on() {
     let (client, mut handle) = mock_client();
-    let (tx, mut rx) = mpsc::channel(64);
-    let task = tokio::spawn(watch_services(Api::all(client), tx));
+    let (mut rx, task) = drive(service_events(Api::all(client)));
     let (request, send) = handle.next_request().await.unwrap();
     assert!(!query(&request).contains("watch=true"));
     let mut broken = service("broken", "8");
