@@ -155,7 +155,9 @@ pub async fn run(
 
     // Without --node-ip the node's addresses are the kernel's.
     let addresses = if settings.node_ips.is_empty() {
-        Some(AddressCache::open()?)
+        let mut cache = AddressCache::open()?;
+        cache.exclude(reconciler.link().index())?;
+        Some(cache)
     } else {
         None
     };

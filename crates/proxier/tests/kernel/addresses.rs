@@ -144,3 +144,59 @@ async fn an_overrun_is_recovered_with_a_dump() {
     sh(&format!("ip link del {DUMMY}"));
     reset();
 }
+
+#[tokio::test]
+#[ignore = "kernel: needs root and IPVS (the test VM); run tests/run"]
+async fn an_excluded_interface_is_filtered_in_the_kernel() {
+    setup();
+    let except = index("kube-ipvs0");
+    sh("ip addr add 10.98.255.1/32 dev kube-ipvs0");
+    // The smallest receive buffer: without the filter, 1,000 notifications
+    // overrun it (an_overrun_is_recovered_with_a_dump).
+    let mut cache = AddressCache::with_receive_buffer(0).unwrap();
+    cache.exclude(except).unwrap();
+    assert_eq!(cache.local_addresses(except).await.unwrap(), ip_addresses());
+    assert_eq!(cache.dumps(), 1);
+    let applied = cache.notifications();
+    let batch = std::env::temp_dir().join("kpvs-excluded.batch");
+    let lines: String = (0..1000)
+        .map(|i| {
+            format!(
+                "addr add 10.98.{}.{}/32 dev kube-ipvs0\n",
+                i / 200,
+                1 + i % 200
+            )
+        })
+        .collect();
+    std::fs::write(&batch, lines).unwrap();
+    sh(&format!("ip -batch {}", batch.display()));
+    sh(&format!("ip addr add 10.203.0.1/24 dev {DUMMY}"));
+    let got = cache.local_addresses(except).await.unwrap();
+    assert_eq!(got, ip_addresses());
+    assert!(
+        got.contains(&ip("10.203.0.1")),
+        "the other link is still followed"
+    );
+    assert_eq!(
+        cache.overruns(),
+        0,
+        "kube-ipvs0's 1,000 notifications never queued"
+    );
+    assert_eq!(cache.dumps(), 1);
+    assert_eq!(cache.notifications() - applied, 1, "only the dummy link's");
+    // Not in the table at all: asked without the exception, still absent.
+    assert!(
+        !cache
+            .local_addresses(0)
+            .await
+            .unwrap()
+            .contains(&ip("10.98.0.1"))
+    );
+    assert_eq!(
+        sh("ip -o addr show dev kube-ipvs0").lines().count(),
+        1001,
+        "the addresses are in the kernel"
+    );
+    sh(&format!("ip link del {DUMMY}"));
+    reset();
+}
