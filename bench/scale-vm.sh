@@ -30,7 +30,8 @@
 #                 addresses from notifications), each to its N Services,
 #                 then one endpoint added to one EndpointSlice through the
 #                 double: RESULT kubeadm-<run>-change-{messages,user-cpu-ms,
-#                 to-ipvsadm-ms,elapsed-ms}
+#                 to-ipvsadm-ms,elapsed-ms}; KPVS_BENCH_KUBEADM_RUNS
+#                 ("node-ip default") gives the runs and their order
 #       trio      the proxier's --cleanup, KPVS_BENCH_TRASH_WAIT s (200:
 #                 the kernel frees deleted real servers), then ipvsadm -R,
 #                 ipset restore and ip -batch of the same state, and
@@ -227,8 +228,12 @@ if has kubeadm; then
     BIND_FLAGS=()
     cputicks() { awk '{ print $14 }' "/proc/$1/stat"; } # utime, clock ticks
     hz=$(getconf CLK_TCK)
-    for run in node-ip default; do
-        [ "$run" = default ] && NODE_FLAGS=()
+    for run in ${KPVS_BENCH_KUBEADM_RUNS:-node-ip default}; do
+        case "$run" in
+            node-ip) NODE_FLAGS=(--node-ip 192.168.100.1) ;;
+            default) NODE_FLAGS=() ;;
+            *) echo "CHECK kubeadm: run $run (node-ip or default): FAILED"; continue ;;
+        esac
         "$PROXIER" --cleanup >"$W/kubeadm-cleanup.log" 2>&1 || echo "CHECK kubeadm-$run: cleanup: FAILED"
         log=$W/kubeadm-$run.log
         start "$log" --kubeconfig "$D/kubeconfig"

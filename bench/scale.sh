@@ -19,7 +19,8 @@
 #     the changed ones (change c: Service 7919c mod SPLIT; the churn comes
 #     back to a Service every SPLIT changes, 10 s at 100/s)
 #   KPVS_BENCH_CHANGES, KPVS_BENCH_RATE, KPVS_BENCH_SECONDS,
-#     KPVS_BENCH_TRASH_WAIT, KPVS_BENCH_POLL: see bench/scale-vm.sh
+#     KPVS_BENCH_TRASH_WAIT, KPVS_BENCH_POLL, KPVS_BENCH_KUBEADM_RUNS: see
+#     bench/scale-vm.sh
 #   KPVS_BENCH_MEM (default 6144 MiB), KPVS_BENCH_LOG (append to this file);
 #   KPVS_VM_TIMEOUT (vm/run.sh, 3000 s) is too short for 10k on a busy host
 set -euo pipefail
@@ -51,6 +52,7 @@ for n in $SIZES; do
         KPVS_BENCH_CHANGES="${KPVS_BENCH_CHANGES:-20}" KPVS_BENCH_RATE="${KPVS_BENCH_RATE:-100}" \
         KPVS_BENCH_SECONDS="${KPVS_BENCH_SECONDS:-60}" KPVS_BENCH_TRASH_WAIT="${KPVS_BENCH_TRASH_WAIT:-200}" \
         KPVS_BENCH_POLL="${KPVS_BENCH_POLL:-100ms}" \
+        KPVS_BENCH_KUBEADM_RUNS="${KPVS_BENCH_KUBEADM_RUNS:-node-ip default}" \
         "$inputs/scale-vm.sh" "$n" "$R" "$SPLIT" "$PROXIER" "$inputs" $steps | tr -d '\r' | tee -a "$LOG"
     echo "== N=$n done (load: $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$LOG"
 done
