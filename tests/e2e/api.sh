@@ -22,12 +22,7 @@ W=/tmp/e2e-api
 write_config
 
 # --- the node and its pods ------------------------------------------------------
-node_setup
-for p in a:10.244.1.2 b:10.244.2.3 c:10.244.3.4 d:10.244.4.5 client:10.244.9.9; do
-    pod_add "${p%%:*}" "${p#*:}"
-done
-for p in a b c d; do pod_serve "$p"; done
-for p in a b c d; do wait_ready host "$(pod_ip $p)" 80; done
+four_pods
 
 start_apiserver || { echo "e2e: the API-server double did not start"; cat "$W/apiserver.out"; echo "e2e: 0 passed, 1 failed"; exit 1; }
 list "$(node_obj)" \

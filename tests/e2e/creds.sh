@@ -82,12 +82,7 @@ print(len({KINDS[r["path"]] for r in rs if r["path"] in KINDS and r["query"].get
 }
 
 # --- the node, its pods, the double, the proxier --------------------------------
-node_setup
-for p in a:10.244.1.2 b:10.244.2.3 c:10.244.3.4 d:10.244.4.5 client:10.244.9.9; do
-    pod_add "${p%%:*}" "${p#*:}"
-done
-for p in a b c d; do pod_serve "$p"; done
-for p in a b c d; do wait_ready host "$(pod_ip $p)" 80; done
+four_pods
 start_apiserver || { echo "creds: the API-server double did not start"; cat "$W/apiserver.out"; echo "creds: 0 passed, 1 failed"; exit 1; }
 list "$(node_obj)" "$(svc demo 10.96.197.40 8000 80 TCP)" "$(slice demo 80 TCP a b)" | put
 start_proxier

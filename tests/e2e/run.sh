@@ -112,12 +112,7 @@ eq() { [ "$1" = "$2" ] || { echo "     expected [$2], got [$1]"; return 1; }; }
 nonempty() { [ -n "$1" ] || { echo "     got nothing"; return 1; }; }
 
 # --- the node and its pods ----------------------------------------------------
-node_setup
-for p in a:10.244.1.2 b:10.244.2.3 c:10.244.3.4 d:10.244.4.5 client:10.244.9.9; do
-    pod_add "${p%%:*}" "${p#*:}"
-done
-for p in a b c d; do pod_serve "$p"; done
-for p in a b c d; do wait_ready host "$(pod_ip $p)" 80; done
+four_pods
 
 # --- 0. least privilege: the init container's job first -----------------------
 # The sets of /proc/PID/status field $2 of process $1, as capsh names
