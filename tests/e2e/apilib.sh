@@ -73,9 +73,6 @@ node_obj() {
     printf '"spec":{"podCIDR":"10.244.0.0/24","podCIDRs":["10.244.0.0/24"]},'
     printf '"status":{"addresses":[{"type":"InternalIP","address":"%s"},{"type":"Hostname","address":"node-1"}]}}' "$NODE_IP"
 }
-pod_ip() {
-    case $1 in a) echo 10.244.1.2 ;; b) echo 10.244.2.3 ;; c) echo 10.244.3.4 ;; d) echo 10.244.4.5 ;; esac
-}
 # requests_since SEQ: the API requests logged after SEQ, one "METHOD PATH QUERY-JSON" a line.
 requests_since() {
     ctl get "requests?since=$1" | python3 -c '

@@ -82,14 +82,18 @@ wait_ready() {
     return 1
 }
 
+# pod_ip NAME: the address of four_pods' pod NAME (a to d).
+pod_ip() {
+    case $1 in a) echo 10.244.1.2 ;; b) echo 10.244.2.3 ;; c) echo 10.244.3.4 ;; d) echo 10.244.4.5 ;; esac
+}
+
 # four_pods: the node set up with pods a, b, c, d (10.244.1.2 to
 # 10.244.4.5) serving on :80 and ready, and a pod client (10.244.9.9), as
 # the manifests, API and credentials suites use them.
 four_pods() {
     node_setup
-    for p in a:10.244.1.2 b:10.244.2.3 c:10.244.3.4 d:10.244.4.5 client:10.244.9.9; do
-        pod_add "${p%%:*}" "${p#*:}"
-    done
+    for p in a b c d; do pod_add "$p" "$(pod_ip "$p")"; done
+    pod_add client 10.244.9.9
     for p in a b c d; do pod_serve "$p"; done
     for p in a b c d; do wait_ready host "$(pod_ip $p)" 80; done
 }

@@ -68,10 +68,6 @@ EOF
     done
 }
 
-pod_ip() {
-    case $1 in a) echo 10.244.1.2 ;; b) echo 10.244.2.3 ;; c) echo 10.244.3.4 ;; d) echo 10.244.4.5 ;; esac
-}
-
 # write FILE: stdin to the manifests directory, atomically.
 write() { cat >"$M/.$1.tmp" && mv "$M/.$1.tmp" "$M/$1"; }
 
