@@ -41,7 +41,8 @@ pub struct Endpoint {
 pub type PortKey = (String, String, String, Protocol, Family);
 
 /// All endpoints, by service port, in slice-name then endpoint order,
-/// without duplicate addresses. Every problem becomes a warning.
+/// without duplicate addresses (of two, the later unless it is
+/// terminating, as kube-proxy's endpoint-slice cache keeps them). Every problem becomes a warning.
 pub fn collect<'a>(
     slices: impl IntoIterator<Item = &'a EndpointSlice>,
     node_name: &str,
@@ -60,8 +61,14 @@ pub fn collect<'a>(
         }));
         for (key, endpoint) in entries {
             let list = map.entry(key).or_default();
-            if !list.iter().any(|e| e.addr == endpoint.addr) {
-                list.push(endpoint);
+            // kube-proxy's rule for one address read twice (a pod moved
+            // between slices, or an IP reused before the old pod is gone):
+            // the later one replaces the earlier unless it is terminating,
+            // so a running pod wins over a terminating one.
+            match list.iter_mut().find(|e| e.addr == endpoint.addr) {
+                None => list.push(endpoint),
+                Some(earlier) if !endpoint.terminating => *earlier = endpoint,
+                Some(_) => {}
             }
         }
     }

@@ -285,6 +285,33 @@ fn ready_then_serving_terminating_never_not_serving() {
 }
 
 #[test]
+fn a_duplicate_address_keeps_the_running_pod() {
+    // A terminating pod's IP reused by a new pod, in either order, in one
+    // slice or across two: the running one is kept (kube-proxy's rule).
+    let yaml = |eps: &str| endpoints_yaml("externalTrafficPolicy: Local", eps);
+    let old = "{addresses: [10.0.1.1], nodeName: node-2, conditions: {ready: false, serving: true, terminating: true}}";
+    let new = "{addresses: [10.0.1.1], nodeName: node-1, conditions: {ready: true}}";
+    for eps in [format!("[{old}, {new}]"), format!("[{new}, {old}]")] {
+        let (model, _) = build_model(&yaml(&eps), &node());
+        let port = &model.ports[0];
+        assert_eq!(port.endpoints.len(), 1, "{eps}");
+        assert!(port.endpoints[0].ready && port.endpoints[0].local, "{eps}");
+        assert_eq!(port.external_destinations(&node()), addrs(&["10.0.1.1:80"]));
+    }
+    // Two running duplicates: the later one read (slice-name order).
+    let two = format!(
+        "{}---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n\
+         metadata: {{name: svc-2, labels: {{kubernetes.io/service-name: svc}}}}\n\
+         addressType: IPv4\nendpoints: [{{addresses: [10.0.1.1], nodeName: node-3}}]\n\
+         ports: [{{port: 80}}]\n",
+        yaml("[{addresses: [10.0.1.1], nodeName: node-1}]")
+    );
+    let (model, _) = build_model(&two, &node());
+    assert_eq!(model.ports[0].endpoints.len(), 1);
+    assert!(!model.ports[0].endpoints[0].local, "svc-2's, read last");
+}
+
+#[test]
 fn topology_hints_and_same_node() {
     let eps =
         "[{addresses: [10.0.1.1], hints: {forZones: [{name: zone-a}], forNodes: [{name: node-1}]}},
