@@ -219,3 +219,48 @@ async fn a_shutdown_mid_sync_stops_the_daemon_and_a_restart_finishes_the_work() 
         "only the missing real servers: {sent:?}"
     );
 }
+
+/// The loop's inputs as `run` merges them: the manifests' first view and
+/// a server that fails for good (`bindAddressHardFail`, its port taken)
+/// both arrive through the one pump.
+#[tokio::test]
+async fn the_pump_merges_the_source_and_the_servers_ends() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/manifests/demo.yaml"
+    );
+    let mut settings = manifests_settings(path);
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    settings.healthz_bind_address = Some(taken.local_addr().unwrap());
+    settings.metrics_bind_address = None;
+    settings.bind_address_hard_fail = true;
+    let health = ProxyHealth::new(Duration::from_secs(60));
+    let (servers, ends) = servers::spawn(&settings, None, &health, &Metrics::new());
+    let source = sources::open(&settings)
+        .await
+        .expect("the manifests source");
+    let (tx, mut rx) = mpsc::channel(16);
+    let pump = tokio::spawn(sources::pump(vec![source, ends], tx));
+    let (mut snapshot, mut fatal) = (false, false);
+    while !(snapshot && fatal) {
+        let input = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("an input in time")
+            .expect("the pump runs");
+        match input {
+            Input::Snapshot(view, _) => {
+                assert_eq!(view.services.len(), 1, "demo.yaml's Service");
+                snapshot = true;
+            }
+            Input::Fatal(err) => {
+                assert!(err.to_string().contains("healthz"), "{err}");
+                fatal = true;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    pump.abort();
+    for server in servers {
+        server.abort();
+    }
+}
