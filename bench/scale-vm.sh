@@ -29,8 +29,10 @@
 #                 kernel twice, with --node-ip and without (the node's
 #                 addresses from notifications), each to its N Services,
 #                 then one endpoint added to one EndpointSlice through the
-#                 double: RESULT kubeadm-<run>-change-{messages,user-cpu-ms,
-#                 to-ipvsadm-ms,elapsed-ms}; KPVS_BENCH_KUBEADM_RUNS
+#                 double and removed again, six times: RESULT
+#                 kubeadm-<run>-change-{messages,elapsed-ms} (the first),
+#                 -change-{user-cpu-ms,to-ipvsadm-ms} (medians, and -each),
+#                 and -idle-user-cpu-ms-per-10s before; KPVS_BENCH_KUBEADM_RUNS
 #                 ("node-ip default") gives the runs and their order
 #       trio      the proxier's --cleanup, KPVS_BENCH_TRASH_WAIT s (200:
 #                 the kernel frees deleted real servers), then ipvsadm -R,
@@ -246,43 +248,58 @@ if has kubeadm; then
         report "kubeadm-$run-cold" "$line" "$T0"
         check "kubeadm-$run: VIP addresses on kube-ipvs0" \
             "$(ip -o addr show dev kube-ipvs0 | grep -c ' inet ' || true)" "$N"
-        sleep 2
-        syncs=$(grep -c ': sync done' "$log")
-        ticks=$(cputicks "$PID")
-        # One endpoint more in Service 7's slice.
-        python3 - "$INPUTS/objects.json" >"$W/slice.json" <<'PY'
+        # The change: one endpoint more in Service 7's slice (slice-add),
+        # and back (slice-orig); both rendered before anything is timed.
+        python3 - "$INPUTS/objects.json" "$W" <<'PY'
 import json, sys
 for item in json.load(open(sys.argv[1]))["items"]:
     if item["kind"] == "EndpointSlice" and item["metadata"]["name"] == "svc-7-1":
+        open(sys.argv[2] + "/slice-orig.json", "w").write(json.dumps(item))
         item["endpoints"].append({"addresses": ["10.250.0.7"], "conditions": {"ready": True}, "nodeName": "node-2"})
-        print(json.dumps(item))
+        open(sys.argv[2] + "/slice-add.json", "w").write(json.dumps(item))
 PY
         vip=$(python3 -c 'import json,sys
 for i in json.load(open(sys.argv[1]))["items"]:
     if i["kind"] == "Service" and i["metadata"]["name"] == "svc-7": print(i["spec"]["clusterIP"])' "$INPUTS/objects.json")
-        s=$(now)
-        python3 "$HERE/apiserver/fake_apiserver.py" ctl -d "$D" put - <"$W/slice.json" >/dev/null
-        deadline=$(($(date +%s) + 300))
-        until ipvsadm -Ln -t "$vip:80" | grep -q '10.250.0.7:80'; do
-            [ "$(date +%s)" -lt "$deadline" ] || { echo "CHECK kubeadm-$run: the change programmed: FAILED"; break; }
-            sleep 0.02
+        sleep 2
+        # The proxier's CPU while nothing changes (watch bookmarks, timers).
+        ticks=$(cputicks "$PID")
+        sleep 10
+        result "kubeadm-$run-idle-user-cpu-ms-per-10s" "$(( ($(cputicks "$PID") - ticks) * 1000 / hz ))"
+        # Six changes (add, remove, ...), each timed alone: the user CPU
+        # from just before the update to its sync, and the update until
+        # `ipvsadm -Ln` shows it.
+        cpus=() lats=()
+        for k in 1 2 3 4 5 6; do
+            if [ $((k % 2)) = 1 ]; then file=slice-add.json want=1; else file=slice-orig.json want=0; fi
+            syncs=$(grep -c ': sync done' "$log")
+            ticks=$(cputicks "$PID")
+            s=$(now)
+            python3 "$HERE/apiserver/fake_apiserver.py" ctl -d "$D" put - <"$W/$file" >/dev/null
+            deadline=$(($(date +%s) + 300))
+            until [ "$(ipvsadm -Ln -t "$vip:80" | grep -c '10.250.0.7:80')" = "$want" ]; do
+                [ "$(date +%s)" -lt "$deadline" ] || { echo "CHECK kubeadm-$run: change $k programmed: FAILED"; break; }
+                sleep 0.02
+            done
+            lats+=("$(awk -v a="$(now)" -v b="$s" 'BEGIN { printf "%.0f", (a - b) * 1000 }')")
+            line=$(wait_line "$log" ': sync done' "$((syncs + 1))" 600 "$PID")
+            cpus+=("$(( ($(cputicks "$PID") - ticks) * 1000 / hz ))")
+            if [ "$k" = 1 ]; then first=$line; fi
         done
-        result "kubeadm-$run-change-to-ipvsadm-ms" "$(awk -v a="$(now)" -v b="$s" 'BEGIN { printf "%.0f", (a - b) * 1000 }')"
-        line=$(wait_line "$log" ': sync done' "$((syncs + 1))" 600 "$PID")
-        echo "LINE kubeadm-$run-change $line"
-        result "kubeadm-$run-change-messages" "$(field mutating_messages "$line")"
-        result "kubeadm-$run-change-elapsed-ms" "$(field elapsed_ms "$line")"
-        result "kubeadm-$run-change-user-cpu-ms" "$(( ($(cputicks "$PID") - ticks) * 1000 / hz ))"
+        median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { printf "%.0f", (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2 }'; }
+        echo "LINE kubeadm-$run-change $first"
+        result "kubeadm-$run-change-messages" "$(field mutating_messages "$first")"
+        result "kubeadm-$run-change-elapsed-ms" "$(field elapsed_ms "$first")"
+        result "kubeadm-$run-change-user-cpu-ms" "$(median "${cpus[@]}")"
+        result "kubeadm-$run-change-user-cpu-ms-each" "${cpus[*]}"
+        result "kubeadm-$run-change-to-ipvsadm-ms" "$(median "${lats[@]}")"
+        result "kubeadm-$run-change-to-ipvsadm-ms-each" "${lats[*]}"
+        # The proxier's lines since the cold sync, for where the time went.
+        awk -v n="$nth" '/: sync done/ { seen++ } seen >= n' "$log" | { grep -v ': sync done' || true; } | tail -n 12 \
+            | cut -c1-300 | sed "s/^/LOG kubeadm-$run /"
         stop "$PID"
         PID=
-        # The double back to the generated slice for the next run.
-        python3 - "$INPUTS/objects.json" >"$W/slice.json" <<'PY'
-import json, sys
-for item in json.load(open(sys.argv[1]))["items"]:
-    if item["kind"] == "EndpointSlice" and item["metadata"]["name"] == "svc-7-1":
-        print(json.dumps(item))
-PY
-        python3 "$HERE/apiserver/fake_apiserver.py" ctl -d "$D" put - <"$W/slice.json" >/dev/null
+        # Six changes: the double holds the generated slice again.
     done
     NODE_FLAGS=(--node-ip 192.168.100.1)
     BIND_FLAGS=(--vip-bind-mode route)
