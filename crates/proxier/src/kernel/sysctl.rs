@@ -66,9 +66,10 @@ pub fn kernel_version() -> Option<(u32, u32)> {
 /// Whether a write failed for want of permission: a read-only `/proc/sys`
 /// (`EROFS`, as in an unprivileged container) or `EACCES`/`EPERM`.
 fn is_denied(error: &io::Error) -> bool {
-    /// `EROFS` on Linux.
-    const EROFS: i32 = 30;
-    error.kind() == io::ErrorKind::PermissionDenied || error.raw_os_error() == Some(EROFS)
+    matches!(
+        error.kind(),
+        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
+    )
 }
 
 /// Errors of the sysctl writer.
@@ -94,7 +95,8 @@ pub enum SysctlError {
     #[error(
         "can't set sysctl {path} to {value} (it is {current}): {source}; set it beforehand \
          (`kube-ipvs-proxier --init-only` in a privileged init container, or \
-         `sysctl -w {dotted}={value}` on the node)"
+         `sysctl -w {dotted}={value}` on the node)",
+        dotted = .path.replace('/', ".")
     )]
     Denied {
         /// The sysctl.
@@ -103,8 +105,6 @@ pub enum SysctlError {
         value: String,
         /// Its current value.
         current: String,
-        /// The same path with dots, as `sysctl -w` takes it.
-        dotted: String,
         /// The error (`EROFS`, `EACCES` or `EPERM`).
         #[source]
         source: io::Error,
@@ -171,7 +171,6 @@ impl SysctlWriter {
                     path: sysctl.path.to_owned(),
                     value: sysctl.value.to_owned(),
                     current: current.trim().to_owned(),
-                    dotted: sysctl.path.replace('/', "."),
                     source,
                 }
             } else {
@@ -245,7 +244,6 @@ mod tests {
             path: "net/ipv4/vs/conntrack".into(),
             value: "1".into(),
             current: "0".into(),
-            dotted: "net.ipv4.vs.conntrack".into(),
             source,
         };
         let text = err.to_string();
