@@ -102,35 +102,34 @@ pub struct AddressCache {
     dumped: u64,
 }
 
-/// `RTM_NEWADDR` and `RTM_DELADDR`, the notifications' types.
-const RTM_NEWADDR: u16 = 20;
-const RTM_DELADDR: u16 = 21;
 /// Where the type and the interface index are in a notification:
 /// `nlmsghdr.nlmsg_type`, and `ifaddrmsg.ifa_index` after the 16-byte
 /// header.
 const TYPE_OFFSET: u32 = 4;
 const INDEX_OFFSET: u32 = 20;
 
-/// A classic BPF program that drops the address notifications of the
-/// interface `index` and passes everything else. Absolute loads read in
-/// network byte order, so the constants are the host-order fields' bytes
-/// read big-endian.
+/// A classic BPF program that drops the address notifications
+/// (`RTM_NEWADDR`, `RTM_DELADDR`) of the interface `index` and passes
+/// everything else. Absolute loads read in network byte order, so the
+/// constants are the host-order fields' bytes read big-endian.
 fn drop_interface(index: u32) -> [socket2::SockFilter; 7] {
-    const LD_H_ABS: u16 = 0x28; // BPF_LD | BPF_H | BPF_ABS
-    const LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
-    const JEQ_K: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
-    const RET_K: u16 = 0x06; // BPF_RET | BPF_K
+    use libc::{BPF_ABS, BPF_H, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
+    // The opcodes fit in 16 bits (`sock_filter.code`).
+    let load_half = (BPF_LD | BPF_H | BPF_ABS) as u16;
+    let load_word = (BPF_LD | BPF_W | BPF_ABS) as u16;
+    let jump_eq = (BPF_JMP | BPF_JEQ | BPF_K) as u16;
+    let ret = (BPF_RET | BPF_K) as u16;
     let half = |v: u16| u32::from(u16::from_be_bytes(v.to_ne_bytes()));
     let word = |v: u32| u32::from_be_bytes(v.to_ne_bytes());
     use socket2::SockFilter as F;
     [
-        F::new(LD_H_ABS, 0, 0, TYPE_OFFSET),
-        F::new(JEQ_K, 1, 0, half(RTM_NEWADDR)), // -> 3
-        F::new(JEQ_K, 0, 2, half(RTM_DELADDR)), // not an address -> 5
-        F::new(LD_W_ABS, 0, 0, INDEX_OFFSET),
-        F::new(JEQ_K, 1, 0, word(index)), // the interface -> 6
-        F::new(RET_K, 0, 0, u32::MAX),    // 5: pass
-        F::new(RET_K, 0, 0, 0),           // 6: drop
+        F::new(load_half, 0, 0, TYPE_OFFSET),
+        F::new(jump_eq, 1, 0, half(libc::RTM_NEWADDR)), // -> 3
+        F::new(jump_eq, 0, 2, half(libc::RTM_DELADDR)), // not an address -> 5
+        F::new(load_word, 0, 0, INDEX_OFFSET),
+        F::new(jump_eq, 1, 0, word(index)), // the interface -> 6
+        F::new(ret, 0, 0, u32::MAX),        // 5: pass
+        F::new(ret, 0, 0, 0),               // 6: drop
     ]
 }
 
