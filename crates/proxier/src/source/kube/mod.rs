@@ -188,19 +188,11 @@ pub fn events(client: Client, node_name: &str) -> BoxStream<'static, SourceEvent
     stream::select_all([
         service_events(Api::all(client.clone())),
         decoded_events(
-            watcher::watcher(Api::<Decoded<EndpointSlice>>::all(client.clone()), slices)
-                .default_backoff()
-                .boxed(),
+            watched(Api::all(client.clone()), slices),
             "EndpointSlices",
             slice_event,
         ),
-        decoded_events(
-            watcher::watcher(Api::<Decoded<Node>>::all(client), node)
-                .default_backoff()
-                .boxed(),
-            "Node",
-            node_event,
-        ),
+        decoded_events(watched(Api::all(client), node), "Node", node_event),
     ])
     .boxed()
 }
@@ -208,15 +200,20 @@ pub fn events(client: Client, node_name: &str) -> BoxStream<'static, SourceEvent
 /// A watcher's items: events of objects that may not decode, or errors.
 type Items<K> = BoxStream<'static, Result<Event<Decoded<K>>, watcher::Error>>;
 
+/// The items of one watcher of `api`, retrying with kube's default backoff.
+fn watched<K>(api: Api<Decoded<K>>, config: watcher::Config) -> Items<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + 'static,
+{
+    watcher::watcher(api, config).default_backoff().boxed()
+}
+
 /// Services, with the fallback for servers that reject the field selector:
 /// once the first list is refused with 400, the same watch without it.
 fn service_events(api: Api<Decoded<Service>>) -> BoxStream<'static, SourceEvent> {
-    let with_selector = watcher::watcher(api.clone(), service_config(true))
-        .default_backoff()
+    let with_selector = watched(api.clone(), service_config(true))
         .take_while(|item| future::ready(!field_selector_rejected(item)));
-    let without =
-        stream::once(async move { watcher::watcher(api, service_config(false)).default_backoff() })
-            .flatten();
+    let without = stream::once(async move { watched(api, service_config(false)) }).flatten();
     decoded_events(
         with_selector.chain(without).boxed(),
         "Services",
@@ -273,14 +270,13 @@ where
 /// with how long it took.
 #[derive(Default)]
 struct Failures {
-    failures: u32,
-    since: Option<Instant>,
+    /// How many since the last event, and when the first was.
+    since: Option<(u32, Instant)>,
 }
 
 impl Failures {
     fn failed(&mut self, kind: &str, err: &watcher::Error) {
-        self.failures += 1;
-        self.since.get_or_insert_with(Instant::now);
+        self.since.get_or_insert_with(|| (0, Instant::now())).0 += 1;
         match refusal(err) {
             Some(status) => warn!(
                 "{kind}: the API server refused the request: {} {}: {}; {}. \
@@ -299,15 +295,12 @@ impl Failures {
     }
 
     fn answered(&mut self, kind: &str) {
-        if self.failures > 0 {
-            let secs = self.since.map_or(0.0, |t| t.elapsed().as_secs_f64());
+        if let Some((failures, first)) = self.since.take() {
             info!(
-                "{kind}: the API server answers again after {} failed attempts ({secs:.1} s)",
-                self.failures
+                "{kind}: the API server answers again after {failures} failed attempts ({:.1} s)",
+                first.elapsed().as_secs_f64()
             );
         }
-        self.failures = 0;
-        self.since = None;
     }
 }
 

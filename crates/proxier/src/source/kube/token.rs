@@ -68,8 +68,9 @@ pub struct TokenFile {
     cached: Mutex<Cached>,
 }
 
-/// Reads the token: trimmed, not empty, usable in a header.
-fn read(path: &Path) -> io::Result<(HeaderValue, Option<Stamp>, Option<SystemTime>)> {
+/// Reads the token: trimmed, not empty, usable in a header; with the
+/// file's metadata (from just before the read) when it could be had.
+fn read(path: &Path) -> io::Result<(HeaderValue, Option<fs::Metadata>)> {
     let meta = fs::metadata(path).ok();
     let text = fs::read_to_string(path)?;
     let token = text.trim();
@@ -86,11 +87,7 @@ fn read(path: &Path) -> io::Result<(HeaderValue, Option<Stamp>, Option<SystemTim
         )
     })?;
     header.set_sensitive(true);
-    Ok((
-        header,
-        meta.as_ref().map(Stamp::of),
-        meta.and_then(|m| m.modified().ok()),
-    ))
+    Ok((header, meta))
 }
 
 impl TokenFile {
@@ -98,13 +95,13 @@ impl TokenFile {
     /// built without a token).
     pub fn open(path: impl Into<PathBuf>) -> io::Result<Arc<Self>> {
         let path = path.into();
-        let (header, stamp, _) = read(&path)?;
+        let (header, meta) = read(&path)?;
         Ok(Arc::new(Self {
             path,
             cached: Mutex::new(Cached {
                 header,
                 read_at: Some(Instant::now()),
-                stamp,
+                stamp: meta.as_ref().map(Stamp::of),
             }),
         }))
     }
@@ -124,9 +121,11 @@ impl TokenFile {
             return cached.header.clone();
         }
         match read(&self.path) {
-            Ok((header, stamp, modified)) => {
+            Ok((header, meta)) => {
                 if header != cached.header {
-                    let age = modified
+                    let age = meta
+                        .as_ref()
+                        .and_then(|m| m.modified().ok())
                         .and_then(|m| SystemTime::now().duration_since(m).ok())
                         .map_or_else(|| "?".to_owned(), |d| format!("{:.1}", d.as_secs_f64()));
                     info!(
@@ -135,7 +134,7 @@ impl TokenFile {
                     );
                 }
                 cached.header = header;
-                cached.stamp = stamp;
+                cached.stamp = meta.as_ref().map(Stamp::of);
             }
             Err(err) => warn!(
                 "cannot read the token file {} ({err}); keeping the last token read",
