@@ -10,15 +10,7 @@
 # Usage (inside the VM): tests/e2e/api.sh PROXIER_BINARY
 # Prints one line per check and a closing "e2e: N passed, N failed".
 set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-. "$HERE/pods.sh"
-. "$HERE/check.sh"
-PROXIER=$(realpath "$1")
-[ "${KPVS_IN_VM:-}" = 1 ] || { echo "e2e: run me inside the VM (vm/run.sh)" >&2; exit 2; }
-
-W=/tmp/e2e-api
-. "$HERE/apilib.sh"
+. "$(dirname "$0")/apilib.sh" api "${1:-}"
 write_config
 
 # --- the node and its pods ------------------------------------------------------

@@ -1,12 +1,23 @@
 # Sourced by the end-to-end suites of API mode (tests/e2e/api.sh,
-# tests/e2e/creds.sh, tests/e2e/badapi.sh) after pods.sh and check.sh, with ROOT the repository
-# and W the suite's work directory: the API-server double (D=$W/apiserver,
-# on 127.0.0.1:6443, control 6444) and its objects, the proxier run as
-# kubeadm runs kube-proxy (CFG, LOG, PROXIER), and helpers for checks.
+# tests/e2e/creds.sh, tests/e2e/badapi.sh) inside the test VM as
+#   . "$(dirname "$0")/apilib.sh" NAME PROXIER_BINARY
+# It sets ROOT (the repository) and PROXIER, sources pods.sh and check.sh,
+# empties the suite's work directory W=/tmp/e2e-NAME, and gives the
+# API-server double (D=$W/apiserver, on 127.0.0.1:6443, control 6444) and
+# its objects, the proxier run as kubeadm runs kube-proxy (CFG, LOG), and
+# helpers for checks.
 
+[ -n "${2:-}" ] || { echo "usage: tests/e2e/$1.sh PROXIER_BINARY" >&2; exit 2; }
+[ "${KPVS_IN_VM:-}" = 1 ] || { echo "$1: run me inside the VM (vm/run.sh)" >&2; exit 2; }
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$ROOT/tests/e2e/pods.sh"
+. "$ROOT/tests/e2e/check.sh"
+PROXIER=$(realpath "$2")
+W=/tmp/e2e-$1
 D=$W/apiserver
 LOG=$W/proxier.log
 CFG=$W/config.yaml
+rm -rf "$W"
 mkdir -p "$W"
 # eventually CMD...: within 15 s.
 eventually() { within 15 "$@"; }

@@ -19,31 +19,13 @@
 # Usage (inside the VM): tests/e2e/badapi.sh PROXIER_BINARY
 # Prints one line per check and a closing "badapi: N passed, N failed".
 set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-. "$HERE/pods.sh"
-. "$HERE/check.sh"
-PROXIER=$(realpath "$1")
-[ "${KPVS_IN_VM:-}" = 1 ] || { echo "badapi: run me inside the VM (vm/run.sh)" >&2; exit 2; }
+. "$(dirname "$0")/apilib.sh" badapi "${1:-}"
 N=${BADAPI_SERVICES:-10000}
 RSS_BOUND_MIB=${BADAPI_RSS_MIB:-160}
 FD_BOUND=${BADAPI_FDS:-64}
 START=$SECONDS
-
-W=/tmp/e2e-badapi
-D=$W/apiserver
-LOG=$W/proxier.log
-CFG=$W/config.yaml
-rm -rf "$W"
-mkdir -p "$W"
-. "$HERE/apilib.sh"
 write_config
 trap 'cleanup; [ -n "${SAMPLER:-}" ] && kill "$SAMPLER" 2>/dev/null' EXIT
-summary() {
-    echo "     the suite took $((SECONDS - START)) s"
-    echo "badapi: $passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-}
 # eventually CMD...: within 60 s (a sync after the burst is slow under TCG).
 eventually() { within 60 "$@"; }
 
@@ -248,4 +230,5 @@ if [ "$failed" -gt 0 ]; then
     echo "--- double log"
     tail -n 20 "$D/apiserver.log" | cut -c1-300
 fi
-summary
+echo "     the suite took $((SECONDS - START)) s"
+summary badapi

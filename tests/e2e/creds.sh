@@ -16,22 +16,13 @@
 # Usage (inside the VM): tests/e2e/creds.sh PROXIER_BINARY
 # Prints one line per check and a closing "creds: N passed, N failed".
 set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-. "$HERE/pods.sh"
-. "$HERE/check.sh"
-PROXIER=$(realpath "$1")
-[ "${KPVS_IN_VM:-}" = 1 ] || { echo "creds: run me inside the VM (vm/run.sh)" >&2; exit 2; }
-
-W=/tmp/e2e-creds
-. "$HERE/apilib.sh"
+. "$(dirname "$0")/apilib.sh" creds "${1:-}"
 # syncPeriod 5s: the health timeout (2 × syncPeriod) is 10 s, shorter than
 # the outages below.
 write_config 5s
 
 ipset_state() { ipset save | sort; }
 kernel_state() { ipvs_rules; ipset_state; }
-plain_log() { sed 's/\x1b\[[0-9;]*m//g' "$LOG"; }
 status_of() { local out; out=$(http_get "$1"); echo "${out%% *}"; }
 # reqs FILTER SINCE-SEQ: python over the API requests logged after SINCE-SEQ
 # (r: the request; KINDS maps the proxier's three list/watch paths to names).
@@ -115,18 +106,37 @@ token_line=$(plain_log | grep -m1 "new token")
 [ -n "$token_line" ] && echo "     proxier: ${token_line#*Z }"
 check "token: the proxier logs the new token it read" nonempty "$token_line"
 
+# refuse CODE SVC VIP POD: access refused with CODE (403: the RBAC removed,
+# 401: the token revoked), the watches dropped so that they must list
+# again, and Service SVC (VIP, endpoint POD) made meanwhile; every kind must
+# be refused, the kernel keep its state ($before) and traffic flow.
+# Sets before and t_refused.
+refuse() {
+    local code=$1 seq
+    before=$(kernel_state)
+    seq=$(last_seq)
+    if [ "$code" = 401 ]; then ctl forbid --401 >/dev/null; else ctl forbid >/dev/null; fi
+    t_refused=$(epoch)
+    ctl drop-watches >/dev/null
+    list "$(svc "$2" "$3" 80 80 TCP)" "$(slice "$2" 80 TCP "$4")" | put
+    check "$code: every kind is refused (Services, EndpointSlices, Node)" slowly all_refused "$code" "$seq"
+    echo "     refused: $(refused "$code" "$seq")"
+    sleep 2
+    check "$code: the kernel keeps its state (ipvsadm -Sn, ipset save)" eq "$(kernel_state)" "$before"
+    check "$code: traffic flows" eq "$(names client 10.96.197.40 8000 6)" "a a b b c c "
+}
+# allow_again CODE VIP POD-IP: access back; the Service made during the
+# outage must be programmed (the time printed).
+allow_again() {
+    local t_allow
+    ctl allow >/dev/null
+    t_allow=$(epoch)
+    check "$1: after allow, the Service made during the outage is programmed" within 90 has_rs "$2:80" "$3:80"
+    echo "     recovered $(since "$t_allow") s after access returned"
+}
+
 # --- 2. 403 Forbidden: the RBAC removed ------------------------------------------
-before=$(kernel_state)
-seq2=$(last_seq)
-ctl forbid >/dev/null
-t_forbid=$(epoch)
-ctl drop-watches >/dev/null
-list "$(svc during-403 10.96.0.50 80 80 TCP)" "$(slice during-403 80 TCP b)" | put
-check "403: every kind is refused (Services, EndpointSlices, Node)" slowly all_refused 403 "$seq2"
-echo "     refused: $(refused 403 "$seq2")"
-sleep 2
-check "403: the kernel keeps its state (ipvsadm -Sn, ipset save)" eq "$(kernel_state)" "$before"
-check "403: traffic flows" eq "$(names client 10.96.197.40 8000 6)" "a a b b c c "
+refuse 403 during-403 10.96.0.50 b
 check "403: the proxier keeps running" alive
 for kind in Services EndpointSlices Node; do
     check "403: the log names $kind and 403 Forbidden" \
@@ -137,36 +147,21 @@ echo "     proxier: ${err#*Z }"
 # kube-proxy's /healthz: unhealthy only when an update was queued more than
 # 2 × syncPeriod ago and not synced; nothing arrives, the periodic syncs go
 # on, so it stays 200. Checked past the 10 s timeout.
-while [ "$(since "$t_forbid" | cut -d. -f1)" -lt 12 ]; do sleep 1; done
+while [ "$(since "$t_refused" | cut -d. -f1)" -lt 12 ]; do sleep 1; done
 check "403: /healthz stays 200 past 2 × syncPeriod, as kube-proxy's" eq "$(status_of http://127.0.0.1:10256/healthz)" 200
 check "403: /livez stays 200" eq "$(status_of http://127.0.0.1:10256/livez)" 200
-check "403: the kernel still keeps its state ($(since "$t_forbid") s in)" eq "$(kernel_state)" "$before"
-ctl allow >/dev/null
-t_allow=$(epoch)
-check "403: after allow, the Service made during the outage is programmed" within 90 has_rs 10.96.0.50:80 10.244.2.3:80
-echo "     recovered $(since "$t_allow") s after access returned"
+check "403: the kernel still keeps its state ($(since "$t_refused") s in)" eq "$(kernel_state)" "$before"
+allow_again 403 10.96.0.50 10.244.2.3
 check "403: it gets traffic" eq "$(names client 10.96.0.50 80 2)" "b b "
 back=$(plain_log | grep -m1 "answers again")
 [ -n "$back" ] && echo "     proxier: ${back#*Z }"
 check "403: the log says when access is back" nonempty "$back"
 
 # --- 3. 401: the token revoked -----------------------------------------------------
-before=$(kernel_state)
-seq3=$(last_seq)
-ctl forbid --401 >/dev/null
-t_forbid=$(epoch)
-ctl drop-watches >/dev/null
-list "$(svc during-401 10.96.0.51 80 80 TCP)" "$(slice during-401 80 TCP c)" | put
-check "401: every kind is refused" slowly all_refused 401 "$seq3"
-sleep 2
-check "401: the kernel keeps its state" eq "$(kernel_state)" "$before"
-check "401: traffic flows" eq "$(names client 10.96.197.40 8000 6)" "a a b b c c "
+refuse 401 during-401 10.96.0.51 c
 check "401: the log names Services and 401 Unauthorized" grep -q "Services: .*401 Unauthorized" <<<"$(plain_log)"
 check "401: /healthz stays 200" eq "$(status_of http://127.0.0.1:10256/healthz)" 200
-ctl allow >/dev/null
-t_allow=$(epoch)
-check "401: after allow, the Service made during the outage is programmed" within 90 has_rs 10.96.0.51:80 10.244.3.4:80
-echo "     recovered $(since "$t_allow") s after access returned"
+allow_again 401 10.96.0.51 10.244.3.4
 
 # --- 4. a new serving certificate from the same CA --------------------------------
 seq4=$(last_seq)

@@ -113,10 +113,10 @@ four_pods
 # --- 0. least privilege: the init container's job first -----------------------
 # The sets of /proc/PID/status field $2 of process $1, as capsh names
 # them, sorted; and E2E_CAPS the same way.
-caps_of() { capsh --decode="$(awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status")" \
+status_field() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"; }
+caps_of() { capsh --decode="$(status_field "$1" "$2")" \
     | sed 's/^[^=]*=//' | tr ',' '\n' | sed '/^$/d' | sort | paste -sd, -; }
 wanted_caps() { tr ',' '\n' <<<"$E2E_CAPS" | sed '/^$/d; s/^/cap_/' | sort | paste -sd, -; }
-status_field() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"; }
 # The sysctls kube-proxy sets in IPVS mode (strictARP off), which the
 # confined proxier cannot write.
 SYSCTLS="net.ipv4.vs.conntrack net.ipv4.vs.expire_nodest_conn net.ipv4.vs.expire_quiescent_template net.ipv4.ip_forward"

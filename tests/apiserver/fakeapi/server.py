@@ -151,10 +151,6 @@ class App:
                     return until is None or now < until, gen
         return False, 0
 
-    def authorized(self, header):
-        """True for ``Bearer <an accepted token>``."""
-        return self.authenticate(header)[0]
-
     # --- credentials ---------------------------------------------------------------
 
     def rotate_token(self, grace=None):
